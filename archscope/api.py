@@ -1,0 +1,170 @@
+"""The library API. Functions return data; they never print and never exit.
+
+>>> import archscope
+>>> report = archscope.summarize("resnet18")
+>>> report.totals.params
+11689512
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .bundled import BundledSpec, bundled, resolve, resolve_path
+from .diagnostics import Collector, Diagnostic, Span, SpecError
+from .elaborate import dedupe, elaborate
+from .graph import Graph
+from .report import Report, build_report
+from .spec import NetworkSpec, load_spec_file, load_spec_text
+
+
+class UnknownSpec(SpecError):
+    """A name that is neither a file, a bundled spec nor a family."""
+
+
+def load(source: str | Path) -> NetworkSpec:
+    """Parse a spec given by path, bundled name, bundled file name or family name."""
+    found = resolve(str(source))
+    if found is None:
+        names = ", ".join(sorted(bundled()))
+        raise UnknownSpec([Diagnostic(
+            "E001", f"no spec file or bundled spec named `{source}`", Span(str(source), 1, 1),
+            expected="a path to a .yaml file, or one of: " + names, found=str(source),
+        )])
+    return load_spec_file(found.path, found.display if found.display != str(found.path) else None,
+                          resolver=resolve_path)
+
+
+@dataclass
+class Analysis:
+    """Everything archscope knows statically about one spec."""
+
+    source: str
+    spec: NetworkSpec | None
+    graph: Graph | None
+    report: Report | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    note: str | None = None  # e.g. how a family name was resolved
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def analyze(source: str | Path, *, text: str | None = None) -> Analysis:
+    """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input."""
+    note = None
+    try:
+        if text is not None:
+            spec = load_spec_text(text, str(source), resolver=resolve_path)
+        else:
+            found = resolve(str(source))
+            note = found.note if found else None
+            spec = load(source)
+    except SpecError as exc:
+        return Analysis(str(source), None, None, None, sorted(exc.diagnostics, key=Diagnostic.sort_key))
+    diags = Collector()
+    graph = elaborate(spec, diags)
+    report = None
+    if graph is not None and not diags.has_errors and graph.output is not None:
+        report = build_report(graph, [d for d in diags.items if not d.is_error])
+        check_expect(graph, report, diags)
+    items = sorted(dedupe(diags.items), key=Diagnostic.sort_key)
+    return Analysis(str(source), spec, graph, report, items, note)
+
+
+def summarize(source: str | Path) -> Report:
+    """The report of a spec; raises :class:`SpecError` (with every diagnostic) if it has errors."""
+    result = analyze(source)
+    if result.report is None or result.errors:
+        raise SpecError(result.errors or result.diagnostics)
+    return result.report
+
+
+def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
+    """Compare the spec's ``expect:`` numbers with the computed ones (E201)."""
+    from .expr import ExprError, evaluate
+    from .yamlsrc import YScalar, to_python
+
+    computed = {"params": report.totals.params, "macs": report.totals.macs,
+                "buffers": report.totals.buffers, "output": list(report.output_shape)}
+    for key, (kspan, node) in graph.expect.items():
+        value = to_python(node)
+        if isinstance(node, YScalar) and isinstance(value, str):
+            try:
+                value = evaluate(value.replace("_", ""), {})
+            except ExprError:
+                pass
+        want = computed[key]
+        if value != want:
+            def show(v: object) -> str:
+                return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+            diags.error("E201", f"expected {key} {show(value)}, computed {show(want)}", node.span,
+                        expected=show(value), found=show(want))
+
+
+@dataclass(frozen=True)
+class LintResult:
+    files: tuple[str, ...]
+    analyses: tuple[Analysis, ...]
+    usage_errors: tuple[Diagnostic, ...] = ()
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for a in self.analyses for d in a.diagnostics] + list(self.usage_errors)
+
+    @property
+    def error_count(self) -> int:
+        return sum(d.is_error for d in self.diagnostics)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(not d.is_error for d in self.diagnostics)
+
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand folders to the spec files inside them (recursively, sorted)."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file())
+            if not found:
+                problems.append(Diagnostic("E001", "the folder holds no .yaml spec files", Span(str(path), 1, 1)))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            found = resolve(str(p))
+            if found is None:
+                problems.append(Diagnostic("E001", "no such file, folder or bundled spec", Span(str(p), 1, 1),
+                                           found=str(p)))
+            else:
+                files.append(found.path)
+    return files, problems
+
+
+def lint(paths: Iterable[str | Path]) -> LintResult:
+    """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers."""
+    files, problems = collect_files(paths)
+    analyses = tuple(analyze(f) for f in files)
+    return LintResult(tuple(str(f) for f in files), analyses, tuple(problems))
+
+
+def list_specs() -> list[BundledSpec]:
+    return list(bundled().values())

@@ -1,0 +1,87 @@
+"""The specs that ship with archscope, found by name, file name or family.
+
+In a checkout they are the repository's ``specs/``; in an installed wheel they are packaged
+as ``archscope/_specs`` (see ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+_HERE = Path(__file__).resolve().parent
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def specs_dir() -> Path:
+    packaged = _HERE / "_specs"
+    return packaged if packaged.is_dir() else _HERE.parent / "specs"
+
+
+@dataclass(frozen=True)
+class BundledSpec:
+    name: str
+    path: Path
+    title: str
+    year: str
+    family: str | None
+    family_default: bool
+    summary: str
+
+
+@lru_cache(maxsize=1)
+def bundled() -> dict[str, BundledSpec]:
+    out: dict[str, BundledSpec] = {}
+    root = specs_dir()
+    if not root.is_dir():
+        return out
+    for path in sorted(root.glob("*.yaml")):
+        try:
+            data = yaml.load(path.read_text("utf-8"), Loader=_Loader) or {}
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        name = path.stem
+        notes = str(data.get("notes") or "").strip().splitlines()
+        out[name] = BundledSpec(
+            name=name, path=path, title=str(data.get("title") or name), year=str(data.get("year") or ""),
+            family=data.get("family"), family_default=bool(data.get("family_default")),
+            summary=notes[0] if notes else "",
+        )
+    return out
+
+
+def families() -> dict[str, str]:
+    """Family name → its canonical member (`resnet` → `resnet50`)."""
+    return {s.family: s.name for s in bundled().values() if s.family and s.family_default}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    path: Path
+    display: str
+    note: str | None = None  # e.g. "`resnet` resolved to `resnet50`"
+
+
+def resolve(ref: str, base_dir: Path | None = None) -> Resolved | None:
+    """A path, a bundled name (`resnet50`), a bundled file name (`resnet50.yaml`) or a family."""
+    path = (base_dir / ref) if base_dir and not Path(ref).is_absolute() else Path(ref)
+    if path.is_file():
+        return Resolved(path, ref)
+    specs = bundled()
+    stem = ref[:-5] if ref.endswith(".yaml") else ref[:-4] if ref.endswith(".yml") else ref
+    if stem in specs:
+        return Resolved(specs[stem].path, stem)
+    fam = families().get(ref)
+    if fam:
+        return Resolved(specs[fam].path, fam, f"`{ref}` resolved to `{fam}`")
+    return None
+
+
+def resolve_path(ref: str, base_dir: Path | None) -> Path | None:
+    found = resolve(ref, base_dir)
+    return found.path if found else None

@@ -1,0 +1,135 @@
+"""Diagnostics: located, coded messages for people and machines.
+
+A diagnostic is data. The library collects them and returns them; the CLI picks an
+emitter (text, github, json) in :mod:`archscope.render.diagnostics`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A place in a source file. ``line`` and ``col`` are 1-based, as editors show them."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Every code archscope can emit, with a one-line meaning. The README's table is built from this.
+CODES: dict[str, str] = {
+    # input and spec structure
+    "E001": "the file cannot be read, is not UTF-8, is empty, or is not valid YAML",
+    "E002": "a mapping has the same key twice",
+    "E003": "unknown key",
+    "E004": "a value has the wrong type or is out of range",
+    "E005": "a required key or argument is missing",
+    "E006": "unknown op or block",
+    "E007": "two layers have the same name",
+    "E008": "a reference names no layer",
+    "E009": "layers form a cycle",
+    "E010": "an expression cannot be evaluated",
+    "E011": "the spec exceeds a safety limit (nesting, size, aliases, layers)",
+    "E012": "`extends` cannot be resolved",
+    # shapes
+    "E101": "output size is zero or negative",
+    "E102": "kernel is larger than the padded input",
+    "E103": "`groups` does not divide the channels",
+    "E104": "shapes do not match at `add` / `mul`",
+    "E105": "shapes do not match at `concat`",
+    "E106": "input has the wrong rank for this op",
+    "E107": "invalid combination of attributes for this input",
+    "E108": "wrong number of inputs",
+    # expectations
+    "E201": "a number in `expect:` does not match the computed one",
+    # warnings
+    "W101": "the stride does not tile the input: the last rows/columns are dropped",
+    "W102": "a layer's output is never used",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None = None
+    severity: Severity = Severity.ERROR
+    layer: str | None = None
+    expected: str | None = None
+    found: str | None = None
+    input_shape: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:  # a programming error, not user input
+            raise ValueError(f"unregistered diagnostic code {self.code!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (s.file, s.line, s.col, self.code) if s else ("", 0, 0, self.code)
+
+    def to_dict(self) -> dict:
+        d: dict = {"code": self.code, "severity": self.severity.value, "message": self.message}
+        if self.span:
+            d.update(file=self.span.file, line=self.span.line, col=self.span.col)
+        for key in ("layer", "expected", "found", "input_shape"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = value
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
+
+
+class SpecError(Exception):
+    """Raised by library entry points when a spec has errors; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        first = diagnostics[0] if diagnostics else None
+        super().__init__(f"{first.span}: {first.code} {first.message}" if first else "spec error")
+
+
+class ShapeError(Exception):
+    """Raised by an op's shape rule. The graph pass adds the layer name and the span."""
+
+    def __init__(self, code: str, message: str, expected: object = None, found: object = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.expected = None if expected is None else str(expected)
+        self.found = None if found is None else str(found)
+
+
+class Collector:
+    """Accumulates diagnostics while a pass runs, so one run reports every independent error."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, span: Span | None, **kw) -> None:
+        self.items.append(Diagnostic(code, message, span, Severity.ERROR, **kw))
+
+    def warning(self, code: str, message: str, span: Span | None, **kw) -> None:
+        self.items.append(Diagnostic(code, message, span, Severity.WARNING, **kw))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)

@@ -1,0 +1,155 @@
+"""Convolution: conv1d, conv2d and their transposed forms (deconvolution).
+
+One rule covers plain, grouped and depthwise convolution (depthwise is ``groups ==
+in_channels``, not a separate op).
+
+Shape: O = floor((W + 2P − D·(K−1) − 1)/S) + 1; with ``padding: same`` O = W (stride 1).
+Transposed: O = (W − 1)·S − 2P + D·(K − 1) + output_padding + 1.
+Cost (fvcore's and torchvision's convention, one multiply-add = 1 MAC, bias excluded):
+  conv        MACs = K_h·K_w · C_in/groups · C_out · H_out·W_out
+  transposed  MACs = K_h·K_w · C_in · C_out/groups · H_in·W_in  (every input pixel meets the kernel)
+  params      = K_h·K_w · C_in/groups · C_out (+ C_out bias)
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, Sizes, numel, register
+from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
+
+
+def _geometry(a: Attrs, x: Shape, rank: int):
+    kernel = per_dim(a["kernel"], rank, "kernel")
+    stride = per_dim(a["stride"], rank, "stride")
+    dilation = per_dim(a["dilation"], rank, "dilation")
+    pad = a["padding"]
+    if pad == "valid":
+        pad = 0
+    if pad == "same":
+        if any(s != 1 for s in stride):
+            raise ShapeError("E107", "`padding: same` needs stride 1 (as in PyTorch)",
+                             expected="stride 1", found=f"stride {a['stride']}")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return kernel, stride, tuple(t // 2 for t in total), dilation, tuple(total)
+    pads = per_dim(pad, rank, "padding")
+    return kernel, stride, pads, dilation, tuple(2 * p for p in pads)
+
+
+def _check_groups(a: Attrs, c_in: int) -> None:
+    g, c_out = a["groups"], a["out"]
+    if c_in % g:
+        raise ShapeError("E103", f"groups={g} does not divide the {c_in} input channels",
+                         expected=f"in_channels divisible by {g}", found=c_in)
+    if c_out % g:
+        raise ShapeError("E103", f"groups={g} does not divide out={c_out}",
+                         expected=f"out divisible by {g}", found=c_out)
+
+
+def _conv_family(rank: int):
+    name = f"conv{rank}d"
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = require_rank(inputs, rank, name)
+        _check_groups(a, x[0])
+        kernel, stride, pads, dilation, total = _geometry(a, x, rank)
+        if a["padding"] == "same":
+            return (a["out"], *x[1:])
+        dims = SPATIAL_NAMES[rank]
+        return (a["out"], *(
+            window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], False, dims[i])
+            for i in range(rank)
+        ))
+
+    def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+        c_in, c_out = inputs[0][0], a["out"]
+        k = numel(per_dim(a["kernel"], rank, "kernel"))
+        weights = k * (c_in // a["groups"]) * c_out
+        bias = c_out if a["bias"] else 0
+        return Cost(params=weights + bias, macs=weights * numel(out[1:]), ops=numel(out) if bias else 0)
+
+    def warnings(a: Attrs, inputs: Sequence[Shape]):
+        if a["padding"] == "same":
+            return []
+        kernel, stride, pads, dilation, _ = _geometry(a, inputs[0], rank)
+        return drop_warnings(inputs[0], kernel, stride, pads, dilation)
+
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+        from torch import nn
+
+        cls = nn.Conv1d if rank == 1 else nn.Conv2d
+        return cls(inputs[0][0], a["out"], a["kernel"], stride=a["stride"], padding=a["padding"],
+                   dilation=a["dilation"], groups=a["groups"], bias=a["bias"])
+
+    return OpDef(
+        name=name,
+        summary=f"{rank}-D convolution (grouped and depthwise through `groups`)",
+        attrs=(
+            Attr("out", Int(1), doc="output channels"),
+            Attr("kernel", Sizes(1, (rank,)), doc="kernel size"),
+            Attr("stride", Sizes(1, (rank,)), 1),
+            Attr("padding", Sizes(0, (rank,), ("same", "valid")), 0, "zeros on each side, `same` or `valid`"),
+            Attr("dilation", Sizes(1, (rank,)), 1),
+            Attr("groups", Int(1), 1, "`groups: C_in` makes it depthwise"),
+            Attr("bias", Bool(), True),
+        ),
+        shape=shape, cost=cost, lower=lower, weighted=True, warnings=warnings,
+    )
+
+
+def _transposed_family(rank: int):
+    name = f"conv_transpose{rank}d"
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = require_rank(inputs, rank, name)
+        _check_groups(a, x[0])
+        kernel = per_dim(a["kernel"], rank, "kernel")
+        stride = per_dim(a["stride"], rank, "stride")
+        pads = per_dim(a["padding"], rank, "padding")
+        dilation = per_dim(a["dilation"], rank, "dilation")
+        extra = per_dim(a["output_padding"], rank, "output_padding")
+        dims = []
+        for i, dim in enumerate(SPATIAL_NAMES[rank]):
+            if extra[i] >= max(stride[i], dilation[i]):
+                raise ShapeError("E107", f"{dim}: output_padding must be smaller than stride or dilation",
+                                 expected=f"< {max(stride[i], dilation[i])}", found=extra[i])
+            o = (x[1 + i] - 1) * stride[i] - 2 * pads[i] + dilation[i] * (kernel[i] - 1) + extra[i] + 1
+            if o <= 0:
+                raise ShapeError("E101", f"{dim}: output size {o}", expected="≥ 1", found=o)
+            dims.append(o)
+        return (a["out"], *dims)
+
+    def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+        x = inputs[0]
+        k = numel(per_dim(a["kernel"], rank, "kernel"))
+        weights = k * x[0] * (a["out"] // a["groups"])
+        bias = a["out"] if a["bias"] else 0
+        return Cost(params=weights + bias, macs=weights * numel(x[1:]), ops=numel(out) if bias else 0)
+
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+        from torch import nn
+
+        cls = nn.ConvTranspose1d if rank == 1 else nn.ConvTranspose2d
+        return cls(inputs[0][0], a["out"], a["kernel"], stride=a["stride"], padding=a["padding"],
+                   output_padding=a["output_padding"], groups=a["groups"], bias=a["bias"],
+                   dilation=a["dilation"])
+
+    return OpDef(
+        name=name,
+        summary=f"{rank}-D transposed convolution (deconvolution)",
+        attrs=(
+            Attr("out", Int(1), doc="output channels"),
+            Attr("kernel", Sizes(1, (rank,))),
+            Attr("stride", Sizes(1, (rank,)), 1),
+            Attr("padding", Sizes(0, (rank,)), 0),
+            Attr("output_padding", Sizes(0, (rank,)), 0),
+            Attr("dilation", Sizes(1, (rank,)), 1),
+            Attr("groups", Int(1), 1),
+            Attr("bias", Bool(), True),
+        ),
+        shape=shape, cost=cost, lower=lower, weighted=True,
+    )
+
+
+register(_conv_family(1), _conv_family(2), _transposed_family(1), _transposed_family(2))

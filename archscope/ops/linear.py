@@ -1,0 +1,55 @@
+"""Fully connected layers and flattening.
+
+linear: needs a flat (features,) input; params = in·out (+ out bias); MACs = in·out.
+flatten: (C, H, W) → (C·H·W,); free.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, fmt_shape, numel, register
+
+
+def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) != 1:
+        raise ShapeError("E106", "`linear` needs a flat input: add a `flatten` before it",
+                         expected="(features,)", found=fmt_shape(x))
+    return (a["out"],)
+
+
+def _linear_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    weights = inputs[0][0] * a["out"]
+    return Cost(params=weights + (a["out"] if a["bias"] else 0), macs=weights,
+                ops=a["out"] if a["bias"] else 0)
+
+
+def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.Linear(inputs[0][0], a["out"], bias=a["bias"])
+
+
+def _flatten_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    return (numel(inputs[0]),)
+
+
+def _flatten_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost()
+
+
+def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.Flatten(1)
+
+
+register(
+    OpDef(name="linear", summary="fully connected layer",
+          attrs=(Attr("out", Int(1), doc="output features"), Attr("bias", Bool(), True)),
+          shape=_linear_shape, cost=_linear_cost, lower=_linear_lower, weighted=True),
+    OpDef(name="flatten", summary="flatten everything but the batch into (features,)",
+          attrs=(), shape=_flatten_shape, cost=_flatten_cost, lower=_flatten_lower),
+)

@@ -1,0 +1,68 @@
+"""Normalisation: batch norm (1-D, 2-D) and local response norm (AlexNet).
+
+Batch norm: params = 2·C (γ, β) when affine; buffers = 2·C + 1 (running mean, running
+variance and PyTorch's ``num_batches_tracked`` counter). Inference ``ops`` = 2 per element
+(scale and shift). LRN (Krizhevsky et al. 2012, §3.3): no params; ``ops`` ≈ size + 3 per element.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Shape, fmt_shape, numel, register
+
+
+def _batchnorm(rank: int):
+    name = f"batchnorm{rank}d"
+    ranks = {1: (1, 2), 2: (3,)}[rank]
+    layout = {1: "(C,) or (C, L)", 2: "(C, H, W)"}[rank]
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = inputs[0]
+        if len(x) not in ranks:
+            raise ShapeError("E106", f"`{name}` needs {layout}", expected=layout, found=fmt_shape(x))
+        return x
+
+    def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+        c = out[0]
+        return Cost(params=2 * c if a["affine"] else 0, buffers=2 * c + 1, ops=2 * numel(out))
+
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+        from torch import nn
+
+        cls = nn.BatchNorm1d if rank == 1 else nn.BatchNorm2d
+        return cls(out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+
+    return OpDef(
+        name=name, summary=f"batch normalisation over {layout}",
+        attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1),
+               Attr("affine", Bool(), True)),
+        shape=shape, cost=cost, lower=lower,
+    )
+
+
+def _lrn_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) < 2:
+        raise ShapeError("E106", "`lrn` needs a feature map", expected="(C, H, W)", found=fmt_shape(x))
+    return x
+
+
+def _lrn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(ops=(a["size"] + 3) * numel(out))
+
+
+def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.LocalResponseNorm(a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+
+
+register(
+    _batchnorm(1), _batchnorm(2),
+    OpDef(name="lrn", summary="local response normalisation across channels (AlexNet)",
+          attrs=(Attr("size", Int(1)), Attr("alpha", Float(), 1e-4), Attr("beta", Float(), 0.75),
+                 Attr("k", Float(), 1.0)),
+          shape=_lrn_shape, cost=_lrn_cost, lower=_lrn_lower),
+)

@@ -1,0 +1,37 @@
+"""Zero padding: (C, H, W) → (C, H + top + bottom, W + left + right). Free.
+
+``padding`` is one integer for every side, or ``[left, right, top, bottom]`` as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .registry import Attr, Attrs, Cost, OpDef, Shape, Sizes, register
+from .window import require_rank
+
+
+def _sides(a: Attrs) -> tuple[int, int, int, int]:
+    p = a["padding"]
+    return (p, p, p, p) if isinstance(p, int) else p
+
+
+def _shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    c, h, w = require_rank(inputs, 2, "zeropad2d")
+    left, right, top, bottom = _sides(a)
+    return (c, h + top + bottom, w + left + right)
+
+
+def _cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost()
+
+
+def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.ZeroPad2d(_sides(a))
+
+
+register(OpDef(name="zeropad2d", summary="pad a feature map with zeros",
+               attrs=(Attr("padding", Sizes(0, (4,)), doc="all sides, or [left, right, top, bottom]"),),
+               shape=_shape, cost=_cost, lower=_lower))

@@ -1,0 +1,142 @@
+"""Pooling: max/avg pool 1-D and 2-D, global and adaptive average pool, max unpooling.
+
+Shape: the window rule of :mod:`archscope.ops.window` (shared with convolution), with
+``ceil_mode`` as in PyTorch. Adaptive pooling outputs the requested size. Unpooling
+(Zeiler & Fergus' switches): O = (W − 1)·S − 2P + K.
+Cost: no MACs (no weights). ``ops`` = K_h·K_w comparisons or adds per output element;
+adaptive/global pool: one add per input element.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import Attr, Attrs, Bool, Cost, OpDef, Shape, Sizes, fmt_shape, numel, register
+from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
+
+
+def _window(a: Attrs, rank: int):
+    kernel = per_dim(a["kernel"], rank, "kernel")
+    stride = per_dim(a["stride"] if a["stride"] is not None else a["kernel"], rank, "stride")
+    pads = per_dim(a["padding"], rank, "padding")
+    dilation = per_dim(a.get("dilation", 1), rank, "dilation")
+    return kernel, stride, pads, dilation
+
+
+def _pool_family(kind: str, rank: int):
+    name = f"{kind}pool{rank}d"
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = require_rank(inputs, rank, name)
+        kernel, stride, pads, dilation = _window(a, rank)
+        for k, p in zip(kernel, pads):
+            if 2 * p > k:
+                raise ShapeError("E107", "padding must be at most half the kernel (as in PyTorch)",
+                                 expected=f"padding ≤ {k // 2}", found=p)
+        dims = SPATIAL_NAMES[rank]
+        return (x[0], *(
+            window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], a["ceil_mode"], dims[i])
+            for i in range(rank)
+        ))
+
+    def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(ops=numel(per_dim(a["kernel"], rank, "kernel")) * numel(out))
+
+    def warnings(a: Attrs, inputs: Sequence[Shape]):
+        if a["ceil_mode"]:
+            return []
+        return drop_warnings(inputs[0], *_window(a, rank))
+
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+        from torch import nn
+
+        stride = a["stride"] if a["stride"] is not None else a["kernel"]
+        if kind == "max":
+            cls = nn.MaxPool1d if rank == 1 else nn.MaxPool2d
+            return cls(a["kernel"], stride, a["padding"], dilation=a["dilation"],
+                       ceil_mode=a["ceil_mode"], return_indices=a["return_indices"])
+        cls = nn.AvgPool1d if rank == 1 else nn.AvgPool2d
+        return cls(a["kernel"], stride, a["padding"], ceil_mode=a["ceil_mode"],
+                   count_include_pad=a["count_include_pad"])
+
+    attrs = [
+        Attr("kernel", Sizes(1, (rank,))),
+        Attr("stride", Sizes(1, (rank,)), None, "defaults to the kernel size"),
+        Attr("padding", Sizes(0, (rank,)), 0),
+        Attr("ceil_mode", Bool(), False),
+    ]
+    if kind == "max":
+        attrs += [Attr("dilation", Sizes(1, (rank,)), 1),
+                  Attr("return_indices", Bool(), False, "keep the argmax switches for `max_unpool2d`")]
+    else:
+        attrs += [Attr("count_include_pad", Bool(), True)]
+    return OpDef(name=name, summary=f"{rank}-D {kind} pooling", attrs=tuple(attrs),
+                 shape=shape, cost=cost, lower=lower, warnings=warnings)
+
+
+def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) < 2:
+        raise ShapeError("E106", "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
+                         expected="(C, H, W) or (C, L)", found=fmt_shape(x))
+    return (x[0],) + (1,) * (len(x) - 1)
+
+
+def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.AdaptiveAvgPool1d(1) if len(inputs[0]) == 2 else nn.AdaptiveAvgPool2d(1)
+
+
+def _adaptive_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = require_rank(inputs, 2, "adaptive_avgpool2d")
+    return (x[0], *per_dim(a["output_size"], 2, "output_size"))
+
+
+def _adaptive_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.AdaptiveAvgPool2d(a["output_size"])
+
+
+def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(ops=numel(inputs[0]))
+
+
+def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = require_rank(inputs, 2, "max_unpool2d")
+    switches = inputs[1]
+    if tuple(switches) != tuple(x):
+        raise ShapeError("E107", "the unpooled input must have the shape of the pooling layer's output",
+                         expected=fmt_shape(switches), found=fmt_shape(x))
+    kernel, stride, pads, _ = _window(a, 2)
+    dims = []
+    for i, dim in enumerate(SPATIAL_NAMES[2]):
+        o = (x[1 + i] - 1) * stride[i] - 2 * pads[i] + kernel[i]
+        if o <= 0:
+            raise ShapeError("E101", f"{dim}: output size {o}", expected="≥ 1", found=o)
+        dims.append(o)
+    return (x[0], *dims)
+
+
+def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    stride = a["stride"] if a["stride"] is not None else a["kernel"]
+    return nn.MaxUnpool2d(a["kernel"], stride, a["padding"])
+
+
+register(
+    _pool_family("max", 1), _pool_family("max", 2), _pool_family("avg", 1), _pool_family("avg", 2),
+    OpDef(name="global_avgpool", summary="average over all spatial positions (adaptive to 1)",
+          attrs=(), shape=_global_shape, cost=_input_adds, lower=_global_lower),
+    OpDef(name="adaptive_avgpool2d", summary="adaptive average pooling to a fixed output size",
+          attrs=(Attr("output_size", Sizes(1, (2,)), 1),),
+          shape=_adaptive_shape, cost=_input_adds, lower=_adaptive_lower),
+    OpDef(name="max_unpool2d",
+          summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",
+          attrs=(Attr("kernel", Sizes(1, (2,))), Attr("stride", Sizes(1, (2,)), None),
+                 Attr("padding", Sizes(0, (2,)), 0)),
+          shape=_unpool_shape, cost=_input_adds, lower=_unpool_lower, inputs=(2, 2)),
+)

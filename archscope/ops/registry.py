@@ -1,0 +1,233 @@
+"""The op registry: one :class:`OpDef` per op, registered once.
+
+An op is a name plus its attributes (with types and defaults), a pure *shape rule* over
+shapes without the batch dimension, a *cost rule*, and a *lowering* to PyTorch that imports
+torch only when it is called. Family files (``conv.py``, ``pool.py``…) define and register
+their ops; :mod:`archscope.ops` imports every family explicitly, in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+Shape = tuple[int, ...]
+Attrs = Mapping[str, Any]
+
+MAX_DIM = 2**31  # largest size, channel count or kernel we accept
+
+
+class AttrError(Exception):
+    def __init__(self, expected: str, found: Any):
+        super().__init__(expected)
+        self.expected = expected
+        self.found = found
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED: Any = _Required()
+
+
+# ---- attribute types: each takes a plain value and returns it normalised, or raises AttrError
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Int:
+    min: int = 0
+    max: int = MAX_DIM
+    name: str = "integer"
+
+    def __call__(self, v: Any) -> int:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not _is_int(v):
+            raise AttrError(self.describe(), v)
+        if not self.min <= v <= self.max:
+            raise AttrError(self.describe(), v)
+        return v
+
+    def describe(self) -> str:
+        return f"an integer ≥ {self.min}" if self.max == MAX_DIM else f"an integer in {self.min}..{self.max}"
+
+    accepts_str = False
+
+
+@dataclass(frozen=True)
+class Float:
+    min: float = 0.0
+    max: float = float("inf")
+
+    def __call__(self, v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not self.min <= v <= self.max:
+            raise AttrError(self.describe(), v)
+        return float(v)
+
+    def describe(self) -> str:
+        return f"a number in [{self.min}, {self.max}]"
+
+    accepts_str = False
+
+
+@dataclass(frozen=True)
+class Bool:
+    def __call__(self, v: Any) -> bool:
+        if not isinstance(v, bool):
+            raise AttrError("true or false", v)
+        return v
+
+    def describe(self) -> str:
+        return "true or false"
+
+    accepts_str = False
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """An integer, or a list of integers (one per spatial dimension)."""
+
+    min: int = 1
+    length: tuple[int, ...] = (1, 2)
+    words: tuple[str, ...] = ()
+
+    def __call__(self, v: Any) -> int | tuple[int, ...] | str:
+        if isinstance(v, str) and v in self.words:
+            return v
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if _is_int(v) and self.min <= v <= MAX_DIM:
+            return v
+        if isinstance(v, (list, tuple)) and len(v) in self.length:
+            if all(_is_int(x) and self.min <= x <= MAX_DIM for x in v):
+                return tuple(v)
+        raise AttrError(self.describe(), v)
+
+    def describe(self) -> str:
+        lens = " or ".join(str(n) for n in self.length)
+        words = "".join(f", or `{w}`" for w in self.words)
+        return f"an integer ≥ {self.min}, or a list of {lens} such integers{words}"
+
+    @property
+    def accepts_str(self) -> bool:
+        return bool(self.words)
+
+
+@dataclass(frozen=True)
+class Choice:
+    values: tuple[str, ...]
+
+    def __call__(self, v: Any) -> str:
+        if v not in self.values:
+            raise AttrError(self.describe(), v)
+        return v
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(f"`{x}`" for x in self.values)
+
+    accepts_str = True
+
+
+@dataclass(frozen=True)
+class Attr:
+    name: str
+    type: Callable[[Any], Any]
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cost of one layer for one input (batch 1).
+
+    ``macs``: multiply-accumulates of conv and linear weights only (1 fused multiply-add = 1).
+    ``ops``: every other elementary operation (normalisation, activation, pooling, merges,
+    bias adds), kept apart so that it is never mixed into MACs silently.
+    """
+
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    ops: int = 0
+
+
+@dataclass(frozen=True)
+class ShapeWarning:
+    code: str
+    message: str
+
+
+def no_warnings(attrs: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
+    return []
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    summary: str
+    attrs: tuple[Attr, ...]
+    shape: Callable[[Attrs, Sequence[Shape]], Shape]
+    cost: Callable[[Attrs, Sequence[Shape], Shape], Cost]
+    lower: Callable[[Attrs, Sequence[Shape], Shape], Any]
+    inputs: tuple[int, int | None] = (1, 1)
+    weighted: bool = False  # a conv/linear layer: counts towards a network's depth
+    warnings: Callable[[Attrs, Sequence[Shape]], list[ShapeWarning]] = no_warnings
+    defined_at: str = field(default="", compare=False)
+
+    def attr(self, name: str) -> Attr | None:
+        for a in self.attrs:
+            if a.name == name:
+                return a
+        return None
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+class RegistryError(Exception):
+    pass
+
+
+def register(*ops: OpDef) -> None:
+    """Register ops. Registering a name twice is an error that names both places."""
+    caller = inspect.stack()[1]
+    where = f"{caller.filename}:{caller.lineno}"
+    for op in ops:
+        if op.name in REGISTRY:
+            raise RegistryError(
+                f"op `{op.name}` registered twice: at {REGISTRY[op.name].defined_at} and at {where}"
+            )
+        object.__setattr__(op, "defined_at", where)
+        REGISTRY[op.name] = op
+
+
+def lookup(name: str) -> OpDef | None:
+    return REGISTRY.get(name)
+
+
+def suggest(name: str, candidates: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def numel(shape: Shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def fmt_shape(shape: Shape | None) -> str:
+    return "?" if shape is None else "(" + ", ".join(str(d) for d in shape) + ")"

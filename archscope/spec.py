@@ -1,0 +1,328 @@
+"""The spec language: YAML → a checked, located :class:`NetworkSpec`.
+
+Only structure is checked here (keys, types of structural values, names); values that may be
+expressions stay as located YAML nodes until the elaborator evaluates them with the right
+variables in scope. See the README's "Spec language" for the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .diagnostics import Collector, Diagnostic, Span, SpecError
+from .ops.registry import suggest
+from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
+TOP_KEYS = ("name", "extends", "input", "params", "scale", "blocks", "layers", "output", "expect", *META_KEYS)
+MERGED_KEYS = ("params", "scale", "blocks")  # merged key by key under `extends`; others replaced
+BLOCK_KEYS = ("args", "layers", "output", "doc")
+RESERVED = ("op", "name", "in", "n", "if")
+SCALE_KEYS = ("width", "depth", "divisor", "resolution")
+EXPECT_KEYS = ("params", "macs", "buffers", "output")
+MAX_EXTENDS = 8
+NOT_INHERITED = ("name", "title", "expect", "family_default")
+
+
+@dataclass
+class LayerEntry:
+    op: str
+    op_span: Span
+    span: Span
+    name: str | None = None
+    name_span: Span | None = None
+    inputs: list[tuple[str, Span]] | None = None
+    repeat: YNode | None = None
+    cond: YNode | None = None
+    args: dict[str, tuple[Span, YNode]] = field(default_factory=dict)
+
+
+@dataclass
+class BlockDef:
+    name: str
+    span: Span
+    args: dict[str, tuple[Span, YNode]]
+    layers: list[LayerEntry]
+    output: tuple[str, Span] | None
+    doc: str = ""
+
+
+@dataclass
+class NetworkSpec:
+    name: str
+    file: str
+    span: Span
+    meta: dict[str, object]
+    input: YNode | None
+    params: dict[str, tuple[Span, YNode]]
+    scale: dict[str, tuple[Span, YNode]]
+    blocks: dict[str, BlockDef]
+    layers: list[LayerEntry]
+    output: tuple[str, Span] | None
+    expect: dict[str, tuple[Span, YNode]]
+    layers_span: Span | None = None
+
+
+def _type_name(node: YNode) -> str:
+    if isinstance(node, YScalar):
+        v = node.value
+        return "null" if v is None else type(v).__name__
+    return node.kind
+
+
+class SpecParser:
+    def __init__(self, diags: Collector):
+        self.d = diags
+
+    # -- small checkers ---------------------------------------------------------------
+    def mapping(self, node: YNode | None, what: str) -> YMap | None:
+        if node is None:
+            return None
+        if not isinstance(node, YMap):
+            self.d.error("E004", f"{what} must be a mapping", node.span, expected="a mapping",
+                         found=_type_name(node))
+            return None
+        return node
+
+    def string(self, node: YNode, what: str) -> str | None:
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            return node.value
+        self.d.error("E004", f"{what} must be a string", node.span, expected="a string",
+                     found=_type_name(node))
+        return None
+
+    def name(self, node: YNode, what: str) -> str | None:
+        text = self.string(node, what)
+        if text is not None and not NAME_RE.match(text):
+            self.d.error("E004", f"{what} `{text}` is not a valid name", node.span,
+                         expected="letters, digits, `_` or `-`, not starting with a digit", found=text)
+            return None
+        return text
+
+    def unknown_keys(self, m: YMap, allowed: tuple[str, ...], where: str) -> None:
+        for key in m.items:
+            if key not in allowed:
+                hint = suggest(key, allowed)
+                self.d.error("E003", f"unknown key `{key}` in {where}" + (f"; did you mean `{hint}`?" if hint else ""),
+                             m.key_span(key), expected=", ".join(f"`{k}`" for k in allowed), found=f"`{key}`")
+
+    # -- the document -----------------------------------------------------------------
+    def network(self, root: YNode, file: str) -> NetworkSpec:
+        m = self.mapping(root, "a spec")
+        if m is None:
+            raise SpecError(self.d.items)
+        self.unknown_keys(m, TOP_KEYS, "the spec")
+        name_node = m.get("name")
+        name = (self.name(name_node, "`name`") if name_node else None) or Path(file).stem
+        meta = {}
+        for key in META_KEYS:
+            node = m.get(key)
+            if node is not None:
+                meta[key] = node.value if isinstance(node, YScalar) else _plain(node)
+        blocks = {}
+        bm = self.mapping(m.get("blocks"), "`blocks`")
+        if bm:
+            for bname, (kspan, bnode) in bm.items.items():
+                if not NAME_RE.match(bname):
+                    self.d.error("E004", f"block name `{bname}` is not a valid name", kspan)
+                    continue
+                block = self.block(bname, kspan, bnode)
+                if block:
+                    blocks[bname] = block
+        layers_node = m.get("layers")
+        if layers_node is None:
+            self.d.error("E005", "the spec has no `layers:`", m.span, expected="a list of layers", found="none")
+        if m.get("input") is None:
+            self.d.error("E005", "the spec has no `input:` shape", m.span,
+                         expected="e.g. `input: [3, 224, 224]`", found="none")
+        return NetworkSpec(
+            name=name, file=file, span=m.span, meta=meta, input=m.get("input"),
+            params=self.items(m.get("params"), "`params`"),
+            scale=self.keyed(m.get("scale"), "`scale`", SCALE_KEYS),
+            blocks=blocks,
+            layers=self.layer_list(layers_node, "`layers`"),
+            output=self.ref(m.get("output"), "`output`"),
+            expect=self.keyed(m.get("expect"), "`expect`", EXPECT_KEYS),
+            layers_span=layers_node.span if layers_node else None,
+        )
+
+    def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
+        m = self.mapping(node, what)
+        if not m:
+            return {}
+        out = {}
+        for k, entry in m.items.items():
+            if not NAME_RE.match(k) or "-" in k:
+                self.d.error("E004", f"`{k}` in {what} is not a valid variable name", entry[0],
+                             expected="letters, digits and `_`", found=k)
+                continue
+            out[k] = entry
+        return out
+
+    def keyed(self, node: YNode | None, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[Span, YNode]]:
+        m = self.mapping(node, what)
+        if not m:
+            return {}
+        self.unknown_keys(m, allowed, what)
+        return {k: v for k, v in m.items.items() if k in allowed}
+
+    def ref(self, node: YNode | None, what: str) -> tuple[str, Span] | None:
+        if node is None:
+            return None
+        text = self.string(node, what)
+        return (text, node.span) if text else None
+
+    def block(self, name: str, kspan: Span, node: YNode) -> BlockDef | None:
+        m = self.mapping(node, f"block `{name}`")
+        if m is None:
+            return None
+        self.unknown_keys(m, BLOCK_KEYS, f"block `{name}`")
+        args = self.items(m.get("args"), f"the args of block `{name}`")
+        for arg, (aspan, _) in args.items():
+            if arg in RESERVED or arg in ("i", "in_channels", "input"):
+                self.d.error("E004", f"block argument `{arg}` is a reserved word", aspan,
+                             expected="a name other than " + ", ".join(f"`{r}`" for r in RESERVED + ("i", "in_channels", "input")),
+                             found=arg)
+        layers_node = m.get("layers")
+        if layers_node is None:
+            self.d.error("E005", f"block `{name}` has no `layers:`", m.span)
+        doc = m.get("doc")
+        return BlockDef(name, kspan, args, self.layer_list(layers_node, f"block `{name}`"),
+                        self.ref(m.get("output"), "`output`"),
+                        doc.value if isinstance(doc, YScalar) and isinstance(doc.value, str) else "")
+
+    def layer_list(self, node: YNode | None, what: str) -> list[LayerEntry]:
+        if node is None:
+            return []
+        if not isinstance(node, YSeq):
+            self.d.error("E004", f"{what} must be a list of layers", node.span, expected="a list",
+                         found=_type_name(node))
+            return []
+        if not node.items:
+            self.d.error("E005", f"{what} is empty", node.span, expected="at least one layer", found="[]")
+        out = []
+        for item in node.items:
+            entry = self.layer(item)
+            if entry:
+                out.append(entry)
+        return out
+
+    def layer(self, node: YNode) -> LayerEntry | None:
+        if isinstance(node, YScalar):
+            op = self.name(node, "a layer")
+            return LayerEntry(op, node.span, node.span) if op else None
+        if not isinstance(node, YMap):
+            self.d.error("E004", "a layer must be an op name or a mapping with `op:`", node.span,
+                         expected="`relu` or `{op: conv2d, ...}`", found=_type_name(node))
+            return None
+        op_node = node.get("op")
+        if op_node is None:
+            self.d.error("E005", "this layer has no `op:`", node.span, expected="`op: <op or block name>`",
+                         found=", ".join(f"`{k}`" for k in node.items) or "an empty mapping")
+            return None
+        op = self.name(op_node, "`op`")
+        if op is None:
+            return None
+        entry = LayerEntry(op, op_node.span, node.span, repeat=node.get("n"), cond=node.get("if"))
+        if "name" in node.items:
+            entry.name = self.name(node.items["name"][1], "a layer name")
+            entry.name_span = node.items["name"][1].span
+        if "in" in node.items:
+            entry.inputs = self.inputs(node.items["in"][1])
+        entry.args = {k: v for k, v in node.items.items() if k not in RESERVED}
+        return entry
+
+    def inputs(self, node: YNode) -> list[tuple[str, Span]] | None:
+        nodes = node.items if isinstance(node, YSeq) else [node]
+        out = []
+        for n in nodes:
+            text = self.string(n, "an `in:` reference")
+            if text is None:
+                return None
+            out.append((text, n.span))
+        if not out:
+            self.d.error("E005", "`in:` is empty", node.span, expected="one or more layer names", found="[]")
+            return None
+        return out
+
+
+def _plain(node: YNode) -> object:
+    from .yamlsrc import to_python
+
+    return to_python(node)
+
+
+# -- loading files, with `extends` -----------------------------------------------------
+
+Resolver = Callable[[str, Path | None], Path | None]
+
+
+def load_spec_file(path: Path, display: str | None = None, resolver: Resolver | None = None,
+                   _chain: tuple[str, ...] = ()) -> NetworkSpec:
+    """Parse a spec file (following ``extends``); raise :class:`SpecError` with every problem."""
+    display = display or str(path)
+    text = read_source(path, display)
+    return load_spec_text(text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),))
+
+
+def load_spec_text(text: str, file: str = "<spec>", base_dir: Path | None = None,
+                   resolver: Resolver | None = None, _chain: tuple[str, ...] = ()) -> NetworkSpec:
+    root = parse_yaml(text, file)
+    diags = Collector()
+    if isinstance(root, YMap) and "extends" in root.items:
+        root = _extend(root, file, base_dir, resolver, _chain, diags)
+    spec = SpecParser(diags).network(root, file)
+    if diags.has_errors:
+        raise SpecError(diags.items)
+    return spec
+
+
+def _extend(root: YMap, file: str, base_dir: Path | None, resolver: Resolver | None,
+            chain: tuple[str, ...], diags: Collector) -> YMap:
+    node = root.items["extends"][1]
+    target = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
+    if target is None:
+        raise SpecError([Diagnostic("E012", "`extends` must name a spec", node.span,
+                                    expected="a spec name or a relative path", found=_type_name(node))])
+    path = None
+    if base_dir is not None and target.endswith((".yaml", ".yml")):
+        candidate = base_dir / target
+        path = candidate if candidate.is_file() else None
+    if path is None and resolver is not None:
+        path = resolver(target, base_dir)
+    if path is None:
+        raise SpecError([Diagnostic("E012", f"`extends: {target}` names no spec file or bundled spec",
+                                    node.span, expected="a bundled name or a path next to this file",
+                                    found=target)])
+    if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
+        raise SpecError([Diagnostic("E012", f"`extends: {target}` makes a cycle or is nested too deep",
+                                    node.span, found=" → ".join(Path(c).stem for c in chain))])
+    try:
+        parent_text = read_source(path, str(path))
+        parent = parse_yaml(parent_text, str(path))
+        if isinstance(parent, YMap) and "extends" in parent.items:
+            parent = _extend(parent, str(path), path.parent, resolver, chain + (str(path.resolve()),), diags)
+    except SpecError as exc:
+        notes = (f"while reading `extends: {target}` at {node.span}",)
+        raise SpecError([Diagnostic(d.code, d.message, d.span, d.severity, d.layer, d.expected, d.found,
+                                    d.input_shape, d.notes + notes) for d in exc.diagnostics]) from None
+    if not isinstance(parent, YMap):
+        raise SpecError([Diagnostic("E012", f"`extends: {target}` is not a mapping", node.span)])
+    items = dict(parent.items)
+    for key, entry in root.items.items():
+        if key == "extends":
+            continue
+        if key in MERGED_KEYS and key in items and isinstance(items[key][1], YMap) and isinstance(entry[1], YMap):
+            merged = dict(items[key][1].items)
+            merged.update(entry[1].items)
+            items[key] = (entry[0], YMap(merged, entry[1].span))
+        else:
+            items[key] = entry
+    for key in NOT_INHERITED:  # the child is its own network: its own name, title and numbers
+        if key not in root.items:
+            items.pop(key, None)
+    return YMap(items, root.span)
