@@ -30,11 +30,10 @@ def load(source: str | Path) -> NetworkSpec:
     if found is None:
         names = ", ".join(sorted(bundled()))
         raise UnknownSpec([Diagnostic(
-            "E001", f"no spec file or bundled spec named `{source}`", Span(str(source), 1, 1),
+            "E000", f"no spec file or bundled spec named `{source}`", Span(str(source), 1, 1),
             expected="a path to a .yaml file, or one of: " + names, found=str(source),
         )])
-    return load_spec_file(found.path, found.display if found.display != str(found.path) else None,
-                          resolver=resolve_path)
+    return load_spec_file(found.path, resolver=resolve_path)
 
 
 @dataclass
@@ -145,14 +144,14 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
         if path.is_dir():
             found = sorted(f for f in path.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file())
             if not found:
-                problems.append(Diagnostic("E001", "the folder holds no .yaml spec files", Span(str(path), 1, 1)))
+                problems.append(Diagnostic("E000", "the folder holds no .yaml spec files", Span(str(path), 1, 1)))
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
             found = resolve(str(p))
             if found is None:
-                problems.append(Diagnostic("E001", "no such file, folder or bundled spec", Span(str(p), 1, 1),
+                problems.append(Diagnostic("E000", "no such file, folder or bundled spec", Span(str(p), 1, 1),
                                            found=str(p)))
             else:
                 files.append(found.path)

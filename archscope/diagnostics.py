@@ -32,7 +32,8 @@ class Severity(str, enum.Enum):
 # Every code archscope can emit, with a one-line meaning. The README's table is built from this.
 CODES: dict[str, str] = {
     # input and spec structure
-    "E001": "the file cannot be read, is not UTF-8, is empty, or is not valid YAML",
+    "E000": "the input cannot be read: no such file or bundled spec, not a file, not UTF-8",
+    "E001": "the file is empty or is not valid YAML",
     "E002": "a mapping has the same key twice",
     "E003": "unknown key",
     "E004": "a value has the wrong type or is out of range",

@@ -194,9 +194,9 @@ def read_source(path: Path, display: str | None = None) -> str:
     try:
         data = path.read_bytes()
     except IsADirectoryError:
-        raise _error("E001", "this is a directory, not a spec file", Span(name, 1, 1)) from None
+        raise _error("E000", "this is a directory, not a spec file", Span(name, 1, 1)) from None
     except OSError as exc:
-        raise _error("E001", f"cannot read the file: {exc.strerror or exc}", Span(name, 1, 1)) from None
+        raise _error("E000", f"cannot read the file: {exc.strerror or exc}", Span(name, 1, 1)) from None
     if len(data) > MAX_BYTES:
         raise _error("E011", f"the file is larger than {MAX_BYTES // 2**20} MiB", Span(name, 1, 1))
     try:
@@ -206,7 +206,7 @@ def read_source(path: Path, display: str | None = None) -> str:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         raise _error(
-            "E001", f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})", Span(name, line, col),
+            "E000", f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})", Span(name, line, col),
             expected="UTF-8 text", found=f"byte 0x{data[exc.start]:02x}",
         ) from None
 

@@ -9,7 +9,7 @@ their ops; :mod:`archscope.ops` imports every family explicitly, in one place.
 from __future__ import annotations
 
 import difflib
-import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -202,8 +202,8 @@ class RegistryError(Exception):
 
 def register(*ops: OpDef) -> None:
     """Register ops. Registering a name twice is an error that names both places."""
-    caller = inspect.stack()[1]
-    where = f"{caller.filename}:{caller.lineno}"
+    caller = sys._getframe(1)
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
     for op in ops:
         if op.name in REGISTRY:
             raise RegistryError(

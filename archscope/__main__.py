@@ -1,0 +1,3 @@
+from archscope.cli.app import main
+
+main()

@@ -1,0 +1,81 @@
+"""What every command shares: exit codes, the error handler, diagnostics output."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import sys
+import traceback
+from typing import Any, Callable, TypeVar
+
+import typer
+
+from ..diagnostics import Diagnostic, SpecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  # clean
+    PROBLEMS = 1  # errors found in the input (or warnings, with --strict)
+    USAGE = 2  # bad command line, or input that cannot be read
+    INTERNAL = 3  # a bug in archscope
+
+
+_debug = {"on": bool(os.environ.get("ARCHSCOPE_DEBUG"))}
+
+
+def set_debug(on: bool) -> None:
+    _debug["on"] = on
+
+
+def print_diagnostics(diags: list[Diagnostic], stream=None) -> None:
+    from ..render.diagnostics import format_text
+
+    stream = stream or sys.stderr
+    for d in diags:
+        print(format_text(d), file=stream)
+
+
+def exit_for(diags: list[Diagnostic]) -> ExitCode:
+    if any(d.code == "E000" for d in diags):
+        return ExitCode.USAGE
+    return ExitCode.PROBLEMS if any(d.is_error for d in diags) else ExitCode.OK
+
+
+def handled(fn: F) -> F:
+    """Expected errors become located messages; anything else is an internal error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except SpecError as exc:
+            print_diagnostics(exc.diagnostics)
+            raise typer.Exit(exit_for(exc.diagnostics)) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise typer.Exit(ExitCode.OK) from None
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            if _debug["on"]:
+                traceback.print_exc()
+            else:
+                print(f"archscope: internal error: {type(exc).__name__}: {exc}\n"
+                      "run again with --debug for the traceback, and please report it", file=sys.stderr)
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def usage_error(message: str) -> typer.Exit:
+    print(f"archscope: {message}", file=sys.stderr)
+    return typer.Exit(ExitCode.USAGE)
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")

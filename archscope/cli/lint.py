@@ -1,0 +1,60 @@
+"""`archscope lint PATH...`: check specs in CI, with exit codes and file:line:col diagnostics."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from ..api import lint as run_lint
+from .common import ExitCode, handled
+
+
+class LintFormat(str, enum.Enum):
+    auto = "auto"
+    text = "text"
+    concise = "concise"
+    github = "github"
+    json = "json"
+
+
+@handled
+def lint(
+    paths: Annotated[list[str], typer.Argument(help="Spec files or folders (searched recursively for "
+                                                    ".yaml), or bundled names.")],
+    fmt: Annotated[LintFormat, typer.Option("--format", "-f",
+                                            help="`auto` is `github` inside GitHub Actions, else `text`.")]
+    = LintFormat.auto,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the run too.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Check every shape, reference and `expect:` number in the given specs.
+
+    Exit codes: 0 clean; 1 errors found (or warnings with --strict); 2 bad usage or a file that
+    cannot be read.
+    """
+    from ..render import diagnostics as emit
+
+    if fmt is LintFormat.auto:
+        fmt = LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text
+    result = run_lint(paths)
+    diags = [d for d in result.diagnostics if d.is_error or not quiet]
+    if fmt is LintFormat.json:
+        sys.stdout.write(emit.format_json(diags) + "\n")
+    else:
+        line = {LintFormat.text: emit.format_text, LintFormat.concise: emit.format_concise,
+                LintFormat.github: emit.format_github}[fmt]
+        for d in diags:
+            sys.stdout.write(line(d) + "\n")
+        if fmt is not LintFormat.github:
+            files = len(result.files)
+            sys.stderr.write(f"{files} {'file' if files == 1 else 'files'} checked: {result.error_count} "
+                             f"{'error' if result.error_count == 1 else 'errors'}, {result.warning_count} "
+                             f"{'warning' if result.warning_count == 1 else 'warnings'}\n")
+    if result.usage_errors or any(d.code == "E000" for d in result.diagnostics):
+        raise typer.Exit(ExitCode.USAGE)
+    if result.error_count or (strict and result.warning_count):
+        raise typer.Exit(ExitCode.PROBLEMS)

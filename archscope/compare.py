@@ -1,0 +1,44 @@
+"""Networks side by side, with ratios to the first (static; no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .api import Analysis, analyze
+from .diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class Comparison:
+    analyses: tuple[Analysis, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(a.report is not None and a.ok for a in self.analyses)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for a in self.analyses for d in a.diagnostics]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per network; ratios are to the first network."""
+        out = []
+        base = self.analyses[0].report
+        for a in self.analyses:
+            r = a.report
+            assert r is not None and base is not None
+            t, b = r.totals, base.totals
+            out.append({
+                "name": r.name, "title": r.title, "requested": a.source, "resolved_from": a.note,
+                "input": list(r.input), "depth": t.depth, "params": t.params, "macs": t.macs,
+                "flops": t.flops, "activations": t.activations, "model_bytes": t.model_bytes,
+                "params_ratio": t.params / b.params if b.params else None,
+                "macs_ratio": t.macs / b.macs if b.macs else None,
+                "activations_ratio": t.activations / b.activations if b.activations else None,
+            })
+        return out
+
+
+def compare(sources: Iterable[str]) -> Comparison:
+    return Comparison(tuple(analyze(s) for s in sources))

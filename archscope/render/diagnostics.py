@@ -1,0 +1,76 @@
+"""Diagnostic emitters: one small function per output format.
+
+text:   ``file:line:col: error E104 message``, the source line and a caret, then
+        expected / found / input shape / notes.
+github: ``::error file=…,line=…,col=…,title=E104::message`` (workflow-command escaping).
+json:   a list of objects (see :meth:`Diagnostic.to_dict`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from ..diagnostics import Diagnostic
+
+
+@lru_cache(maxsize=64)
+def _lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(file).read_text("utf-8", errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+def source_excerpt(d: Diagnostic) -> list[str]:
+    if d.span is None:
+        return []
+    lines = _lines(d.span.file)
+    if not 1 <= d.span.line <= len(lines):
+        return []
+    text = lines[d.span.line - 1]
+    num = str(d.span.line)
+    pad = " " * len(num)
+    return [f" {num} | {text}", f" {pad} | {' ' * (d.span.col - 1)}^"]
+
+
+def format_text(d: Diagnostic, with_source: bool = True) -> str:
+    where = f"{d.span}: " if d.span else ""
+    out = [f"{where}{d.severity.value} {d.code} {d.message}"]
+    if with_source:
+        out += source_excerpt(d)
+    for label, value in (("expected", d.expected), ("found", d.found), ("input", d.input_shape)):
+        if value is not None:
+            out.append(f"    {label + ':':<9} {value}")
+    out += [f"    note:     {n}" for n in d.notes]
+    return "\n".join(out)
+
+
+def format_concise(d: Diagnostic) -> str:
+    where = f"{d.span}: " if d.span else ""
+    return f"{where}{d.code} {d.message}"
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(d: Diagnostic) -> str:
+    level = "error" if d.is_error else "warning"
+    props = []
+    if d.span:
+        props += [f"file={_escape_property(d.span.file)}", f"line={d.span.line}", f"col={d.span.col}"]
+    props.append(f"title={_escape_property(d.code)}")
+    detail = d.message
+    if d.expected is not None or d.found is not None:
+        detail += f"\nexpected: {d.expected}\nfound: {d.found}"
+    return f"::{level} {','.join(props)}::{_escape_data(detail)}"
+
+
+def format_json(diags: list[Diagnostic]) -> str:
+    return json.dumps([d.to_dict() for d in diags], indent=2)

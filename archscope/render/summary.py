@@ -1,0 +1,124 @@
+"""The per-layer report of one network: a rich table, or JSON / CSV / Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+from ..report import LayerRow, Report
+from .numbers import compact, exact, shape, size_bytes
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    op: str
+    level: int
+    output_shape: tuple[int, ...]
+    params: int
+    buffers: int
+    macs: int
+    ops: int
+    activations: int
+
+
+def grouped_rows(report: Report, depth: int | None) -> list[Row]:
+    """Rows collapsed to ``depth`` components of the dotted layer name (None: every layer)."""
+    out: list[Row] = []
+    current: list[LayerRow] = []
+    key = None
+
+    def flush() -> None:
+        if not current:
+            return
+        first, last = current[0], current[-1]
+        level = key.count(".")
+        if len(current) == 1 and first.name == key:
+            op = first.op
+        else:
+            types = first.blocks[level:] if len(first.blocks) > level else ()
+            instances = {r.name[len(key) + 1:].split(".")[0] for r in current}
+            is_repeat = all(i.isdigit() for i in instances)
+            op = (types[0] if types else "group") + (f" ×{len(instances)}" if is_repeat and len(instances) > 1 else "")
+        out.append(Row(key, op, level, last.output_shape, sum(r.params for r in current),
+                       sum(r.buffers for r in current), sum(r.macs for r in current),
+                       sum(r.ops for r in current), sum(r.activations for r in current)))
+
+    for row in report.layers:
+        parts = row.name.split(".")
+        k = ".".join(parts[:depth]) if depth else row.name
+        if k != key:
+            flush()
+            current, key = [], k
+        current.append(row)
+    flush()
+    return out
+
+
+def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    fmt = exact if exact_numbers else compact
+    total_macs = report.totals.macs or 1
+    table = Table(title=f"{report.title}  ·  input {shape(report.input)}", title_justify="left",
+                  show_footer=True, header_style="bold", footer_style="bold")
+    t = report.totals
+    table.add_column("layer", footer="total")
+    table.add_column("op")
+    table.add_column("output", footer=shape(report.output_shape))
+    table.add_column("params", justify="right", footer=exact(t.params))
+    table.add_column("MACs", justify="right", footer=exact(t.macs))
+    table.add_column("% MACs", justify="right", footer="100.0")
+    table.add_column("activations", justify="right", footer=fmt(t.activations))
+    for row in grouped_rows(report, depth):
+        table.add_row(row.name, row.op,
+                      shape(row.output_shape), fmt(row.params) if row.params else "·",
+                      fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
+                      fmt(row.activations))
+    lines = [
+        f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
+        f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
+        f"other ops   {exact(t.ops):>16}  ({compact(t.ops)})   BN, activations, pooling, adds, bias",
+        f"activations {exact(t.activations):>16}  ({size_bytes(t.activation_bytes)} at float32, batch 1)",
+        f"model size  {size_bytes(t.model_bytes):>16}   weighted layers (depth): {t.depth}",
+    ]
+    meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
+    footer = Text("\n".join(lines))
+    convention = Text(report.convention, style="dim")
+    parts = [table, footer, convention]
+    if meta:
+        parts.insert(0, Text("  ·  ".join(meta), style="dim"))
+    return Group(*parts)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2)
+
+
+CSV_FIELDS = ("name", "op", "output_shape", "params", "buffers", "macs", "flops", "ops", "activations")
+
+
+def to_csv(report: Report, depth: int | None = None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for r in grouped_rows(report, depth):
+        w.writerow([r.name, r.op, shape(r.output_shape), r.params, r.buffers, r.macs, 2 * r.macs, r.ops,
+                    r.activations])
+    return buf.getvalue()
+
+
+def to_markdown(report: Report, depth: int | None = None) -> str:
+    t = report.totals
+    lines = [f"## {report.title}", "", f"Input `{shape(report.input)}`, output `{shape(report.output_shape)}`.", "",
+             "| layer | op | output | params | MACs | activations |", "|---|---|---|--:|--:|--:|"]
+    for r in grouped_rows(report, depth):
+        lines.append(f"| `{r.name}` | {r.op} | {shape(r.output_shape)} | {exact(r.params)} | {exact(r.macs)} | "
+                     f"{exact(r.activations)} |")
+    lines.append(f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.activations)}** |")
+    lines += ["", f"_{report.convention}_", ""]
+    return "\n".join(lines)
