@@ -58,27 +58,24 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
 
 
 def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False):
+    """The per-layer table, the totals and the counting convention, as rich renderables."""
+    import textwrap
+
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
+    from .grid import Col, grid
+
     fmt = exact if exact_numbers else compact
-    total_macs = report.totals.macs or 1
-    table = Table(title=f"{report.title}  ·  input {shape(report.input)}", title_justify="left",
-                  show_footer=True, header_style="bold", footer_style="bold")
     t = report.totals
-    table.add_column("layer", footer="total")
-    table.add_column("op")
-    table.add_column("output", footer=shape(report.output_shape))
-    table.add_column("params", justify="right", footer=exact(t.params))
-    table.add_column("MACs", justify="right", footer=exact(t.macs))
-    table.add_column("% MACs", justify="right", footer="100.0")
-    table.add_column("activations", justify="right", footer=fmt(t.activations))
-    for row in grouped_rows(report, depth):
-        table.add_row(row.name, row.op,
-                      shape(row.output_shape), fmt(row.params) if row.params else "·",
-                      fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
-                      fmt(row.activations))
+    total_macs = t.macs or 1
+    cols = [Col("layer", footer="total"), Col("op"), Col("output", footer=shape(report.output_shape)),
+            Col("params", True, exact(t.params)), Col("MACs", True, exact(t.macs)),
+            Col("% MACs", True, "100.0"), Col("activations", True, fmt(t.activations))]
+    rows = [(row.name, row.op, shape(row.output_shape), fmt(row.params) if row.params else "·",
+             fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
+             fmt(row.activations)) for row in grouped_rows(report, depth)]
+    table = grid(cols, rows, title=f"{report.title}  ·  input {shape(report.input)}")
     lines = [
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
         f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
@@ -86,12 +83,11 @@ def render_table(report: Report, depth: int | None = None, exact_numbers: bool =
         f"activations {exact(t.activations):>16}  ({size_bytes(t.activation_bytes)} at float32, batch 1)",
         f"model size  {size_bytes(t.model_bytes):>16}   weighted layers (depth): {t.depth}",
     ]
+    parts = []
     meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
-    footer = Text("\n".join(lines))
-    convention = Text(report.convention, style="dim")
-    parts = [table, footer, convention]
     if meta:
-        parts.insert(0, Text("  ·  ".join(meta), style="dim"))
+        parts.append(Text("  ·  ".join(meta), style="dim"))
+    parts += [table, Text("\n".join(lines)), Text(textwrap.fill(report.convention, 100), style="dim")]
     return Group(*parts)
 
 
