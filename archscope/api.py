@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .bundled import BundledSpec, bundled, resolve, resolve_path
 from .diagnostics import Collector, Diagnostic, Span, SpecError
@@ -60,8 +62,27 @@ class Analysis:
         return not self.errors
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing and elaboration allocate many small objects and no garbage cycles; Python's
+    cyclic collector rescanning them made a 100,000-layer spec 3× slower per layer than a
+    1,000-layer one. Pause it for the duration and restore the caller's setting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def analyze(source: str | Path, *, text: str | None = None) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input."""
+    with _gc_paused():
+        return _analyze(source, text)
+
+
+def _analyze(source: str | Path, text: str | None) -> Analysis:
     note = None
     try:
         if text is not None:
