@@ -285,6 +285,15 @@ class Elaborator:
     # -- one entry ----------------------------------------------------------------------
     def entry(self, entry: LayerEntry, name: str, prefix: str, env: dict[str, Any], ins: list[Node | None],
               path: tuple[str, ...], blocks: tuple[str, ...], notes: tuple[str, ...]) -> Node | None:
+        result = self._entry(entry, name, prefix, env, ins, path, blocks, notes)
+        if result is None:  # a failed layer still consumes its inputs: no bogus "never used"
+            for n in ins:
+                if n is not None:
+                    n.users += 1
+        return result
+
+    def _entry(self, entry: LayerEntry, name: str, prefix: str, env: dict[str, Any], ins: list[Node | None],
+               path: tuple[str, ...], blocks: tuple[str, ...], notes: tuple[str, ...]) -> Node | None:
         op = REGISTRY.get(entry.op)
         block = self.spec.blocks.get(entry.op)
         if op is None and block is None:
@@ -328,10 +337,13 @@ class Elaborator:
             raise _TooBig
         attrs: dict[str, Any] = {}
         ok = True
+        misspelt: set[str] = set()  # attributes a typo stands for: not reported missing as well
         for key, (kspan, vnode) in entry.args.items():
             if op.attr(key) is None:
                 known = [a.name for a in op.attrs] + ["name", "in", "n", "if"]
                 hint = suggest(key, known)
+                if hint:
+                    misspelt.add(hint)
                 self.d.error("E003", f"`{op.name}` has no attribute `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
                              kspan, expected=", ".join(f"`{k}`" for k in known), found=key, notes=notes)
                 ok = False
@@ -342,7 +354,9 @@ class Elaborator:
                 ok = False
         for attr in op.attrs:
             if attr.name not in attrs and attr.name not in entry.args:
-                if attr.required:
+                if attr.required and attr.name in misspelt:
+                    ok = False
+                elif attr.required:
                     self.d.error("E005", f"`{op.name}` needs `{attr.name}` ({attr.doc or attr.type.describe()})",
                                  entry.span, expected=f"`{attr.name}: …`", found="nothing", notes=notes)
                     ok = False
