@@ -38,14 +38,16 @@ def bundled() -> dict[str, BundledSpec]:
     root = specs_dir()
     if not root.is_dir():
         return out
-    for path in sorted(root.glob("*.yaml")):
-        try:
-            data = yaml.load(path.read_text("utf-8"), Loader=_Loader) or {}
-        except (yaml.YAMLError, OSError, UnicodeDecodeError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        name = path.stem
+    raw = {path.stem: _read_meta(path) for path in sorted(root.glob("*.yaml"))}
+    for name, own in raw.items():
+        path = root / f"{name}.yaml"
+        data = dict(own)
+        parent, seen = own.get("extends"), {name}
+        while isinstance(parent, str) and parent not in seen and parent in raw:  # inherited metadata
+            seen.add(parent)
+            for key in ("year", "family", "paper", "source"):
+                data.setdefault(key, raw[parent].get(key))
+            parent = raw[parent].get("extends")
         notes = str(data.get("notes") or "").strip().splitlines()
         out[name] = BundledSpec(
             name=name, path=path, title=str(data.get("title") or name), year=str(data.get("year") or ""),
@@ -53,6 +55,14 @@ def bundled() -> dict[str, BundledSpec]:
             summary=notes[0] if notes else "",
         )
     return out
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        data = yaml.load(path.read_text("utf-8"), Loader=_Loader) or {}
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def families() -> dict[str, str]:

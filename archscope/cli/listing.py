@@ -26,8 +26,9 @@ def list_(
     from ..render.console import console
 
     table = Table(header_style="bold", box=None)
-    for col in ("name", "title", "year", "family", "notes"):
-        table.add_column(col)
+    for col in ("name", "title", "year", "family"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("notes", no_wrap=True, overflow="ellipsis")
     for s in specs:
         fam = f"{s.family}{' (default)' if s.family_default else ''}" if s.family else ""
         table.add_row(s.name, s.title, s.year, fam, s.summary)
