@@ -71,10 +71,11 @@ def render_table(report: Report, depth: int | None = None, exact_numbers: bool =
     total_macs = t.macs or 1
     cols = [Col("layer", footer="total"), Col("op"), Col("output", footer=shape(report.output_shape)),
             Col("params", True, exact(t.params)), Col("MACs", True, exact(t.macs)),
-            Col("% MACs", True, "100.0"), Col("activations", True, fmt(t.activations))]
+            Col("% MACs", True, "100.0"), Col("other ops", True, fmt(t.ops)),
+            Col("activations", True, fmt(t.activations))]
     rows = [(row.name, row.op, shape(row.output_shape), fmt(row.params) if row.params else "·",
              fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
-             fmt(row.activations)) for row in grouped_rows(report, depth)]
+             fmt(row.ops) if row.ops else "·", fmt(row.activations)) for row in grouped_rows(report, depth)]
     table = grid(cols, rows, title=f"{report.title}  ·  input {shape(report.input)}")
     lines = [
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
@@ -111,10 +112,11 @@ def to_csv(report: Report, depth: int | None = None) -> str:
 def to_markdown(report: Report, depth: int | None = None) -> str:
     t = report.totals
     lines = [f"## {report.title}", "", f"Input `{shape(report.input)}`, output `{shape(report.output_shape)}`.", "",
-             "| layer | op | output | params | MACs | activations |", "|---|---|---|--:|--:|--:|"]
+             "| layer | op | output | params | MACs | other ops | activations |", "|---|---|---|--:|--:|--:|--:|"]
     for r in grouped_rows(report, depth):
         lines.append(f"| `{r.name}` | {r.op} | {shape(r.output_shape)} | {exact(r.params)} | {exact(r.macs)} | "
-                     f"{exact(r.activations)} |")
-    lines.append(f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.activations)}** |")
+                     f"{exact(r.ops)} | {exact(r.activations)} |")
+    lines.append(f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.ops)}** | "
+                 f"**{exact(t.activations)}** |")
     lines += ["", f"_{report.convention}_", ""]
     return "\n".join(lines)
