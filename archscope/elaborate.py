@@ -94,7 +94,7 @@ class Elaborator:
         if out is not None:
             out.users += 1
         for node in self.nodes:
-            if node.users == 0 and node is not out:
+            if node.users == 0 and node is not out and node.shape is not None:  # errors say enough
                 self.d.warning("W102", f"the output of `{node.name}` is never used", node.span,
                                layer=node.name)
         return Graph(spec.name, spec.file, spec.meta, root, self.nodes, out, spec.expect,

@@ -40,7 +40,8 @@ def format_text(d: Diagnostic, with_source: bool = True) -> str:
     out = [f"{where}{d.severity.value} {d.code} {d.message}"]
     if with_source:
         out += source_excerpt(d)
-    for label, value in (("expected", d.expected), ("found", d.found), ("input", d.input_shape)):
+    shown = d.input_shape if d.input_shape != d.found else None  # merges: found is the inputs
+    for label, value in (("expected", d.expected), ("found", d.found), ("input", shown)):
         if value is not None:
             out.append(f"    {label + ':':<9} {value}")
     out += [f"    note:     {n}" for n in d.notes]
