@@ -304,11 +304,7 @@ class Elaborator:
             return None
         try:
             if entry.cond is not None and not self.value(entry.cond, env, notes):
-                if len(ins) != 1:
-                    self.d.error("E108", "a layer skipped by `if:` must have exactly one input to pass through",
-                                 entry.cond.span, expected="one input", found=f"{len(ins)} inputs", notes=notes)
-                    return None
-                return ins[0]
+                return ins[0]  # skipped: the layer is replaced by its (first) input
             n = 1
             if entry.repeat is not None:
                 n = self.value(entry.repeat, env, notes)

@@ -24,6 +24,19 @@ class Row:
     activations: int
 
 
+def _group_label(key: str, rows: list[LayerRow]) -> str:
+    """The block type of a collapsed group: `basic` for `layer1.0`, `basic ×2` for `layer1`."""
+    first = rows[0]
+    for instance, block in zip(first.path, first.blocks):
+        if instance == key:
+            return block
+        rest = instance[len(key) + 1:]
+        if instance.startswith(key + ".") and rest.isdigit():  # `key` is a repeated entry
+            count = len({r.path[first.path.index(instance)] for r in rows if len(r.path) > first.path.index(instance)})
+            return f"{block} ×{count}" if count > 1 else block
+    return "group"
+
+
 def grouped_rows(report: Report, depth: int | None) -> list[Row]:
     """Rows collapsed to ``depth`` components of the dotted layer name (None: every layer)."""
     out: list[Row] = []
@@ -35,13 +48,7 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
             return
         first, last = current[0], current[-1]
         level = key.count(".")
-        if len(current) == 1 and first.name == key:
-            op = first.op
-        else:
-            types = first.blocks[level:] if len(first.blocks) > level else ()
-            instances = {r.name[len(key) + 1:].split(".")[0] for r in current}
-            is_repeat = all(i.isdigit() for i in instances)
-            op = (types[0] if types else "group") + (f" ×{len(instances)}" if is_repeat and len(instances) > 1 else "")
+        op = first.op if len(current) == 1 and first.name == key else _group_label(key, current)
         out.append(Row(key, op, level, last.output_shape, sum(r.params for r in current),
                        sum(r.buffers for r in current), sum(r.macs for r in current),
                        sum(r.ops for r in current), sum(r.activations for r in current)))
