@@ -374,6 +374,8 @@ class Elaborator:
         shapes = [n.shape for n in ins]  # type: ignore[misc]
         shown = ", ".join(fmt_shape(s) for s in shapes)
         try:
+            if op.check_inputs is not None:
+                op.check_inputs(attrs, [(n.op, n.attrs) for n in ins])  # type: ignore[union-attr]
             node.shape = tuple(op.shape(attrs, shapes))
             node.cost = op.cost(attrs, shapes, node.shape)
             warnings = op.warnings(attrs, shapes)

@@ -120,6 +120,15 @@ def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return (x[0], *dims)
 
 
+def _unpool_sources(a: Attrs, inputs: Sequence[tuple[str, Attrs]]) -> None:
+    op, attrs = inputs[1]
+    if op != "maxpool2d" or not attrs.get("return_indices"):
+        raise ShapeError("E107", "the second input of `max_unpool2d` must be the `maxpool2d` whose switches "
+                                 "it uses, with `return_indices: true`",
+                         expected="a maxpool2d with return_indices: true",
+                         found=f"{op}" + (" without return_indices" if op == "maxpool2d" else ""))
+
+
 def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from torch import nn
 
@@ -138,5 +147,6 @@ register(
           summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",
           attrs=(Attr("kernel", Sizes(1, (2,))), Attr("stride", Sizes(1, (2,)), None),
                  Attr("padding", Sizes(0, (2,)), 0)),
-          shape=_unpool_shape, cost=_input_adds, lower=_unpool_lower, inputs=(2, 2)),
+          shape=_unpool_shape, cost=_input_adds, lower=_unpool_lower, inputs=(2, 2),
+          check_inputs=_unpool_sources),
 )

@@ -184,6 +184,8 @@ class OpDef:
     inputs: tuple[int, int | None] = (1, 1)
     weighted: bool = False  # a conv/linear layer: counts towards a network's depth
     warnings: Callable[[Attrs, Sequence[Shape]], list[ShapeWarning]] = no_warnings
+    # optional: checks which layers feed this op, given each input's (op name, attrs)
+    check_inputs: Callable[[Attrs, Sequence[tuple[str, Attrs]]], None] | None = None
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:
