@@ -12,7 +12,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .bundled import BundledSpec, bundled, resolve, resolve_path
 from .diagnostics import Collector, Diagnostic, Span, SpecError
@@ -179,11 +179,17 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
     return files, problems
 
 
-def lint(paths: Iterable[str | Path]) -> LintResult:
-    """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers."""
+def lint(paths: Iterable[str | Path], on_file: Callable[[int, int, Path], None] | None = None) -> LintResult:
+    """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers.
+
+    ``on_file(done, total, path)`` is called before each file (for progress displays)."""
     files, problems = collect_files(paths)
-    analyses = tuple(analyze(f) for f in files)
-    return LintResult(tuple(str(f) for f in files), analyses, tuple(problems))
+    analyses = []
+    for i, f in enumerate(files):
+        if on_file is not None:
+            on_file(i, len(files), f)
+        analyses.append(analyze(f))
+    return LintResult(tuple(str(f) for f in files), tuple(analyses), tuple(problems))
 
 
 def list_specs() -> list[BundledSpec]:

@@ -40,7 +40,21 @@ def lint(
 
     if fmt is LintFormat.auto:
         fmt = LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text
-    result = run_lint(paths)
+    if sys.stderr.isatty() and not quiet:
+        from rich.progress import Progress
+
+        from ..render.console import console
+
+        with Progress(console=console(stderr=True), transient=True) as bar:
+            task = bar.add_task("linting", total=None)
+
+            def on_file(done: int, total: int, path) -> None:
+                if total > 20:
+                    bar.update(task, completed=done, total=total, description=f"linting {path.name}")
+
+            result = run_lint(paths, on_file)
+    else:
+        result = run_lint(paths)
     diags = [d for d in result.diagnostics if d.is_error or not quiet]
     if fmt is LintFormat.json:
         sys.stdout.write(emit.format_json(diags) + "\n")
