@@ -8,7 +8,6 @@ their ops; :mod:`archscope.ops` imports every family explicitly, in one place.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -220,6 +219,8 @@ def lookup(name: str) -> OpDef | None:
 
 
 def suggest(name: str, candidates: Sequence[str]) -> str | None:
+    import difflib  # only on the error path: keeps it (and heapq) out of every start-up
+
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
