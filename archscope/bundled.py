@@ -82,13 +82,14 @@ def resolve(ref: str, base_dir: Path | None = None) -> Resolved | None:
     path = (base_dir / ref) if base_dir and not Path(ref).is_absolute() else Path(ref)
     if path.is_file():
         return Resolved(path, ref)
-    specs = bundled()
     stem = ref[:-5] if ref.endswith(".yaml") else ref[:-4] if ref.endswith(".yml") else ref
-    if stem in specs:
-        return Resolved(specs[stem].path, stem)
+    if "/" not in stem and "\\" not in stem and stem not in ("", ".", ".."):
+        candidate = specs_dir() / f"{stem}.yaml"
+        if candidate.is_file():  # a bundled name: no need to read every spec's metadata
+            return Resolved(candidate, stem)
     fam = families().get(ref)
     if fam:
-        return Resolved(specs[fam].path, fam, f"`{ref}` resolved to `{fam}`")
+        return Resolved(bundled()[fam].path, fam, f"`{ref}` resolved to `{fam}`")
     return None
 
 
