@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .bundled import BundledSpec, bundled, resolve, resolve_path
-from .diagnostics import Collector, Diagnostic, Span, SpecError
+from .diagnostics import Collector, Diagnostic, Span, SpecError, brief
 from .elaborate import dedupe, elaborate
 from .graph import Graph
 from .report import Report, build_report
@@ -29,6 +29,16 @@ class UnknownSpec(SpecError):
 def load(source: str | Path) -> NetworkSpec:
     """Parse a spec given by path, bundled name, bundled file name or family name."""
     found = resolve(str(source))
+    if found is None and Path(source).is_dir():
+        raise UnknownSpec([Diagnostic(
+            "E000", f"`{source}` is a folder, not a spec file", Span(str(source), 1, 1),
+            expected="one spec file or bundled name (`archscope lint` checks folders)", found="a folder",
+        )])
+    if found is None and Path(source).exists():
+        raise UnknownSpec([Diagnostic(
+            "E000", f"`{source}` is not a regular file (a device, pipe or socket?)", Span(str(source), 1, 1),
+            expected="a spec file", found=str(source),
+        )])
     if found is None:
         names = ", ".join(sorted(bundled()))
         raise UnknownSpec([Diagnostic(
@@ -92,7 +102,7 @@ def _analyze(source: str | Path, text: str | None) -> Analysis:
             note = found.note if found else None
             spec = load(source)
     except SpecError as exc:
-        return Analysis(str(source), None, None, None, sorted(exc.diagnostics, key=Diagnostic.sort_key))
+        return Analysis(str(source), None, None, None, sorted(dedupe(exc.diagnostics), key=Diagnostic.sort_key))
     diags = Collector()
     graph = elaborate(spec, diags)
     report = None
@@ -125,13 +135,23 @@ def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
                 value = evaluate(value.replace("_", ""), {})
             except ExprError:
                 pass
+        shaped = (isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
+                  if key == "output" else _is_count(value))
+        if not shaped:
+            what = "a list of sizes such as [1000]" if key == "output" else "a whole number such as 11_689_512"
+            diags.error("E004", f"`expect.{key}` must be {what}", node.span, expected=what, found=brief(value))
+            continue
         want = computed[key]
         if value != want:
             def show(v: object) -> str:
-                return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+                return f"{v:,}" if isinstance(v, int) else brief(v)
 
             diags.error("E201", f"expected {key} {show(value)}, computed {show(want)}", node.span,
                         expected=show(value), found=show(want))
+
+
+def _is_count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 @dataclass(frozen=True)
@@ -171,7 +191,10 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
             files.append(path)
         else:
             found = resolve(str(p))
-            if found is None:
+            if found is None and path.exists():
+                problems.append(Diagnostic("E000", "not a regular file (a device, pipe or socket?)",
+                                           Span(str(p), 1, 1), expected="a spec file or a folder", found=str(p)))
+            elif found is None:
                 problems.append(Diagnostic("E000", "no such file, folder or bundled spec", Span(str(p), 1, 1),
                                            found=str(p)))
             else:

@@ -7,6 +7,7 @@ emitter (text, github, json) in :mod:`archscope.render.diagnostics`.
 from __future__ import annotations
 
 import enum
+import reprlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -100,6 +101,17 @@ class Diagnostic:
         if self.notes:
             d["notes"] = list(self.notes)
         return d
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxtuple, _BRIEF.maxdict = 3, 8, 8, 8
+_BRIEF.maxstring = _BRIEF.maxlong = _BRIEF.maxother = 60
+
+
+def brief(value: object) -> str:
+    """A value as a diagnostic's `found` shows it: strings quoted, big or nested values cut short
+    (an aliased YAML list can stand for millions of items)."""
+    return _BRIEF.repr(value)
 
 
 class SpecError(Exception):

@@ -10,9 +10,10 @@ node's shape becomes unknown, and everything that does not depend on it is still
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from .diagnostics import Collector, Diagnostic, ShapeError, Span
+from .diagnostics import Collector, Diagnostic, ShapeError, Span, brief
 from .expr import ExprError, Scale, evaluate
 from .graph import Graph, Node
 from .ops import REGISTRY
@@ -29,7 +30,7 @@ class _Skip(Exception):
 
 
 def _found(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    return brief(value)
 
 
 class Elaborator:
@@ -41,6 +42,7 @@ class Elaborator:
         self.stack: list[str] = []
         self.globals: dict[str, Any] = {}
         self.scale = Scale()
+        self.dangling = False  # a reference named no layer: it may have meant any unused one
 
     # -- values ---------------------------------------------------------------------
     def value(self, node: YNode, env: dict[str, Any], notes: tuple[str, ...] = ()) -> Any:
@@ -65,8 +67,12 @@ class Elaborator:
         if isinstance(node, YScalar) and isinstance(node.value, str) and literal_ok:
             try:
                 return attr.type(node.value)
-            except AttrError:
-                pass
+            except AttrError as exc:
+                if node.value.strip().isidentifier() and node.value.strip() not in env:
+                    # a word the attribute does not know (`padding: full`), not an expression
+                    self.d.error("E004", f"`{key}` of `{op.name}` must be {exc.expected}", node.span,
+                                 expected=exc.expected, found=_found(node.value), notes=notes)
+                    raise _Skip from None
         raw = self.value(node, env, notes)
         try:
             return attr.type(raw)
@@ -94,7 +100,8 @@ class Elaborator:
         if out is not None:
             out.users += 1
         for node in self.nodes:
-            if node.users == 0 and node is not out and node.shape is not None:  # errors say enough
+            if node.users == 0 and node is not out and node.shape is not None and not self.dangling:
+                # (a failed layer says enough; a reference to no layer may have meant this one)
                 self.d.warning("W102", f"the output of `{node.name}` is never used", node.span,
                                layer=node.name)
         return Graph(spec.name, spec.file, spec.meta, root, self.nodes, out, spec.expect,
@@ -102,8 +109,9 @@ class Elaborator:
 
     def _checked(self, fn, name: str):
         def call(*args: Any) -> int:
-            if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], (int, float)):
-                raise ExprError(f"`{name}` takes one number")
+            if (len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], (int, float))
+                    or not math.isfinite(args[0])):
+                raise ExprError(f"`{name}` takes one finite number")
             return fn(args[0])
 
         return call
@@ -120,7 +128,8 @@ class Elaborator:
                 values[key] = v
                 continue
             typ, low = checks[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= low or (typ is int and v != int(v)):
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= low
+                    or (typ is int and v != int(v))):
                 self.d.error("E004", f"`scale.{key}` must be a positive {'integer' if typ is int else 'number'}",
                              node.span, expected=f"> {low}", found=_found(v))
                 continue
@@ -182,6 +191,7 @@ class Elaborator:
                     got.append(ref)
                 else:
                     hint = suggest(head, list(index) + ["input"])
+                    self.dangling = True
                     self.d.error("E008", f"`{ref[0]}` names no layer in this scope"
                                  + (f"; did you mean `{hint}`?" if hint else ""), ref[1],
                                  expected="a layer defined in the same list, or `input`", found=ref[0],
@@ -203,6 +213,7 @@ class Elaborator:
                 elif "." in ref[0]:
                     target = self.by_name.get(prefix + ref[0])
                     if target is None:
+                        self.dangling = True
                         self.d.error("E008", f"`{ref[0]}` names no layer", ref[1], found=ref[0], notes=notes)
                     ins.append(target)
                 else:
@@ -213,6 +224,7 @@ class Elaborator:
                 return outputs.get(index[output[0]])
             target = self.by_name.get(prefix + output[0])
             if target is None:
+                self.dangling = True
                 self.d.error("E008", f"`output: {output[0]}` names no layer", output[1], found=output[0], notes=notes)
             return target
         return outputs.get(len(entries) - 1)
@@ -392,13 +404,18 @@ class Elaborator:
     def block_instance(self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any],
                        ins: list[Node | None], path: tuple[str, ...], blocks: tuple[str, ...],
                        notes: tuple[str, ...]) -> Node | None:
-        if block.name in blocks or len(blocks) >= MAX_BLOCK_DEPTH:
-            chain = " → ".join(blocks + (block.name,))
+        if block.name in blocks:
+            chain = " → ".join(blocks[blocks.index(block.name):] + (block.name,))
             self.d.error("E009", f"block `{block.name}` instantiates itself ({chain})", entry.op_span,
                          found=chain, notes=notes)
             return None
+        if len(blocks) >= MAX_BLOCK_DEPTH:
+            self.d.error("E011", f"blocks are nested deeper than {MAX_BLOCK_DEPTH} levels", entry.op_span,
+                         expected=f"at most {MAX_BLOCK_DEPTH} levels", found=" → ".join(blocks + (block.name,)),
+                         notes=notes[-1:])
+            return None
         if len(ins) != 1:
-            self.d.error("E108", f"block `{block.name}` takes one input", entry.span,
+            self.d.error("E108", f"block `{block.name}` takes one input", entry.span, layer=name,
                          expected="1", found=str(len(ins)), notes=notes)
             return None
         x = ins[0]

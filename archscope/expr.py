@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -58,6 +59,10 @@ def _num(name: str, *args: Any) -> None:
     for a in args:
         if isinstance(a, bool) or not isinstance(a, (int, float)):
             raise ExprError(f"`{name}` takes numbers, got {a!r}")
+        if isinstance(a, float) and not math.isfinite(a):
+            raise ExprError(f"`{name}` takes finite numbers, got {a!r}")
+        if isinstance(a, int) and abs(a) > MAX_INT:  # keeps `((2**64)**64)**64…` from growing
+            raise ExprError("number too large")
 
 
 def _fn(name: str, impl: Callable[..., Any], arity: tuple[int, int]) -> Callable[..., Any]:
@@ -118,7 +123,9 @@ def parse_expr(text: str) -> ast.expr:
     if len(text) > MAX_EXPR_LEN:
         raise ExprError(f"expression longer than {MAX_EXPR_LEN} characters")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        with warnings.catch_warnings():  # `1if c else 2` parses, with a SyntaxWarning printed to stderr
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise ExprError(f"not a valid expression: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
@@ -131,8 +138,8 @@ def evaluate(text: str, env: dict[str, Any]) -> Any:
         value = _eval(parse_expr(text), env)
     except RecursionError:
         raise ExprError("expression is too deeply nested") from None
-    except TypeError as exc:
-        raise ExprError(f"type error: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ExprError(f"{'type' if isinstance(exc, TypeError) else 'value'} error: {exc}") from None
     except OverflowError:
         raise ExprError("number too large") from None
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:

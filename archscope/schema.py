@@ -62,7 +62,7 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "archscope network spec",
         "type": "object",
-        "required": ["input", "layers"],
+        "anyOf": [{"required": ["input", "layers"]}, {"required": ["extends"]}],  # or inherited
         "additionalProperties": False,
         "$defs": {"layer": layer},
         "properties": {

@@ -1,7 +1,7 @@
 """Load YAML into a tree of located nodes.
 
-PyYAML's ``compose`` gives nodes with marks; we turn them into small ``YMap`` / ``YSeq`` /
-``YScalar`` objects that keep a :class:`Span` each, so every later error can point at the
+PyYAML's parser gives events with marks; we build small ``YMap`` / ``YSeq`` / ``YScalar``
+objects from them that keep a :class:`Span` each, so every later error can point at the
 exact key or value. This is also where input hazards are stopped: duplicate keys (PyYAML
 silently keeps the last), alias bombs, runaway nesting, non-UTF-8 bytes and empty files.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, Span, SpecError
+from .diagnostics import Diagnostic, Span, SpecError, brief
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
@@ -39,6 +39,7 @@ _scalars = yaml.constructor.SafeConstructor()
 
 MAX_NODES = 5_000_000  # distinct YAML nodes in one file
 MAX_DEPTH = 64  # nesting of mappings and sequences
+MAX_ALIAS_EXPANSION = 1_000_000  # nodes that aliases may stand for (billion laughs)
 MAX_BYTES = 64 * 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
@@ -88,107 +89,217 @@ class YSeq(YNode):
         self.span = span
 
 
-def _span(node: yaml.Node, file: str) -> Span:
-    s, e = node.start_mark, node.end_mark
-    return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
-
-
 def _error(code: str, message: str, span: Span, **kw) -> SpecError:
     return SpecError([Diagnostic(code, message, span, **kw)])
 
 
-class _Converter:
+class _Collection:
+    """A mapping or sequence whose end event has not come yet."""
+
+    __slots__ = ("is_map", "start", "anchor", "items", "size", "key", "merged")
+
+    def __init__(self, is_map: bool, start: Any, anchor: str | None):
+        self.is_map = is_map
+        self.start = start
+        self.anchor = anchor
+        self.items: Any = {} if is_map else []
+        self.size = 1  # nodes, with every alias expanded
+        self.key: Any = None  # a mapping's pending key: a YScalar, _MERGE or _BAD_KEY
+        self.merged: list[YMap] = []
+
+
+_MERGE, _BAD_KEY = object(), object()  # a pending `<<` key; a key that is not a scalar
+_MERGE_TAG = _TAG + "merge"
+_E = yaml.events
+
+
+class _Builder:
+    """YAML events → located nodes, with an explicit stack.
+
+    Not ``yaml.compose``: libyaml's composer recurses in C once per nesting level, and a few
+    tens of thousands of ``[`` crash the interpreter (a segfault, not an exception). Building
+    from the parser's events bounds the nesting before anything recurses, sees every alias
+    where it is used, and skips PyYAML's node objects."""
+
     def __init__(self, file: str):
         self.file = file
-        self.memo: dict[int, YNode] = {}
+        self.anchors: dict[str, tuple[YNode, int] | None] = {}  # None: still being built
+        self.expanded = 0  # nodes that aliases stand for
+        self.count = 0
         self.errors: list[Diagnostic] = []
 
-    def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
-        done = self.memo.get(id(node))
-        if done is not None:  # an alias: share the converted node, never expand it again
-            return done
-        if len(self.memo) >= MAX_NODES:
-            raise _error("E011", f"the file has more than {MAX_NODES:,} YAML nodes", _span(node, self.file))
-        if depth > MAX_DEPTH:
-            raise _error(
-                "E011", f"nesting is deeper than {MAX_DEPTH} levels", _span(node, self.file),
-                expected=f"at most {MAX_DEPTH} levels", found="deeper",
-            )
-        span = _span(node, self.file)
-        if isinstance(node, yaml.ScalarNode):
-            out: YNode = YScalar(self._scalar(node), span)
-        elif isinstance(node, yaml.SequenceNode):
-            seq = YSeq([], span)
-            self.memo[id(node)] = seq
-            seq.items = [self.convert(child, depth + 1) for child in node.value]
-            return seq
-        else:
-            out = self._mapping(node, span, depth)
-        self.memo[id(node)] = out
-        return out
+    def span(self, start: Any, end: Any) -> Span:
+        return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        tag = node.tag
-        if tag == _TAG + "int":
-            value = node.value
-            if value.isdigit() and (value[0] != "0" or value == "0"):  # plain decimal: the common case
-                return int(value)
-            return _scalars.construct_yaml_int(node)
-        if tag == _TAG + "float":
-            return _scalars.construct_yaml_float(node)
-        if tag == _TAG + "bool":
-            return _scalars.construct_yaml_bool(node)
+    def build(self, text: str) -> YNode | None:
+        loader = _Loader(text)
+        try:
+            return self._run(loader)
+        finally:
+            loader.dispose()
+
+    def _run(self, loader: Any) -> YNode | None:
+        get, resolve = loader.get_event, loader.resolve
+        stack: list[_Collection] = []
+        root: YNode | None = None
+        documents = 0
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is _E.ScalarEvent:
+                self._count(event, len(stack))
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolve(yaml.ScalarNode, event.value, event.implicit)
+                if tag == _MERGE_TAG and stack and stack[-1].is_map and stack[-1].key is None:
+                    stack[-1].key = _MERGE
+                    continue
+                node: YNode = YScalar(self._scalar(tag, event.value, event), self.span(event.start_mark,
+                                                                                      event.end_mark))
+                size = 1
+                if event.anchor is not None:
+                    self._anchor(event, (node, 1))
+            elif kind is _E.AliasEvent:
+                node, size = self._alias(event)
+            elif kind is _E.SequenceStartEvent or kind is _E.MappingStartEvent:
+                self._count(event, len(stack))
+                if event.anchor is not None:
+                    self._anchor(event, None)
+                stack.append(_Collection(kind is _E.MappingStartEvent, event.start_mark, event.anchor))
+                continue
+            elif kind is _E.SequenceEndEvent or kind is _E.MappingEndEvent:
+                done = stack.pop()
+                span = self.span(done.start, event.end_mark)
+                if done.is_map:
+                    for source in done.merged:  # explicit keys win, then the first source that has the key
+                        for k, entry in source.items.items():
+                            done.items.setdefault(k, entry)
+                    node = YMap(done.items, span)
+                else:
+                    node = YSeq(done.items, span)
+                size = done.size
+                if done.anchor is not None:
+                    self.anchors[done.anchor] = (node, size)
+            elif kind is _E.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _error("E001", "invalid YAML: expected a single document in the stream but found "
+                                         "another document", self.span(event.start_mark, event.end_mark))
+                continue
+            elif kind is _E.StreamEndEvent:
+                return root
+            else:  # stream start, document end
+                continue
+            if stack:
+                self._add(stack[-1], node, size)
+            else:
+                root = node
+
+    def _count(self, event: Any, depth: int) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _error("E011", f"the file has more than {MAX_NODES:,} YAML nodes",
+                         self.span(event.start_mark, event.end_mark))
+        if depth > MAX_DEPTH:
+            raise _error("E011", f"nesting is deeper than {MAX_DEPTH} levels", self.span(event.start_mark,
+                                                                                        event.end_mark),
+                         expected=f"at most {MAX_DEPTH} levels", found="deeper")
+
+    def _anchor(self, event: Any, entry: tuple[YNode, int] | None) -> None:
+        if event.anchor in self.anchors:
+            raise _error("E001", f"invalid YAML: the anchor `&{event.anchor}` is defined twice",
+                         self.span(event.start_mark, event.end_mark))
+        self.anchors[event.anchor] = entry
+
+    def _alias(self, event: Any) -> tuple[YNode, int]:
+        span = self.span(event.start_mark, event.end_mark)
+        if event.anchor not in self.anchors:
+            raise _error("E001", f"invalid YAML: the alias `*{event.anchor}` names no anchor before it", span)
+        entry = self.anchors[event.anchor]
+        if entry is None:
+            raise _error("E011", f"the alias `*{event.anchor}` is inside the node it refers to", span,
+                         expected="aliases of finished nodes", found="a recursive alias")
+        node, size = entry
+        # shared, never copied; but later passes and reports may walk the expansion: bound it
+        self.expanded += size
+        if self.expanded > MAX_ALIAS_EXPANSION:
+            raise _error("E011", f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} YAML nodes "
+                                 "(an alias bomb?)", span,
+                         expected=f"at most {MAX_ALIAS_EXPANSION:,} nodes from aliases",
+                         found=f"{self.expanded:,} or more")
+        return node, size
+
+    def _add(self, parent: _Collection, node: YNode, size: int) -> None:
+        if not parent.is_map:
+            parent.items.append(node)
+            parent.size += size
+            return
+        key = parent.key
+        if key is None:  # this node is a key
+            if isinstance(node, YScalar):
+                parent.key = node
+            else:
+                self.errors.append(Diagnostic("E004", "mapping keys must be plain strings", node.span,
+                                              expected="a string key", found=f"a {node.kind}"))
+                parent.key = _BAD_KEY
+            return
+        parent.key = None
+        parent.size += size
+        if key is _BAD_KEY:
+            return
+        if key is _MERGE:
+            for source in node.items if isinstance(node, YSeq) else [node]:
+                if isinstance(source, YMap):
+                    parent.merged.append(source)
+                else:
+                    self.errors.append(Diagnostic("E004", "`<<` merges only mappings", source.span))
+            return
+        name = str(key.value)
+        first = parent.items.get(name)
+        if first is not None:
+            self.errors.append(Diagnostic("E002", f"duplicate key `{name}` (first defined at line {first[0].line})",
+                                          key.span, expected="each key once", found=f"`{name}` twice"))
+            return
+        parent.items[name] = (key.span, node)
+
+    def _scalar(self, tag: str, value: str, event: Any) -> Any:
+        try:
+            if tag == _TAG + "int":
+                if value.isdigit() and (value[0] != "0" or value == "0"):  # plain decimal: the common case
+                    return int(value)
+                return _scalars.construct_yaml_int(yaml.ScalarNode(tag, value))
+            if tag == _TAG + "float":
+                return _scalars.construct_yaml_float(yaml.ScalarNode(tag, value))
+            if tag == _TAG + "bool":
+                return _scalars.construct_yaml_bool(yaml.ScalarNode(tag, value))
+        except (ValueError, KeyError, IndexError):  # a tag on a wrong value (`!!int relu`, `!!int`), a huge number
+            kind = tag[len(_TAG):]
+            digits = sum(ch.isdigit() for ch in value)
+            self.errors.append(Diagnostic(
+                "E004", f"a number of {digits:,} digits is too large" if digits > 1000
+                else f"`{value}` is not a valid `!!{kind}`" if value else f"an empty value is not a valid `!!{kind}`",
+                self.span(event.start_mark, event.end_mark),
+                expected=f"a YAML {kind}", found=brief(value)))
+            return value
         if tag == _TAG + "null":
             return None
-        return node.value
+        return value
 
-    def _mapping(self, node: yaml.MappingNode, span: Span, depth: int) -> YMap:
-        items: dict[str, tuple[Span, YNode]] = {}
-        merged: dict[str, tuple[Span, YNode]] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
-                for source in self._merge_sources(value_node, depth):
-                    for k, entry in source.items.items():
-                        merged.setdefault(k, entry)
-                continue
-            key_span = _span(key_node, self.file)
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.errors.append(
-                    Diagnostic("E004", "mapping keys must be plain strings", key_span,
-                               expected="a string key", found=f"a {key_node.id}")
-                )
-                continue
-            key = str(self._scalar(key_node))
-            if key in items:
-                first = items[key][0]
-                self.errors.append(
-                    Diagnostic("E002", f"duplicate key `{key}` (first defined at line {first.line})",
-                               key_span, expected="each key once", found=f"`{key}` twice")
-                )
-                continue
-            items[key] = (key_span, self.convert(value_node, depth + 1))
-        for k, entry in merged.items():
-            items.setdefault(k, entry)
-        return YMap(items, span)
-
-    def _merge_sources(self, node: yaml.Node, depth: int) -> list[YMap]:
-        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        out = []
-        for n in nodes:
-            converted = self.convert(n, depth + 1)
-            if isinstance(converted, YMap):
-                out.append(converted)
-            else:
-                self.errors.append(Diagnostic("E004", "`<<` merges only mappings", converted.span))
-        return out
 
 
 def parse_yaml(text: str, file: str) -> YNode:
     """Parse one YAML document into located nodes; raise :class:`SpecError` with every problem."""
     if not text.strip():
         raise _error("E001", "the file is empty", Span(file, 1, 1), expected="a YAML mapping", found="nothing")
+    builder = _Builder(file)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = builder.build(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; located by its offset
+        pos = min(max(exc.position, 0), len(text))
+        line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise _error("E001", f"invalid YAML: character {char!r} (U+{ord(char):04X}): {exc.reason}",
+                     Span(file, line, col), expected="printable text", found=f"U+{ord(char):04X}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
@@ -196,25 +307,19 @@ def parse_yaml(text: str, file: str) -> YNode:
         raise _error("E001", f"invalid YAML: {what}", span) from None
     except yaml.YAMLError as exc:
         raise _error("E001", f"invalid YAML: {exc}", Span(file, 1, 1)) from None
-    except RecursionError:
-        raise _error("E011", "nesting is too deep to parse", Span(file, 1, 1)) from None
     if root is None:
         raise _error("E001", "the file holds no YAML document", Span(file, 1, 1))
-    conv = _Converter(file)
-    try:
-        tree = conv.convert(root)
-    except RecursionError:
-        raise _error("E011", "nesting is too deep to parse", Span(file, 1, 1)) from None
-    if conv.errors:
-        raise SpecError(conv.errors)
-    return tree
+    if builder.errors:
+        raise SpecError(builder.errors)
+    return root
 
 
 def read_source(path: Path, display: str | None = None) -> str:
     """Read a spec file as UTF-8 text, turning OS and encoding problems into diagnostics."""
     name = display or str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)  # never more: a huge file is refused without being read
     except IsADirectoryError:
         raise _error("E000", "this is a directory, not a spec file", Span(name, 1, 1)) from None
     except OSError as exc:

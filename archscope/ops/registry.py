@@ -233,4 +233,6 @@ def numel(shape: Shape) -> int:
 
 
 def fmt_shape(shape: Shape | None) -> str:
-    return "?" if shape is None else "(" + ", ".join(str(d) for d in shape) + ")"
+    if shape is None:
+        return "?"
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(d) for d in shape) + ")"

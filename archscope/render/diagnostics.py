@@ -17,8 +17,11 @@ from ..diagnostics import Diagnostic
 
 @lru_cache(maxsize=64)
 def _lines(file: str) -> tuple[str, ...]:
-    try:
-        return tuple(Path(file).read_text("utf-8", errors="replace").splitlines())
+    path = Path(file)
+    try:  # only regular files of spec size: never a FIFO or /dev/zero named by an E000, nor a huge file
+        if not path.is_file() or path.stat().st_size > 64 * 2**20:
+            return ()
+        return tuple(path.read_text("utf-8", errors="replace").splitlines())
     except OSError:
         return ()
 

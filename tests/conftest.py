@@ -1,0 +1,122 @@
+"""Shared helpers of the static test suite: spec texts in, analyses and diagnostics out.
+
+Helpers are plain functions (``from conftest import net, where``) so that a test reads as
+the spec it checks; fixtures are only for what needs setting up (the CLI runner).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import archscope
+from archscope.diagnostics import Diagnostic
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def analyze_text(text: str, file: str = "t.yaml") -> archscope.Analysis:
+    """Analyse a spec given as text (nothing is read from or written to disk)."""
+    return archscope.analyze(file, text=text)
+
+
+def net(*layers: str, input: str = "[3, 8, 8]", extra: str = "") -> str:
+    """A spec text: ``input``, then one ``- LAYER`` line per argument, then ``extra`` lines."""
+    return f"input: {input}\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers) + extra
+
+
+def where(text: str, needle: str, nth: int = 1) -> tuple[int, int]:
+    """1-based (line, column) of the ``nth`` occurrence of ``needle``: where an editor shows it."""
+    i = -1
+    for _ in range(nth):
+        i = text.index(needle, i + 1)
+    return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
+
+
+def codes(analysis: archscope.Analysis) -> list[str]:
+    return [d.code for d in analysis.diagnostics]
+
+
+def only(analysis: archscope.Analysis, code: str) -> Diagnostic:
+    """The single diagnostic of the analysis, which must have ``code``."""
+    assert codes(analysis) == [code], [f"{d.span}: {d.code} {d.message}" for d in analysis.diagnostics]
+    return analysis.diagnostics[0]
+
+
+def layer(analysis: archscope.Analysis, name: str):
+    """The report row of the layer called ``name`` (the analysis must be clean)."""
+    assert analysis.report is not None, [f"{d.span}: {d.code} {d.message}" for d in analysis.diagnostics]
+    rows = {row.name: row for row in analysis.report.layers}
+    return rows[name]
+
+
+def no_traceback(text: str) -> None:
+    assert "Traceback" not in text, text
+    assert "archscope: internal error" not in text, text
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch):
+    """Run the CLI in-process: ``cli("lint", "x.yaml")`` returns the result (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from archscope.cli.app import app
+
+    for var in ("NO_COLOR", "FORCE_COLOR", "GITHUB_ACTIONS", "ARCHSCOPE_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        result = runner.invoke(app, list(args), env=env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # surface a crash with its traceback in the test report
+        no_traceback(result.output)
+        return result
+
+    return invoke
+
+
+class Sandbox:
+    """An empty working folder and a folder of input files. After the test, the working
+    folder must still be empty and the inputs folder must hold only what the test made:
+    archscope writes nothing to disk."""
+
+    def __init__(self, root: Path):
+        self.cwd = root / "cwd"
+        self.inputs = root / "inputs"
+        self.cwd.mkdir()
+        self.inputs.mkdir()
+        self.made: set[str] = set()
+
+    def file(self, name: str, content: str | bytes) -> Path:
+        path = self.inputs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, "utf-8")
+        self.made.add(name)
+        return path
+
+    def folder(self, name: str) -> Path:
+        path = self.inputs / name
+        path.mkdir(parents=True)
+        self.made.add(name)
+        return path
+
+    def check_untouched(self) -> None:
+        assert list(self.cwd.iterdir()) == [], "something was written to the working folder"
+        found = {str(p.relative_to(self.inputs)) for p in self.inputs.rglob("*")}
+        made = self.made | {str(Path(m).parent) for m in self.made if Path(m).parent != Path(".")}
+        assert found == made, f"something was written next to the inputs: {sorted(found - made)}"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    box = Sandbox(tmp_path)
+    monkeypatch.chdir(box.cwd)
+    yield box
+    box.check_untouched()

@@ -1,0 +1,58 @@
+"""The static paths never import torch (nor fvcore): whole processes, checked by
+Python's own import log. (No "torch" in this file's test names: `-k "not torch"` keeps them.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import ROOT
+
+HEAVY = ("torch", "fvcore")
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level packages in a ``python -X importtime`` log."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name and not name.startswith("imported package"):
+                names.add(name.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("args", [["summary", "resnet18"], ["lint", "specs/"]])
+def test_static_command_imports_no_heavy_package(args: list[str]):
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "archscope", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    imported = _imported(proc.stderr)
+    assert "archscope" in imported and "yaml" in imported  # the log is real
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_every_static_command_and_the_api_stay_light():
+    script = textwrap.dedent("""
+        import sys
+        from typer.testing import CliRunner
+        import archscope
+        from archscope.cli.app import app
+
+        archscope.analyze("resnet50")
+        archscope.lint(["specs"])
+        runner = CliRunner()
+        for args in (["summary", "resnet50", "--format", "json"], ["summary", "resnet", "--depth", "1"],
+                     ["compare", "resnet", "vgg", "resnet18"], ["list"], ["ops"], ["schema"],
+                     ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
+                     ["bench", "--help"]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 0, (args, result.output[-2000:])
+        print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy})))
+    """).replace("{heavy}", repr(set(HEAVY)))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "", f"imported: {proc.stdout.strip()}"
