@@ -21,7 +21,7 @@ from .ops.registry import AttrError, OpDef, fmt_shape, suggest
 from .spec import BlockDef, LayerEntry, NetworkSpec
 from .yamlsrc import YMap, YNode, YScalar, YSeq
 
-MAX_NODES = 1_000_000
+MAX_NODES = 250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~8 s
 MAX_BLOCK_DEPTH = 32
 
 
