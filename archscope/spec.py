@@ -212,7 +212,7 @@ class SpecParser:
         return out
 
     def layer(self, node: YNode) -> LayerEntry | None:
-        if isinstance(node, YScalar):
+        if isinstance(node, YScalar) and isinstance(node.value, str):
             op = self.name(node, "a layer")
             return LayerEntry(op, node.span, node.span) if op else None
         if not isinstance(node, YMap):
