@@ -42,13 +42,13 @@ def summary(
         print_diagnostics([d for d in result.diagnostics if d.is_error or warnings])
     report = result.report
     if fmt is SummaryFormat.table:
-        from ..render.console import console
+        from ..render.grid import DIM, style, use_color
         from ..render.summary import render_table
 
-        out = console()
+        color = use_color()
         if result.note:
-            out.print(f"[dim]{result.note}[/dim]")
-        out.print(render_table(report, depth, exact))
+            write(style(result.note, DIM, color))
+        write(render_table(report, depth, exact, color))
     elif fmt is SummaryFormat.json:
         from ..render.summary import to_json
 

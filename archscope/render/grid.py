@@ -1,19 +1,34 @@
-"""A fast column grid for long per-layer tables, printed through rich.
+"""A fast text grid for long per-layer tables.
 
-``rich.table.Table`` measures and wraps every cell; on this project's 2-core reference
-machine it took 55–90 ms for a 69-row ResNet-18 table (≈ 1 ms per row), the largest part of
-a 0.3 s budget for a whole ``archscope summary``. Layer tables have short, unwrappable
-cells, so we lay them out once here (7 ms for the same table) and hand rich a styled
-``Text``: colours, ``NO_COLOR`` and terminal handling stay rich's. Short tables (compare,
-list, ops) still use ``rich.table.Table``.
+``rich.table.Table`` measures and wraps every cell; on this project's 2-core reference machine
+it took 55–90 ms for a 69-row ResNet-18 table (≈ 1 ms per row), and importing and printing
+through ``rich.console`` cost another 80 ms: together more than half of the 300 ms budget of
+a whole ``archscope summary``. Layer tables have short cells that never wrap, so we lay them
+out here with the same box characters as rich's heavy-headed tables and add the few styles
+(bold header, dim placeholders) as ANSI codes ourselves, only when :func:`use_color` says
+so (a terminal or ``FORCE_COLOR``; never with ``NO_COLOR`` or ``--no-color``). Short tables (compare, list, ops) and
+progress bars still use rich.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, TextIO
 
-from rich.text import Text
+BOLD, DIM, ITALIC, RESET = "\x1b[1m", "\x1b[2m", "\x1b[3m", "\x1b[0m"
+
+
+def use_color(stream: TextIO | None = None) -> bool:
+    from .console import colors_disabled
+
+    stream = stream or sys.stdout
+    if colors_disabled():
+        return False
+    if os.environ.get("FORCE_COLOR"):  # as rich honours it
+        return True
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @dataclass(frozen=True)
@@ -23,13 +38,13 @@ class Col:
     footer: str = ""
 
 
-def _cell(text: str, width: int, right: bool) -> str:
-    return text.rjust(width) if right else text.ljust(width)
+def style(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color and text else text
 
 
-def grid(cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str = "",
-         header_style: str = "bold", dim: str = "·") -> Text:
-    """A heavy-headed box table as one styled ``Text`` (dim placeholder cells)."""
+def grid(cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str = "", color: bool = False,
+         placeholder: str = "·") -> str:
+    """A heavy-headed box table as text (with ANSI styles when ``color``)."""
     show_footer = any(c.footer for c in cols)
     widths = [len(c.header) for c in cols]
     for row in rows:
@@ -42,29 +57,22 @@ def grid(cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str = "",
     def rule(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
-    out = Text(no_wrap=True, overflow="ignore")
-    if title:
-        out.append(title + "\n", style="italic")
-    out.append(rule("┏", "┳", "┓", "━") + "\n")
-    out.append("┃")
-    for c, w in zip(cols, widths):
-        out.append(" ")
-        out.append(_cell(c.header, w, c.right), style=header_style)
-        out.append(" ┃")
-    out.append("\n" + rule("┡", "╇", "┩", "━") + "\n")
-    for row in rows:
-        out.append("│")
-        for cell, c, w in zip(row, cols, widths):
-            out.append(" ")
-            out.append(_cell(cell, w, c.right), style="dim" if cell == dim else "")
-            out.append(" │")
-        out.append("\n")
+    def line(cells: Sequence[str], bar: str, code: str = "") -> str:
+        parts = []
+        for cell, c, w in zip(cells, cols, widths):
+            padded = cell.rjust(w) if c.right else cell.ljust(w)
+            if color and (code or cell == placeholder):
+                padded = style(padded, code or DIM, True)
+            parts.append(padded)
+        return f"{bar} " + f" {bar} ".join(parts) + f" {bar}"
+
+    out = [style(title, ITALIC, color)] if title else []
+    out.append(rule("┏", "┳", "┓", "━"))
+    out.append(line([c.header for c in cols], "┃", BOLD))
+    out.append(rule("┡", "╇", "┩", "━"))
+    out.extend(line(row, "│") for row in rows)
     if show_footer:
-        out.append(rule("├", "┼", "┤", "─") + "\n│")
-        for c, w in zip(cols, widths):
-            out.append(" ")
-            out.append(_cell(c.footer, w, c.right), style="bold")
-            out.append(" │")
-        out.append("\n")
+        out.append(rule("├", "┼", "┤", "─"))
+        out.append(line([c.footer for c in cols], "│", BOLD))
     out.append(rule("└", "┴", "┘", "─"))
-    return out
+    return "\n".join(out)

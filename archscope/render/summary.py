@@ -64,14 +64,12 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
     return out
 
 
-def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False):
-    """The per-layer table, the totals and the counting convention, as rich renderables."""
+def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False,
+                 color: bool = False) -> str:
+    """The per-layer table, the totals and the counting convention, as text."""
     import textwrap
 
-    from rich.console import Group
-    from rich.text import Text
-
-    from .grid import Col, grid
+    from .grid import DIM, Col, grid, style
 
     fmt = exact if exact_numbers else compact
     t = report.totals
@@ -83,20 +81,20 @@ def render_table(report: Report, depth: int | None = None, exact_numbers: bool =
     rows = [(row.name, row.op, shape(row.output_shape), fmt(row.params) if row.params else "·",
              fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
              fmt(row.ops) if row.ops else "·", fmt(row.activations)) for row in grouped_rows(report, depth)]
-    table = grid(cols, rows, title=f"{report.title}  ·  input {shape(report.input)}")
-    lines = [
+    parts = []
+    meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
+    if meta:
+        parts.append(style("  ·  ".join(meta), DIM, color))
+    parts.append(grid(cols, rows, title=f"{report.title}  ·  input {shape(report.input)}", color=color))
+    parts += [
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
         f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
         f"other ops   {exact(t.ops):>16}  ({compact(t.ops)})   BN, activations, pooling, adds, bias",
         f"activations {exact(t.activations):>16}  ({size_bytes(t.activation_bytes)} at float32, batch 1)",
         f"model size  {size_bytes(t.model_bytes):>16}   weighted layers (depth): {t.depth}",
+        style(textwrap.fill(report.convention, 100), DIM, color),
     ]
-    parts = []
-    meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
-    if meta:
-        parts.append(Text("  ·  ".join(meta), style="dim"))
-    parts += [table, Text("\n".join(lines)), Text(textwrap.fill(report.convention, 100), style="dim")]
-    return Group(*parts)
+    return "\n".join(parts)
 
 
 def to_json(report: Report) -> str:
