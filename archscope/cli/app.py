@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import compare, lint, listing, summary
+from . import bench, compare, lint, listing, summary, verify
 from .common import set_debug
 
 app = typer.Typer(
@@ -47,6 +47,8 @@ app.command("compare")(compare.compare)
 app.command("list")(listing.list_)
 app.command("ops")(listing.ops)
 app.command("schema")(listing.schema)
+app.command("verify")(verify.verify)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:

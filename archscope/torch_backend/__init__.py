@@ -1,0 +1,62 @@
+"""The PyTorch backend: :func:`build` a spec into a network, :func:`verify` that the static
+numbers are the network's numbers, :func:`bench` its inference speed.
+
+This package imports no torch itself; each function imports it when called and raises
+:class:`TorchMissing` (with the ``pip install 'archscope[torch]'`` command) when it is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import BackendError, DeviceUnavailable, LoweringError, MemoryEstimateTooLarge, TorchMissing
+from .inputs import analyze_at
+
+if TYPE_CHECKING:
+    from ..api import Analysis
+    from .benchmark import BenchConfig, BenchResult
+    from .verification import VerifyReport
+
+__all__ = ["BackendError", "DeviceUnavailable", "LoweringError", "MemoryEstimateTooLarge", "TorchMissing",
+           "analyze_at", "bench", "bench_many", "build", "verify"]
+
+
+def build(source: str | Path | Analysis, **kwargs: Any) -> Any:
+    """See :func:`archscope.torch_backend.lowering.build`."""
+    from .errors import require_torch
+
+    require_torch("`build`")
+    from .lowering import build as _build
+
+    return _build(source, **kwargs)
+
+
+def verify(source: str | Path | Analysis, **kwargs: Any) -> VerifyReport:
+    """See :func:`archscope.torch_backend.verification.verify`."""
+    from .errors import require_torch
+
+    require_torch("`verify`")
+    from .verification import verify as _verify
+
+    return _verify(source, **kwargs)
+
+
+def bench(source: str | Path, config: BenchConfig | None = None, **kwargs: Any) -> BenchResult:
+    """See :func:`archscope.torch_backend.benchmark.bench`."""
+    from .errors import require_torch
+
+    require_torch("`bench`")
+    from .benchmark import bench as _bench
+
+    return _bench(source, config, **kwargs)
+
+
+def bench_many(sources: list[str], config: BenchConfig | None = None, **kwargs: Any) -> list[BenchResult]:
+    """See :func:`archscope.torch_backend.benchmark.bench_many` (interleaved timing of several networks)."""
+    from .errors import require_torch
+
+    require_torch("`bench`")
+    from .benchmark import bench_many as _bench_many
+
+    return _bench_many(sources, config, **kwargs)

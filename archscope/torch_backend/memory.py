@@ -1,0 +1,82 @@
+"""How much memory an inference run needs, from the static graph alone (imports no torch).
+
+``weights``: parameters and buffers, once in float32 (as built) and once in the run's dtype
+when that differs (both exist while converting). ``activations``: the peak of tensors alive
+at once while the layers run in topological order. A layer's output is alive from the
+moment it is computed until its last consumer has run (the generated ``forward`` drops each
+value after its last use; ``inference_mode`` keeps no graph), and a layer's inputs and
+output are alive together. ``maxpool`` switches (``return_indices``) are int64. The input
+batch is counted too. Workspace of conv algorithms is not: the estimate is a floor.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..graph import Graph
+from ..ops.registry import numel
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    weights: int  # bytes
+    activations: int  # bytes, for the whole batch
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.activations
+
+
+def peak_live_elements(graph: Graph) -> int:
+    """Peak number of activation elements alive at once (batch 1, indices counted as 2 floats)."""
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    last_use = {graph.input: -1}
+    for node in graph.nodes:
+        last_use.setdefault(node, order[node])
+        for src in node.inputs:
+            last_use[src] = max(last_use.get(src, -1), order[node])
+    if graph.output is not None:
+        last_use[graph.output] = len(graph.nodes)
+
+    def size(node) -> int:  # noqa: ANN001
+        n = numel(node.shape or ())
+        if node.op in ("maxpool1d", "maxpool2d") and node.attrs.get("return_indices"):
+            n *= 3  # values + int64 switches
+        return n
+
+    live = size(graph.input)
+    peak = live
+    expiring: dict[int, int] = {}
+    expiring[last_use[graph.input]] = expiring.get(last_use[graph.input], 0) + live
+    for i, node in enumerate(graph.nodes):
+        out = size(node)
+        live += out
+        peak = max(peak, live)
+        expiring[last_use[node]] = expiring.get(last_use[node], 0) + out
+        live -= expiring.pop(i, 0)
+        live -= expiring.pop(-1, 0)
+    return peak
+
+
+def estimate(graph: Graph, params: int, buffers: int, batch: int, dtype: str) -> MemoryEstimate:
+    width = DTYPE_BYTES[dtype]
+    weights = (params + buffers) * (4 + (width if width != 4 else 0))
+    return MemoryEstimate(weights, peak_live_elements(graph) * batch * width)
+
+
+def available_host_memory() -> int | None:
+    """Bytes the OS can give this process now (``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None

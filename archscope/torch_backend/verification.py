@@ -1,0 +1,349 @@
+"""Verify: the static numbers of a spec are the numbers of the network :func:`build` makes.
+
+For every layer, three independent sources are compared with the static analysis:
+
+- **shape**: the output shape of each layer in a forward pass of the whole built network,
+  and of each layer run alone for real on CPU under fvcore. The whole-network pass runs on
+  the ``meta`` device (exact: meta kernels share PyTorch's shape functions) when that is
+  faster, i.e. for networks with many MACs per layer (VGG), and for real on CPU otherwise
+  (meta kernels of BN and activations are Python decompositions, ≈ 2 ms a layer: resnet1202
+  takes 8 s on meta and 0.4 s for real);
+- **params / buffers**: ``numel`` of the layer module's parameters and buffers;
+- **MACs**: fvcore's count for the layer (fvcore counts one fused multiply-add as one flop).
+  Only fvcore's conv/linear/matmul operators are multiply-adds (:data:`MAC_OPERATORS`); what
+  else fvcore counts (``batch_norm``, ``adaptive_avg_pool2d``…) and the aten ops it does not
+  know are reported per layer, never folded into the comparison. ``padding: same`` calls
+  ``aten::_convolution_mode``, which fvcore's table lacks: it is counted with fvcore's own
+  ``conv_flop_count`` and the layer says so. A layer fvcore cannot trace (``max_unpool2d``)
+  is counted by ``torch.utils.flop_counter`` instead, and says so.
+
+Each layer runs alone on an input of its static input shape (batch 1, float32, one thread),
+which proves each rule; the meta pass proves that the layers compose. fvcore's count depends
+only on a layer's op, attributes and input shapes, so a layer identical to one already
+measured (resnet1202 repeats a few configurations hundreds of times) reuses that measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api import Analysis
+from ..graph import Node
+from ..ops.registry import Shape
+from .errors import require_fvcore, require_torch
+from .lowering import checked_analysis, layer_modules, lower_graph
+
+MAC_OPERATORS = frozenset({"conv", "_convolution_mode", "linear", "addmm", "bmm", "einsum", "matmul", "mm"})
+SINGLE_THREAD_MACS_PER_S = 14e9  # measured: resnet50 forward, 1 thread, 2-core EPYC
+META_S_PER_LAYER = 2e-3  # measured: resnet1202 meta forward, 8 s for 4,210 layers
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    layer: str  # `network` for whole-network totals
+    quantity: str  # shape, params, buffers, macs, error
+    static: Any
+    real: Any
+    source: str  # where the real number comes from
+
+    def __str__(self) -> str:
+        def show(v: Any) -> str:
+            if isinstance(v, tuple):
+                return "(" + ", ".join(map(str, v)) + ")"
+            return f"{v:,}" if isinstance(v, int) else str(v)
+
+        if self.quantity == "error":
+            return f"`{self.layer}`: {self.real}"
+        return f"`{self.layer}`: {self.quantity} {show(self.static)} (archscope) ≠ {show(self.real)} ({self.source})"
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One layer: static numbers beside the measured ones. Shapes exclude the batch."""
+
+    name: str
+    op: str
+    module: str  # qualified name in the built module
+    static_shape: Shape
+    meta_shape: Shape | None  # whole-network pass
+    real_shape: Shape | None  # the layer alone, on CPU
+    static_params: int
+    module_params: int
+    static_buffers: int
+    module_buffers: int
+    static_macs: int
+    fvcore_macs: int | None
+    static_ops: int
+    mac_source: str = "fvcore"
+    fvcore_other: tuple[tuple[str, int], ...] = ()  # fvcore's non-MAC counts, reported apart
+    unsupported: tuple[tuple[str, int], ...] = ()  # aten ops fvcore skipped, with how often
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def mismatches(self, shape_source: str) -> list[Mismatch]:
+        out = []
+        if self.error:
+            out.append(Mismatch(self.name, "error", None, self.error, "torch"))
+        if self.meta_shape is not None and self.meta_shape != self.static_shape:
+            out.append(Mismatch(self.name, "shape", self.static_shape, self.meta_shape, shape_source))
+        if self.real_shape is not None and self.real_shape != self.static_shape:
+            out.append(Mismatch(self.name, "shape", self.static_shape, self.real_shape, "layer forward (cpu)"))
+        if self.static_params != self.module_params:
+            out.append(Mismatch(self.name, "params", self.static_params, self.module_params, "module numel"))
+        if self.static_buffers != self.module_buffers:
+            out.append(Mismatch(self.name, "buffers", self.static_buffers, self.module_buffers, "module numel"))
+        if self.fvcore_macs is not None and self.static_macs != self.fvcore_macs:
+            out.append(Mismatch(self.name, "macs", self.static_macs, self.fvcore_macs, self.mac_source))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "op": self.op, "module": self.module,
+            "shape": {"static": list(self.static_shape), "meta": _list(self.meta_shape), "real": _list(self.real_shape)},
+            "params": {"static": self.static_params, "module": self.module_params},
+            "buffers": {"static": self.static_buffers, "module": self.module_buffers},
+            "macs": {"static": self.static_macs, "fvcore": self.fvcore_macs, "source": self.mac_source},
+            "static_ops": self.static_ops, "fvcore_other": dict(self.fvcore_other),
+            "fvcore_unsupported": dict(self.unsupported), "error": self.error, "notes": list(self.notes),
+        }
+
+
+def _list(shape: Shape | None) -> list[int] | None:
+    return None if shape is None else list(shape)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    source: str
+    name: str
+    input: Shape
+    layers: tuple[LayerCheck, ...]
+    output_static: Shape
+    output_forward: Shape | None
+    shape_pass: str  # "meta forward" or "cpu forward"
+    totals: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    seconds: float = 0.0
+    measured_layers: int = 0  # layers fvcore ran (the others repeat one of these)
+    forward_error: str | None = None  # the whole-network forward pass failed
+
+    @property
+    def mismatches(self) -> list[Mismatch]:
+        out = [m for layer in self.layers for m in layer.mismatches(self.shape_pass)]
+        if self.forward_error:
+            out.append(Mismatch("network", "error", None, f"the forward pass failed: {self.forward_error}", "torch"))
+        elif self.output_forward != self.output_static:
+            out.append(Mismatch("network", "output shape", self.output_static, self.output_forward, self.shape_pass))
+        for quantity, row in self.totals.items():
+            real_key = "fvcore" if quantity == "macs" else "module"
+            if row[real_key] is not None and row["static"] != row[real_key]:
+                out.append(Mismatch("network", f"total {quantity}", row["static"], row[real_key],
+                                    "fvcore" if quantity == "macs" else "module numel"))
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def fvcore_notes(self) -> dict[str, dict[str, int]]:
+        """How many layers fvcore counted extra work in, and which aten ops it skipped (×calls)."""
+        extra: dict[str, int] = {}
+        unsupported: dict[str, int] = {}
+        for layer in self.layers:
+            for op, _ in layer.fvcore_other:
+                extra[op] = extra.get(op, 0) + 1
+            for op, n in layer.unsupported:
+                unsupported[op] = unsupported.get(op, 0) + n
+        return {"counted_apart_layers": extra, "unsupported_calls": unsupported}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "name": self.name, "input": list(self.input), "ok": self.ok,
+            "shape_pass": self.shape_pass, "forward_error": self.forward_error,
+            "output": {"static": list(self.output_static), "forward": _list(self.output_forward)},
+            "totals": self.totals, "seconds": round(self.seconds, 3), "measured_layers": self.measured_layers,
+            "mismatches": [str(m) for m in self.mismatches], "fvcore_notes": self.fvcore_notes(),
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Counts do not depend on threads; one thread avoids OpenMP stalls on a busy machine."""
+    torch = require_torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def verify(source: str | Path | Analysis, *, text: str | None = None,
+           resolution: int | list[int] | None = None) -> VerifyReport:
+    """Check every layer of a spec against its built network (see the module docstring).
+
+    ``resolution`` verifies the network at another input size (the static numbers are then
+    recomputed at that size). Raises :class:`SpecError` when the spec has errors and
+    :class:`LoweringError` when torch rejects a layer. Never prints.
+    """
+    torch = require_torch("`verify`")
+    require_fvcore()
+    started = time.perf_counter()
+    analysis = checked_analysis(source, text=text, resolution=resolution)
+    graph, report = analysis.graph, analysis.report
+    assert graph is not None and report is not None
+    with one_thread(), torch.no_grad():
+        with torch.device("meta"):
+            net = lower_graph(graph).eval()
+        on_meta = report.totals.macs / SINGLE_THREAD_MACS_PER_S > len(graph.nodes) * META_S_PER_LAYER
+        forward_error = None
+        try:
+            shapes, shape_pass = _whole_network_shapes(net, graph.input.shape or (), on_meta)
+        except Exception as exc:  # noqa: BLE001 - torch refusing the network is a finding, reported
+            shapes, shape_pass = {}, "cpu forward"
+            forward_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        modules = layer_modules(net)
+        qualnames = net.meta["archscope"]["modules"]
+        cache: dict[Any, Measured] = {}
+        layers = [_check_layer(node, modules[node.name], qualnames[node.name], shapes, cache)
+                  for node in graph.nodes]
+    output_forward = shapes.get(graph.output.name) if graph.output is not None else None
+    macs = [layer.fvcore_macs for layer in layers]
+    totals = {
+        "params": {"static": report.totals.params, "module": sum(p.numel() for p in net.parameters())},
+        "buffers": {"static": report.totals.buffers, "module": sum(b.numel() for b in net.buffers())},
+        "macs": {"static": report.totals.macs, "fvcore": None if None in macs else sum(macs)},  # type: ignore[arg-type]
+    }
+    return VerifyReport(analysis.source, report.name, report.input, tuple(layers), report.output_shape,
+                        output_forward, shape_pass, totals, time.perf_counter() - started, len(cache),
+                        forward_error)
+
+
+def _zero(module: Any) -> Any:
+    """Fill parameters and buffers with zeros: values change neither shapes nor counts, and
+    zeros avoid the slow denormals that uninitialised memory may hold."""
+    for t in [*module.parameters(), *module.buffers()]:
+        t.zero_()
+    return module
+
+
+def _whole_network_shapes(net: Any, input_shape: Shape, on_meta: bool) -> tuple[dict[str, Shape], str]:
+    """Every layer's output shape in one forward of the whole network, on meta or (moving
+    ``net`` to CPU in place) for real."""
+    import torch
+
+    if on_meta:
+        try:
+            return _forward_shapes(net, torch.empty(1, *input_shape, device="meta")), "meta forward"
+        except (NotImplementedError, RuntimeError):  # an op without a meta kernel: do it for real
+            pass
+    _zero(net.to_empty(device="cpu"))
+    return _forward_shapes(net, torch.randn(1, *input_shape)), "cpu forward"
+
+
+def _forward_shapes(net: Any, x: Any) -> dict[str, Shape]:
+    shapes: dict[str, Shape] = {}
+    handles = []
+    for name, module in layer_modules(net).items():
+        def hook(mod: Any, args: Any, out: Any, name: str = name) -> None:
+            first = out[0] if isinstance(out, tuple) else out
+            shapes[name] = tuple(int(d) for d in first.shape[1:])
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One layer run alone on CPU: what fvcore (or the fallback counter) saw."""
+
+    shape: Shape | None = None
+    macs: int | None = None
+    other: tuple[tuple[str, int], ...] = ()
+    unsupported: tuple[tuple[str, int], ...] = ()
+    source: str = "fvcore"
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def _check_layer(node: Node, module: Any, qualname: str, shapes: dict[str, Shape],
+                 cache: dict[Any, Measured]) -> LayerCheck:
+    cost = node.cost
+    assert cost is not None and node.shape is not None
+    in_shapes = tuple(n.shape for n in node.inputs)
+    key = (node.op, tuple(sorted(node.attrs.items(), key=lambda kv: kv[0])), in_shapes)
+    if key not in cache:
+        cache[key] = _measure(node, module, in_shapes)
+    m = cache[key]
+    return LayerCheck(
+        node.name, node.op, qualname, node.shape, shapes.get(node.name), m.shape,
+        cost.params, sum(p.numel() for p in module.parameters() if p.requires_grad),
+        cost.buffers, sum(b.numel() for b in module.buffers()),
+        cost.macs, m.macs, cost.ops, m.source, m.other, m.unsupported, m.error, m.notes,
+    )
+
+
+def _convolution_mode_macs(inputs: list[Any], outputs: list[Any]) -> int:
+    """fvcore's conv formula for ``aten::_convolution_mode`` (``padding="same"``/``"valid"``)."""
+    from fvcore.nn.jit_handles import conv_flop_count, get_shape
+
+    return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
+
+
+def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
+    """Run one layer alone on CPU (batch 1, float32) under fvcore (a CPU copy if it is on meta)."""
+    import torch
+
+    fvnn = require_fvcore()
+    on_meta = any(t.is_meta for t in [*layer.parameters(), *layer.buffers()])
+    module = _zero(copy.deepcopy(layer).to_empty(device="cpu")) if on_meta else layer
+    inputs: list[Any] = [torch.randn(1, *s) for s in in_shapes]
+    if node.op == "max_unpool2d":  # the switches: any valid indices will do
+        inputs[1] = torch.zeros(1, *in_shapes[1], dtype=torch.long)
+    seen: list[Shape] = []
+
+    def hook(mod: Any, args: Any, out: Any) -> None:
+        first = out[0] if isinstance(out, tuple) else out
+        seen.append(tuple(int(d) for d in first.shape[1:]))
+
+    handle = module.register_forward_hook(hook)
+    try:
+        analysis = (fvnn.FlopCountAnalysis(module, tuple(inputs)).set_op_handle(
+            "aten::_convolution_mode", _convolution_mode_macs).unsupported_ops_warnings(False)
+            .uncalled_modules_warnings(False).tracer_warnings("none"))
+        counts = analysis.by_operator()
+        unsupported = analysis.unsupported_ops()
+    except Exception as exc:  # noqa: BLE001 - fvcore cannot trace it: count with torch instead
+        return _measure_without_fvcore(module, inputs, f"{type(exc).__name__}: {exc}".split(". ")[0])
+    finally:
+        handle.remove()
+    macs = sum(n for op, n in counts.items() if op in MAC_OPERATORS)
+    other = tuple(sorted((op, n) for op, n in counts.items() if op not in MAC_OPERATORS))
+    notes = ("fvcore has no handle for aten::_convolution_mode (`padding: same`); counted with fvcore's "
+             "conv_flop_count",) if "_convolution_mode" in counts else ()
+    return Measured(seen[0] if seen else None, macs, other, tuple(sorted(unsupported.items())), "fvcore", notes)
+
+
+def _measure_without_fvcore(module: Any, inputs: list[Any], why: str) -> Measured:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    note = f"fvcore cannot trace the layer ({why}); its MACs come from torch.utils.flop_counter"
+    try:
+        with FlopCounterMode(display=False) as counter:
+            out = module(*inputs)
+    except Exception as exc:  # noqa: BLE001 - reported as this layer's error
+        return Measured(error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    first = out[0] if isinstance(out, tuple) else out
+    flops = counter.get_total_flops()
+    return Measured(tuple(int(d) for d in first.shape[1:]), flops // 2, source="torch.utils.flop_counter", notes=(note,))
