@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from .bundled import BundledSpec, bundled, resolve, resolve_path
 from .diagnostics import Collector, Diagnostic, Span, SpecError, brief
@@ -128,7 +128,7 @@ def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
 
     computed = {"params": report.totals.params, "macs": report.totals.macs,
                 "buffers": report.totals.buffers, "output": list(report.output_shape)}
-    for key, (kspan, node) in graph.expect.items():
+    for key, (_, node) in graph.expect.items():
         value = to_python(node)
         if isinstance(node, YScalar) and isinstance(value, str):
             try:

@@ -19,7 +19,7 @@ from .graph import Graph, Node
 from .ops import REGISTRY
 from .ops.registry import AttrError, OpDef, fmt_shape, suggest
 from .spec import BlockDef, LayerEntry, NetworkSpec
-from .yamlsrc import YMap, YNode, YScalar, YSeq
+from .yamlsrc import YNode, YScalar, YSeq
 
 MAX_NODES = 250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~8 s
 MAX_BLOCK_DEPTH = 32
@@ -87,7 +87,7 @@ class Elaborator:
         self._scale()
         env: dict[str, Any] = {"ch": self._checked(self.scale.channels, "ch"),
                                "rep": self._checked(self.scale.repeats, "rep")}
-        for key, (kspan, node) in spec.params.items():
+        for key, (_, node) in spec.params.items():
             try:
                 env[key] = self.value(node, env)
             except _Skip:
@@ -119,7 +119,7 @@ class Elaborator:
     def _scale(self) -> None:
         values: dict[str, Any] = {}
         checks = {"width": (float, 0.0), "depth": (float, 0.0), "divisor": (int, 0)}
-        for key, (kspan, node) in self.spec.scale.items():
+        for key, (_, node) in self.spec.scale.items():
             try:
                 v = self.value(node, {})
             except _Skip:
@@ -437,7 +437,7 @@ class Elaborator:
                 benv[key] = self.value(vnode, env, notes)
             except _Skip:
                 ok = False
-        for key, (aspan, default) in block.args.items():
+        for key, (_, default) in block.args.items():
             if key in benv and key in entry.args:
                 continue
             if isinstance(default, YScalar) and default.value is None:

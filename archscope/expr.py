@@ -12,9 +12,10 @@ import ast
 import math
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 MAX_EXPR_LEN = 500
 MAX_INT = 2**62

@@ -15,7 +15,7 @@ class Node:
     name: str  # qualified: `layer1.0.conv1`
     op: str  # op name; `input` for the network input
     attrs: dict[str, Any]
-    inputs: list["Node"]
+    inputs: list[Node]
     span: Span
     path: tuple[str, ...] = ()  # enclosing block instances, outermost first
     blocks: tuple[str, ...] = ()  # their block types

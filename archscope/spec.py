@@ -8,9 +8,9 @@ variables in scope. See the README's "Spec language" for the reference.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .ops.registry import suggest

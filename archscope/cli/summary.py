@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ class SummaryFormat(str, enum.Enum):
 def summary(
     spec: Annotated[str, typer.Argument(help="A spec file, a bundled name (`resnet50`), a bundled file "
                                              "name (`mobilenet_v2.yaml`) or a family (`resnet`).")],
-    depth: Annotated[Optional[int], typer.Option("--depth", "-d", min=1,
+    depth: Annotated[int | None, typer.Option("--depth", "-d", min=1,
                                                  help="Collapse layers to this many levels of the dotted "
                                                       "name (1 = top-level layers and blocks).")] = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format.")] = SummaryFormat.table,

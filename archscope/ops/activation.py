@@ -6,7 +6,8 @@ and ``identity`` are declared zero-cost on purpose (dropout is the identity at i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Shape, fmt_shape, numel, register

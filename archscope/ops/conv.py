@@ -13,7 +13,7 @@ Cost (fvcore's and torchvision's convention, one multiply-add = 1 MAC, bias excl
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, Sizes, numel, register

@@ -6,7 +6,7 @@ flatten: (C, H, W) → (C·H·W,); free.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, fmt_shape, numel, register

@@ -8,7 +8,7 @@ per output element.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Cost, Int, OpDef, Shape, fmt_shape, numel, register

@@ -7,7 +7,7 @@ variance and PyTorch's ``num_batches_tracked`` counter). Inference ``ops`` = 2 p
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Shape, fmt_shape, numel, register

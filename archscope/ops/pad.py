@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .registry import Attr, Attrs, Cost, OpDef, Shape, Sizes, register
 from .window import require_rank

@@ -9,7 +9,7 @@ adaptive/global pool: one add per input element.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .registry import Attr, Attrs, Bool, Cost, OpDef, Shape, Sizes, fmt_shape, numel, register

@@ -9,8 +9,9 @@ their ops; :mod:`archscope.ops` imports every family explicitly, in one place.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]

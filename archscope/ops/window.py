@@ -7,7 +7,8 @@ padding, otherwise it is dropped).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .registry import Shape, ShapeWarning, fmt_shape
