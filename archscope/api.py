@@ -86,13 +86,28 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(source: str | Path, *, text: str | None = None) -> Analysis:
-    """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input."""
+def analyze(source: str | Path, *, text: str | None = None,
+            resolution: int | list[int] | None = None) -> Analysis:
+    """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
+
+    ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does); the
+    ``expect:`` numbers, which are for the spec's own input, are then not checked."""
     with _gc_paused():
-        return _analyze(source, text)
+        return _analyze(source, text, resolution)
 
 
-def _analyze(source: str | Path, text: str | None) -> Analysis:
+def _with_resolution(spec: NetworkSpec, resolution: int | list[int]) -> NetworkSpec:
+    from dataclasses import replace
+
+    from .yamlsrc import YScalar, YSeq
+
+    span = spec.scale["resolution"][0] if "resolution" in spec.scale else spec.span
+    value = (YScalar(resolution, span) if isinstance(resolution, int)
+             else YSeq([YScalar(r, span) for r in resolution], span))
+    return replace(spec, scale={**spec.scale, "resolution": (span, value)}, expect={})
+
+
+def _analyze(source: str | Path, text: str | None, resolution: int | list[int] | None = None) -> Analysis:
     note = None
     try:
         if text is not None:
@@ -103,6 +118,8 @@ def _analyze(source: str | Path, text: str | None) -> Analysis:
             spec = load(source)
     except SpecError as exc:
         return Analysis(str(source), None, None, None, sorted(dedupe(exc.diagnostics), key=Diagnostic.sort_key))
+    if resolution is not None:
+        spec = _with_resolution(spec, resolution)
     diags = Collector()
     graph = elaborate(spec, diags)
     report = None
