@@ -15,25 +15,40 @@ import yaml
 
 from .diagnostics import Diagnostic, Span, SpecError, brief
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _MemoisedResolve:
     """PyYAML resolves the tag of every plain scalar with regular expressions, in Python. Spec
     files repeat the same few scalars (`conv2d`, `3`, `true`) thousands of times, so the
     resolution is memoised (bounded): a 20,000-layer spec composes 2× faster."""
 
     def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
         if kind is not yaml.ScalarNode or len(value) > 32:
-            return super().resolve(kind, value, implicit)
+            return super().resolve(kind, value, implicit)  # type: ignore[misc]
         key = (value, implicit)
         tag = _RESOLVED.get(key)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = tag
         return tag
+
+
+class _PyLoader(_MemoisedResolve, yaml.SafeLoader):
+    """PyYAML's pure-Python parser: the reference, and the fallback when libyaml refuses."""
+
+
+class _Loader(_MemoisedResolve, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser where PyYAML has it (about 5× faster), else the pure-Python one."""
+
+
+def _is_parser_nesting_limit(exc: yaml.YAMLError) -> bool:
+    """libyaml in PyYAML ≥ 6.0.4 refuses about 1,000 nested levels with its own error
+    ("while increasing flow level: exceeded maximum nesting depth"), scanning ahead of the
+    events we count. Our limit is lower; this tells the two apart from other YAML errors."""
+    return "nesting depth" in str(getattr(exc, "problem", "") or "")
+
 
 _scalars = yaml.constructor.SafeConstructor()
 
@@ -131,8 +146,8 @@ class _Builder:
     def span(self, start: Any, end: Any) -> Span:
         return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
-    def build(self, text: str) -> YNode | None:
-        loader = _Loader(text)
+    def build(self, text: str, loader_class: type | None = None) -> YNode | None:
+        loader = (loader_class or _Loader)(text)
         try:
             return self._run(loader)
         finally:
@@ -291,9 +306,19 @@ def parse_yaml(text: str, file: str) -> YNode:
     """Parse one YAML document into located nodes; raise :class:`SpecError` with every problem."""
     if not text.strip():
         raise _error("E001", "the file is empty", Span(file, 1, 1), expected="a YAML mapping", found="nothing")
-    builder = _Builder(file)
     try:
-        root = builder.build(text)
+        builder = _Builder(file)
+        try:
+            root = builder.build(text)
+        except yaml.MarkedYAMLError as exc:
+            if not _is_parser_nesting_limit(exc) or _Loader is _PyLoader:
+                raise
+            # The C parser stopped at its own depth limit before our builder saw ours. The pure-Python
+            # parser has no such limit (or a higher one), so re-reading with it finds the exact place
+            # where archscope's limit is crossed: the same E011, at the same line and column, on
+            # every PyYAML 6.x. It stops there, so the slower parser reads at most a few lines.
+            builder = _Builder(file)
+            root = builder.build(text, _PyLoader)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow; located by its offset
         pos = min(max(exc.position, 0), len(text))
         line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
@@ -303,6 +328,9 @@ def parse_yaml(text: str, file: str) -> YNode:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        if _is_parser_nesting_limit(exc):  # a parser whose own limit is below ours: still archscope's error
+            raise _error("E011", f"nesting is deeper than {MAX_DEPTH} levels", span,
+                         expected=f"at most {MAX_DEPTH} levels", found="deeper") from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         raise _error("E001", f"invalid YAML: {what}", span) from None
     except yaml.YAMLError as exc:
