@@ -15,8 +15,22 @@ from .report import CONVENTION, LayerRow, Report, Totals
 __version__ = "0.1.0"
 
 __all__ = [
-    "CONVENTION", "Analysis", "Diagnostic", "LayerRow", "LintResult", "Report", "Severity", "Span",
-    "SpecError", "Totals", "analyze", "build", "lint", "list_specs", "load", "summarize",
+    "CONVENTION",
+    "Analysis",
+    "Diagnostic",
+    "LayerRow",
+    "LintResult",
+    "Report",
+    "Severity",
+    "Span",
+    "SpecError",
+    "Totals",
+    "analyze",
+    "build",
+    "lint",
+    "list_specs",
+    "load",
+    "summarize",
 ]
 
 

@@ -30,21 +30,42 @@ def load(source: str | Path) -> NetworkSpec:
     """Parse a spec given by path, bundled name, bundled file name or family name."""
     found = resolve(str(source))
     if found is None and Path(source).is_dir():
-        raise UnknownSpec([Diagnostic(
-            "E000", f"`{source}` is a folder, not a spec file", Span(str(source), 1, 1),
-            expected="one spec file or bundled name (`archscope lint` checks folders)", found="a folder",
-        )])
+        raise UnknownSpec(
+            [
+                Diagnostic(
+                    "E000",
+                    f"`{source}` is a folder, not a spec file",
+                    Span(str(source), 1, 1),
+                    expected="one spec file or bundled name (`archscope lint` checks folders)",
+                    found="a folder",
+                )
+            ]
+        )
     if found is None and Path(source).exists():
-        raise UnknownSpec([Diagnostic(
-            "E000", f"`{source}` is not a regular file (a device, pipe or socket?)", Span(str(source), 1, 1),
-            expected="a spec file", found=str(source),
-        )])
+        raise UnknownSpec(
+            [
+                Diagnostic(
+                    "E000",
+                    f"`{source}` is not a regular file (a device, pipe or socket?)",
+                    Span(str(source), 1, 1),
+                    expected="a spec file",
+                    found=str(source),
+                )
+            ]
+        )
     if found is None:
         names = ", ".join(sorted(bundled()))
-        raise UnknownSpec([Diagnostic(
-            "E000", f"no spec file or bundled spec named `{source}`", Span(str(source), 1, 1),
-            expected="a path to a .yaml file, or one of: " + names, found=str(source),
-        )])
+        raise UnknownSpec(
+            [
+                Diagnostic(
+                    "E000",
+                    f"no spec file or bundled spec named `{source}`",
+                    Span(str(source), 1, 1),
+                    expected="a path to a .yaml file, or one of: " + names,
+                    found=str(source),
+                )
+            ]
+        )
     return load_spec_file(found.path, resolver=resolve_path)
 
 
@@ -86,8 +107,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(source: str | Path, *, text: str | None = None,
-            resolution: int | list[int] | None = None) -> Analysis:
+def analyze(source: str | Path, *, text: str | None = None, resolution: int | list[int] | None = None) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
 
     ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does); the
@@ -102,8 +122,9 @@ def _with_resolution(spec: NetworkSpec, resolution: int | list[int]) -> NetworkS
     from .yamlsrc import YScalar, YSeq
 
     span = spec.scale["resolution"][0] if "resolution" in spec.scale else spec.span
-    value = (YScalar(resolution, span) if isinstance(resolution, int)
-             else YSeq([YScalar(r, span) for r in resolution], span))
+    value = (
+        YScalar(resolution, span) if isinstance(resolution, int) else YSeq([YScalar(r, span) for r in resolution], span)
+    )
     return replace(spec, scale={**spec.scale, "resolution": (span, value)}, expect={})
 
 
@@ -143,8 +164,12 @@ def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
     from .expr import ExprError, evaluate
     from .yamlsrc import YScalar, to_python
 
-    computed = {"params": report.totals.params, "macs": report.totals.macs,
-                "buffers": report.totals.buffers, "output": list(report.output_shape)}
+    computed = {
+        "params": report.totals.params,
+        "macs": report.totals.macs,
+        "buffers": report.totals.buffers,
+        "output": list(report.output_shape),
+    }
     for key, (_, node) in graph.expect.items():
         value = to_python(node)
         if isinstance(node, YScalar) and isinstance(value, str):
@@ -152,19 +177,28 @@ def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
                 value = evaluate(value.replace("_", ""), {})
             except ExprError:
                 pass
-        shaped = (isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
-                  if key == "output" else _is_count(value))
+        shaped = (
+            isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
+            if key == "output"
+            else _is_count(value)
+        )
         if not shaped:
             what = "a list of sizes such as [1000]" if key == "output" else "a whole number such as 11_689_512"
             diags.error("E004", f"`expect.{key}` must be {what}", node.span, expected=what, found=brief(value))
             continue
         want = computed[key]
         if value != want:
+
             def show(v: object) -> str:
                 return f"{v:,}" if isinstance(v, int) else brief(v)
 
-            diags.error("E201", f"expected {key} {show(value)}, computed {show(want)}", node.span,
-                        expected=show(value), found=show(want))
+            diags.error(
+                "E201",
+                f"expected {key} {show(value)}, computed {show(want)}",
+                node.span,
+                expected=show(value),
+                found=show(want),
+            )
 
 
 def _is_count(v: object) -> bool:
@@ -209,11 +243,19 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
         else:
             found = resolve(str(p))
             if found is None and path.exists():
-                problems.append(Diagnostic("E000", "not a regular file (a device, pipe or socket?)",
-                                           Span(str(p), 1, 1), expected="a spec file or a folder", found=str(p)))
+                problems.append(
+                    Diagnostic(
+                        "E000",
+                        "not a regular file (a device, pipe or socket?)",
+                        Span(str(p), 1, 1),
+                        expected="a spec file or a folder",
+                        found=str(p),
+                    )
+                )
             elif found is None:
-                problems.append(Diagnostic("E000", "no such file, folder or bundled spec", Span(str(p), 1, 1),
-                                           found=str(p)))
+                problems.append(
+                    Diagnostic("E000", "no such file, folder or bundled spec", Span(str(p), 1, 1), found=str(p))
+                )
             else:
                 files.append(found.path)
     return files, problems

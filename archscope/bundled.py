@@ -50,8 +50,12 @@ def bundled() -> dict[str, BundledSpec]:
             parent = raw[parent].get("extends")
         notes = str(data.get("notes") or "").strip().splitlines()
         out[name] = BundledSpec(
-            name=name, path=path, title=str(data.get("title") or name), year=str(data.get("year") or ""),
-            family=data.get("family"), family_default=bool(data.get("family_default")),
+            name=name,
+            path=path,
+            title=str(data.get("title") or name),
+            year=str(data.get("year") or ""),
+            family=data.get("family"),
+            family_default=bool(data.get("family_default")),
             summary=notes[0] if notes else "",
         )
     return out

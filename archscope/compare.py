@@ -30,14 +30,24 @@ class Comparison:
             r = a.report
             assert r is not None and base is not None
             t, b = r.totals, base.totals
-            out.append({
-                "name": r.name, "title": r.title, "requested": a.source, "resolved_from": a.note,
-                "input": list(r.input), "depth": t.depth, "params": t.params, "macs": t.macs,
-                "flops": t.flops, "activations": t.activations, "model_bytes": t.model_bytes,
-                "params_ratio": t.params / b.params if b.params else None,
-                "macs_ratio": t.macs / b.macs if b.macs else None,
-                "activations_ratio": t.activations / b.activations if b.activations else None,
-            })
+            out.append(
+                {
+                    "name": r.name,
+                    "title": r.title,
+                    "requested": a.source,
+                    "resolved_from": a.note,
+                    "input": list(r.input),
+                    "depth": t.depth,
+                    "params": t.params,
+                    "macs": t.macs,
+                    "flops": t.flops,
+                    "activations": t.activations,
+                    "model_bytes": t.model_bytes,
+                    "params_ratio": t.params / b.params if b.params else None,
+                    "macs_ratio": t.macs / b.macs if b.macs else None,
+                    "activations_ratio": t.activations / b.activations if b.activations else None,
+                }
+            )
         return out
 
 

@@ -56,8 +56,14 @@ class Elaborator:
             return node.value
         if isinstance(node, YSeq):
             return [self.value(item, env, notes) for item in node.items]
-        self.d.error("E004", "a mapping is not allowed here", node.span, expected="a number, string or list",
-                     found="a mapping", notes=notes)
+        self.d.error(
+            "E004",
+            "a mapping is not allowed here",
+            node.span,
+            expected="a number, string or list",
+            found="a mapping",
+            notes=notes,
+        )
         raise _Skip
 
     def attr_value(self, op: OpDef, key: str, node: YNode, env: dict[str, Any], notes: tuple[str, ...]) -> Any:
@@ -70,23 +76,37 @@ class Elaborator:
             except AttrError as exc:
                 if node.value.strip().isidentifier() and node.value.strip() not in env:
                     # a word the attribute does not know (`padding: full`), not an expression
-                    self.d.error("E004", f"`{key}` of `{op.name}` must be {exc.expected}", node.span,
-                                 expected=exc.expected, found=_found(node.value), notes=notes)
+                    self.d.error(
+                        "E004",
+                        f"`{key}` of `{op.name}` must be {exc.expected}",
+                        node.span,
+                        expected=exc.expected,
+                        found=_found(node.value),
+                        notes=notes,
+                    )
                     raise _Skip from None
         raw = self.value(node, env, notes)
         try:
             return attr.type(raw)
         except AttrError as exc:
-            self.d.error("E004", f"`{key}` of `{op.name}` must be {exc.expected}", node.span,
-                         expected=exc.expected, found=_found(exc.found), notes=notes)
+            self.d.error(
+                "E004",
+                f"`{key}` of `{op.name}` must be {exc.expected}",
+                node.span,
+                expected=exc.expected,
+                found=_found(exc.found),
+                notes=notes,
+            )
             raise _Skip from None
 
     # -- the network ----------------------------------------------------------------
     def run(self) -> Graph | None:
         spec = self.spec
         self._scale()
-        env: dict[str, Any] = {"ch": self._checked(self.scale.channels, "ch"),
-                               "rep": self._checked(self.scale.repeats, "rep")}
+        env: dict[str, Any] = {
+            "ch": self._checked(self.scale.channels, "ch"),
+            "rep": self._checked(self.scale.repeats, "rep"),
+        }
         for key, (_, node) in spec.params.items():
             try:
                 env[key] = self.value(node, env)
@@ -102,15 +122,26 @@ class Elaborator:
         for node in self.nodes:
             if node.users == 0 and node is not out and node.shape is not None and not self.dangling:
                 # (a failed layer says enough; a reference to no layer may have meant this one)
-                self.d.warning("W102", f"the output of `{node.name}` is never used", node.span,
-                               layer=node.name)
-        return Graph(spec.name, spec.file, spec.meta, root, self.nodes, out, spec.expect,
-                     {"width": self.scale.width, "depth": self.scale.depth})
+                self.d.warning("W102", f"the output of `{node.name}` is never used", node.span, layer=node.name)
+        return Graph(
+            spec.name,
+            spec.file,
+            spec.meta,
+            root,
+            self.nodes,
+            out,
+            spec.expect,
+            {"width": self.scale.width, "depth": self.scale.depth},
+        )
 
     def _checked(self, fn, name: str):
         def call(*args: Any) -> int:
-            if (len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], (int, float))
-                    or not math.isfinite(args[0])):
+            if (
+                len(args) != 1
+                or isinstance(args[0], bool)
+                or not isinstance(args[0], (int, float))
+                or not math.isfinite(args[0])
+            ):
                 raise ExprError(f"`{name}` takes one finite number")
             return fn(args[0])
 
@@ -128,10 +159,20 @@ class Elaborator:
                 values[key] = v
                 continue
             typ, low = checks[key]
-            if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= low
-                    or (typ is int and v != int(v))):
-                self.d.error("E004", f"`scale.{key}` must be a positive {'integer' if typ is int else 'number'}",
-                             node.span, expected=f"> {low}", found=_found(v))
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v <= low
+                or (typ is int and v != int(v))
+            ):
+                self.d.error(
+                    "E004",
+                    f"`scale.{key}` must be a positive {'integer' if typ is int else 'number'}",
+                    node.span,
+                    expected=f"> {low}",
+                    found=_found(v),
+                )
                 continue
             values[key] = typ(v)
         self.resolution = values.pop("resolution", None)
@@ -145,29 +186,53 @@ class Elaborator:
             v = self.value(node, env)
         except _Skip:
             return None
-        ok = isinstance(v, list) and 1 <= len(v) <= 4 and all(
-            isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 2**31 for x in v)
+        ok = (
+            isinstance(v, list)
+            and 1 <= len(v) <= 4
+            and all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 2**31 for x in v)
+        )
         if not ok:
-            self.d.error("E004", "`input` must be a list of 1 to 4 positive integers (channels first, no batch)",
-                         node.span, expected="e.g. [3, 224, 224] or [1, 128]", found=_found(v))
+            self.d.error(
+                "E004",
+                "`input` must be a list of 1 to 4 positive integers (channels first, no batch)",
+                node.span,
+                expected="e.g. [3, 224, 224] or [1, 128]",
+                found=_found(v),
+            )
             return None
         shape = tuple(v)
         res = self.resolution
         if res is not None:
             sizes = [res] * (len(shape) - 1) if isinstance(res, int) else res
-            if not isinstance(sizes, list) or len(sizes) != len(shape) - 1 or not all(
-                    isinstance(s, int) and s >= 1 for s in sizes):
+            if (
+                not isinstance(sizes, list)
+                or len(sizes) != len(shape) - 1
+                or not all(isinstance(s, int) and s >= 1 for s in sizes)
+            ):
                 span = self.spec.scale["resolution"][1].span
-                self.d.error("E004", "`scale.resolution` must be an integer or one per spatial dimension",
-                             span, expected=f"{len(shape) - 1} sizes", found=_found(res))
+                self.d.error(
+                    "E004",
+                    "`scale.resolution` must be an integer or one per spatial dimension",
+                    span,
+                    expected=f"{len(shape) - 1} sizes",
+                    found=_found(res),
+                )
                 return None
             shape = (shape[0], *sizes)
         return shape
 
     # -- scopes -----------------------------------------------------------------------
-    def scope(self, entries: list[LayerEntry], prefix: str, env: dict[str, Any], scope_input: Node,
-              path: tuple[str, ...], blocks: tuple[str, ...], output: tuple[str, Span] | None,
-              notes: tuple[str, ...]) -> Node | None:
+    def scope(
+        self,
+        entries: list[LayerEntry],
+        prefix: str,
+        env: dict[str, Any],
+        scope_input: Node,
+        path: tuple[str, ...],
+        blocks: tuple[str, ...],
+        output: tuple[str, Span] | None,
+        notes: tuple[str, ...],
+    ) -> Node | None:
         if not entries:
             return None
         names = self._names(entries, notes)
@@ -192,10 +257,14 @@ class Elaborator:
                 else:
                     hint = suggest(head, list(index) + ["input"])
                     self.dangling = True
-                    self.d.error("E008", f"`{ref[0]}` names no layer in this scope"
-                                 + (f"; did you mean `{hint}`?" if hint else ""), ref[1],
-                                 expected="a layer defined in the same list, or `input`", found=ref[0],
-                                 notes=notes)
+                    self.d.error(
+                        "E008",
+                        f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),
+                        ref[1],
+                        expected="a layer defined in the same list, or `input`",
+                        found=ref[0],
+                        notes=notes,
+                    )
                     got.append(("!", ref[1]))
             deps.append(row)
             refs.append(got)
@@ -238,8 +307,14 @@ class Elaborator:
                 self.d.error("E007", "`input` is reserved for the scope's input", entry.name_span, notes=notes)
             elif entry.name in taken:
                 first = taken[entry.name].name_span
-                self.d.error("E007", f"layer name `{entry.name}` is used twice (first at line {first.line})",
-                             entry.name_span, expected="unique names", found=entry.name, notes=notes)
+                self.d.error(
+                    "E007",
+                    f"layer name `{entry.name}` is used twice (first at line {first.line})",
+                    entry.name_span,
+                    expected="unique names",
+                    found=entry.name,
+                    notes=notes,
+                )
             else:
                 taken[entry.name] = entry
         counters: dict[str, int] = {}
@@ -265,8 +340,9 @@ class Elaborator:
             seen.add(names[i])
         return names
 
-    def _toposort(self, entries: list[LayerEntry], names: list[str], deps: list[list[int]],
-                  notes: tuple[str, ...]) -> list[int]:
+    def _toposort(
+        self, entries: list[LayerEntry], names: list[str], deps: list[list[int]], notes: tuple[str, ...]
+    ) -> list[int]:
         state = [0] * len(entries)  # 0 new, 1 on stack, 2 done
         order: list[int] = []
         bad: set[int] = set()
@@ -286,17 +362,31 @@ class Elaborator:
                     state[nxt] = 1
                     stack.append((nxt, iter(deps[nxt])))
                 elif state[nxt] == 1 and nxt not in bad:
-                    cycle = [s for s, _ in stack][[s for s, _ in stack].index(nxt):]
+                    cycle = [s for s, _ in stack][[s for s, _ in stack].index(nxt) :]
                     bad.update(cycle)
                     loop = " → ".join(names[c] for c in cycle + [nxt])
-                    self.d.error("E009", f"layers form a cycle: {loop}", entries[nxt].span,
-                                 expected="references to layers that do not depend on this one",
-                                 found=loop, notes=notes)
+                    self.d.error(
+                        "E009",
+                        f"layers form a cycle: {loop}",
+                        entries[nxt].span,
+                        expected="references to layers that do not depend on this one",
+                        found=loop,
+                        notes=notes,
+                    )
         return order
 
     # -- one entry ----------------------------------------------------------------------
-    def entry(self, entry: LayerEntry, name: str, prefix: str, env: dict[str, Any], ins: list[Node | None],
-              path: tuple[str, ...], blocks: tuple[str, ...], notes: tuple[str, ...]) -> Node | None:
+    def entry(
+        self,
+        entry: LayerEntry,
+        name: str,
+        prefix: str,
+        env: dict[str, Any],
+        ins: list[Node | None],
+        path: tuple[str, ...],
+        blocks: tuple[str, ...],
+        notes: tuple[str, ...],
+    ) -> Node | None:
         result = self._entry(entry, name, prefix, env, ins, path, blocks, notes)
         if result is None:  # a failed layer still consumes its inputs: no bogus "never used"
             for n in ins:
@@ -304,15 +394,29 @@ class Elaborator:
                     n.users += 1
         return result
 
-    def _entry(self, entry: LayerEntry, name: str, prefix: str, env: dict[str, Any], ins: list[Node | None],
-               path: tuple[str, ...], blocks: tuple[str, ...], notes: tuple[str, ...]) -> Node | None:
+    def _entry(
+        self,
+        entry: LayerEntry,
+        name: str,
+        prefix: str,
+        env: dict[str, Any],
+        ins: list[Node | None],
+        path: tuple[str, ...],
+        blocks: tuple[str, ...],
+        notes: tuple[str, ...],
+    ) -> Node | None:
         op = REGISTRY.get(entry.op)
         block = self.spec.blocks.get(entry.op)
         if op is None and block is None:
             hint = suggest(entry.op, list(REGISTRY) + list(self.spec.blocks))
-            self.d.error("E006", f"unknown op or block `{entry.op}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                         entry.op_span, expected="an op (see `archscope ops`) or a block in `blocks:`",
-                         found=entry.op, notes=notes)
+            self.d.error(
+                "E006",
+                f"unknown op or block `{entry.op}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                entry.op_span,
+                expected="an op (see `archscope ops`) or a block in `blocks:`",
+                found=entry.op,
+                notes=notes,
+            )
             return None
         try:
             if entry.cond is not None and not self.value(entry.cond, env, notes):
@@ -321,8 +425,14 @@ class Elaborator:
             if entry.repeat is not None:
                 n = self.value(entry.repeat, env, notes)
                 if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NODES:
-                    self.d.error("E004", "`n` must be a whole number of repeats", entry.repeat.span,
-                                 expected=f"an integer in 0..{MAX_NODES}", found=_found(n), notes=notes)
+                    self.d.error(
+                        "E004",
+                        "`n` must be a whole number of repeats",
+                        entry.repeat.span,
+                        expected=f"an integer in 0..{MAX_NODES}",
+                        found=_found(n),
+                        notes=notes,
+                    )
                     return None
         except _Skip:
             return None
@@ -338,8 +448,17 @@ class Elaborator:
             current = [out]
         return out
 
-    def op_node(self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Node | None],
-                path: tuple[str, ...], blocks: tuple[str, ...], notes: tuple[str, ...]) -> Node:
+    def op_node(
+        self,
+        entry: LayerEntry,
+        op: OpDef,
+        name: str,
+        env: dict[str, Any],
+        ins: list[Node | None],
+        path: tuple[str, ...],
+        blocks: tuple[str, ...],
+        notes: tuple[str, ...],
+    ) -> Node:
         if len(self.nodes) >= MAX_NODES:
             self.d.error("E011", f"the network has more than {MAX_NODES:,} layers", entry.span, notes=notes)
             raise _TooBig
@@ -352,8 +471,14 @@ class Elaborator:
                 hint = suggest(key, known)
                 if hint:
                     misspelt.add(hint)
-                self.d.error("E003", f"`{op.name}` has no attribute `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                             kspan, expected=", ".join(f"`{k}`" for k in known), found=key, notes=notes)
+                self.d.error(
+                    "E003",
+                    f"`{op.name}` has no attribute `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    kspan,
+                    expected=", ".join(f"`{k}`" for k in known),
+                    found=key,
+                    notes=notes,
+                )
                 ok = False
                 continue
             try:
@@ -365,8 +490,14 @@ class Elaborator:
                 if attr.required and attr.name in misspelt:
                     ok = False
                 elif attr.required:
-                    self.d.error("E005", f"`{op.name}` needs `{attr.name}` ({attr.doc or attr.type.describe()})",
-                                 entry.span, expected=f"`{attr.name}: …`", found="nothing", notes=notes)
+                    self.d.error(
+                        "E005",
+                        f"`{op.name}` needs `{attr.name}` ({attr.doc or attr.type.describe()})",
+                        entry.span,
+                        expected=f"`{attr.name}: …`",
+                        found="nothing",
+                        notes=notes,
+                    )
                     ok = False
                 else:
                     attrs[attr.name] = attr.default
@@ -378,8 +509,15 @@ class Elaborator:
         lo, hi = op.inputs
         if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
             want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}..{hi}"
-            self.d.error("E108", f"`{op.name}` takes {want} inputs", entry.span, layer=name,
-                         expected=want, found=str(len(ins)), notes=notes)
+            self.d.error(
+                "E108",
+                f"`{op.name}` takes {want} inputs",
+                entry.span,
+                layer=name,
+                expected=want,
+                found=str(len(ins)),
+                notes=notes,
+            )
             return node
         if not ok or any(n is None or n.shape is None for n in ins):
             return node
@@ -392,31 +530,61 @@ class Elaborator:
             node.cost = op.cost(attrs, shapes, node.shape)
             warnings = op.warnings(attrs, shapes)
         except ShapeError as exc:
-            self.d.error(exc.code, f"`{name}` ({op.name}): {exc.message}", entry.span, layer=name,
-                         expected=exc.expected, found=exc.found, input_shape=shown, notes=notes)
+            self.d.error(
+                exc.code,
+                f"`{name}` ({op.name}): {exc.message}",
+                entry.span,
+                layer=name,
+                expected=exc.expected,
+                found=exc.found,
+                input_shape=shown,
+                notes=notes,
+            )
             node.shape = None
             return node
         for w in warnings:
-            self.d.warning(w.code, f"`{name}` ({op.name}): {w.message}", entry.span, layer=name,
-                           input_shape=shown, notes=notes)
+            self.d.warning(
+                w.code, f"`{name}` ({op.name}): {w.message}", entry.span, layer=name, input_shape=shown, notes=notes
+            )
         return node
 
-    def block_instance(self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any],
-                       ins: list[Node | None], path: tuple[str, ...], blocks: tuple[str, ...],
-                       notes: tuple[str, ...]) -> Node | None:
+    def block_instance(
+        self,
+        entry: LayerEntry,
+        block: BlockDef,
+        name: str,
+        env: dict[str, Any],
+        ins: list[Node | None],
+        path: tuple[str, ...],
+        blocks: tuple[str, ...],
+        notes: tuple[str, ...],
+    ) -> Node | None:
         if block.name in blocks:
-            chain = " → ".join(blocks[blocks.index(block.name):] + (block.name,))
-            self.d.error("E009", f"block `{block.name}` instantiates itself ({chain})", entry.op_span,
-                         found=chain, notes=notes)
+            chain = " → ".join(blocks[blocks.index(block.name) :] + (block.name,))
+            self.d.error(
+                "E009", f"block `{block.name}` instantiates itself ({chain})", entry.op_span, found=chain, notes=notes
+            )
             return None
         if len(blocks) >= MAX_BLOCK_DEPTH:
-            self.d.error("E011", f"blocks are nested deeper than {MAX_BLOCK_DEPTH} levels", entry.op_span,
-                         expected=f"at most {MAX_BLOCK_DEPTH} levels", found=" → ".join(blocks + (block.name,)),
-                         notes=notes[-1:])
+            self.d.error(
+                "E011",
+                f"blocks are nested deeper than {MAX_BLOCK_DEPTH} levels",
+                entry.op_span,
+                expected=f"at most {MAX_BLOCK_DEPTH} levels",
+                found=" → ".join(blocks + (block.name,)),
+                notes=notes[-1:],
+            )
             return None
         if len(ins) != 1:
-            self.d.error("E108", f"block `{block.name}` takes one input", entry.span, layer=name,
-                         expected="1", found=str(len(ins)), notes=notes)
+            self.d.error(
+                "E108",
+                f"block `{block.name}` takes one input",
+                entry.span,
+                layer=name,
+                expected="1",
+                found=str(len(ins)),
+                notes=notes,
+            )
             return None
         x = ins[0]
         if x is None or x.shape is None:
@@ -427,10 +595,14 @@ class Elaborator:
         for key, (kspan, vnode) in entry.args.items():
             if key not in block.args:
                 hint = suggest(key, list(block.args))
-                self.d.error("E003", f"block `{block.name}` has no argument `{key}`"
-                             + (f"; did you mean `{hint}`?" if hint else ""), kspan,
-                             expected=", ".join(f"`{k}`" for k in block.args) or "no arguments", found=key,
-                             notes=notes)
+                self.d.error(
+                    "E003",
+                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    kspan,
+                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
+                    found=key,
+                    notes=notes,
+                )
                 ok = False
                 continue
             try:
@@ -441,8 +613,14 @@ class Elaborator:
             if key in benv and key in entry.args:
                 continue
             if isinstance(default, YScalar) and default.value is None:
-                self.d.error("E005", f"block `{block.name}` needs argument `{key}`", entry.span,
-                             expected=f"`{key}: …`", found="nothing", notes=notes)
+                self.d.error(
+                    "E005",
+                    f"block `{block.name}` needs argument `{key}`",
+                    entry.span,
+                    expected=f"`{key}: …`",
+                    found="nothing",
+                    notes=notes,
+                )
                 ok = False
                 continue
             try:
@@ -451,8 +629,9 @@ class Elaborator:
                 ok = False
         if not ok:
             return None
-        return self.scope(block.layers, name + ".", benv, x, path + (name,), blocks + (block.name,),
-                          block.output, inner_notes)
+        return self.scope(
+            block.layers, name + ".", benv, x, path + (name,), blocks + (block.name,), block.output, inner_notes
+        )
 
 
 class _TooBig(Exception):

@@ -37,9 +37,17 @@ class LayerRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "op": self.op, "block": list(self.path), "inputs": list(self.inputs),
-            "output_shape": list(self.output_shape), "params": self.params, "buffers": self.buffers,
-            "macs": self.macs, "flops": 2 * self.macs, "ops": self.ops, "activations": self.activations,
+            "name": self.name,
+            "op": self.op,
+            "block": list(self.path),
+            "inputs": list(self.inputs),
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": 2 * self.macs,
+            "ops": self.ops,
+            "activations": self.activations,
             "line": self.line,
         }
 
@@ -68,9 +76,16 @@ class Totals:
 
     def to_dict(self) -> dict[str, int]:
         return {
-            "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
-            "ops": self.ops, "activations": self.activations, "activation_bytes": self.activation_bytes,
-            "model_bytes": self.model_bytes, "depth": self.depth, "layers": self.layers,
+            "params": self.params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "ops": self.ops,
+            "activations": self.activations,
+            "activation_bytes": self.activation_bytes,
+            "model_bytes": self.model_bytes,
+            "depth": self.depth,
+            "layers": self.layers,
         }
 
 
@@ -93,10 +108,15 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "title": self.title, "file": self.file,
+            "name": self.name,
+            "title": self.title,
+            "file": self.file,
             "meta": {k: v for k, v in self.meta.items() if k != "title"},
-            "input": list(self.input), "output_shape": list(self.output_shape),
-            "scale": self.scale, "convention": self.convention, "totals": self.totals.to_dict(),
+            "input": list(self.input),
+            "output_shape": list(self.output_shape),
+            "scale": self.scale,
+            "convention": self.convention,
+            "totals": self.totals.to_dict(),
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [d.to_dict() for d in self.warnings],
         }
@@ -110,10 +130,22 @@ def build_report(graph: Graph, warnings: list[Diagnostic]) -> Report:
         cost = node.cost
         assert node.shape is not None and cost is not None, node.name
         elements = numel(node.shape)
-        rows.append(LayerRow(
-            node.name, node.op, node.path, node.blocks, tuple(n.name for n in node.inputs),
-            node.shape, cost.params, cost.buffers, cost.macs, cost.ops, elements, node.span.line,
-        ))
+        rows.append(
+            LayerRow(
+                node.name,
+                node.op,
+                node.path,
+                node.blocks,
+                tuple(n.name for n in node.inputs),
+                node.shape,
+                cost.params,
+                cost.buffers,
+                cost.macs,
+                cost.ops,
+                elements,
+                node.span.line,
+            )
+        )
         params += cost.params
         buffers += cost.buffers
         macs += cost.macs
@@ -122,5 +154,14 @@ def build_report(graph: Graph, warnings: list[Diagnostic]) -> Report:
         depth += REGISTRY[node.op].weighted
     assert graph.output is not None and graph.output.shape is not None
     totals = Totals(params, buffers, macs, ops, acts, depth, len(rows))
-    return Report(graph.name, graph.file, dict(graph.meta), graph.input.shape or (), graph.output.shape,
-                  tuple(rows), totals, graph.scale, tuple(warnings))
+    return Report(
+        graph.name,
+        graph.file,
+        dict(graph.meta),
+        graph.input.shape or (),
+        graph.output.shape,
+        tuple(rows),
+        totals,
+        graph.scale,
+        tuple(warnings),
+    )

@@ -25,9 +25,15 @@ def _attr_schema(t: Any) -> dict[str, Any]:
     elif isinstance(t, Choice):
         return {"enum": list(t.values)}
     elif isinstance(t, Sizes):
-        options = [{"type": "integer", "minimum": t.min},
-                   {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": t.min}, EXPR]},
-                    "minItems": min(t.length), "maxItems": max(t.length)}]
+        options = [
+            {"type": "integer", "minimum": t.min},
+            {
+                "type": "array",
+                "items": {"anyOf": [{"type": "integer", "minimum": t.min}, EXPR]},
+                "minItems": min(t.length),
+                "maxItems": max(t.length),
+            },
+        ]
         if t.words:
             options.append({"enum": list(t.words)})
         return {"anyOf": options + [EXPR]}
@@ -47,15 +53,23 @@ def json_schema() -> dict[str, Any]:
     for name in sorted(REGISTRY):
         op = REGISTRY[name]
         props = {"op": {"const": name}, **reserved}
-        props.update({a.name: {**_attr_schema(a.type), "description": a.doc or a.type.describe()}
-                      for a in op.attrs})
-        op_layers.append({
-            "type": "object", "description": op.summary, "properties": props,
-            "required": ["op"] + [a.name for a in op.attrs if a.required],
-            "additionalProperties": False, "if": {"properties": {"op": {"const": name}}},
-        })
-    block_layer = {"type": "object", "required": ["op"], "properties": {"op": {"type": "string"}, **reserved},
-                   "description": "a block instance: `op` names a block, other keys are its arguments"}
+        props.update({a.name: {**_attr_schema(a.type), "description": a.doc or a.type.describe()} for a in op.attrs})
+        op_layers.append(
+            {
+                "type": "object",
+                "description": op.summary,
+                "properties": props,
+                "required": ["op"] + [a.name for a in op.attrs if a.required],
+                "additionalProperties": False,
+                "if": {"properties": {"op": {"const": name}}},
+            }
+        )
+    block_layer = {
+        "type": "object",
+        "required": ["op"],
+        "properties": {"op": {"type": "string"}, **reserved},
+        "description": "a block instance: `op` names a block, other keys are its arguments",
+    }
     layer = {"anyOf": [{"enum": sorted(REGISTRY)}, {"type": "string"}, *op_layers, block_layer]}
     layers = {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}
     return {
@@ -68,14 +82,23 @@ def json_schema() -> dict[str, Any]:
         "properties": {
             "name": reserved["name"],
             "extends": {"type": "string"},
-            "input": {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]},
-                      "minItems": 1, "maxItems": 4},
+            "input": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]},
+                "minItems": 1,
+                "maxItems": 4,
+            },
             "params": {"type": "object"},
             "scale": {"type": "object", "properties": {k: {} for k in SCALE_KEYS}, "additionalProperties": False},
-            "blocks": {"type": "object", "additionalProperties": {
-                "type": "object", "required": ["layers"], "additionalProperties": False,
-                "properties": {k: {} for k in BLOCK_KEYS} | {"args": {"type": "object"}, "layers": layers},
-            }},
+            "blocks": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["layers"],
+                    "additionalProperties": False,
+                    "properties": {k: {} for k in BLOCK_KEYS} | {"args": {"type": "object"}, "layers": layers},
+                },
+            },
             "layers": layers,
             "output": {"type": "string"},
             "expect": {"type": "object", "properties": {k: {} for k in EXPECT_KEYS}, "additionalProperties": False},

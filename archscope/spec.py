@@ -83,23 +83,26 @@ class SpecParser:
         if node is None:
             return None
         if not isinstance(node, YMap):
-            self.d.error("E004", f"{what} must be a mapping", node.span, expected="a mapping",
-                         found=_type_name(node))
+            self.d.error("E004", f"{what} must be a mapping", node.span, expected="a mapping", found=_type_name(node))
             return None
         return node
 
     def string(self, node: YNode, what: str) -> str | None:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return node.value
-        self.d.error("E004", f"{what} must be a string", node.span, expected="a string",
-                     found=_type_name(node))
+        self.d.error("E004", f"{what} must be a string", node.span, expected="a string", found=_type_name(node))
         return None
 
     def name(self, node: YNode, what: str) -> str | None:
         text = self.string(node, what)
         if text is not None and not NAME_RE.match(text):
-            self.d.error("E004", f"{what} `{text}` is not a valid name", node.span,
-                         expected="letters, digits, `_` or `-`, not starting with a digit", found=text)
+            self.d.error(
+                "E004",
+                f"{what} `{text}` is not a valid name",
+                node.span,
+                expected="letters, digits, `_` or `-`, not starting with a digit",
+                found=text,
+            )
             return None
         return text
 
@@ -107,8 +110,13 @@ class SpecParser:
         for key in m.items:
             if key not in allowed:
                 hint = suggest(key, allowed)
-                self.d.error("E003", f"unknown key `{key}` in {where}" + (f"; did you mean `{hint}`?" if hint else ""),
-                             m.key_span(key), expected=", ".join(f"`{k}`" for k in allowed), found=f"`{key}`")
+                self.d.error(
+                    "E003",
+                    f"unknown key `{key}` in {where}" + (f"; did you mean `{hint}`?" if hint else ""),
+                    m.key_span(key),
+                    expected=", ".join(f"`{k}`" for k in allowed),
+                    found=f"`{key}`",
+                )
 
     # -- the document -----------------------------------------------------------------
     def network(self, root: YNode, file: str) -> NetworkSpec:
@@ -137,10 +145,15 @@ class SpecParser:
         if layers_node is None:
             self.d.error("E005", "the spec has no `layers:`", m.span, expected="a list of layers", found="none")
         if m.get("input") is None:
-            self.d.error("E005", "the spec has no `input:` shape", m.span,
-                         expected="e.g. `input: [3, 224, 224]`", found="none")
+            self.d.error(
+                "E005", "the spec has no `input:` shape", m.span, expected="e.g. `input: [3, 224, 224]`", found="none"
+            )
         return NetworkSpec(
-            name=name, file=file, span=m.span, meta=meta, input=m.get("input"),
+            name=name,
+            file=file,
+            span=m.span,
+            meta=meta,
+            input=m.get("input"),
             params=self.items(m.get("params"), "`params`"),
             scale=self.keyed(m.get("scale"), "`scale`", SCALE_KEYS),
             blocks=blocks,
@@ -157,8 +170,13 @@ class SpecParser:
         out = {}
         for k, entry in m.items.items():
             if not NAME_RE.match(k) or "-" in k:
-                self.d.error("E004", f"`{k}` in {what} is not a valid variable name", entry[0],
-                             expected="letters, digits and `_`", found=k)
+                self.d.error(
+                    "E004",
+                    f"`{k}` in {what} is not a valid variable name",
+                    entry[0],
+                    expected="letters, digits and `_`",
+                    found=k,
+                )
                 continue
             out[k] = entry
         return out
@@ -184,23 +202,34 @@ class SpecParser:
         args = self.items(m.get("args"), f"the args of block `{name}`")
         for arg, (aspan, _) in args.items():
             if arg in RESERVED or arg in ("i", "in_channels", "input"):
-                self.d.error("E004", f"block argument `{arg}` is a reserved word", aspan,
-                             expected="a name other than " + ", ".join(f"`{r}`" for r in RESERVED + ("i", "in_channels", "input")),
-                             found=arg)
+                self.d.error(
+                    "E004",
+                    f"block argument `{arg}` is a reserved word",
+                    aspan,
+                    expected="a name other than "
+                    + ", ".join(f"`{r}`" for r in RESERVED + ("i", "in_channels", "input")),
+                    found=arg,
+                )
         layers_node = m.get("layers")
         if layers_node is None:
             self.d.error("E005", f"block `{name}` has no `layers:`", m.span)
         doc = m.get("doc")
-        return BlockDef(name, kspan, args, self.layer_list(layers_node, f"block `{name}`"),
-                        self.ref(m.get("output"), "`output`"),
-                        doc.value if isinstance(doc, YScalar) and isinstance(doc.value, str) else "")
+        return BlockDef(
+            name,
+            kspan,
+            args,
+            self.layer_list(layers_node, f"block `{name}`"),
+            self.ref(m.get("output"), "`output`"),
+            doc.value if isinstance(doc, YScalar) and isinstance(doc.value, str) else "",
+        )
 
     def layer_list(self, node: YNode | None, what: str) -> list[LayerEntry]:
         if node is None:
             return []
         if not isinstance(node, YSeq):
-            self.d.error("E004", f"{what} must be a list of layers", node.span, expected="a list",
-                         found=_type_name(node))
+            self.d.error(
+                "E004", f"{what} must be a list of layers", node.span, expected="a list", found=_type_name(node)
+            )
             return []
         if not node.items:
             self.d.error("E005", f"{what} is empty", node.span, expected="at least one layer", found="[]")
@@ -216,13 +245,23 @@ class SpecParser:
             op = self.name(node, "a layer")
             return LayerEntry(op, node.span, node.span) if op else None
         if not isinstance(node, YMap):
-            self.d.error("E004", "a layer must be an op name or a mapping with `op:`", node.span,
-                         expected="`relu` or `{op: conv2d, ...}`", found=_type_name(node))
+            self.d.error(
+                "E004",
+                "a layer must be an op name or a mapping with `op:`",
+                node.span,
+                expected="`relu` or `{op: conv2d, ...}`",
+                found=_type_name(node),
+            )
             return None
         op_node = node.get("op")
         if op_node is None:
-            self.d.error("E005", "this layer has no `op:`", node.span, expected="`op: <op or block name>`",
-                         found=", ".join(f"`{k}`" for k in node.items) or "an empty mapping")
+            self.d.error(
+                "E005",
+                "this layer has no `op:`",
+                node.span,
+                expected="`op: <op or block name>`",
+                found=", ".join(f"`{k}`" for k in node.items) or "an empty mapping",
+            )
             return None
         op = self.name(op_node, "`op`")
         if op is None:
@@ -261,16 +300,24 @@ def _plain(node: YNode) -> object:
 Resolver = Callable[[str, Path | None], Path | None]
 
 
-def load_spec_file(path: Path, display: str | None = None, resolver: Resolver | None = None,
-                   _chain: tuple[str, ...] = ()) -> NetworkSpec:
+def load_spec_file(
+    path: Path, display: str | None = None, resolver: Resolver | None = None, _chain: tuple[str, ...] = ()
+) -> NetworkSpec:
     """Parse a spec file (following ``extends``); raise :class:`SpecError` with every problem."""
     display = display or str(path)
     text = read_source(path, display)
-    return load_spec_text(text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),))
+    return load_spec_text(
+        text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),)
+    )
 
 
-def load_spec_text(text: str, file: str = "<spec>", base_dir: Path | None = None,
-                   resolver: Resolver | None = None, _chain: tuple[str, ...] = ()) -> NetworkSpec:
+def load_spec_text(
+    text: str,
+    file: str = "<spec>",
+    base_dir: Path | None = None,
+    resolver: Resolver | None = None,
+    _chain: tuple[str, ...] = (),
+) -> NetworkSpec:
     root = parse_yaml(text, file)
     diags = Collector()
     if isinstance(root, YMap) and "extends" in root.items:
@@ -281,13 +328,23 @@ def load_spec_text(text: str, file: str = "<spec>", base_dir: Path | None = None
     return spec
 
 
-def _extend(root: YMap, file: str, base_dir: Path | None, resolver: Resolver | None,
-            chain: tuple[str, ...], diags: Collector) -> YMap:
+def _extend(
+    root: YMap, file: str, base_dir: Path | None, resolver: Resolver | None, chain: tuple[str, ...], diags: Collector
+) -> YMap:
     node = root.items["extends"][1]
     target = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
     if target is None:
-        raise SpecError([Diagnostic("E012", "`extends` must name a spec", node.span,
-                                    expected="a spec name or a relative path", found=_type_name(node))])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E012",
+                    "`extends` must name a spec",
+                    node.span,
+                    expected="a spec name or a relative path",
+                    found=_type_name(node),
+                )
+            ]
+        )
     path = None
     if base_dir is not None and target.endswith((".yaml", ".yml")):
         candidate = base_dir / target
@@ -295,12 +352,28 @@ def _extend(root: YMap, file: str, base_dir: Path | None, resolver: Resolver | N
     if path is None and resolver is not None:
         path = resolver(target, base_dir)
     if path is None:
-        raise SpecError([Diagnostic("E012", f"`extends: {target}` names no spec file or bundled spec",
-                                    node.span, expected="a bundled name or a path next to this file",
-                                    found=target)])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E012",
+                    f"`extends: {target}` names no spec file or bundled spec",
+                    node.span,
+                    expected="a bundled name or a path next to this file",
+                    found=target,
+                )
+            ]
+        )
     if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
-        raise SpecError([Diagnostic("E012", f"`extends: {target}` makes a cycle or is nested too deep",
-                                    node.span, found=" → ".join(Path(c).stem for c in chain))])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E012",
+                    f"`extends: {target}` makes a cycle or is nested too deep",
+                    node.span,
+                    found=" → ".join(Path(c).stem for c in chain),
+                )
+            ]
+        )
     try:
         parent_text = read_source(path, str(path))
         parent = parse_yaml(parent_text, str(path))
@@ -308,8 +381,14 @@ def _extend(root: YMap, file: str, base_dir: Path | None, resolver: Resolver | N
             parent = _extend(parent, str(path), path.parent, resolver, chain + (str(path.resolve()),), diags)
     except SpecError as exc:
         notes = (f"while reading `extends: {target}` at {node.span}",)
-        raise SpecError([Diagnostic(d.code, d.message, d.span, d.severity, d.layer, d.expected, d.found,
-                                    d.input_shape, d.notes + notes) for d in exc.diagnostics]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    d.code, d.message, d.span, d.severity, d.layer, d.expected, d.found, d.input_shape, d.notes + notes
+                )
+                for d in exc.diagnostics
+            ]
+        ) from None
     if not isinstance(parent, YMap):
         raise SpecError([Diagnostic("E012", f"`extends: {target}` is not a mapping", node.span)])
     items = dict(parent.items)

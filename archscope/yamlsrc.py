@@ -169,8 +169,9 @@ class _Builder:
                 if tag == _MERGE_TAG and stack and stack[-1].is_map and stack[-1].key is None:
                     stack[-1].key = _MERGE
                     continue
-                node: YNode = YScalar(self._scalar(tag, event.value, event), self.span(event.start_mark,
-                                                                                      event.end_mark))
+                node: YNode = YScalar(
+                    self._scalar(tag, event.value, event), self.span(event.start_mark, event.end_mark)
+                )
                 size = 1
                 if event.anchor is not None:
                     self._anchor(event, (node, 1))
@@ -198,8 +199,11 @@ class _Builder:
             elif kind is _E.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise _error("E001", "invalid YAML: expected a single document in the stream but found "
-                                         "another document", self.span(event.start_mark, event.end_mark))
+                    raise _error(
+                        "E001",
+                        "invalid YAML: expected a single document in the stream but found another document",
+                        self.span(event.start_mark, event.end_mark),
+                    )
                 continue
             elif kind is _E.StreamEndEvent:
                 return root
@@ -213,17 +217,25 @@ class _Builder:
     def _count(self, event: Any, depth: int) -> None:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _error("E011", f"the file has more than {MAX_NODES:,} YAML nodes",
-                         self.span(event.start_mark, event.end_mark))
+            raise _error(
+                "E011", f"the file has more than {MAX_NODES:,} YAML nodes", self.span(event.start_mark, event.end_mark)
+            )
         if depth > MAX_DEPTH:
-            raise _error("E011", f"nesting is deeper than {MAX_DEPTH} levels", self.span(event.start_mark,
-                                                                                        event.end_mark),
-                         expected=f"at most {MAX_DEPTH} levels", found="deeper")
+            raise _error(
+                "E011",
+                f"nesting is deeper than {MAX_DEPTH} levels",
+                self.span(event.start_mark, event.end_mark),
+                expected=f"at most {MAX_DEPTH} levels",
+                found="deeper",
+            )
 
     def _anchor(self, event: Any, entry: tuple[YNode, int] | None) -> None:
         if event.anchor in self.anchors:
-            raise _error("E001", f"invalid YAML: the anchor `&{event.anchor}` is defined twice",
-                         self.span(event.start_mark, event.end_mark))
+            raise _error(
+                "E001",
+                f"invalid YAML: the anchor `&{event.anchor}` is defined twice",
+                self.span(event.start_mark, event.end_mark),
+            )
         self.anchors[event.anchor] = entry
 
     def _alias(self, event: Any) -> tuple[YNode, int]:
@@ -232,16 +244,24 @@ class _Builder:
             raise _error("E001", f"invalid YAML: the alias `*{event.anchor}` names no anchor before it", span)
         entry = self.anchors[event.anchor]
         if entry is None:
-            raise _error("E011", f"the alias `*{event.anchor}` is inside the node it refers to", span,
-                         expected="aliases of finished nodes", found="a recursive alias")
+            raise _error(
+                "E011",
+                f"the alias `*{event.anchor}` is inside the node it refers to",
+                span,
+                expected="aliases of finished nodes",
+                found="a recursive alias",
+            )
         node, size = entry
         # shared, never copied; but later passes and reports may walk the expansion: bound it
         self.expanded += size
         if self.expanded > MAX_ALIAS_EXPANSION:
-            raise _error("E011", f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} YAML nodes "
-                                 "(an alias bomb?)", span,
-                         expected=f"at most {MAX_ALIAS_EXPANSION:,} nodes from aliases",
-                         found=f"{self.expanded:,} or more")
+            raise _error(
+                "E011",
+                f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} YAML nodes (an alias bomb?)",
+                span,
+                expected=f"at most {MAX_ALIAS_EXPANSION:,} nodes from aliases",
+                found=f"{self.expanded:,} or more",
+            )
         return node, size
 
     def _add(self, parent: _Collection, node: YNode, size: int) -> None:
@@ -254,8 +274,15 @@ class _Builder:
             if isinstance(node, YScalar):
                 parent.key = node
             else:
-                self.errors.append(Diagnostic("E004", "mapping keys must be plain strings", node.span,
-                                              expected="a string key", found=f"a {node.kind}"))
+                self.errors.append(
+                    Diagnostic(
+                        "E004",
+                        "mapping keys must be plain strings",
+                        node.span,
+                        expected="a string key",
+                        found=f"a {node.kind}",
+                    )
+                )
                 parent.key = _BAD_KEY
             return
         parent.key = None
@@ -272,8 +299,15 @@ class _Builder:
         name = str(key.value)
         first = parent.items.get(name)
         if first is not None:
-            self.errors.append(Diagnostic("E002", f"duplicate key `{name}` (first defined at line {first[0].line})",
-                                          key.span, expected="each key once", found=f"`{name}` twice"))
+            self.errors.append(
+                Diagnostic(
+                    "E002",
+                    f"duplicate key `{name}` (first defined at line {first[0].line})",
+                    key.span,
+                    expected="each key once",
+                    found=f"`{name}` twice",
+                )
+            )
             return
         parent.items[name] = (key.span, node)
 
@@ -288,18 +322,25 @@ class _Builder:
             if tag == _TAG + "bool":
                 return _scalars.construct_yaml_bool(yaml.ScalarNode(tag, value))
         except (ValueError, KeyError, IndexError):  # a tag on a wrong value (`!!int relu`, `!!int`), a huge number
-            kind = tag[len(_TAG):]
+            kind = tag[len(_TAG) :]
             digits = sum(ch.isdigit() for ch in value)
-            self.errors.append(Diagnostic(
-                "E004", f"a number of {digits:,} digits is too large" if digits > 1000
-                else f"`{value}` is not a valid `!!{kind}`" if value else f"an empty value is not a valid `!!{kind}`",
-                self.span(event.start_mark, event.end_mark),
-                expected=f"a YAML {kind}", found=brief(value)))
+            self.errors.append(
+                Diagnostic(
+                    "E004",
+                    f"a number of {digits:,} digits is too large"
+                    if digits > 1000
+                    else f"`{value}` is not a valid `!!{kind}`"
+                    if value
+                    else f"an empty value is not a valid `!!{kind}`",
+                    self.span(event.start_mark, event.end_mark),
+                    expected=f"a YAML {kind}",
+                    found=brief(value),
+                )
+            )
             return value
         if tag == _TAG + "null":
             return None
         return value
-
 
 
 def parse_yaml(text: str, file: str) -> YNode:
@@ -323,14 +364,24 @@ def parse_yaml(text: str, file: str) -> YNode:
         pos = min(max(exc.position, 0), len(text))
         line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        raise _error("E001", f"invalid YAML: character {char!r} (U+{ord(char):04X}): {exc.reason}",
-                     Span(file, line, col), expected="printable text", found=f"U+{ord(char):04X}") from None
+        raise _error(
+            "E001",
+            f"invalid YAML: character {char!r} (U+{ord(char):04X}): {exc.reason}",
+            Span(file, line, col),
+            expected="printable text",
+            found=f"U+{ord(char):04X}",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
         if _is_parser_nesting_limit(exc):  # a parser whose own limit is below ours: still archscope's error
-            raise _error("E011", f"nesting is deeper than {MAX_DEPTH} levels", span,
-                         expected=f"at most {MAX_DEPTH} levels", found="deeper") from None
+            raise _error(
+                "E011",
+                f"nesting is deeper than {MAX_DEPTH} levels",
+                span,
+                expected=f"at most {MAX_DEPTH} levels",
+                found="deeper",
+            ) from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         raise _error("E001", f"invalid YAML: {what}", span) from None
     except yaml.YAMLError as exc:
@@ -361,8 +412,11 @@ def read_source(path: Path, display: str | None = None) -> str:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         raise _error(
-            "E000", f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})", Span(name, line, col),
-            expected="UTF-8 text", found=f"byte 0x{data[exc.start]:02x}",
+            "E000",
+            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span(name, line, col),
+            expected="UTF-8 text",
+            found=f"byte 0x{data[exc.start]:02x}",
         ) from None
 
 

@@ -28,17 +28,27 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
-PRELUDE = (f"import sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, {str(BENCH)!r}); "
-           "import torch, handwritten; name = sys.argv[1]; model = handwritten.make(name); "
-           "x = torch.randn(1, 3, 224, 224)\n")
+PRELUDE = (
+    f"import sys, warnings; warnings.simplefilter('ignore'); sys.path.insert(0, {str(BENCH)!r}); "
+    "import torch, handwritten; name = sys.argv[1]; model = handwritten.make(name); "
+    "x = torch.randn(1, 3, 224, 224)\n"
+)
 TOOLS = {
-    "torchinfo": ("torchinfo", "import torchinfo; torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=10, "
-                               "verbose=1)"),
-    "fvcore": ("fvcore", "from fvcore.nn import FlopCountAnalysis, flop_count_table; "
-                         "print(flop_count_table(FlopCountAnalysis(model, x), max_depth=10))"),
-    "ptflops": ("ptflops", "from ptflops import get_model_complexity_info; "
-                           "get_model_complexity_info(model, (3, 224, 224), as_strings=True, "
-                           "print_per_layer_stat=True)"),
+    "torchinfo": (
+        "torchinfo",
+        "import torchinfo; torchinfo.summary(model, input_size=(1, 3, 224, 224), depth=10, verbose=1)",
+    ),
+    "fvcore": (
+        "fvcore",
+        "from fvcore.nn import FlopCountAnalysis, flop_count_table; "
+        "print(flop_count_table(FlopCountAnalysis(model, x), max_depth=10))",
+    ),
+    "ptflops": (
+        "ptflops",
+        "from ptflops import get_model_complexity_info; "
+        "get_model_complexity_info(model, (3, 224, 224), as_strings=True, "
+        "print_per_layer_stat=True)",
+    ),
     "thop": ("thop", "from thop import profile; print(*profile(model, inputs=(x,), verbose=False))"),
 }
 
@@ -71,27 +81,33 @@ def main() -> None:
     args = ap.parse_args()
     tools = ["archscope", "import torch"] + [t for t, (module, _) in TOOLS.items() if importlib.util.find_spec(module)]
     missing = sorted(set(TOOLS) - set(tools))
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}; "
-          f"median of {args.runs} fresh processes each, interleaved"
-          + (f"; not installed: {', '.join(missing)}" if missing else ""))
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}; "
+        f"median of {args.runs} fresh processes each, interleaved"
+        + (f"; not installed: {', '.join(missing)}" if missing else "")
+    )
     print(f"{'network':<14}{'tool':<13}{'wall s':>8}{'× archscope':>13}{'peak RSS MiB':>14}{'× archscope':>13}")
     for network in args.networks:
         samples: dict[str, list[tuple[float, int]]] = {t: [] for t in tools}
         for i in range(args.runs):
-            order = tools[i % len(tools):] + tools[:i % len(tools)]
+            order = tools[i % len(tools) :] + tools[: i % len(tools)]
             for tool in order:
                 samples[tool].append(run(command(tool, network)))
         wall = {t: statistics.median(w for w, _ in s) for t, s in samples.items()}
         rss = {t: statistics.median(r for _, r in s) for t, s in samples.items()}
         for tool in tools:
-            print(f"{network:<14}{tool:<13}{wall[tool]:>8.3f}{wall[tool] / wall['archscope']:>12.1f}×"
-                  f"{rss[tool] / 2**20:>14.1f}{rss[tool] / rss['archscope']:>12.1f}×")
+            print(
+                f"{network:<14}{tool:<13}{wall[tool]:>8.3f}{wall[tool] / wall['archscope']:>12.1f}×"
+                f"{rss[tool] / 2**20:>14.1f}{rss[tool] / rss['archscope']:>12.1f}×"
+            )
         others = [t for t in tools if t not in ("archscope", "import torch")]
         if others:
             fastest = min(others, key=wall.__getitem__)
             ratio = wall[fastest] / wall["archscope"]
-            print(f"{network:<14}fastest anchor ({fastest}) / archscope = {ratio:.1f}× "
-                  f"({'meets' if ratio >= 15 else 'misses'} the ≥ 15× goal)")
+            print(
+                f"{network:<14}fastest anchor ({fastest}) / archscope = {ratio:.1f}× "
+                f"({'meets' if ratio >= 15 else 'misses'} the ≥ 15× goal)"
+            )
 
 
 if __name__ == "__main__":

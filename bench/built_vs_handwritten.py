@@ -48,8 +48,10 @@ def main() -> None:
     ap.add_argument("--networks", nargs="+", default=["resnet50", "mobilenet_v2"])
     args = ap.parse_args()
     config = BenchConfig(device="cpu", min_time=args.min_time, min_runs=30, threads=args.threads)
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{args.threads or torch.get_num_threads()} threads, float32, eager, interleaved blocks")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{args.threads or torch.get_num_threads()} threads, float32, eager, interleaved blocks"
+    )
     print(f"{'network':<14}{'batch':>6}{'built ms':>11}{'hand ms':>10}{'ratio':>8}{'per-round':>11}  (goal ≤ 1.03)")
     worst = 0.0
     for name in args.networks:

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_once(spec: str, extra: list[str]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "archscope", "bench", spec, "--device", "cpu", "--format", "json",
-                          *extra], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "archscope", "bench", spec, "--device", "cpu", "--format", "json", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -33,19 +38,25 @@ def main() -> None:
     ap.add_argument("extra", nargs="*", help="more `archscope bench` options, after `--`")
     args = ap.parse_args()
     worst = worst_p10 = 0.0
-    print(f"{'pair':>4}{'run 1 ms':>10}{'IQR':>7}{'run 2 ms':>10}{'IQR':>7}{'difference':>12}"
-          f"{'p10 1':>8}{'p10 2':>8}{'p10 diff':>10}  (goal ≤ 5% on the median)")
+    print(
+        f"{'pair':>4}{'run 1 ms':>10}{'IQR':>7}{'run 2 ms':>10}{'IQR':>7}{'difference':>12}"
+        f"{'p10 1':>8}{'p10 2':>8}{'p10 diff':>10}  (goal ≤ 5% on the median)"
+    )
     for pair in range(1, args.pairs + 1):
         a, b = (bench_once(args.spec, args.extra)["timings"][0] for _ in range(2))
         diff = abs(a["median"] - b["median"]) / min(a["median"], b["median"])
         diff_p10 = abs(a["p10"] - b["p10"]) / min(a["p10"], b["p10"])
         worst, worst_p10 = max(worst, diff), max(worst_p10, diff_p10)
-        print(f"{pair:>4}{a['latency_ms']:>10.2f}{a['iqr_ms']:>7.2f}{b['latency_ms']:>10.2f}{b['iqr_ms']:>7.2f}"
-              f"{diff:>11.1%}{a['p10'] * 1e3:>8.2f}{b['p10'] * 1e3:>8.2f}{diff_p10:>9.1%}")
+        print(
+            f"{pair:>4}{a['latency_ms']:>10.2f}{a['iqr_ms']:>7.2f}{b['latency_ms']:>10.2f}{b['iqr_ms']:>7.2f}"
+            f"{diff:>11.1%}{a['p10'] * 1e3:>8.2f}{b['p10'] * 1e3:>8.2f}{diff_p10:>9.1%}"
+        )
     env = bench_once(args.spec, ["--min-time", "0", "--min-runs", "1"])["environment"]
-    print(f"{args.spec}, batch 1, {env['device_name']}, {env['threads']} threads, torch {env['torch']}: "
-          f"worst difference {worst:.1%} on the median ({'meets' if worst <= 0.05 else 'misses'} the goal), "
-          f"{worst_p10:.1%} on p10")
+    print(
+        f"{args.spec}, batch 1, {env['device_name']}, {env['threads']} threads, torch {env['torch']}: "
+        f"worst difference {worst:.1%} on the median ({'meets' if worst <= 0.05 else 'misses'} the goal), "
+        f"{worst_p10:.1%} on p10"
+    )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBE = ("import runpy, sys; sys.argv = ['archscope'] + sys.argv[1:]; "
-         "import atexit; atexit.register(lambda: sys.stderr.write('TORCH_IMPORTED\\n') if 'torch' in sys.modules else None); "
-         "runpy.run_module('archscope', run_name='__main__')")
+PROBE = (
+    "import runpy, sys; sys.argv = ['archscope'] + sys.argv[1:]; "
+    "import atexit; atexit.register(lambda: sys.stderr.write('TORCH_IMPORTED\\n') if 'torch' in sys.modules else None); "
+    "runpy.run_module('archscope', run_name='__main__')"
+)
 
 
 def wall(args: list[str], runs: int) -> tuple[float, bool]:
@@ -52,8 +54,12 @@ def main() -> None:
     base, _ = wall(["--version"], args.runs)
     print(f"{'command':<44} {'median s':>9}  torch imported")
     print(f"{'archscope --version (start-up floor)':<44} {base:9.3f}")
-    for cmd in (["summary", "resnet50"], ["summary", "resnet50", "--format", "json"], ["lint", "specs/"],
-                ["summary", "resnet1202", "--format", "json"]):
+    for cmd in (
+        ["summary", "resnet50"],
+        ["summary", "resnet50", "--format", "json"],
+        ["lint", "specs/"],
+        ["summary", "resnet1202", "--format", "json"],
+    ):
         t, torch_seen = wall(cmd, args.runs)
         goal = "  (goal ≤ 0.300)" if cmd == ["summary", "resnet50"] else ""
         print(f"{'archscope ' + ' '.join(cmd):<44} {t:9.3f}  {'YES' if torch_seen else 'no'}{goal}")

@@ -14,9 +14,12 @@ import archscope
 
 LOCATED = re.compile(r"^(?P<file>[^\n]+?):(?P<line>\d+):(?P<col>\d+): error (?P<code>E\d{3}) ", re.M)
 
-BOMB = "params:\n" + "  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
-    f"  {n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-) + "input: [3]\nlayers: [relu]\nexpect: {output: *i}\n"
+BOMB = (
+    "params:\n"
+    + "  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    + "".join(f"  {n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+    + "input: [3]\nlayers: [relu]\nexpect: {output: *i}\n"
+)
 
 # name → (file content, the code it must produce); all are files a user could hand to archscope
 BAD: dict[str, tuple[str | bytes, str]] = {
@@ -160,7 +163,8 @@ N = 100_000
 
 def _long_spec() -> str:
     return "input: [4]\nlayers:\n" + "".join(
-        "  - {op: linear, out: 4}\n" if k % 10 == 0 else "  - relu\n" for k in range(N))
+        "  - {op: linear, out: 4}\n" if k % 10 == 0 else "  - relu\n" for k in range(N)
+    )
 
 
 def test_100k_layers_api():
@@ -203,8 +207,13 @@ def test_pipes_and_devices_are_refused_not_read(sandbox):
     os.mkfifo(fifo)
     sandbox.made.add("pipe.yaml")
     for args in (["lint", str(fifo), "/dev/zero"], ["summary", str(fifo)], ["summary", "/dev/zero"]):
-        proc = subprocess.run([sys.executable, "-m", "archscope", *args], capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-m", "archscope", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 2, proc.stderr
         assert "error E000" in proc.stdout + proc.stderr and "not a regular file" in proc.stdout + proc.stderr
         no_traceback(proc.stdout + proc.stderr)

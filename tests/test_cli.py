@@ -22,14 +22,21 @@ ANSI = re.compile(r"\x1b\[")
 
 # a small net counted by hand: conv 3→4 3×3 pad 1 on 8×8 (108+4 params, 108·64 MACs), BN (8 + 9 buffers),
 # relu, 2×2 max pool → 4×4×4, flatten 64, linear 64→10 (650 params, 640 MACs)
-SMALL = ("name: small\ntitle: Small net\ninput: [3, 8, 8]\nlayers:\n"
-         "  - {op: conv2d, name: conv, out: 4, kernel: 3, padding: 1}\n"
-         "  - {op: batchnorm2d, name: bn}\n  - {op: relu, name: act}\n"
-         "  - {op: maxpool2d, name: pool, kernel: 2}\n  - {op: flatten, name: flat}\n"
-         "  - {op: linear, name: fc, out: 10}\n")
-SMALL_ROWS = [("conv", "conv2d", [4, 8, 8], 112, 108 * 64), ("bn", "batchnorm2d", [4, 8, 8], 8, 0),
-              ("act", "relu", [4, 8, 8], 0, 0), ("pool", "maxpool2d", [4, 4, 4], 0, 0),
-              ("flat", "flatten", [64], 0, 0), ("fc", "linear", [10], 650, 640)]
+SMALL = (
+    "name: small\ntitle: Small net\ninput: [3, 8, 8]\nlayers:\n"
+    "  - {op: conv2d, name: conv, out: 4, kernel: 3, padding: 1}\n"
+    "  - {op: batchnorm2d, name: bn}\n  - {op: relu, name: act}\n"
+    "  - {op: maxpool2d, name: pool, kernel: 2}\n  - {op: flatten, name: flat}\n"
+    "  - {op: linear, name: fc, out: 10}\n"
+)
+SMALL_ROWS = [
+    ("conv", "conv2d", [4, 8, 8], 112, 108 * 64),
+    ("bn", "batchnorm2d", [4, 8, 8], 8, 0),
+    ("act", "relu", [4, 8, 8], 0, 0),
+    ("pool", "maxpool2d", [4, 4, 4], 0, 0),
+    ("flat", "flatten", [64], 0, 0),
+    ("fc", "linear", [10], 650, 640),
+]
 
 
 # ---- summary --------------------------------------------------------------------------------
@@ -79,7 +86,8 @@ def test_summary_csv(cli, sandbox):
     path = sandbox.file("small.yaml", SMALL)
     rows = list(csv.DictReader(io.StringIO(cli("summary", str(path), "--format", "csv").stdout)))
     assert [(r["name"], r["op"], int(r["params"]), int(r["macs"])) for r in rows] == [
-        (name, op, params, macs) for name, op, _, params, macs in SMALL_ROWS]
+        (name, op, params, macs) for name, op, _, params, macs in SMALL_ROWS
+    ]
     assert rows[0]["output_shape"] == "4×8×8"
 
 
@@ -297,8 +305,9 @@ def test_schema_is_json_and_matches_the_checked_in_copy(cli):
     assert schema["$schema"].startswith("https://json-schema.org/")
     checked_in = ROOT / "schema" / "archscope.schema.json"
     assert checked_in.is_file(), "run `archscope schema > schema/archscope.schema.json`"
-    assert json.loads(checked_in.read_text("utf-8")) == schema, \
+    assert json.loads(checked_in.read_text("utf-8")) == schema, (
         "schema/archscope.schema.json is stale: run `archscope schema > schema/archscope.schema.json`"
+    )
 
 
 def test_schema_accepts_every_bundled_spec_and_rejects_typos(cli):

@@ -71,38 +71,106 @@ def _conv2d() -> list[Case]:
     dil = conv_out(17, 3, 2, 1, 3)
     return [
         # seed: a 3×3 conv with 5 filters on 6×6×3 costs 2,160 MACs
-        one("seed-3x3", "[3, 6, 6]", "op: conv2d, out: 5, kernel: 3, bias: false", (5, 4, 4),
-            params=3 * 3 * 3 * 5, macs=3 * 3 * 3 * 5 * 4 * 4),
-        one("stride-pad-bias", "[3, 224, 224]", "op: conv2d, out: 64, kernel: 7, stride: 2, padding: 3",
-            (64, h, h), params=7 * 7 * 3 * 64 + 64, macs=7 * 7 * 3 * 64 * h * h, ops=64 * h * h),
-        one("same-odd", "[192, 28, 28]", "op: conv2d, out: 32, kernel: 5, padding: same, bias: false",
-            (32, 28, 28), params=5 * 5 * 192 * 32, macs=5 * 5 * 192 * 32 * 28 * 28),
-        one("same-even-dilated", "[4, 10, 10]", "op: conv2d, out: 8, kernel: 4, dilation: 2, padding: same",
-            (8, 10, 10), params=4 * 4 * 4 * 8 + 8, macs=4 * 4 * 4 * 8 * 100, ops=8 * 100),
-        one("valid", "[3, 10, 10]", "op: conv2d, out: 2, kernel: 3, padding: valid, bias: false",
-            (2, 8, 8), params=54, macs=54 * 64),
-        one("dilation", "[2, 17, 17]", "op: conv2d, out: 4, kernel: 3, stride: 2, padding: 1, dilation: 3, "
-            "bias: false", (4, dil, dil), params=9 * 2 * 4, macs=9 * 2 * 4 * dil * dil),
-        one("groups", "[8, 9, 9]", "op: conv2d, out: 16, kernel: 3, padding: 1, groups: 4",
-            (16, 9, 9), params=9 * 2 * 16 + 16, macs=9 * 2 * 16 * 81, ops=16 * 81),
+        one(
+            "seed-3x3",
+            "[3, 6, 6]",
+            "op: conv2d, out: 5, kernel: 3, bias: false",
+            (5, 4, 4),
+            params=3 * 3 * 3 * 5,
+            macs=3 * 3 * 3 * 5 * 4 * 4,
+        ),
+        one(
+            "stride-pad-bias",
+            "[3, 224, 224]",
+            "op: conv2d, out: 64, kernel: 7, stride: 2, padding: 3",
+            (64, h, h),
+            params=7 * 7 * 3 * 64 + 64,
+            macs=7 * 7 * 3 * 64 * h * h,
+            ops=64 * h * h,
+        ),
+        one(
+            "same-odd",
+            "[192, 28, 28]",
+            "op: conv2d, out: 32, kernel: 5, padding: same, bias: false",
+            (32, 28, 28),
+            params=5 * 5 * 192 * 32,
+            macs=5 * 5 * 192 * 32 * 28 * 28,
+        ),
+        one(
+            "same-even-dilated",
+            "[4, 10, 10]",
+            "op: conv2d, out: 8, kernel: 4, dilation: 2, padding: same",
+            (8, 10, 10),
+            params=4 * 4 * 4 * 8 + 8,
+            macs=4 * 4 * 4 * 8 * 100,
+            ops=8 * 100,
+        ),
+        one(
+            "valid",
+            "[3, 10, 10]",
+            "op: conv2d, out: 2, kernel: 3, padding: valid, bias: false",
+            (2, 8, 8),
+            params=54,
+            macs=54 * 64,
+        ),
+        one(
+            "dilation",
+            "[2, 17, 17]",
+            "op: conv2d, out: 4, kernel: 3, stride: 2, padding: 1, dilation: 3, bias: false",
+            (4, dil, dil),
+            params=9 * 2 * 4,
+            macs=9 * 2 * 4 * dil * dil,
+        ),
+        one(
+            "groups",
+            "[8, 9, 9]",
+            "op: conv2d, out: 16, kernel: 3, padding: 1, groups: 4",
+            (16, 9, 9),
+            params=9 * 2 * 16 + 16,
+            macs=9 * 2 * 16 * 81,
+            ops=16 * 81,
+        ),
         # seed: the depthwise half of a separable conv on 6×6×3 costs 432 MACs
-        one("depthwise", "[3, 6, 6]", "op: conv2d, out: 3, kernel: 3, groups: 3, bias: false", (3, 4, 4),
-            params=27, macs=3 * 3 * 16 * 3),
-        one("per-dim", "[3, 10, 12]", "op: conv2d, out: 4, kernel: [3, 5], stride: [1, 2], padding: [1, 2]",
-            (4, conv_out(10, 3, 1, 1), conv_out(12, 5, 2, 2)), params=3 * 5 * 3 * 4 + 4,
+        one(
+            "depthwise",
+            "[3, 6, 6]",
+            "op: conv2d, out: 3, kernel: 3, groups: 3, bias: false",
+            (3, 4, 4),
+            params=27,
+            macs=3 * 3 * 16 * 3,
+        ),
+        one(
+            "per-dim",
+            "[3, 10, 12]",
+            "op: conv2d, out: 4, kernel: [3, 5], stride: [1, 2], padding: [1, 2]",
+            (4, conv_out(10, 3, 1, 1), conv_out(12, 5, 2, 2)),
+            params=3 * 5 * 3 * 4 + 4,
             macs=3 * 5 * 3 * 4 * conv_out(10, 3, 1, 1) * conv_out(12, 5, 2, 2),
-            ops=4 * conv_out(10, 3, 1, 1) * conv_out(12, 5, 2, 2)),
+            ops=4 * conv_out(10, 3, 1, 1) * conv_out(12, 5, 2, 2),
+        ),
     ]
 
 
 def _conv1d() -> list[Case]:
     length = conv_out(100, 5, 2, 2)
     return [
-        one("stride-pad", "[4, 100]", "op: conv1d, out: 8, kernel: 5, stride: 2, padding: 2",
-            (8, length), params=5 * 4 * 8 + 8, macs=5 * 4 * 8 * length, ops=8 * length),
-        one("same-dilated-grouped", "[6, 30]",
+        one(
+            "stride-pad",
+            "[4, 100]",
+            "op: conv1d, out: 8, kernel: 5, stride: 2, padding: 2",
+            (8, length),
+            params=5 * 4 * 8 + 8,
+            macs=5 * 4 * 8 * length,
+            ops=8 * length,
+        ),
+        one(
+            "same-dilated-grouped",
+            "[6, 30]",
             "op: conv1d, out: 6, kernel: 3, dilation: 4, groups: 3, padding: same, bias: false",
-            (6, 30), params=3 * 2 * 6, macs=3 * 2 * 6 * 30),
+            (6, 30),
+            params=3 * 2 * 6,
+            macs=3 * 2 * 6 * 30,
+        ),
     ]
 
 
@@ -111,47 +179,101 @@ def _conv_transpose2d() -> list[Case]:
     h, w = tconv_out(5, 2, 1, 0, 0, 2), tconv_out(6, 3, 2, 0, 0, 2)
     return [
         # MACs: every input pixel meets the whole kernel (fvcore's transposed-conv count)
-        one("output-padding", "[16, 7, 7]",
+        one(
+            "output-padding",
+            "[16, 7, 7]",
             "op: conv_transpose2d, out: 8, kernel: 3, stride: 2, padding: 1, output_padding: 1",
-            (8, o, o), params=9 * 16 * 8 + 8, macs=9 * 16 * 8 * 49, ops=8 * o * o),
-        one("groups-dilation", "[4, 5, 6]",
+            (8, o, o),
+            params=9 * 16 * 8 + 8,
+            macs=9 * 16 * 8 * 49,
+            ops=8 * o * o,
+        ),
+        one(
+            "groups-dilation",
+            "[4, 5, 6]",
             "op: conv_transpose2d, out: 6, kernel: [2, 3], stride: [1, 2], dilation: 2, groups: 2, bias: false",
-            (6, h, w), params=2 * 3 * 4 * 3, macs=2 * 3 * 4 * 3 * 5 * 6),
+            (6, h, w),
+            params=2 * 3 * 4 * 3,
+            macs=2 * 3 * 4 * 3 * 5 * 6,
+        ),
     ]
 
 
 def _conv_transpose1d() -> list[Case]:
     length = tconv_out(10, 4, 2, 1)
-    return [one("stride-pad", "[8, 10]", "op: conv_transpose1d, out: 4, kernel: 4, stride: 2, padding: 1",
-                (4, length), params=4 * 8 * 4 + 4, macs=4 * 8 * 4 * 10, ops=4 * length)]
+    return [
+        one(
+            "stride-pad",
+            "[8, 10]",
+            "op: conv_transpose1d, out: 4, kernel: 4, stride: 2, padding: 1",
+            (4, length),
+            params=4 * 8 * 4 + 4,
+            macs=4 * 8 * 4 * 10,
+            ops=4 * length,
+        )
+    ]
 
 
 def _maxpool2d() -> list[Case]:
     s = pool_out(112, 3, 2, 1)
     return [
-        one("resnet", "[64, 112, 112]", "op: maxpool2d, kernel: 3, stride: 2, padding: 1", (64, s, s),
-            ops=9 * 64 * s * s),
+        one(
+            "resnet",
+            "[64, 112, 112]",
+            "op: maxpool2d, kernel: 3, stride: 2, padding: 1",
+            (64, s, s),
+            ops=9 * 64 * s * s,
+        ),
         one("stride-defaults-to-kernel", "[3, 7, 7]", "op: maxpool2d, kernel: 2", (3, 3, 3), ops=4 * 27),
-        one("ceil", "[3, 7, 7]", "op: maxpool2d, kernel: 2, ceil_mode: true",
-            (3, pool_out(7, 2, 2, ceil_mode=True), 4), ops=4 * 3 * 4 * 4),
+        one(
+            "ceil",
+            "[3, 7, 7]",
+            "op: maxpool2d, kernel: 2, ceil_mode: true",
+            (3, pool_out(7, 2, 2, ceil_mode=True), 4),
+            ops=4 * 3 * 4 * 4,
+        ),
         # ceil gives 3, but the third window would start in the right padding: PyTorch drops it
-        one("ceil-correction", "[1, 5, 5]", "op: maxpool2d, kernel: 2, stride: 3, padding: 1, ceil_mode: true",
-            (1, 2, 2), ops=4 * 4),
-        one("googlenet-ceil", "[192, 56, 56]", "op: maxpool2d, kernel: 3, stride: 2, ceil_mode: true",
-            (192, 28, 28), ops=9 * 192 * 28 * 28),
-        one("dilation-indices", "[2, 10, 10]", "op: maxpool2d, kernel: 3, stride: 1, dilation: 2, "
-            "return_indices: true", (2, conv_out(10, 3, 1, 0, 2), 6), ops=9 * 2 * 36),
-        one("per-dim", "[1, 9, 8]", "op: maxpool2d, kernel: [3, 2], stride: [2, 1], padding: [1, 0]",
-            (1, pool_out(9, 3, 2, 1), pool_out(8, 2, 1)), ops=6 * pool_out(9, 3, 2, 1) * pool_out(8, 2, 1)),
+        one(
+            "ceil-correction",
+            "[1, 5, 5]",
+            "op: maxpool2d, kernel: 2, stride: 3, padding: 1, ceil_mode: true",
+            (1, 2, 2),
+            ops=4 * 4,
+        ),
+        one(
+            "googlenet-ceil",
+            "[192, 56, 56]",
+            "op: maxpool2d, kernel: 3, stride: 2, ceil_mode: true",
+            (192, 28, 28),
+            ops=9 * 192 * 28 * 28,
+        ),
+        one(
+            "dilation-indices",
+            "[2, 10, 10]",
+            "op: maxpool2d, kernel: 3, stride: 1, dilation: 2, return_indices: true",
+            (2, conv_out(10, 3, 1, 0, 2), 6),
+            ops=9 * 2 * 36,
+        ),
+        one(
+            "per-dim",
+            "[1, 9, 8]",
+            "op: maxpool2d, kernel: [3, 2], stride: [2, 1], padding: [1, 0]",
+            (1, pool_out(9, 3, 2, 1), pool_out(8, 2, 1)),
+            ops=6 * pool_out(9, 3, 2, 1) * pool_out(8, 2, 1),
+        ),
     ]
 
 
 def _maxpool1d() -> list[Case]:
     return [
-        one("floor", "[4, 10]", "op: maxpool1d, kernel: 3, stride: 2", (4, pool_out(10, 3, 2)),
-            ops=3 * 4 * 4),
-        one("ceil", "[4, 10]", "op: maxpool1d, kernel: 3, stride: 2, ceil_mode: true",
-            (4, pool_out(10, 3, 2, ceil_mode=True)), ops=3 * 4 * 5),
+        one("floor", "[4, 10]", "op: maxpool1d, kernel: 3, stride: 2", (4, pool_out(10, 3, 2)), ops=3 * 4 * 4),
+        one(
+            "ceil",
+            "[4, 10]",
+            "op: maxpool1d, kernel: 3, stride: 2, ceil_mode: true",
+            (4, pool_out(10, 3, 2, ceil_mode=True)),
+            ops=3 * 4 * 5,
+        ),
     ]
 
 
@@ -160,34 +282,61 @@ def _avgpool2d() -> list[Case]:
     c = pool_out(14, 3, 2, 0, 1, True)
     return [
         one("pad", "[8, 15, 15]", "op: avgpool2d, kernel: 3, stride: 2, padding: 1", (8, o, o), ops=9 * 8 * o * o),
-        one("ceil-exclude-pad", "[8, 14, 14]",
+        one(
+            "ceil-exclude-pad",
+            "[8, 14, 14]",
             "op: avgpool2d, kernel: 3, stride: 2, ceil_mode: true, count_include_pad: false",
-            (8, c, c), ops=9 * 8 * c * c),
+            (8, c, c),
+            ops=9 * 8 * c * c,
+        ),
     ]
 
 
 def _avgpool1d() -> list[Case]:
     o = pool_out(9, 4, 4, ceil_mode=True)
-    return [one("ceil", "[2, 9]", "op: avgpool1d, kernel: 4, ceil_mode: true", (2, o), ops=4 * 2 * o),
-            one("pad", "[2, 9]", "op: avgpool1d, kernel: 3, stride: 2, padding: 1", (2, pool_out(9, 3, 2, 1)),
-                ops=3 * 2 * pool_out(9, 3, 2, 1))]
+    return [
+        one("ceil", "[2, 9]", "op: avgpool1d, kernel: 4, ceil_mode: true", (2, o), ops=4 * 2 * o),
+        one(
+            "pad",
+            "[2, 9]",
+            "op: avgpool1d, kernel: 3, stride: 2, padding: 1",
+            (2, pool_out(9, 3, 2, 1)),
+            ops=3 * 2 * pool_out(9, 3, 2, 1),
+        ),
+    ]
 
 
 def _unpool() -> list[Case]:
     p = pool_out(9, 3, 2, 1)
     return [
-        Case("2x2", "[3, 8, 8]", ("{op: maxpool2d, name: p, kernel: 2, return_indices: true}",
-                                  "{op: max_unpool2d, name: t, in: [p, p], kernel: 2}"),
-             (3, unpool_out(4, 2, 2), unpool_out(4, 2, 2)), ops=3 * 4 * 4),
-        Case("pad", "[3, 9, 9]", ("{op: maxpool2d, name: p, kernel: 3, stride: 2, padding: 1, return_indices: true}",
-                                  "{op: max_unpool2d, name: t, in: [p, p], kernel: 3, stride: 2, padding: 1}"),
-             (3, unpool_out(p, 3, 2, 1), unpool_out(p, 3, 2, 1)), ops=3 * p * p),
+        Case(
+            "2x2",
+            "[3, 8, 8]",
+            (
+                "{op: maxpool2d, name: p, kernel: 2, return_indices: true}",
+                "{op: max_unpool2d, name: t, in: [p, p], kernel: 2}",
+            ),
+            (3, unpool_out(4, 2, 2), unpool_out(4, 2, 2)),
+            ops=3 * 4 * 4,
+        ),
+        Case(
+            "pad",
+            "[3, 9, 9]",
+            (
+                "{op: maxpool2d, name: p, kernel: 3, stride: 2, padding: 1, return_indices: true}",
+                "{op: max_unpool2d, name: t, in: [p, p], kernel: 3, stride: 2, padding: 1}",
+            ),
+            (3, unpool_out(p, 3, 2, 1), unpool_out(p, 3, 2, 1)),
+            ops=3 * p * p,
+        ),
     ]
 
 
 def _activation(op: str, extra: str = "") -> list[Case]:
-    return [one("3d", "[3, 4, 5]", f"op: {op}{extra}", (3, 4, 5), ops=60),
-            one("flat", "[7]", f"op: {op}{extra}", (7,), ops=7)]
+    return [
+        one("3d", "[3, 4, 5]", f"op: {op}{extra}", (3, 4, 5), ops=60),
+        one("flat", "[7]", f"op: {op}{extra}", (7,), ops=7),
+    ]
 
 
 def _merges() -> dict[str, list[Case]]:
@@ -198,18 +347,42 @@ def _merges() -> dict[str, list[Case]]:
             Case("three", "[3, 8, 8]", (*two, "{op: add, name: t, in: [a, b, input]}"), (3, 8, 8), ops=2 * 192),
         ],
         "concat": [
-            Case("channels", "[3, 8, 8]", ("{op: conv2d, name: a, out: 4, kernel: 1, bias: false}",
-                                           "{op: conv2d, name: b, in: input, out: 6, kernel: 1, bias: false}",
-                                           "{op: concat, name: t, in: [a, b, input]}"), (13, 8, 8)),
-            Case("width", "[3, 4, 5]", ("{op: relu, name: a}", "{op: concat, name: t, dim: 2, in: [a, input]}"),
-                 (3, 4, 10)),
+            Case(
+                "channels",
+                "[3, 8, 8]",
+                (
+                    "{op: conv2d, name: a, out: 4, kernel: 1, bias: false}",
+                    "{op: conv2d, name: b, in: input, out: 6, kernel: 1, bias: false}",
+                    "{op: concat, name: t, in: [a, b, input]}",
+                ),
+                (13, 8, 8),
+            ),
+            Case(
+                "width",
+                "[3, 4, 5]",
+                ("{op: relu, name: a}", "{op: concat, name: t, dim: 2, in: [a, input]}"),
+                (3, 4, 10),
+            ),
         ],
         "mul": [
-            Case("squeeze-excite", "[16, 8, 8]", ("{op: global_avgpool, name: s}",
-                                                   "{op: mul, name: t, in: [input, s]}"), (16, 8, 8), ops=16 * 64),
-            Case("both-broadcast", "[16, 8, 8]", ("{op: adaptive_avgpool2d, name: r, output_size: [1, 8]}",
-                                                   "{op: adaptive_avgpool2d, name: c, in: input, output_size: [8, 1]}",
-                                                   "{op: mul, name: t, in: [r, c]}"), (16, 8, 8), ops=16 * 64),
+            Case(
+                "squeeze-excite",
+                "[16, 8, 8]",
+                ("{op: global_avgpool, name: s}", "{op: mul, name: t, in: [input, s]}"),
+                (16, 8, 8),
+                ops=16 * 64,
+            ),
+            Case(
+                "both-broadcast",
+                "[16, 8, 8]",
+                (
+                    "{op: adaptive_avgpool2d, name: r, output_size: [1, 8]}",
+                    "{op: adaptive_avgpool2d, name: c, in: input, output_size: [8, 1]}",
+                    "{op: mul, name: t, in: [r, c]}",
+                ),
+                (16, 8, 8),
+                ops=16 * 64,
+            ),
         ],
     }
 
@@ -223,40 +396,64 @@ CASES: dict[str, list[Case]] = {
     "maxpool1d": _maxpool1d(),
     "avgpool2d": _avgpool2d(),
     "avgpool1d": _avgpool1d(),
-    "global_avgpool": [one("2d", "[512, 7, 7]", "op: global_avgpool", (512, 1, 1), ops=512 * 49),
-                       one("1d", "[16, 50]", "op: global_avgpool", (16, 1), ops=16 * 50)],
+    "global_avgpool": [
+        one("2d", "[512, 7, 7]", "op: global_avgpool", (512, 1, 1), ops=512 * 49),
+        one("1d", "[16, 50]", "op: global_avgpool", (16, 1), ops=16 * 50),
+    ],
     "adaptive_avgpool2d": [
         one("6x6", "[256, 13, 13]", "op: adaptive_avgpool2d, output_size: [6, 6]", (256, 6, 6), ops=256 * 169),
         one("default-1", "[8, 5, 5]", "op: adaptive_avgpool2d", (8, 1, 1), ops=8 * 25),
     ],
     "max_unpool2d": _unpool(),
     "batchnorm2d": [
-        one("affine", "[64, 56, 56]", "op: batchnorm2d", (64, 56, 56), params=2 * 64, buffers=2 * 64 + 1,
-            ops=2 * n(64, 56, 56)),
-        one("no-affine", "[8, 4, 4]", "op: batchnorm2d, affine: false, eps: 0.001, momentum: 0.01", (8, 4, 4),
-            params=0, buffers=2 * 8 + 1, ops=2 * 128),
+        one(
+            "affine",
+            "[64, 56, 56]",
+            "op: batchnorm2d",
+            (64, 56, 56),
+            params=2 * 64,
+            buffers=2 * 64 + 1,
+            ops=2 * n(64, 56, 56),
+        ),
+        one(
+            "no-affine",
+            "[8, 4, 4]",
+            "op: batchnorm2d, affine: false, eps: 0.001, momentum: 0.01",
+            (8, 4, 4),
+            params=0,
+            buffers=2 * 8 + 1,
+            ops=2 * 128,
+        ),
     ],
     "batchnorm1d": [
         one("features", "[100]", "op: batchnorm1d", (100,), params=200, buffers=201, ops=200),
         one("sequence", "[16, 50]", "op: batchnorm1d", (16, 50), params=32, buffers=33, ops=2 * 800),
     ],
-    "lrn": [one("alexnet", "[96, 55, 55]", "op: lrn, size: 5, alpha: 0.0001, beta: 0.75, k: 2",
-                (96, 55, 55), ops=(5 + 3) * n(96, 55, 55))],
-    "dropout": [one("features", "[4096]", "op: dropout, p: 0.3", (4096,)),
-                one("map", "[3, 4, 4]", "op: dropout", (3, 4, 4))],
+    "lrn": [
+        one(
+            "alexnet",
+            "[96, 55, 55]",
+            "op: lrn, size: 5, alpha: 0.0001, beta: 0.75, k: 2",
+            (96, 55, 55),
+            ops=(5 + 3) * n(96, 55, 55),
+        )
+    ],
+    "dropout": [
+        one("features", "[4096]", "op: dropout, p: 0.3", (4096,)),
+        one("map", "[3, 4, 4]", "op: dropout", (3, 4, 4)),
+    ],
     "identity": [one("map", "[3, 4, 4]", "op: identity", (3, 4, 4))],
-    **{op: _activation(op) for op in ("relu", "relu6", "tanh", "sigmoid", "silu", "hardswish", "hardsigmoid",
-                                      "gelu")},
+    **{op: _activation(op) for op in ("relu", "relu6", "tanh", "sigmoid", "silu", "hardswish", "hardsigmoid", "gelu")},
     "leaky_relu": _activation("leaky_relu", ", negative_slope: 0.2"),
-    "softmax": [one("classes", "[10]", "op: softmax", (10,), ops=10),
-                one("last-dim", "[3, 4, 5]", "op: softmax, dim: 2", (3, 4, 5), ops=60)],
+    "softmax": [
+        one("classes", "[10]", "op: softmax", (10,), ops=10),
+        one("last-dim", "[3, 4, 5]", "op: softmax, dim: 2", (3, 4, 5), ops=60),
+    ],
     "linear": [
-        one("bias", "[4096]", "op: linear, out: 1000", (1000,), params=4096 * 1000 + 1000, macs=4096 * 1000,
-            ops=1000),
+        one("bias", "[4096]", "op: linear, out: 1000", (1000,), params=4096 * 1000 + 1000, macs=4096 * 1000, ops=1000),
         one("no-bias", "[512]", "op: linear, out: 10, bias: false", (10,), params=5120, macs=5120),
     ],
-    "flatten": [one("map", "[512, 7, 7]", "op: flatten", (512 * 7 * 7,)),
-                one("flat", "[10]", "op: flatten", (10,))],
+    "flatten": [one("map", "[512, 7, 7]", "op: flatten", (512 * 7 * 7,)), one("flat", "[10]", "op: flatten", (10,))],
     "zeropad2d": [
         one("all-sides", "[3, 5, 5]", "op: zeropad2d, padding: 2", (3, 9, 9)),
         one("left-right-top-bottom", "[3, 5, 5]", "op: zeropad2d, padding: [1, 2, 3, 4]", (3, 5 + 3 + 4, 5 + 1 + 2)),
@@ -285,8 +482,16 @@ def test_shape_and_cost(op: str, case: Case):
 
 
 def test_totals_add_up_and_depth_counts_weighted_layers():
-    analysis = analyze_text(net("{op: conv2d, out: 4, kernel: 3, padding: 1}", "{op: batchnorm2d}", "relu",
-                                "{op: maxpool2d, kernel: 2}", "flatten", "{op: linear, out: 10}"))
+    analysis = analyze_text(
+        net(
+            "{op: conv2d, out: 4, kernel: 3, padding: 1}",
+            "{op: batchnorm2d}",
+            "relu",
+            "{op: maxpool2d, kernel: 2}",
+            "flatten",
+            "{op: linear, out: 10}",
+        )
+    )
     t = analysis.report.totals
     conv_params, lin_params = 3 * 3 * 3 * 4 + 4, 4 * 4 * 4 * 10 + 10
     assert t.params == conv_params + 2 * 4 + lin_params

@@ -13,22 +13,29 @@ from conftest import analyze_text, layer
 import archscope
 from archscope.bundled import bundled
 
-NAIVE = ("input: [192, 28, 28]\nlayers:\n"
-         "  - {op: conv2d, name: conv5x5, out: 32, kernel: 5, padding: same, bias: false}\n")
-BOTTLENECK = ("input: [192, 28, 28]\nlayers:\n"
-              "  - {op: conv2d, name: reduce, out: 16, kernel: 1, bias: false}\n"
-              "  - {op: conv2d, name: conv5x5, out: 32, kernel: 5, padding: same, bias: false}\n")
+NAIVE = (
+    "input: [192, 28, 28]\nlayers:\n  - {op: conv2d, name: conv5x5, out: 32, kernel: 5, padding: same, bias: false}\n"
+)
+BOTTLENECK = (
+    "input: [192, 28, 28]\nlayers:\n"
+    "  - {op: conv2d, name: reduce, out: 16, kernel: 1, bias: false}\n"
+    "  - {op: conv2d, name: conv5x5, out: 32, kernel: 5, padding: same, bias: false}\n"
+)
 STANDARD = "input: [3, 6, 6]\nlayers:\n  - {op: conv2d, name: conv, out: 5, kernel: 3, bias: false}\n"
-SEPARABLE = ("input: [3, 6, 6]\nlayers:\n"
-             "  - {op: conv2d, name: depthwise, out: 3, kernel: 3, groups: 3, bias: false}\n"
-             "  - {op: conv2d, name: pointwise, out: 5, kernel: 1, bias: false}\n")
-MODULE = ("input: [192, 28, 28]\nlayers:\n"
-          "  - {op: conv2d, name: b1, in: input, out: 64, kernel: 1}\n"
-          "  - {op: conv2d, name: b3, in: input, out: 128, kernel: 3, padding: same}\n"
-          "  - {op: conv2d, name: b5, in: input, out: 32, kernel: 5, padding: same}\n"
-          "  - {op: maxpool2d, name: pool, in: input, kernel: 3, stride: 1, padding: 1}\n"
-          "  - {op: conv2d, name: pool_proj, out: 32, kernel: 1}\n"
-          "  - {op: concat, name: out, in: [b1, b3, b5, pool_proj]}\n")
+SEPARABLE = (
+    "input: [3, 6, 6]\nlayers:\n"
+    "  - {op: conv2d, name: depthwise, out: 3, kernel: 3, groups: 3, bias: false}\n"
+    "  - {op: conv2d, name: pointwise, out: 5, kernel: 1, bias: false}\n"
+)
+MODULE = (
+    "input: [192, 28, 28]\nlayers:\n"
+    "  - {op: conv2d, name: b1, in: input, out: 64, kernel: 1}\n"
+    "  - {op: conv2d, name: b3, in: input, out: 128, kernel: 3, padding: same}\n"
+    "  - {op: conv2d, name: b5, in: input, out: 32, kernel: 5, padding: same}\n"
+    "  - {op: maxpool2d, name: pool, in: input, kernel: 3, stride: 1, padding: 1}\n"
+    "  - {op: conv2d, name: pool_proj, out: 32, kernel: 1}\n"
+    "  - {op: concat, name: out, in: [b1, b3, b5, pool_proj]}\n"
+)
 
 
 def test_naive_5x5_on_28x28x192():

@@ -16,8 +16,10 @@ from conftest import analyze_text, codes, layer, net, only, where
 import archscope
 from archscope.diagnostics import CODES, Severity
 
-BLOCK = ("input: [3, 8, 8]\nblocks:\n  b:\n    args: {c: 4}\n    layers:\n"
-         "      - {op: conv2d, out: c, kernel: 3, padding: 1}\nlayers:\n")
+BLOCK = (
+    "input: [3, 8, 8]\nblocks:\n  b:\n    args: {c: 4}\n    layers:\n"
+    "      - {op: conv2d, out: c, kernel: 3, padding: 1}\nlayers:\n"
+)
 
 
 @dataclass(frozen=True)
@@ -37,148 +39,384 @@ class Case:
 CASES: dict[str, list[Case]] = {
     # E000 (unreadable input) needs files: see test_e000_* below
     "E001": [Case("unclosed-list", "input: [3, 8\nlayers: [relu]\n", ": [relu]", message="invalid YAML")],
-    "E002": [Case("key-twice", net("{op: conv2d, out: 4, kernel: 3, out: 5}"), "out: 5",
-                  message="duplicate key `out` (first defined at line 3)", expected="each key once",
-                  found="`out` twice")],
+    "E002": [
+        Case(
+            "key-twice",
+            net("{op: conv2d, out: 4, kernel: 3, out: 5}"),
+            "out: 5",
+            message="duplicate key `out` (first defined at line 3)",
+            expected="each key once",
+            found="`out` twice",
+        )
+    ],
     "E003": [
-        Case("top-level-did-you-mean", "input: [3]\nlayer: [relu]\nlayers: [relu]\n", "layer:",
-             message="unknown key `layer` in the spec; did you mean `layers`?", found="`layer`"),
-        Case("attribute-did-you-mean", net("{op: conv2d, out: 4, kernal: 3}"), "kernal",
-             message="`conv2d` has no attribute `kernal`; did you mean `kernel`?", found="kernal"),
-        Case("block-argument", BLOCK + "  - {op: b, d: 2}\n", "d: 2", message="block `b` has no argument `d`",
-             expected="`c`", found="d"),
-        Case("block-key", BLOCK.replace("    args:", "    argz: {}\n    args:") + "  - b\n", "argz",
-             message="unknown key `argz` in block `b`; did you mean `args`?"),
+        Case(
+            "top-level-did-you-mean",
+            "input: [3]\nlayer: [relu]\nlayers: [relu]\n",
+            "layer:",
+            message="unknown key `layer` in the spec; did you mean `layers`?",
+            found="`layer`",
+        ),
+        Case(
+            "attribute-did-you-mean",
+            net("{op: conv2d, out: 4, kernal: 3}"),
+            "kernal",
+            message="`conv2d` has no attribute `kernal`; did you mean `kernel`?",
+            found="kernal",
+        ),
+        Case(
+            "block-argument",
+            BLOCK + "  - {op: b, d: 2}\n",
+            "d: 2",
+            message="block `b` has no argument `d`",
+            expected="`c`",
+            found="d",
+        ),
+        Case(
+            "block-key",
+            BLOCK.replace("    args:", "    argz: {}\n    args:") + "  - b\n",
+            "argz",
+            message="unknown key `argz` in block `b`; did you mean `args`?",
+        ),
         Case("expect-key", net("relu", extra="expect: {param: 3}\n"), "param:", message="did you mean `params`?"),
     ],
     "E004": [
-        Case("negative-out", net("{op: conv2d, out: -1, kernel: 3}"), "-1", message="`out` of `conv2d` must be",
-             expected="an integer ≥ 1", found="-1"),
+        Case(
+            "negative-out",
+            net("{op: conv2d, out: -1, kernel: 3}"),
+            "-1",
+            message="`out` of `conv2d` must be",
+            expected="an integer ≥ 1",
+            found="-1",
+        ),
         Case("fractional-out", net("{op: linear, out: 2.5}", input="[4]"), "2.5", found="2.5"),
-        Case("kernel-list-too-long", net("{op: conv2d, out: 4, kernel: [3, 3, 3]}"), "[3, 3, 3]",
-             found="[3, 3, 3]"),
-        Case("padding-word", net("{op: conv2d, out: 4, kernel: 3, padding: full}"), "full", found="'full'",
-             message="`padding` of `conv2d` must be an integer ≥ 0, or a list of 2 such integers, or `same`, or `valid`"),
+        Case("kernel-list-too-long", net("{op: conv2d, out: 4, kernel: [3, 3, 3]}"), "[3, 3, 3]", found="[3, 3, 3]"),
+        Case(
+            "padding-word",
+            net("{op: conv2d, out: 4, kernel: 3, padding: full}"),
+            "full",
+            found="'full'",
+            message="`padding` of `conv2d` must be an integer ≥ 0, or a list of 2 such integers, or `same`, or `valid`",
+        ),
         Case("bias-not-bool", net("{op: conv2d, out: 4, kernel: 3, bias: 1}"), "1}", expected="true or false"),
         Case("input-negative", net("relu", input="[3, -8, 8]"), "[3, -8, 8]", found="[3, -8, 8]"),
         Case("input-zero", net("relu", input="[0, 8, 8]"), "[0, 8, 8]", found="[0, 8, 8]"),
         Case("layers-not-a-list", "input: [3]\nlayers: {op: relu}\n", "{op", expected="a list", found="mapping"),
-        Case("repeat-negative", net("{op: relu, n: -1}"), "-1", message="`n` must be a whole number",
-             found="-1"),
+        Case("repeat-negative", net("{op: relu, n: -1}"), "-1", message="`n` must be a whole number", found="-1"),
         Case("repeat-huge", net("{op: relu, n: 1000000000000}"), "1000000000000", found="1000000000000"),
-        Case("scale-width", "input: [3]\nscale: {width: 0}\nlayers: [relu]\n", "0}",
-             message="`scale.width` must be a positive number", found="0"),
-        Case("expect-not-a-number", net("relu", extra="expect: {params: lots}\n"), "lots",
-             message="`expect.params` must be a whole number", found="'lots'"),
+        Case(
+            "scale-width",
+            "input: [3]\nscale: {width: 0}\nlayers: [relu]\n",
+            "0}",
+            message="`scale.width` must be a positive number",
+            found="0",
+        ),
+        Case(
+            "expect-not-a-number",
+            net("relu", extra="expect: {params: lots}\n"),
+            "lots",
+            message="`expect.params` must be a whole number",
+            found="'lots'",
+        ),
         Case("layer-name", net("{op: relu, name: 2x}"), "2x", message="is not a valid name"),
-        Case("layer-number", net("relu", "7"), "7", message="a layer must be an op name or a mapping with `op:`",
-             found="int"),
+        Case(
+            "layer-number",
+            net("relu", "7"),
+            "7",
+            message="a layer must be an op name or a mapping with `op:`",
+            found="int",
+        ),
     ],
     "E005": [
-        Case("required-attribute", net("{op: conv2d, kernel: 3}"), "{op", message="`conv2d` needs `out`",
-             expected="`out: …`", found="nothing"),
+        Case(
+            "required-attribute",
+            net("{op: conv2d, kernel: 3}"),
+            "{op",
+            message="`conv2d` needs `out`",
+            expected="`out: …`",
+            found="nothing",
+        ),
         Case("no-op", net("{name: x}"), "{name", message="this layer has no `op:`", found="`name`"),
         Case("no-input", "layers: [relu]\n", "layers", message="the spec has no `input:` shape"),
-        Case("block-argument", BLOCK.replace("{c: 4}", "{c: null}") + "  - b\n", "b\n",
-             message="block `b` needs argument `c`"),
+        Case(
+            "block-argument",
+            BLOCK.replace("{c: 4}", "{c: null}") + "  - b\n",
+            "b\n",
+            message="block `b` needs argument `c`",
+        ),
         Case("empty-layers", "input: [3]\nlayers: []\n", "[]", message="`layers` is empty"),
     ],
     "E006": [
-        Case("did-you-mean", net("{op: conv2, out: 4, kernel: 3}"), "conv2,",
-             message="unknown op or block `conv2`; did you mean `conv2d`?", found="conv2"),
+        Case(
+            "did-you-mean",
+            net("{op: conv2, out: 4, kernel: 3}"),
+            "conv2,",
+            message="unknown op or block `conv2`; did you mean `conv2d`?",
+            found="conv2",
+        ),
         Case("bare-name", net("rleu"), "rleu", message="did you mean `relu`?"),
         Case("block-did-you-mean", BLOCK + "  - bb\n", "bb", message="did you mean `b`?"),
     ],
-    "E007": [Case("name-twice", net("{op: relu, name: a}", "{op: sigmoid, name: a}"), "a}", nth=2,
-                  message="layer name `a` is used twice (first at line 3)", found="a")],
+    "E007": [
+        Case(
+            "name-twice",
+            net("{op: relu, name: a}", "{op: sigmoid, name: a}"),
+            "a}",
+            nth=2,
+            message="layer name `a` is used twice (first at line 3)",
+            found="a",
+        )
+    ],
     "E008": [
-        Case("dangling-in", net("{op: relu, name: act}", "{op: relu, in: acts}"), "acts",
-             message="`acts` names no layer in this scope; did you mean `act`?", found="acts"),
-        Case("dangling-output", net("{op: relu, name: a}", extra="output: z\n"), "z\n", message="`output: z`",
-             found="z"),
-        Case("dangling-dotted", BLOCK + "  - {op: b, name: s}\n  - {op: add, in: [s.nope, s]}\n", "s.nope",
-             found="s.nope"),
+        Case(
+            "dangling-in",
+            net("{op: relu, name: act}", "{op: relu, in: acts}"),
+            "acts",
+            message="`acts` names no layer in this scope; did you mean `act`?",
+            found="acts",
+        ),
+        Case(
+            "dangling-output", net("{op: relu, name: a}", extra="output: z\n"), "z\n", message="`output: z`", found="z"
+        ),
+        Case(
+            "dangling-dotted",
+            BLOCK + "  - {op: b, name: s}\n  - {op: add, in: [s.nope, s]}\n",
+            "s.nope",
+            found="s.nope",
+        ),
     ],
     "E009": [
-        Case("cycle", net("{op: relu, name: a, in: b}", "{op: relu, name: b, in: a}"), "{op: relu, name: a",
-             message="layers form a cycle: a → b → a", found="a → b → a"),
+        Case(
+            "cycle",
+            net("{op: relu, name: a, in: b}", "{op: relu, name: b, in: a}"),
+            "{op: relu, name: a",
+            message="layers form a cycle: a → b → a",
+            found="a → b → a",
+        ),
         Case("self-reference", net("{op: relu, name: a, in: a}"), "{op", message="a → a"),
-        Case("block-uses-itself", "input: [3]\nblocks:\n  b:\n    layers: [relu, b]\nlayers: [b]\n", "b]",
-             message="block `b` instantiates itself (b → b)"),
+        Case(
+            "block-uses-itself",
+            "input: [3]\nblocks:\n  b:\n    layers: [relu, b]\nlayers: [b]\n",
+            "b]",
+            message="block `b` instantiates itself (b → b)",
+        ),
     ],
-    "E010": [Case("unknown-name", net("{op: conv2d, out: 'c * 4', kernel: 3}"), "'c * 4'",
-                  message="cannot evaluate `c * 4`: unknown name `c`")],
+    "E010": [
+        Case(
+            "unknown-name",
+            net("{op: conv2d, out: 'c * 4', kernel: 3}"),
+            "'c * 4'",
+            message="cannot evaluate `c * 4`: unknown name `c`",
+        )
+    ],
     "E011": [
         # the list at depth 65 (the root mapping is depth 0, `tags:`'s value depth 1) starts 64 columns in
-        Case("nesting", "input: [3]\nlayers: [relu]\ntags: " + "[" * 80 + "]" * 80 + "\n", "[", nth=3, shift=64,
-             message="nesting is deeper than 64 levels"),
-        Case("block-depth", "input: [3]\nblocks:\n" + "".join(f"  b{i}:\n    layers: [b{i + 1}]\n" for i in range(40))
-             + "  b40:\n    layers: [relu]\nlayers: [b0]\n", "b32]", message="blocks are nested deeper than 32"),
+        Case(
+            "nesting",
+            "input: [3]\nlayers: [relu]\ntags: " + "[" * 80 + "]" * 80 + "\n",
+            "[",
+            nth=3,
+            shift=64,
+            message="nesting is deeper than 64 levels",
+        ),
+        Case(
+            "block-depth",
+            "input: [3]\nblocks:\n"
+            + "".join(f"  b{i}:\n    layers: [b{i + 1}]\n" for i in range(40))
+            + "  b40:\n    layers: [relu]\nlayers: [b0]\n",
+            "b32]",
+            message="blocks are nested deeper than 32",
+        ),
     ],
-    "E012": [Case("unknown-parent", "extends: no_such_net\ninput: [3]\nlayers: [relu]\n", "no_such_net",
-                  message="`extends: no_such_net` names no spec file or bundled spec", found="no_such_net")],
+    "E012": [
+        Case(
+            "unknown-parent",
+            "extends: no_such_net\ninput: [3]\nlayers: [relu]\n",
+            "no_such_net",
+            message="`extends: no_such_net` names no spec file or bundled spec",
+            found="no_such_net",
+        )
+    ],
     "E101": [
-        Case("transposed", net("{op: conv_transpose2d, out: 4, kernel: 1, padding: 1}", input="[3, 1, 1]"), "{op",
-             message="height: output size -1", expected="≥ 1", found="-1", input_shape="(3, 1, 1)",
-             layer="conv_transpose2d_1"),
+        Case(
+            "transposed",
+            net("{op: conv_transpose2d, out: 4, kernel: 1, padding: 1}", input="[3, 1, 1]"),
+            "{op",
+            message="height: output size -1",
+            expected="≥ 1",
+            found="-1",
+            input_shape="(3, 1, 1)",
+            layer="conv_transpose2d_1",
+        ),
     ],
-    "E102": [Case("kernel-too-big", net("{op: conv2d, name: c, out: 4, kernel: 9}"), "{op",
-                  message="`c` (conv2d): height: kernel 9 is larger than the padded input 8",
-                  found="8 + 2·0 = 8", input_shape="(3, 8, 8)", layer="c")],
+    "E102": [
+        Case(
+            "kernel-too-big",
+            net("{op: conv2d, name: c, out: 4, kernel: 9}"),
+            "{op",
+            message="`c` (conv2d): height: kernel 9 is larger than the padded input 8",
+            found="8 + 2·0 = 8",
+            input_shape="(3, 8, 8)",
+            layer="c",
+        )
+    ],
     "E103": [
-        Case("in-channels", net("{op: conv2d, out: 4, kernel: 3, groups: 2}"), "{op",
-             message="groups=2 does not divide the 3 input channels", found="3", layer="conv2d_1"),
-        Case("out-channels", net("{op: conv2d, out: 5, kernel: 3, groups: 3}"), "{op",
-             message="groups=3 does not divide out=5", found="5"),
+        Case(
+            "in-channels",
+            net("{op: conv2d, out: 4, kernel: 3, groups: 2}"),
+            "{op",
+            message="groups=2 does not divide the 3 input channels",
+            found="3",
+            layer="conv2d_1",
+        ),
+        Case(
+            "out-channels",
+            net("{op: conv2d, out: 5, kernel: 3, groups: 3}"),
+            "{op",
+            message="groups=3 does not divide out=5",
+            found="5",
+        ),
     ],
     "E104": [
-        Case("add", net("{op: conv2d, name: a, out: 4, kernel: 1}", "{op: add, name: s, in: [input, a]}"), "{op: add",
-             message="`add` needs equal shapes; the channels differ", expected="(3, 8, 8)",
-             found="(3, 8, 8), (4, 8, 8)", input_shape="(3, 8, 8), (4, 8, 8)", layer="s"),
-        Case("mul", net("{op: adaptive_avgpool2d, name: p, output_size: 2}", "{op: mul, in: [input, p]}"),
-             "{op: mul", message="`mul` inputs do not broadcast", found="(3, 8, 8), (3, 2, 2)"),
+        Case(
+            "add",
+            net("{op: conv2d, name: a, out: 4, kernel: 1}", "{op: add, name: s, in: [input, a]}"),
+            "{op: add",
+            message="`add` needs equal shapes; the channels differ",
+            expected="(3, 8, 8)",
+            found="(3, 8, 8), (4, 8, 8)",
+            input_shape="(3, 8, 8), (4, 8, 8)",
+            layer="s",
+        ),
+        Case(
+            "mul",
+            net("{op: adaptive_avgpool2d, name: p, output_size: 2}", "{op: mul, in: [input, p]}"),
+            "{op: mul",
+            message="`mul` inputs do not broadcast",
+            found="(3, 8, 8), (3, 2, 2)",
+        ),
     ],
-    "E105": [Case("concat", net("{op: conv2d, name: a, out: 4, kernel: 3}", "{op: concat, in: [input, a]}"),
-                  "{op: concat", expected="(*, 8, 8)", found="(3, 8, 8), (4, 6, 6)")],
+    "E105": [
+        Case(
+            "concat",
+            net("{op: conv2d, name: a, out: 4, kernel: 3}", "{op: concat, in: [input, a]}"),
+            "{op: concat",
+            expected="(*, 8, 8)",
+            found="(3, 8, 8), (4, 6, 6)",
+        )
+    ],
     "E106": [
-        Case("linear-on-a-map", net("{op: linear, out: 10}"), "{op", message="add a `flatten` before it",
-             expected="(features,)", found="(3, 8, 8)"),
-        Case("conv2d-on-flat", net("{op: conv2d, out: 4, kernel: 1}", input="[12]"), "{op",
-             expected="(C, H, W)", found="(12,)"),
+        Case(
+            "linear-on-a-map",
+            net("{op: linear, out: 10}"),
+            "{op",
+            message="add a `flatten` before it",
+            expected="(features,)",
+            found="(3, 8, 8)",
+        ),
+        Case(
+            "conv2d-on-flat",
+            net("{op: conv2d, out: 4, kernel: 1}", input="[12]"),
+            "{op",
+            expected="(C, H, W)",
+            found="(12,)",
+        ),
         Case("pool1d-on-a-map", net("{op: maxpool1d, kernel: 2}"), "{op", expected="(C, L)"),
     ],
     "E107": [
-        Case("same-with-stride", net("{op: conv2d, out: 4, kernel: 3, stride: 2, padding: same}"), "{op",
-             message="`padding: same` needs stride 1", expected="stride 1", found="stride 2"),
+        Case(
+            "same-with-stride",
+            net("{op: conv2d, out: 4, kernel: 3, stride: 2, padding: same}"),
+            "{op",
+            message="`padding: same` needs stride 1",
+            expected="stride 1",
+            found="stride 2",
+        ),
         Case("softmax-dim", net("{op: softmax, dim: 3}"), "{op", expected="dim < 3"),
-        Case("pool-padding", net("{op: maxpool2d, kernel: 3, padding: 2}"), "{op",
-             message="padding must be at most half the kernel", expected="padding ≤ 1", found="2"),
-        Case("output-padding", net("{op: conv_transpose2d, out: 4, kernel: 3, stride: 2, output_padding: 2}"),
-             "{op", expected="< 2", found="2"),
-        Case("unpool-without-switches", net("{op: maxpool2d, name: p, kernel: 2}",
-                                            "{op: max_unpool2d, in: [p, p], kernel: 2}"), "{op: max_unpool2d",
-             found="maxpool2d without return_indices"),
+        Case(
+            "pool-padding",
+            net("{op: maxpool2d, kernel: 3, padding: 2}"),
+            "{op",
+            message="padding must be at most half the kernel",
+            expected="padding ≤ 1",
+            found="2",
+        ),
+        Case(
+            "output-padding",
+            net("{op: conv_transpose2d, out: 4, kernel: 3, stride: 2, output_padding: 2}"),
+            "{op",
+            expected="< 2",
+            found="2",
+        ),
+        Case(
+            "unpool-without-switches",
+            net("{op: maxpool2d, name: p, kernel: 2}", "{op: max_unpool2d, in: [p, p], kernel: 2}"),
+            "{op: max_unpool2d",
+            found="maxpool2d without return_indices",
+        ),
     ],
     "E108": [
-        Case("add-one-input", net("{op: add, name: s}"), "{op", message="`add` takes 2 or more inputs",
-             expected="2 or more", found="1", layer="s"),
-        Case("block-two-inputs", BLOCK + "  - {op: relu, name: a}\n  - {op: b, in: [a, input]}\n", "{op: b",
-             message="block `b` takes one input", found="2"),
+        Case(
+            "add-one-input",
+            net("{op: add, name: s}"),
+            "{op",
+            message="`add` takes 2 or more inputs",
+            expected="2 or more",
+            found="1",
+            layer="s",
+        ),
+        Case(
+            "block-two-inputs",
+            BLOCK + "  - {op: relu, name: a}\n  - {op: b, in: [a, input]}\n",
+            "{op: b",
+            message="block `b` takes one input",
+            found="2",
+        ),
     ],
     "E201": [
-        Case("params", net("{op: linear, out: 10}", input="[4]", extra="expect:\n  params: 40\n"), "40\n",
-             message="expected params 40, computed 50", expected="40", found="50"),
-        Case("output", net("{op: linear, out: 10}", input="[4]", extra="expect: {output: [1000]}\n"), "[1000]",
-             message="expected output [1000], computed [10]", expected="[1000]", found="[10]"),
-        Case("macs-with-underscores", net("{op: linear, out: 10}", input="[4]",
-                                          extra="expect: {macs: 1_000}\n"), "1_000", expected="1,000", found="40"),
+        Case(
+            "params",
+            net("{op: linear, out: 10}", input="[4]", extra="expect:\n  params: 40\n"),
+            "40\n",
+            message="expected params 40, computed 50",
+            expected="40",
+            found="50",
+        ),
+        Case(
+            "output",
+            net("{op: linear, out: 10}", input="[4]", extra="expect: {output: [1000]}\n"),
+            "[1000]",
+            message="expected output [1000], computed [10]",
+            expected="[1000]",
+            found="[10]",
+        ),
+        Case(
+            "macs-with-underscores",
+            net("{op: linear, out: 10}", input="[4]", extra="expect: {macs: 1_000}\n"),
+            "1_000",
+            expected="1,000",
+            found="40",
+        ),
     ],
-    "W101": [Case("alexnet-conv1", net("{op: conv2d, name: conv1, out: 64, kernel: 11, stride: 4}",
-                                       input="[3, 224, 224]"), "{op",
-                  message="height: (224 + 2·0 − 11) / 4 + 1 = 54.25; the last input row never reaches a window",
-                  input_shape="(3, 224, 224)", layer="conv1")],
-    "W102": [Case("unused", net("{op: relu, name: a}", "{op: sigmoid, name: b, in: input}"), "{op: relu",
-                  message="the output of `a` is never used", layer="a")],
+    "W101": [
+        Case(
+            "alexnet-conv1",
+            net("{op: conv2d, name: conv1, out: 64, kernel: 11, stride: 4}", input="[3, 224, 224]"),
+            "{op",
+            message="height: (224 + 2·0 − 11) / 4 + 1 = 54.25; the last input row never reaches a window",
+            input_shape="(3, 224, 224)",
+            layer="conv1",
+        )
+    ],
+    "W102": [
+        Case(
+            "unused",
+            net("{op: relu, name: a}", "{op: sigmoid, name: b, in: input}"),
+            "{op: relu",
+            message="the output of `a` is never used",
+            layer="a",
+        )
+    ],
 }
 
 ALL = [pytest.param(code, case, id=f"{code}-{case.id}") for code, cases in CASES.items() for case in cases]
@@ -245,10 +483,12 @@ def test_e000_folder(tmp_path: Path):
 
 
 def test_one_run_reports_every_independent_error():
-    text = net("{op: conv2d, out: 4, kernel: 3, groups: 2}",  # E103
-               "{op: conv2d, name: big, in: input, out: 4, kernel: 9}",  # E102
-               "{op: linear, in: input, out: 4}",  # E106
-               "{op: concat, in: [conv2d_1, big, linear_1]}")  # inputs unknown: no error of its own
+    text = net(
+        "{op: conv2d, out: 4, kernel: 3, groups: 2}",  # E103
+        "{op: conv2d, name: big, in: input, out: 4, kernel: 9}",  # E102
+        "{op: linear, in: input, out: 4}",  # E106
+        "{op: concat, in: [conv2d_1, big, linear_1]}",
+    )  # inputs unknown: no error of its own
     analysis = analyze_text(text)
     assert [(d.code, d.span.line) for d in analysis.diagnostics] == [("E103", 3), ("E102", 4), ("E106", 5)]
     assert analysis.report is None
@@ -260,8 +500,14 @@ def test_structural_and_shape_errors_together():
 
 
 def test_a_failing_shape_makes_downstream_unknown_without_more_errors():
-    text = net("{op: conv2d, out: 4, kernel: 9}", "relu", "{op: conv2d, out: 4, kernel: 3}", "flatten",
-               "{op: linear, out: 10}", "{op: add, in: [linear_1, linear_1]}")
+    text = net(
+        "{op: conv2d, out: 4, kernel: 9}",
+        "relu",
+        "{op: conv2d, out: 4, kernel: 3}",
+        "flatten",
+        "{op: linear, out: 10}",
+        "{op: add, in: [linear_1, linear_1]}",
+    )
     analysis = analyze_text(text)
     assert codes(analysis) == ["E102"]
     assert analysis.report is None
@@ -273,9 +519,11 @@ def test_downstream_of_an_unknown_op_is_not_reported():
 
 
 def test_block_definition_error_is_reported_once_for_every_instance():
-    text = ("input: [3, 8, 8]\nblocks:\n  b:\n    layers:\n      - {op: conv2d, out: 4, kernel: 3, groups: 2}\n"
-            "layers:\n  - {op: b, name: x}\n  - {op: b, name: y, in: input}\n  - {op: b, name: z, in: input}\n"
-            "  - {op: concat, in: [x, y, z]}\n")
+    text = (
+        "input: [3, 8, 8]\nblocks:\n  b:\n    layers:\n      - {op: conv2d, out: 4, kernel: 3, groups: 2}\n"
+        "layers:\n  - {op: b, name: x}\n  - {op: b, name: y, in: input}\n  - {op: b, name: z, in: input}\n"
+        "  - {op: concat, in: [x, y, z]}\n"
+    )
     d = only(analyze_text(text), "E103")
     assert (d.span.line, d.span.col) == where(text, "{op: conv2d")
     assert any("block `b` used at" in note for note in d.notes)
@@ -310,13 +558,16 @@ def test_w101_alexnet_conv1_on_224_without_padding():
     assert layer(analysis, "conv1").output_shape == (64, (224 - 11) // 4 + 1, (224 - 11) // 4 + 1)
 
 
-@pytest.mark.parametrize("spec", [
-    "{op: conv2d, out: 64, kernel: 7, stride: 2, padding: 3}",  # ResNet's stem: the lost column is padding
-    "{op: conv2d, out: 64, kernel: 11, stride: 4, padding: 2}",  # torchvision AlexNet: likewise
-    "{op: maxpool2d, kernel: 3, stride: 2, padding: 1}",  # ResNet's max pool
-    "{op: maxpool2d, kernel: 2, stride: 2}",  # tiles exactly
-    "{op: maxpool2d, kernel: 3, stride: 2, ceil_mode: true}",  # ceil mode keeps the last rows
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "{op: conv2d, out: 64, kernel: 7, stride: 2, padding: 3}",  # ResNet's stem: the lost column is padding
+        "{op: conv2d, out: 64, kernel: 11, stride: 4, padding: 2}",  # torchvision AlexNet: likewise
+        "{op: maxpool2d, kernel: 3, stride: 2, padding: 1}",  # ResNet's max pool
+        "{op: maxpool2d, kernel: 2, stride: 2}",  # tiles exactly
+        "{op: maxpool2d, kernel: 3, stride: 2, ceil_mode: true}",  # ceil mode keeps the last rows
+    ],
+)
 def test_no_w101_when_no_real_row_is_lost(spec: str):
     assert codes(analyze_text(net(spec, input="[3, 224, 224]"))) == []
 
@@ -334,12 +585,14 @@ def test_warnings_reach_the_report():
 
 
 def test_expect_that_holds_is_silent():
-    text = net("{op: linear, out: 10}", input="[4]",
-               extra="expect:\n  params: 50\n  macs: 40\n  buffers: 0\n  output: [10]\n")
+    text = net(
+        "{op: linear, out: 10}", input="[4]", extra="expect:\n  params: 50\n  macs: 40\n  buffers: 0\n  output: [10]\n"
+    )
     assert analyze_text(text).diagnostics == []
 
 
 def test_every_wrong_expectation_is_reported():
-    text = net("{op: linear, out: 10}", input="[4]",
-               extra="expect:\n  params: 51\n  macs: 41\n  buffers: 1\n  output: [11]\n")
+    text = net(
+        "{op: linear, out: 10}", input="[4]", extra="expect:\n  params: 51\n  macs: 41\n  buffers: 1\n  output: [11]\n"
+    )
     assert [(d.code, d.span.line) for d in analyze_text(text).diagnostics] == [("E201", line) for line in (5, 6, 7, 8)]

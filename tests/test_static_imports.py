@@ -27,8 +27,14 @@ def _imported(stderr: str) -> set[str]:
 
 @pytest.mark.parametrize("args", [["summary", "resnet18"], ["lint", "specs/"]])
 def test_static_command_imports_no_heavy_package(args: list[str]):
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "archscope", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "archscope", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     imported = _imported(proc.stderr)
     assert "archscope" in imported and "yaml" in imported  # the log is real

@@ -55,7 +55,9 @@ def test_csv_has_one_row_per_batch_with_the_environment():
 
 
 def test_table_output_and_bfloat16_channels_last():
-    out = CliRunner().invoke(app, ["bench", "conv_depthwise_separable", "--dtype", "bfloat16", "--channels-last", *QUICK])
+    out = CliRunner().invoke(
+        app, ["bench", "conv_depthwise_separable", "--dtype", "bfloat16", "--channels-last", *QUICK]
+    )
     assert out.exit_code == 0, out.output
     assert "bfloat16 · channels_last" in out.output and "GFLOP/s" in out.output
 
@@ -130,7 +132,9 @@ def test_compare_bench_adds_timing_columns():
 
 
 def test_compile_with_inductor():
-    text = "input: [3, 16, 16]\nlayers:\n  - {op: conv2d, out: 8, kernel: 3, padding: 1}\n  - relu\n  - global_avgpool\n"
+    text = (
+        "input: [3, 16, 16]\nlayers:\n  - {op: conv2d, out: 8, kernel: 3, padding: 1}\n  - relu\n  - global_avgpool\n"
+    )
     path = "tiny.yaml"
     analysis = archscope.analyze(path, text=text)
     from archscope.torch_backend.benchmark import _prepare
@@ -145,8 +149,10 @@ def test_compile_with_inductor():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 @pytest.mark.parametrize("extra", [[], ["--dtype", "float16", "--channels-last"], ["--dtype", "bfloat16"]])
 def test_cuda_bench(extra):
-    out = CliRunner().invoke(app, ["bench", "resnet18", "--device", "cuda", "--batch", "1,8", "--format", "json",
-                                   "--min-time", "0.2", *extra])
+    out = CliRunner().invoke(
+        app,
+        ["bench", "resnet18", "--device", "cuda", "--batch", "1,8", "--format", "json", "--min-time", "0.2", *extra],
+    )
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert data["environment"]["device"] == "cuda" and "synchronise" in data["environment"]["timer"]

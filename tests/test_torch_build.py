@@ -71,8 +71,10 @@ def test_spec_errors_raise_spec_error_with_diagnostics():
 
 
 def test_unpool_needs_the_switches_of_a_pool():
-    text = ("input: [2, 8, 8]\nlayers:\n  - {op: maxpool2d, name: pool, kernel: 2}\n"
-            "  - {op: max_unpool2d, kernel: 2, in: [pool, pool]}\n")
+    text = (
+        "input: [2, 8, 8]\nlayers:\n  - {op: maxpool2d, name: pool, kernel: 2}\n"
+        "  - {op: max_unpool2d, kernel: 2, in: [pool, pool]}\n"
+    )
     with pytest.raises(archscope.SpecError) as info:
         archscope.build("t.yaml", text=text)
     d = info.value.diagnostics[0]
@@ -87,11 +89,13 @@ def test_generated_forward_calls_each_layer_once_in_order():
 
 
 def test_inplace_activations_keep_inputs_and_gradients():
-    text = ("input: [3, 6, 6]\nlayers:\n  - {op: relu, name: r0}\n  - {op: conv2d, name: c, out: 4, kernel: 3}\n"
-            "  - {op: relu, name: r1}\n  - {op: batchnorm2d, name: bn}\n  - {op: relu, name: r2}\n"
-            "  - {op: relu6, name: r3, in: bn}\n  - {op: add, name: a1, in: [r2, r3]}\n"
-            "  - {op: conv2d, name: c2, out: 4, kernel: 1}\n  - {op: add, name: a2, in: [c2, a1]}\n"
-            "  - {op: relu, name: r4}\n")
+    text = (
+        "input: [3, 6, 6]\nlayers:\n  - {op: relu, name: r0}\n  - {op: conv2d, name: c, out: 4, kernel: 3}\n"
+        "  - {op: relu, name: r1}\n  - {op: batchnorm2d, name: bn}\n  - {op: relu, name: r2}\n"
+        "  - {op: relu6, name: r3, in: bn}\n  - {op: add, name: a1, in: [r2, r3]}\n"
+        "  - {op: conv2d, name: c2, out: 4, kernel: 1}\n  - {op: add, name: a2, in: [c2, a1]}\n"
+        "  - {op: relu, name: r4}\n"
+    )
     fast = archscope.build("t.yaml", text=text)
     plain = archscope.build("t.yaml", text=text, inplace=False)
     plain.load_state_dict(fast.state_dict())
@@ -154,13 +158,14 @@ def test_state_dict_keys_are_the_layer_names():
 def test_build_on_meta_allocates_nothing_and_counts_the_same():
     net = archscope.build("resnet18", device="meta")
     assert all(p.is_meta for p in net.parameters())
-    assert sum(p.numel() for p in net.parameters()) == sum(
-        p.numel() for p in archscope.build("resnet18").parameters())
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in archscope.build("resnet18").parameters())
 
 
 def test_without_torch_the_cli_says_how_to_install_it():
-    code = ("import sys; sys.modules['torch'] = None; sys.argv = ['archscope'] + sys.argv[1:]; "
-            "from archscope.cli.app import main; main()")
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.argv = ['archscope'] + sys.argv[1:]; "
+        "from archscope.cli.app import main; main()"
+    )
     for args in (["verify", "lenet5"], ["bench", "lenet5"], ["compare", "lenet5", "alexnet", "--bench"]):
         p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
         assert p.returncode == 2, (args, p.stderr)
@@ -168,13 +173,20 @@ def test_without_torch_the_cli_says_how_to_install_it():
 
 
 def test_static_commands_do_not_import_torch():
-    code = ("import sys; sys.argv = ['archscope'] + sys.argv[1:]\n"
-            "from archscope.cli.app import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; sys.argv = ['archscope'] + sys.argv[1:]\n"
+        "from archscope.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)"
+    )
     for args in (["compare", "lenet5", "alexnet"], ["summary", "lenet5"], ["verify", "--help"]):
-        p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-                           env={**os.environ, "COLUMNS": "200"})
+        p = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "COLUMNS": "200"},
+        )
         assert p.stdout.strip().splitlines()[-1] == "False", args
 
 

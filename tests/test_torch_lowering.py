@@ -32,13 +32,14 @@ def b(p, name):
 
 def bn(x, m, shape):
     view = (1, -1) + (1,) * (x.dim() - 2)
-    return (x - m.running_mean.view(view)) / torch.sqrt(m.running_var.view(view) + m.eps) * m.weight.view(view) \
-        + m.bias.view(view)
+    return (x - m.running_mean.view(view)) / torch.sqrt(m.running_var.view(view) + m.eps) * m.weight.view(
+        view
+    ) + m.bias.view(view)
 
 
 def lrn(x, size, alpha, beta, k):  # Krizhevsky et al. 2012, §3.3, with PyTorch's zero padding and /size
     sq = F.pad(x * x, (0, 0, 0, 0, size // 2, (size - 1) // 2))
-    total = sum(sq[:, i:i + x.shape[1]] for i in range(size))
+    total = sum(sq[:, i : i + x.shape[1]] for i in range(size))
     return x / (k + alpha * total / size) ** beta
 
 
@@ -46,82 +47,180 @@ def lrn(x, size, alpha, beta, k):  # Krizhevsky et al. 2012, §3.3, with PyTorch
 CASES = {
     "relu": [("[4, 5, 5]", ["{op: relu, name: t}"], lambda x, p: x.clamp(min=0))],
     "relu6": [("[4, 5, 5]", ["{op: relu6, name: t}"], lambda x, p: x.clamp(0, 6))],
-    "leaky_relu": [("[4, 5, 5]", ["{op: leaky_relu, name: t, negative_slope: 0.2}"],
-                    lambda x, p: torch.where(x > 0, x, 0.2 * x))],
+    "leaky_relu": [
+        ("[4, 5, 5]", ["{op: leaky_relu, name: t, negative_slope: 0.2}"], lambda x, p: torch.where(x > 0, x, 0.2 * x))
+    ],
     "tanh": [("[4, 5, 5]", ["{op: tanh, name: t}"], lambda x, p: torch.tanh(x))],
     "sigmoid": [("[4, 5, 5]", ["{op: sigmoid, name: t}"], lambda x, p: 1 / (1 + torch.exp(-x)))],
     "silu": [("[4, 5, 5]", ["{op: silu, name: t}"], lambda x, p: x / (1 + torch.exp(-x)))],
     "hardswish": [("[4, 5, 5]", ["{op: hardswish, name: t}"], lambda x, p: x * (x + 3).clamp(0, 6) / 6)],
     "hardsigmoid": [("[4, 5, 5]", ["{op: hardsigmoid, name: t}"], lambda x, p: (x + 3).clamp(0, 6) / 6)],
     "gelu": [("[4, 5, 5]", ["{op: gelu, name: t}"], lambda x, p: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))))],
-    "softmax": [("[4, 5, 5]", ["{op: softmax, name: t}"], lambda x, p: x.exp() / x.exp().sum(1, keepdim=True)),
-                ("[4, 5, 5]", ["{op: softmax, name: t, dim: 2}"], lambda x, p: x.exp() / x.exp().sum(3, keepdim=True))],
+    "softmax": [
+        ("[4, 5, 5]", ["{op: softmax, name: t}"], lambda x, p: x.exp() / x.exp().sum(1, keepdim=True)),
+        ("[4, 5, 5]", ["{op: softmax, name: t, dim: 2}"], lambda x, p: x.exp() / x.exp().sum(3, keepdim=True)),
+    ],
     "dropout": [("[4, 5, 5]", ["{op: dropout, name: t, p: 0.3}"], lambda x, p: x)],  # eval: the identity
     "identity": [("[4, 5, 5]", ["{op: identity, name: t}"], lambda x, p: x)],
-    "conv1d": [("[4, 20]", ["{op: conv1d, name: t, out: 6, kernel: 3, stride: 2, padding: 1, dilation: 2, groups: 2}"],
-                lambda x, p: F.conv1d(x, w(p, "t"), b(p, "t"), 2, 1, 2, 2)),
-               ("[4, 9]", ["{op: conv1d, name: t, out: 4, kernel: 4, padding: same, bias: false}"],
-                lambda x, p: F.conv1d(F.pad(x, (1, 2)), w(p, "t")))],
-    "conv2d": [("[4, 11, 9]", ["{op: conv2d, name: t, out: 6, kernel: [3, 5], stride: [2, 1], padding: [1, 2]}"],
-                lambda x, p: F.conv2d(x, w(p, "t"), b(p, "t"), (2, 1), (1, 2))),
-               ("[4, 8, 8]", ["{op: conv2d, name: t, out: 4, kernel: 3, groups: 4, padding: 1, bias: false}"],
-                lambda x, p: F.conv2d(x, w(p, "t"), None, 1, 1, 1, 4)),
-               ("[4, 8, 8]", ["{op: conv2d, name: t, out: 8, kernel: 3, dilation: 2, padding: valid, groups: 2}"],
-                lambda x, p: F.conv2d(x, w(p, "t"), b(p, "t"), 1, 0, 2, 2)),
-               ("[3, 7, 7]", ["{op: conv2d, name: t, out: 5, kernel: 4, padding: same}"],  # PyTorch pads 1 before, 2 after
-                lambda x, p: F.conv2d(F.pad(x, (1, 2, 1, 2)), w(p, "t"), b(p, "t")))],
-    "conv_transpose1d": [("[4, 7]", ["{op: conv_transpose1d, name: t, out: 6, kernel: 3, stride: 2, padding: 1, "
-                                     "output_padding: 1, groups: 2}"],
-                          lambda x, p: F.conv_transpose1d(x, w(p, "t"), b(p, "t"), 2, 1, 1, 2))],
-    "conv_transpose2d": [("[4, 5, 6]", ["{op: conv_transpose2d, name: t, out: 2, kernel: [3, 2], stride: 2, "
-                                        "padding: [1, 0], output_padding: [1, 0], dilation: [1, 2], bias: false}"],
-                          lambda x, p: F.conv_transpose2d(x, w(p, "t"), None, 2, (1, 0), (1, 0), 1, (1, 2)))],
-    "linear": [("[12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),
-               ("[12]", ["{op: linear, name: t, out: 5, bias: false}"], lambda x, p: x @ w(p, "t").T)],
+    "conv1d": [
+        (
+            "[4, 20]",
+            ["{op: conv1d, name: t, out: 6, kernel: 3, stride: 2, padding: 1, dilation: 2, groups: 2}"],
+            lambda x, p: F.conv1d(x, w(p, "t"), b(p, "t"), 2, 1, 2, 2),
+        ),
+        (
+            "[4, 9]",
+            ["{op: conv1d, name: t, out: 4, kernel: 4, padding: same, bias: false}"],
+            lambda x, p: F.conv1d(F.pad(x, (1, 2)), w(p, "t")),
+        ),
+    ],
+    "conv2d": [
+        (
+            "[4, 11, 9]",
+            ["{op: conv2d, name: t, out: 6, kernel: [3, 5], stride: [2, 1], padding: [1, 2]}"],
+            lambda x, p: F.conv2d(x, w(p, "t"), b(p, "t"), (2, 1), (1, 2)),
+        ),
+        (
+            "[4, 8, 8]",
+            ["{op: conv2d, name: t, out: 4, kernel: 3, groups: 4, padding: 1, bias: false}"],
+            lambda x, p: F.conv2d(x, w(p, "t"), None, 1, 1, 1, 4),
+        ),
+        (
+            "[4, 8, 8]",
+            ["{op: conv2d, name: t, out: 8, kernel: 3, dilation: 2, padding: valid, groups: 2}"],
+            lambda x, p: F.conv2d(x, w(p, "t"), b(p, "t"), 1, 0, 2, 2),
+        ),
+        (
+            "[3, 7, 7]",
+            ["{op: conv2d, name: t, out: 5, kernel: 4, padding: same}"],  # PyTorch pads 1 before, 2 after
+            lambda x, p: F.conv2d(F.pad(x, (1, 2, 1, 2)), w(p, "t"), b(p, "t")),
+        ),
+    ],
+    "conv_transpose1d": [
+        (
+            "[4, 7]",
+            ["{op: conv_transpose1d, name: t, out: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}"],
+            lambda x, p: F.conv_transpose1d(x, w(p, "t"), b(p, "t"), 2, 1, 1, 2),
+        )
+    ],
+    "conv_transpose2d": [
+        (
+            "[4, 5, 6]",
+            [
+                "{op: conv_transpose2d, name: t, out: 2, kernel: [3, 2], stride: 2, "
+                "padding: [1, 0], output_padding: [1, 0], dilation: [1, 2], bias: false}"
+            ],
+            lambda x, p: F.conv_transpose2d(x, w(p, "t"), None, 2, (1, 0), (1, 0), 1, (1, 2)),
+        )
+    ],
+    "linear": [
+        ("[12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),
+        ("[12]", ["{op: linear, name: t, out: 5, bias: false}"], lambda x, p: x @ w(p, "t").T),
+    ],
     "flatten": [("[4, 5, 3]", ["{op: flatten, name: t}"], lambda x, p: x.reshape(x.shape[0], -1))],
-    "add": [("[4, 5, 5]", ["{op: relu, name: r}", "{op: tanh, name: h, in: input}", "{op: add, name: t, in: [input, r, h]}"],
-             lambda x, p: x + x.clamp(min=0) + torch.tanh(x))],
-    "concat": [("[4, 5, 5]", ["{op: relu, name: r}", "{op: concat, name: t, in: [r, input]}"],
-                lambda x, p: torch.cat([x.clamp(min=0), x], 1)),
-               ("[4, 5, 5]", ["{op: relu, name: r}", "{op: concat, name: t, dim: 2, in: [input, r]}"],
-                lambda x, p: torch.cat([x, x.clamp(min=0)], 3))],
-    "mul": [("[4, 5, 5]", ["{op: global_avgpool, name: g}", "{op: mul, name: t, in: [input, g]}"],
-             lambda x, p: x * x.mean((2, 3), keepdim=True))],
-    "batchnorm1d": [("[6]", ["{op: batchnorm1d, name: t}"], lambda x, p: bn(x, p["t"], (6,))),
-                    ("[6, 10]", ["{op: batchnorm1d, name: t, eps: 0.001}"], lambda x, p: bn(x, p["t"], (6, 10)))],
-    "batchnorm2d": [("[6, 4, 4]", ["{op: batchnorm2d, name: t, eps: 0.01, momentum: 0.3}"],
-                     lambda x, p: bn(x, p["t"], (6, 4, 4)))],
-    "lrn": [("[7, 4, 4]", ["{op: lrn, name: t, size: 5, alpha: 0.01, beta: 0.75, k: 2}"],
-             lambda x, p: lrn(x, 5, 0.01, 0.75, 2.0)),
-            ("[7, 4, 4]", ["{op: lrn, name: t, size: 4}"], lambda x, p: lrn(x, 4, 1e-4, 0.75, 1.0))],
-    "zeropad2d": [("[2, 3, 4]", ["{op: zeropad2d, name: t, padding: [1, 2, 3, 4]}"],
-                   lambda x, p: _pad_by_hand(x, 1, 2, 3, 4)),
-                  ("[2, 3, 4]", ["{op: zeropad2d, name: t, padding: 2}"], lambda x, p: _pad_by_hand(x, 2, 2, 2, 2))],
-    "maxpool1d": [("[3, 11]", ["{op: maxpool1d, name: t, kernel: 3, stride: 2, padding: 1, ceil_mode: true}"],
-                   lambda x, p: F.max_pool1d(x, 3, 2, 1, ceil_mode=True))],
-    "maxpool2d": [("[3, 9, 9]", ["{op: maxpool2d, name: t, kernel: 3, stride: 2, padding: 1, dilation: 2}"],
-                   lambda x, p: F.max_pool2d(x, 3, 2, 1, dilation=2)),
-                  ("[3, 8, 8]", ["{op: maxpool2d, name: t, kernel: 2, return_indices: true}"],
-                   lambda x, p: F.max_pool2d(x, 2))],  # the network's output is the values, not the switches
-    "avgpool1d": [("[3, 10]", ["{op: avgpool1d, name: t, kernel: 4, stride: 3, padding: 2, count_include_pad: false}"],
-                   lambda x, p: F.avg_pool1d(x, 4, 3, 2, count_include_pad=False))],
-    "avgpool2d": [("[3, 9, 9]", ["{op: avgpool2d, name: t, kernel: [3, 2], stride: 2, ceil_mode: true}"],
-                   lambda x, p: F.avg_pool2d(x, (3, 2), 2, ceil_mode=True))],
-    "global_avgpool": [("[3, 5, 6]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean((2, 3), keepdim=True)),
-                       ("[3, 7]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean(2, keepdim=True))],
-    "adaptive_avgpool2d": [("[3, 8, 9]", ["{op: adaptive_avgpool2d, name: t, output_size: [2, 3]}"],
-                            lambda x, p: F.adaptive_avg_pool2d(x, (2, 3)))],
-    "max_unpool2d": [("[3, 8, 8]", ["{op: maxpool2d, name: pool, kernel: 2, return_indices: true}",
-                                    "{op: relu, name: r}", "{op: max_unpool2d, name: t, kernel: 2, in: [r, pool]}"],
-                      lambda x, p: F.max_unpool2d(F.max_pool2d(x, 2).clamp(min=0),
-                                                  F.max_pool2d(x, 2, return_indices=True)[1], 2))],
+    "add": [
+        (
+            "[4, 5, 5]",
+            ["{op: relu, name: r}", "{op: tanh, name: h, in: input}", "{op: add, name: t, in: [input, r, h]}"],
+            lambda x, p: x + x.clamp(min=0) + torch.tanh(x),
+        )
+    ],
+    "concat": [
+        (
+            "[4, 5, 5]",
+            ["{op: relu, name: r}", "{op: concat, name: t, in: [r, input]}"],
+            lambda x, p: torch.cat([x.clamp(min=0), x], 1),
+        ),
+        (
+            "[4, 5, 5]",
+            ["{op: relu, name: r}", "{op: concat, name: t, dim: 2, in: [input, r]}"],
+            lambda x, p: torch.cat([x, x.clamp(min=0)], 3),
+        ),
+    ],
+    "mul": [
+        (
+            "[4, 5, 5]",
+            ["{op: global_avgpool, name: g}", "{op: mul, name: t, in: [input, g]}"],
+            lambda x, p: x * x.mean((2, 3), keepdim=True),
+        )
+    ],
+    "batchnorm1d": [
+        ("[6]", ["{op: batchnorm1d, name: t}"], lambda x, p: bn(x, p["t"], (6,))),
+        ("[6, 10]", ["{op: batchnorm1d, name: t, eps: 0.001}"], lambda x, p: bn(x, p["t"], (6, 10))),
+    ],
+    "batchnorm2d": [
+        ("[6, 4, 4]", ["{op: batchnorm2d, name: t, eps: 0.01, momentum: 0.3}"], lambda x, p: bn(x, p["t"], (6, 4, 4)))
+    ],
+    "lrn": [
+        (
+            "[7, 4, 4]",
+            ["{op: lrn, name: t, size: 5, alpha: 0.01, beta: 0.75, k: 2}"],
+            lambda x, p: lrn(x, 5, 0.01, 0.75, 2.0),
+        ),
+        ("[7, 4, 4]", ["{op: lrn, name: t, size: 4}"], lambda x, p: lrn(x, 4, 1e-4, 0.75, 1.0)),
+    ],
+    "zeropad2d": [
+        ("[2, 3, 4]", ["{op: zeropad2d, name: t, padding: [1, 2, 3, 4]}"], lambda x, p: _pad_by_hand(x, 1, 2, 3, 4)),
+        ("[2, 3, 4]", ["{op: zeropad2d, name: t, padding: 2}"], lambda x, p: _pad_by_hand(x, 2, 2, 2, 2)),
+    ],
+    "maxpool1d": [
+        (
+            "[3, 11]",
+            ["{op: maxpool1d, name: t, kernel: 3, stride: 2, padding: 1, ceil_mode: true}"],
+            lambda x, p: F.max_pool1d(x, 3, 2, 1, ceil_mode=True),
+        )
+    ],
+    "maxpool2d": [
+        (
+            "[3, 9, 9]",
+            ["{op: maxpool2d, name: t, kernel: 3, stride: 2, padding: 1, dilation: 2}"],
+            lambda x, p: F.max_pool2d(x, 3, 2, 1, dilation=2),
+        ),
+        ("[3, 8, 8]", ["{op: maxpool2d, name: t, kernel: 2, return_indices: true}"], lambda x, p: F.max_pool2d(x, 2)),
+    ],  # the network's output is the values, not the switches
+    "avgpool1d": [
+        (
+            "[3, 10]",
+            ["{op: avgpool1d, name: t, kernel: 4, stride: 3, padding: 2, count_include_pad: false}"],
+            lambda x, p: F.avg_pool1d(x, 4, 3, 2, count_include_pad=False),
+        )
+    ],
+    "avgpool2d": [
+        (
+            "[3, 9, 9]",
+            ["{op: avgpool2d, name: t, kernel: [3, 2], stride: 2, ceil_mode: true}"],
+            lambda x, p: F.avg_pool2d(x, (3, 2), 2, ceil_mode=True),
+        )
+    ],
+    "global_avgpool": [
+        ("[3, 5, 6]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean((2, 3), keepdim=True)),
+        ("[3, 7]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean(2, keepdim=True)),
+    ],
+    "adaptive_avgpool2d": [
+        (
+            "[3, 8, 9]",
+            ["{op: adaptive_avgpool2d, name: t, output_size: [2, 3]}"],
+            lambda x, p: F.adaptive_avg_pool2d(x, (2, 3)),
+        )
+    ],
+    "max_unpool2d": [
+        (
+            "[3, 8, 8]",
+            [
+                "{op: maxpool2d, name: pool, kernel: 2, return_indices: true}",
+                "{op: relu, name: r}",
+                "{op: max_unpool2d, name: t, kernel: 2, in: [r, pool]}",
+            ],
+            lambda x, p: F.max_unpool2d(F.max_pool2d(x, 2).clamp(min=0), F.max_pool2d(x, 2, return_indices=True)[1], 2),
+        )
+    ],
 }
 
 
 def _pad_by_hand(x, left, right, top, bottom):
     n, c, h, width = x.shape
     out = torch.zeros(n, c, h + top + bottom, width + left + right)
-    out[:, :, top:top + h, left:left + width] = x
+    out[:, :, top : top + h, left : left + width] = x
     return out
 
 

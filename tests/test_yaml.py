@@ -29,19 +29,33 @@ def test_spans_are_one_based_and_point_at_keys_and_values():
 
 def test_scalars_are_typed_as_yaml_1_1_says():
     root = parse_yaml("a: 11_689_512\nb: 0x10\nc: 1.5e+3\nd: true\ne: null\nf: '3'\ng: conv2d\nh: ~\n", "f")
-    assert to_python(root) == {"a": 11_689_512, "b": 16, "c": 1500.0, "d": True, "e": None, "f": "3",
-                               "g": "conv2d", "h": None}
+    assert to_python(root) == {
+        "a": 11_689_512,
+        "b": 16,
+        "c": 1500.0,
+        "d": True,
+        "e": None,
+        "f": "3",
+        "g": "conv2d",
+        "h": None,
+    }
 
 
-@pytest.mark.parametrize("text,needle,key", [
-    ("input: [3, 8, 8]\nlayers: [relu]\ninput: [3, 4, 4]\n", "input: [3, 4", "input"),
-    (net("{op: conv2d, out: 4, kernel: 3, out: 5}"), "out: 5", "out"),
-    (net("{op: relu, name: a, name: b}"), "name: b", "name"),
-    ("input: [3]\nlayers:\n  - op: relu\n    op: sigmoid\n", "op: sigmoid", "op"),
-    ("'input': [3]\ninput: [3]\nlayers: [relu]\n", "input: [3]\nlayers", "input"),  # quoting does not hide it
-    ("input: [3]\nlayers: [relu]\nblocks:\n  b: {layers: [relu]}\n  b: {layers: [relu]}\n", "b: {layers: [relu]}\n\n",
-     "b"),
-])
+@pytest.mark.parametrize(
+    "text,needle,key",
+    [
+        ("input: [3, 8, 8]\nlayers: [relu]\ninput: [3, 4, 4]\n", "input: [3, 4", "input"),
+        (net("{op: conv2d, out: 4, kernel: 3, out: 5}"), "out: 5", "out"),
+        (net("{op: relu, name: a, name: b}"), "name: b", "name"),
+        ("input: [3]\nlayers:\n  - op: relu\n    op: sigmoid\n", "op: sigmoid", "op"),
+        ("'input': [3]\ninput: [3]\nlayers: [relu]\n", "input: [3]\nlayers", "input"),  # quoting does not hide it
+        (
+            "input: [3]\nlayers: [relu]\nblocks:\n  b: {layers: [relu]}\n  b: {layers: [relu]}\n",
+            "b: {layers: [relu]}\n\n",
+            "b",
+        ),
+    ],
+)
 def test_duplicate_keys_are_errors_at_the_second_key(text: str, needle: str, key: str):
     if needle.endswith("\n\n"):  # the second block definition
         line, col = where(text, needle[:-2], 2)
@@ -60,8 +74,10 @@ def test_every_duplicate_key_is_reported():
 
 
 def test_merge_keys_are_resolved_and_explicit_keys_win():
-    text = ("input: [3, 8, 8]\nlayers:\n  - &conv {op: conv2d, name: a, out: 4, kernel: 3, padding: 1}\n"
-            "  - {<<: *conv, name: t, out: 8}\n")
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - &conv {op: conv2d, name: a, out: 4, kernel: 3, padding: 1}\n"
+        "  - {<<: *conv, name: t, out: 8}\n"
+    )
     analysis = analyze_text(text)
     assert layer(analysis, "t").output_shape == (8, 8, 8)
     assert layer(analysis, "t").params == 3 * 3 * 4 * 8 + 8
@@ -73,14 +89,17 @@ def test_merge_of_a_non_mapping_is_an_error():
     assert (d.span.line, d.span.col) == where(text, "1]")
 
 
-@pytest.mark.parametrize("text,needle,message", [
-    ("input: [3]\nlayers: [!!int relu]\n", "!!int", "`relu` is not a valid `!!int`"),
-    ("input: [3]\nlayers: [relu]\ntitle: !!float abc\n", "!!float", "`abc` is not a valid `!!float`"),
-    ("input: [3]\nlayers: [relu]\ntitle: !!bool maybe\n", "!!bool", "`maybe` is not a valid `!!bool`"),
-    ("input: [3]\nlayers: [relu]\ntitle: !!int\n", "!!int", "an empty value is not a valid `!!int`"),
-    ("input: [3]\nlayers: [relu]\ntitle: !!float ''\n", "!!float", "an empty value is not a valid `!!float`"),
-    ("input: [3, " + "7" * 5000 + "]\nlayers: [relu]\n", "777", "a number of 5,000 digits is too large"),
-])
+@pytest.mark.parametrize(
+    "text,needle,message",
+    [
+        ("input: [3]\nlayers: [!!int relu]\n", "!!int", "`relu` is not a valid `!!int`"),
+        ("input: [3]\nlayers: [relu]\ntitle: !!float abc\n", "!!float", "`abc` is not a valid `!!float`"),
+        ("input: [3]\nlayers: [relu]\ntitle: !!bool maybe\n", "!!bool", "`maybe` is not a valid `!!bool`"),
+        ("input: [3]\nlayers: [relu]\ntitle: !!int\n", "!!int", "an empty value is not a valid `!!int`"),
+        ("input: [3]\nlayers: [relu]\ntitle: !!float ''\n", "!!float", "an empty value is not a valid `!!float`"),
+        ("input: [3, " + "7" * 5000 + "]\nlayers: [relu]\n", "777", "a number of 5,000 digits is too large"),
+    ],
+)
 def test_bad_tagged_or_huge_scalars_are_located_errors(text: str, needle: str, message: str):
     d = only(analyze_text(text), "E004")
     assert message in d.message
@@ -115,26 +134,34 @@ def test_billion_laughs_is_stopped_quickly():
 
 
 def test_small_aliases_are_fine():
-    text = ("params: {widths: &w [16, 32]}\ninput: [3, 8, 8]\n"
-            "layers:\n  - {op: conv2d, name: t, out: 'widths[1]', kernel: 1}\ntags: *w\n")
+    text = (
+        "params: {widths: &w [16, 32]}\ninput: [3, 8, 8]\n"
+        "layers:\n  - {op: conv2d, name: t, out: 'widths[1]', kernel: 1}\ntags: *w\n"
+    )
     analysis = analyze_text(text)
     assert analysis.ok and layer(analysis, "t").output_shape == (32, 8, 8)
 
 
-@pytest.mark.parametrize("text,alias", [
-    ("input: &a [3, *a]\nlayers: [relu]\n", "*a"),
-    ("title: &m {x: *m}\ninput: [3]\nlayers: [relu]\n", "*m"),
-])
+@pytest.mark.parametrize(
+    "text,alias",
+    [
+        ("input: &a [3, *a]\nlayers: [relu]\n", "*a"),
+        ("title: &m {x: *m}\ninput: [3]\nlayers: [relu]\n", "*m"),
+    ],
+)
 def test_recursive_alias_is_an_error_at_the_alias(text: str, alias: str):
     d = only(analyze_text(text), "E011")
     assert f"the alias `{alias}` is inside the node it refers to" in d.message
     assert (d.span.line, d.span.col) == where(text, alias)
 
 
-@pytest.mark.parametrize("text,needle,message", [
-    ("input: *nothing\nlayers: [relu]\n", "*nothing", "the alias `*nothing` names no anchor before it"),
-    ("title: &a x\nnotes: &a y\ninput: [3]\nlayers: [relu]\n", "&a y", "the anchor `&a` is defined twice"),
-])
+@pytest.mark.parametrize(
+    "text,needle,message",
+    [
+        ("input: *nothing\nlayers: [relu]\n", "*nothing", "the alias `*nothing` names no anchor before it"),
+        ("title: &a x\nnotes: &a y\ninput: [3]\nlayers: [relu]\n", "&a y", "the anchor `&a` is defined twice"),
+    ],
+)
 def test_alias_and_anchor_mistakes(text: str, needle: str, message: str):
     d = only(analyze_text(text), "E001")
     assert message in d.message
@@ -176,12 +203,15 @@ def test_nesting_limit_at_the_boundary_is_accepted():
     assert analyze_text(text).ok
 
 
-@pytest.mark.parametrize("text", [
-    "tags: " + "[" * 5_000 + "]" * 5_000 + "\n",
-    "tags: " + "{a: " * 5_000 + "}" * 5_000 + "\n",
-    "tags:\n" + "".join(" " * i + "k:\n" for i in range(1, 1_200)) + " " * 1_200 + "v\n",
-    "tags:\n" + "".join("  " * i + "-\n" for i in range(1, 1_200)),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tags: " + "[" * 5_000 + "]" * 5_000 + "\n",
+        "tags: " + "{a: " * 5_000 + "}" * 5_000 + "\n",
+        "tags:\n" + "".join(" " * i + "k:\n" for i in range(1, 1_200)) + " " * 1_200 + "v\n",
+        "tags:\n" + "".join("  " * i + "-\n" for i in range(1, 1_200)),
+    ],
+)
 def test_nesting_diagnostic_is_the_same_from_libyaml_and_the_pure_python_parser(text: str, monkeypatch):
     # The C parser (with its own limit in PyYAML >= 6.0.4) and the pure-Python one give one diagnostic.
     from archscope import yamlsrc
@@ -207,17 +237,20 @@ def test_deep_block_style_nesting_is_refused():
     assert codes(analyze_text(text)) == ["E011"]
 
 
-@pytest.mark.parametrize("text,line,col,message", [
-    ("", 1, 1, "the file is empty"),
-    ("   \n\n", 1, 1, "the file is empty"),
-    ("# only a comment\n", 1, 1, "holds no YAML document"),
-    ("input: [3, 8\nlayers: [relu]\n", 2, 7, "invalid YAML"),
-    ("input: [3]\nlayers:\n\t- relu\n", 3, 1, "invalid YAML"),
-    ("input: [3]\nlayers: [relu]\n---\ninput: [4]\n", 3, 1, "expected a single document"),
-    ("input: [3]\nlayers: [relu]\n\x00\n", 3, 1, "invalid YAML"),
-    ("input: [3]\nlayers: [relu]\ntitle: a\x07b\n", 3, 9, "control characters are not allowed"),
-    ("input: {a: 1\n", 2, 1, "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,line,col,message",
+    [
+        ("", 1, 1, "the file is empty"),
+        ("   \n\n", 1, 1, "the file is empty"),
+        ("# only a comment\n", 1, 1, "holds no YAML document"),
+        ("input: [3, 8\nlayers: [relu]\n", 2, 7, "invalid YAML"),
+        ("input: [3]\nlayers:\n\t- relu\n", 3, 1, "invalid YAML"),
+        ("input: [3]\nlayers: [relu]\n---\ninput: [4]\n", 3, 1, "expected a single document"),
+        ("input: [3]\nlayers: [relu]\n\x00\n", 3, 1, "invalid YAML"),
+        ("input: [3]\nlayers: [relu]\ntitle: a\x07b\n", 3, 9, "control characters are not allowed"),
+        ("input: {a: 1\n", 2, 1, "invalid YAML"),
+    ],
+)
 def test_unparseable_text_is_a_located_e001(text: str, line: int, col: int, message: str):
     d = only(analyze_text(text), "E001")
     assert message in d.message

@@ -13,8 +13,8 @@ from .common import set_debug
 app = typer.Typer(
     name="archscope",
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
-         "Static commands (summary, lint, compare, list, ops, schema) never import torch; "
-         "build, verify and bench need the `torch` extra.",
+    "Static commands (summary, lint, compare, list, ops, schema) never import torch; "
+    "build, verify and bench need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,8 +32,9 @@ def _version(value: bool) -> None:
 def main_options(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     from ..render.console import set_no_color
 

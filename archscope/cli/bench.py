@@ -37,13 +37,16 @@ class BenchFormat(str, enum.Enum):
 
 
 DeviceOpt = Annotated[Device, typer.Option("--device", help="Where to run; auto = cuda if available.")]
+
+
 def _check_batches(value: str) -> str:
     parse_batches(value)  # a typer.BadParameter here is a usage error (exit 2)
     return value
 
 
-BatchOpt = Annotated[str, typer.Option("--batch", "-b", callback=_check_batches,
-                                       help="Batch sizes, comma-separated: 1,8,32.")]
+BatchOpt = Annotated[
+    str, typer.Option("--batch", "-b", callback=_check_batches, help="Batch sizes, comma-separated: 1,8,32.")
+]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Weights and input dtype.")]
 ChannelsLastOpt = Annotated[bool, typer.Option("--channels-last", help="NHWC memory layout.")]
 CompileOpt = Annotated[bool, typer.Option("--compile", help="torch.compile the network first.")]
@@ -54,12 +57,30 @@ SPREAD_NOTE = 0.1  # IQR / median above which the table says the timings are noi
 MinRunsOpt = Annotated[int, typer.Option("--min-runs", min=1, help="Timed blocks per network and batch, at least.")]
 
 
-def make_config(device: Device, batch: str, dtype: DType, channels_last: bool, compile_: bool,
-                threads: int | None, warmup: int, min_time: float, min_runs: int) -> Any:
+def make_config(
+    device: Device,
+    batch: str,
+    dtype: DType,
+    channels_last: bool,
+    compile_: bool,
+    threads: int | None,
+    warmup: int,
+    min_time: float,
+    min_runs: int,
+) -> Any:
     from ..torch_backend.benchmark import BenchConfig
 
-    return BenchConfig(device.value, tuple(parse_batches(batch)), dtype.value, channels_last, compile_, threads,
-                       warmup, min_time, min_runs)
+    return BenchConfig(
+        device.value,
+        tuple(parse_batches(batch)),
+        dtype.value,
+        channels_last,
+        compile_,
+        threads,
+        warmup,
+        min_time,
+        min_runs,
+    )
 
 
 @contextlib.contextmanager
@@ -75,8 +96,9 @@ def progress_display() -> Iterator[Any]:
 
     from ..render.console import console
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), console=console(stderr=True),
-                  transient=True, auto_refresh=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), console=console(stderr=True), transient=True, auto_refresh=False
+    ) as bar:
         task = bar.add_task("starting", total=1.0)
 
         def update(label: str, fraction: float) -> None:
@@ -87,9 +109,11 @@ def progress_display() -> Iterator[Any]:
 
 
 def environment_line(env: dict[str, Any]) -> str:
-    return (f"{env['device']} ({env['device_name']}) · {env['threads']} threads · {env['dtype']} · {env['layout']} · "
-            f"{'compiled' if env['compile'] else 'eager'} · torch {env['torch']} · median of ≥ {env['min_runs']} "
-            f"blocks, ≥ {env['min_time_s']:g} s each batch")
+    return (
+        f"{env['device']} ({env['device_name']}) · {env['threads']} threads · {env['dtype']} · {env['layout']} · "
+        f"{'compiled' if env['compile'] else 'eager'} · torch {env['torch']} · median of ≥ {env['min_runs']} "
+        f"blocks, ≥ {env['min_time_s']:g} s each batch"
+    )
 
 
 def timing_table(results: list[Any]) -> Any:
@@ -98,14 +122,31 @@ def timing_table(results: list[Any]) -> Any:
     from ..render.numbers import size_bytes
 
     table = Table(header_style="bold", title_justify="left")
-    for col in ("network", "batch", "latency ms", "IQR ms", "p10–p90 ms", "images/s", "GFLOP/s", "blocks×calls",
-                "memory est."):
+    for col in (
+        "network",
+        "batch",
+        "latency ms",
+        "IQR ms",
+        "p10–p90 ms",
+        "images/s",
+        "GFLOP/s",
+        "blocks×calls",
+        "memory est.",
+    ):
         table.add_column(col, justify="left" if col == "network" else "right")
     for r in results:
         for t in r.timings:
-            table.add_row(r.name, str(t.batch), f"{t.median * 1e3:.2f}", f"{t.iqr * 1e3:.2f}",
-                          f"{t.p10 * 1e3:.2f}–{t.p90 * 1e3:.2f}", f"{t.images_per_s:,.1f}", f"{t.gflops:.1f}",
-                          f"{t.runs}×{t.calls_per_run}", size_bytes(t.memory_estimate))
+            table.add_row(
+                r.name,
+                str(t.batch),
+                f"{t.median * 1e3:.2f}",
+                f"{t.iqr * 1e3:.2f}",
+                f"{t.p10 * 1e3:.2f}–{t.p90 * 1e3:.2f}",
+                f"{t.images_per_s:,.1f}",
+                f"{t.gflops:.1f}",
+                f"{t.runs}×{t.calls_per_run}",
+                size_bytes(t.memory_estimate),
+            )
     return table
 
 
@@ -126,9 +167,15 @@ def to_csv(results: list[Any]) -> str:
 @backend_errors
 def bench(
     spec: Annotated[str, typer.Argument(help="A spec file, a bundled name or a family.")],
-    device: DeviceOpt = Device.auto, batch: BatchOpt = "1", dtype: DTypeOpt = DType.float32,
-    channels_last: ChannelsLastOpt = False, compile_: CompileOpt = False, threads: ThreadsOpt = None,
-    warmup: WarmupOpt = 5, min_time: MinTimeOpt = 10.0, min_runs: MinRunsOpt = 10,
+    device: DeviceOpt = Device.auto,
+    batch: BatchOpt = "1",
+    dtype: DTypeOpt = DType.float32,
+    channels_last: ChannelsLastOpt = False,
+    compile_: CompileOpt = False,
+    threads: ThreadsOpt = None,
+    warmup: WarmupOpt = 5,
+    min_time: MinTimeOpt = 10.0,
+    min_runs: MinRunsOpt = 10,
     fmt: Annotated[BenchFormat, typer.Option("--format", "-f", help="Output format.")] = BenchFormat.table,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
@@ -158,9 +205,13 @@ def bench(
         noisy = [t for t in result.timings if t.spread > SPREAD_NOTE]
         if noisy:
             worst = max(t.spread for t in noisy)
-            out.print(Text(f"note: the calls varied by up to {worst:.0%} (IQR / median): the machine was busy or its "
-                           "speed drifted; a longer --min-time or an idle machine gives steadier numbers",
-                           style="yellow"))
+            out.print(
+                Text(
+                    f"note: the calls varied by up to {worst:.0%} (IQR / median): the machine was busy or its "
+                    "speed drifted; a longer --min-time or an idle machine gives steadier numbers",
+                    style="yellow",
+                )
+            )
 
 
 def bench_fields(result: Any, base: Any) -> dict[str, Any]:
@@ -170,9 +221,15 @@ def bench_fields(result: Any, base: Any) -> dict[str, Any]:
     base_by_batch = {t.batch: t for t in base.timings}
     for t in result.timings:
         b = t.batch
-        out.update({f"latency_ms_b{b}": t.median * 1e3, f"iqr_ms_b{b}": t.iqr * 1e3,
-                    f"images_per_s_b{b}": t.images_per_s, f"gflops_b{b}": t.gflops,
-                    f"latency_ratio_b{b}": t.median / base_by_batch[b].median})
+        out.update(
+            {
+                f"latency_ms_b{b}": t.median * 1e3,
+                f"iqr_ms_b{b}": t.iqr * 1e3,
+                f"images_per_s_b{b}": t.images_per_s,
+                f"gflops_b{b}": t.gflops,
+                f"latency_ratio_b{b}": t.median / base_by_batch[b].median,
+            }
+        )
     env = result.environment
     out.update({f"bench_{k}": env[k] for k in ("device", "device_name", "threads", "dtype", "layout", "torch")})
     out["bench_mode"] = "compiled" if env["compile"] else "eager"
@@ -181,7 +238,7 @@ def bench_fields(result: Any, base: Any) -> dict[str, Any]:
 
 def bench_columns(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     """Table columns (header, one cell per row) for the bench fields of `compare --bench`."""
-    batches = [int(k[len("latency_ms_b"):]) for k in rows[0] if k.startswith("latency_ms_b")]
+    batches = [int(k[len("latency_ms_b") :]) for k in rows[0] if k.startswith("latency_ms_b")]
     cols = []
     for b in batches:
         cols.append((f"ms @{b}", [f"{r[f'latency_ms_b{b}']:.2f}" for r in rows]))

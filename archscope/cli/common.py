@@ -66,8 +66,11 @@ def handled(fn: F) -> F:
             if _debug["on"]:
                 traceback.print_exc()
             else:
-                print(f"archscope: internal error: {type(exc).__name__}: {exc}\n"
-                      "run again with --debug for the traceback, and please report it", file=sys.stderr)
+                print(
+                    f"archscope: internal error: {type(exc).__name__}: {exc}\n"
+                    "run again with --debug for the traceback, and please report it",
+                    file=sys.stderr,
+                )
             raise typer.Exit(ExitCode.INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]

@@ -23,8 +23,18 @@ class CompareFormat(str, enum.Enum):
     markdown = "markdown"
 
 
-COLUMNS = ("name", "input", "depth", "params", "macs", "flops", "activations", "model_bytes",
-           "params_ratio", "macs_ratio")
+COLUMNS = (
+    "name",
+    "input",
+    "depth",
+    "params",
+    "macs",
+    "flops",
+    "activations",
+    "model_bytes",
+    "params_ratio",
+    "macs_ratio",
+)
 
 
 def _table(rows: list[dict], notes: list[str], extra: list[tuple[str, list[str]]] = ()):
@@ -37,17 +47,35 @@ def _table(rows: list[dict], notes: list[str], extra: list[tuple[str, list[str]]
 
     base = rows[0]
     table = Table(title=f"ratios are to {base['name']}", title_justify="left", header_style="bold")
-    for col, justify in (("network", "left"), ("input", "left"), ("depth", "right"), ("params", "right"),
-                         ("×", "right"), ("MACs", "right"), ("×", "right"), ("activations", "right"),
-                         ("×", "right"), ("size (fp32)", "right")):
+    for col, justify in (
+        ("network", "left"),
+        ("input", "left"),
+        ("depth", "right"),
+        ("params", "right"),
+        ("×", "right"),
+        ("MACs", "right"),
+        ("×", "right"),
+        ("activations", "right"),
+        ("×", "right"),
+        ("size (fp32)", "right"),
+    ):
         table.add_column(col, justify=justify)
     for header, _ in extra:  # compare --bench: timing columns
         table.add_column(header, justify="right")
     for i, r in enumerate(rows):
-        table.add_row(r["name"], shape(r["input"]), str(r["depth"]), compact(r["params"]),
-                      ratio(r["params"], base["params"]), compact(r["macs"]), ratio(r["macs"], base["macs"]),
-                      compact(r["activations"]), ratio(r["activations"], base["activations"]),
-                      size_bytes(r["model_bytes"]), *(cells[i] for _, cells in extra))
+        table.add_row(
+            r["name"],
+            shape(r["input"]),
+            str(r["depth"]),
+            compact(r["params"]),
+            ratio(r["params"], base["params"]),
+            compact(r["macs"]),
+            ratio(r["macs"], base["macs"]),
+            compact(r["activations"]),
+            ratio(r["activations"], base["activations"]),
+            size_bytes(r["model_bytes"]),
+            *(cells[i] for _, cells in extra),
+        )
     parts = [Text(n, style="dim") for n in notes] + [table, Text(CONVENTION, style="dim")]
     return Group(*parts)
 
@@ -66,9 +94,18 @@ def render(rows: list[dict], fmt: CompareFormat, notes: list[str], extra: list[t
         keys = [k for k in rows[0] if k not in ("title", "requested", "resolved_from")]
         lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         for r in rows:
-            cells = [("×".join(map(str, r[k])) if isinstance(r[k], list) else
-                      f"{r[k]:.3f}" if isinstance(r[k], float) else f"{r[k]:,}" if isinstance(r[k], int) else
-                      str(r[k])) for k in keys]
+            cells = [
+                (
+                    "×".join(map(str, r[k]))
+                    if isinstance(r[k], list)
+                    else f"{r[k]:.3f}"
+                    if isinstance(r[k], float)
+                    else f"{r[k]:,}"
+                    if isinstance(r[k], int)
+                    else str(r[k])
+                )
+                for k in keys
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         write("\n".join(lines))
     else:
@@ -80,15 +117,25 @@ def render(rows: list[dict], fmt: CompareFormat, notes: list[str], extra: list[t
 @handled
 @backend_errors
 def compare(
-    specs: Annotated[list[str], typer.Argument(help="Two or more specs: paths, bundled names, or families "
-                                                    "(`resnet` → resnet50, `vgg` → vgg16).")],
+    specs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more specs: paths, bundled names, or families (`resnet` → resnet50, `vgg` → vgg16)."
+        ),
+    ],
     fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.table,
-    bench: Annotated[bool, typer.Option("--bench", help="Also time the networks (interleaved, round-robin); "
-                                                        "needs the torch extra.")] = False,
-    device: bench_cli.DeviceOpt = bench_cli.Device.auto, batch: bench_cli.BatchOpt = "1",
-    dtype: bench_cli.DTypeOpt = bench_cli.DType.float32, channels_last: bench_cli.ChannelsLastOpt = False,
-    compile_: bench_cli.CompileOpt = False, threads: bench_cli.ThreadsOpt = None, warmup: bench_cli.WarmupOpt = 5,
-    min_time: bench_cli.MinTimeOpt = 10.0, min_runs: bench_cli.MinRunsOpt = 10,
+    bench: Annotated[
+        bool, typer.Option("--bench", help="Also time the networks (interleaved, round-robin); needs the torch extra.")
+    ] = False,
+    device: bench_cli.DeviceOpt = bench_cli.Device.auto,
+    batch: bench_cli.BatchOpt = "1",
+    dtype: bench_cli.DTypeOpt = bench_cli.DType.float32,
+    channels_last: bench_cli.ChannelsLastOpt = False,
+    compile_: bench_cli.CompileOpt = False,
+    threads: bench_cli.ThreadsOpt = None,
+    warmup: bench_cli.WarmupOpt = 5,
+    min_time: bench_cli.MinTimeOpt = 10.0,
+    min_runs: bench_cli.MinRunsOpt = 10,
 ) -> None:
     """Networks side by side: input, depth in weighted layers, params, MACs, activations, size.
 
@@ -105,8 +152,9 @@ def compare(
     if bench:
         from ..torch_backend import bench_many
 
-        config = bench_cli.make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time,
-                                       min_runs)
+        config = bench_cli.make_config(
+            device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs
+        )
         with bench_cli.progress_display() as progress:
             timed = bench_many(list(result.analyses), config, progress=progress)
         for row, r in zip(rows, timed, strict=True):

@@ -23,11 +23,12 @@ class LintFormat(str, enum.Enum):
 
 @handled
 def lint(
-    paths: Annotated[list[str], typer.Argument(help="Spec files or folders (searched recursively for "
-                                                    ".yaml), or bundled names.")],
-    fmt: Annotated[LintFormat, typer.Option("--format", "-f",
-                                            help="`auto` is `github` inside GitHub Actions, else `text`.")]
-    = LintFormat.auto,
+    paths: Annotated[
+        list[str], typer.Argument(help="Spec files or folders (searched recursively for .yaml), or bundled names.")
+    ],
+    fmt: Annotated[
+        LintFormat, typer.Option("--format", "-f", help="`auto` is `github` inside GitHub Actions, else `text`.")
+    ] = LintFormat.auto,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the run too.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -59,15 +60,20 @@ def lint(
     if fmt is LintFormat.json:
         sys.stdout.write(emit.format_json(diags) + "\n")
     else:
-        line = {LintFormat.text: emit.format_text, LintFormat.concise: emit.format_concise,
-                LintFormat.github: emit.format_github}[fmt]
+        line = {
+            LintFormat.text: emit.format_text,
+            LintFormat.concise: emit.format_concise,
+            LintFormat.github: emit.format_github,
+        }[fmt]
         for d in diags:
             sys.stdout.write(line(d) + "\n")
         if fmt is not LintFormat.github:
             files = len(result.files)
-            sys.stderr.write(f"{files} {'file' if files == 1 else 'files'} checked: {result.error_count} "
-                             f"{'error' if result.error_count == 1 else 'errors'}, {result.warning_count} "
-                             f"{'warning' if result.warning_count == 1 else 'warnings'}\n")
+            sys.stderr.write(
+                f"{files} {'file' if files == 1 else 'files'} checked: {result.error_count} "
+                f"{'error' if result.error_count == 1 else 'errors'}, {result.warning_count} "
+                f"{'warning' if result.warning_count == 1 else 'warnings'}\n"
+            )
     if result.usage_errors or any(d.code == "E000" for d in result.diagnostics):
         raise typer.Exit(ExitCode.USAGE)
     if result.error_count or (strict and result.warning_count):

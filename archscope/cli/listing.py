@@ -18,8 +18,22 @@ def list_(
     """The bundled specs, one line each. Any of them can be passed by name to other commands."""
     specs = list_specs()
     if as_json:
-        write(json.dumps([{"name": s.name, "title": s.title, "year": s.year, "family": s.family,
-                           "family_default": s.family_default, "path": str(s.path)} for s in specs], indent=2))
+        write(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "title": s.title,
+                        "year": s.year,
+                        "family": s.family,
+                        "family_default": s.family_default,
+                        "path": str(s.path),
+                    }
+                    for s in specs
+                ],
+                indent=2,
+            )
+        )
         return
     from rich.table import Table
 
@@ -45,8 +59,16 @@ def ops(
     rows = []
     for name in sorted(REGISTRY):
         op = REGISTRY[name]
-        attrs = [{"name": a.name, "type": a.type.describe(), "default": None if a.required else a.default,
-                  "required": a.required, "doc": a.doc} for a in op.attrs]
+        attrs = [
+            {
+                "name": a.name,
+                "type": a.type.describe(),
+                "default": None if a.required else a.default,
+                "required": a.required,
+                "doc": a.doc,
+            }
+            for a in op.attrs
+        ]
         rows.append({"op": name, "summary": op.summary, "inputs": list(op.inputs), "attrs": attrs})
     if as_json:
         write(json.dumps(rows, indent=2, default=str))

@@ -20,11 +20,22 @@ class SummaryFormat(str, enum.Enum):
 
 @handled
 def summary(
-    spec: Annotated[str, typer.Argument(help="A spec file, a bundled name (`resnet50`), a bundled file "
-                                             "name (`mobilenet_v2.yaml`) or a family (`resnet`).")],
-    depth: Annotated[int | None, typer.Option("--depth", "-d", min=1,
-                                                 help="Collapse layers to this many levels of the dotted "
-                                                      "name (1 = top-level layers and blocks).")] = None,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="A spec file, a bundled name (`resnet50`), a bundled file "
+            "name (`mobilenet_v2.yaml`) or a family (`resnet`)."
+        ),
+    ],
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=1,
+            help="Collapse layers to this many levels of the dotted name (1 = top-level layers and blocks).",
+        ),
+    ] = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format.")] = SummaryFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Exact numbers in every row, not 1.81G.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="Show shape warnings.")] = True,

@@ -11,8 +11,10 @@ import typer
 from .backend import backend_errors
 from .common import ExitCode, handled, print_diagnostics, write
 
-SOURCES = ("sources: shapes from a forward pass of the whole network (meta or cpu, as marked) and of each layer "
-           "alone on cpu; params and buffers from the modules' numel; MACs from fvcore (1 multiply-add = 1)")
+SOURCES = (
+    "sources: shapes from a forward pass of the whole network (meta or cpu, as marked) and of each layer "
+    "alone on cpu; params and buffers from the modules' numel; MACs from fvcore (1 multiply-add = 1)"
+)
 
 
 class VerifyFormat(str, enum.Enum):
@@ -24,10 +26,14 @@ def _summary_lines(r) -> list[str]:  # noqa: ANN001 - a VerifyReport (torch-back
     from ..render.numbers import shape
 
     t = r.totals
-    numbers = (f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''} · input {shape(r.input)} · params {t['params']['static']:,} · "
-               f"buffers {t['buffers']['static']:,} · MACs {t['macs']['static']:,}")
+    numbers = (
+        f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''} · input {shape(r.input)} · params {t['params']['static']:,} · "
+        f"buffers {t['buffers']['static']:,} · MACs {t['macs']['static']:,}"
+    )
     if r.ok:
-        lines = [f"[green]✓[/green] {r.name}  {numbers} · all agree  [dim]{r.shape_pass.split()[0]}, {r.seconds:.1f} s[/dim]"]
+        lines = [
+            f"[green]✓[/green] {r.name}  {numbers} · all agree  [dim]{r.shape_pass.split()[0]}, {r.seconds:.1f} s[/dim]"
+        ]
     else:
         bad = r.mismatches
         lines = [f"[red]✗[/red] {r.name}  {numbers} · {len(bad)} disagreement{'s' if len(bad) != 1 else ''}"]
@@ -53,16 +59,31 @@ def _layer_table(r):  # noqa: ANN001, ANN202
     from ..render.grid import Col, grid
     from ..render.numbers import shape
 
-    cols = [Col("layer"), Col("op"), Col("shape"), Col("params", True), Col("MACs", True),
-            Col("fvcore apart"), Col("fvcore skips"), Col("")]
+    cols = [
+        Col("layer"),
+        Col("op"),
+        Col("shape"),
+        Col("params", True),
+        Col("MACs", True),
+        Col("fvcore apart"),
+        Col("fvcore skips"),
+        Col(""),
+    ]
     rows = []
     for layer in r.layers:
         bad = layer.mismatches(r.shape_pass)
-        rows.append([layer.name, layer.op, shape(layer.static_shape), f"{layer.module_params:,}",
-                     f"{layer.fvcore_macs:,}" if layer.fvcore_macs is not None else "?",
-                     " ".join(f"{op}={n:,}" for op, n in layer.fvcore_other) or "·",
-                     " ".join(f"{op}×{n}" for op, n in layer.unsupported) or "·",
-                     "✗ " + "; ".join(m.quantity for m in bad) if bad else "✓"])
+        rows.append(
+            [
+                layer.name,
+                layer.op,
+                shape(layer.static_shape),
+                f"{layer.module_params:,}",
+                f"{layer.fvcore_macs:,}" if layer.fvcore_macs is not None else "?",
+                " ".join(f"{op}={n:,}" for op, n in layer.fvcore_other) or "·",
+                " ".join(f"{op}×{n}" for op, n in layer.unsupported) or "·",
+                "✗ " + "; ".join(m.quantity for m in bad) if bad else "✓",
+            ]
+        )
     return grid(cols, rows, title=f"{r.name}: measured values (each equals the static one where marked ✓)")
 
 
@@ -72,8 +93,9 @@ def verify(
     paths: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for .yaml), or bundled names.")],
     fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
     layers: Annotated[bool, typer.Option("--layers", "-l", help="Print every layer's measured numbers.")] = False,
-    resolution: Annotated[int | None, typer.Option("--resolution", "-r", min=1,
-                                                      help="Verify at this input size instead of the spec's.")] = None,
+    resolution: Annotated[
+        int | None, typer.Option("--resolution", "-r", min=1, help="Verify at this input size instead of the spec's.")
+    ] = None,
 ) -> None:
     """Build each network and check every layer: static output shape = a real forward pass,
     static params = the module's numel, static MACs = fvcore's count.

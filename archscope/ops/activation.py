@@ -25,8 +25,13 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
-def _activation(name: str, module: str, summary: str, attrs: tuple[Attr, ...] = (),
-                kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {}) -> OpDef:
+def _activation(
+    name: str,
+    module: str,
+    summary: str,
+    attrs: tuple[Attr, ...] = (),
+    kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
+) -> OpDef:
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
@@ -38,8 +43,12 @@ def _activation(name: str, module: str, summary: str, attrs: tuple[Attr, ...] = 
 def _softmax_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
     if a["dim"] >= len(x):
-        raise ShapeError("E107", f"`dim` {a['dim']} does not exist in a rank-{len(x)} input",
-                         expected=f"dim < {len(x)}", found=fmt_shape(x))
+        raise ShapeError(
+            "E107",
+            f"`dim` {a['dim']} does not exist in a rank-{len(x)} input",
+            expected=f"dim < {len(x)}",
+            found=fmt_shape(x),
+        )
     return x
 
 
@@ -64,19 +73,41 @@ def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 register(
     _activation("relu", "ReLU", "max(x, 0)"),
     _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)"),
-    _activation("leaky_relu", "LeakyReLU", "x if x > 0 else slope·x",
-                (Attr("negative_slope", Float(), 0.01),), lambda a: {"negative_slope": a["negative_slope"]}),
+    _activation(
+        "leaky_relu",
+        "LeakyReLU",
+        "x if x > 0 else slope·x",
+        (Attr("negative_slope", Float(), 0.01),),
+        lambda a: {"negative_slope": a["negative_slope"]},
+    ),
     _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)"),
     _activation("sigmoid", "Sigmoid", "logistic sigmoid"),
     _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)"),
     _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)"),
     _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)"),
     _activation("gelu", "GELU", "Gaussian error linear unit"),
-    OpDef(name="softmax", summary="softmax over a dimension (0 = channels/features)",
-          attrs=(Attr("dim", Int(0, 8), 0, "dimension, not counting the batch"),),
-          shape=_softmax_shape, cost=_per_element, lower=_softmax_lower),
-    OpDef(name="dropout", summary="dropout (the identity at inference: zero cost)",
-          attrs=(Attr("p", Float(0.0, 1.0), 0.5),), shape=_same, cost=_free, lower=_dropout_lower),
-    OpDef(name="identity", summary="passes its input through (zero cost)",
-          attrs=(), shape=_same, cost=_free, lower=_identity_lower),
+    OpDef(
+        name="softmax",
+        summary="softmax over a dimension (0 = channels/features)",
+        attrs=(Attr("dim", Int(0, 8), 0, "dimension, not counting the batch"),),
+        shape=_softmax_shape,
+        cost=_per_element,
+        lower=_softmax_lower,
+    ),
+    OpDef(
+        name="dropout",
+        summary="dropout (the identity at inference: zero cost)",
+        attrs=(Attr("p", Float(0.0, 1.0), 0.5),),
+        shape=_same,
+        cost=_free,
+        lower=_dropout_lower,
+    ),
+    OpDef(
+        name="identity",
+        summary="passes its input through (zero cost)",
+        attrs=(),
+        shape=_same,
+        cost=_free,
+        lower=_identity_lower,
+    ),
 )

@@ -29,8 +29,12 @@ def _geometry(a: Attrs, x: Shape, rank: int):
         pad = 0
     if pad == "same":
         if any(s != 1 for s in stride):
-            raise ShapeError("E107", "`padding: same` needs stride 1 (as in PyTorch)",
-                             expected="stride 1", found=f"stride {a['stride']}")
+            raise ShapeError(
+                "E107",
+                "`padding: same` needs stride 1 (as in PyTorch)",
+                expected="stride 1",
+                found=f"stride {a['stride']}",
+            )
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return kernel, stride, tuple(t // 2 for t in total), dilation, tuple(total)
     pads = per_dim(pad, rank, "padding")
@@ -40,11 +44,16 @@ def _geometry(a: Attrs, x: Shape, rank: int):
 def _check_groups(a: Attrs, c_in: int) -> None:
     g, c_out = a["groups"], a["out"]
     if c_in % g:
-        raise ShapeError("E103", f"groups={g} does not divide the {c_in} input channels",
-                         expected=f"in_channels divisible by {g}", found=c_in)
+        raise ShapeError(
+            "E103",
+            f"groups={g} does not divide the {c_in} input channels",
+            expected=f"in_channels divisible by {g}",
+            found=c_in,
+        )
     if c_out % g:
-        raise ShapeError("E103", f"groups={g} does not divide out={c_out}",
-                         expected=f"out divisible by {g}", found=c_out)
+        raise ShapeError(
+            "E103", f"groups={g} does not divide out={c_out}", expected=f"out divisible by {g}", found=c_out
+        )
 
 
 def _conv_family(rank: int):
@@ -57,10 +66,10 @@ def _conv_family(rank: int):
         if a["padding"] == "same":
             return (a["out"], *x[1:])
         dims = SPATIAL_NAMES[rank]
-        return (a["out"], *(
-            window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], False, dims[i])
-            for i in range(rank)
-        ))
+        return (
+            a["out"],
+            *(window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], False, dims[i]) for i in range(rank)),
+        )
 
     def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
         c_in, c_out = inputs[0][0], a["out"]
@@ -79,8 +88,16 @@ def _conv_family(rank: int):
         from torch import nn
 
         cls = nn.Conv1d if rank == 1 else nn.Conv2d
-        return cls(inputs[0][0], a["out"], a["kernel"], stride=a["stride"], padding=a["padding"],
-                   dilation=a["dilation"], groups=a["groups"], bias=a["bias"])
+        return cls(
+            inputs[0][0],
+            a["out"],
+            a["kernel"],
+            stride=a["stride"],
+            padding=a["padding"],
+            dilation=a["dilation"],
+            groups=a["groups"],
+            bias=a["bias"],
+        )
 
     return OpDef(
         name=name,
@@ -94,7 +111,11 @@ def _conv_family(rank: int):
             Attr("groups", Int(1), 1, "`groups: C_in` makes it depthwise"),
             Attr("bias", Bool(), True),
         ),
-        shape=shape, cost=cost, lower=lower, weighted=True, warnings=warnings,
+        shape=shape,
+        cost=cost,
+        lower=lower,
+        weighted=True,
+        warnings=warnings,
     )
 
 
@@ -112,8 +133,12 @@ def _transposed_family(rank: int):
         dims = []
         for i, dim in enumerate(SPATIAL_NAMES[rank]):
             if extra[i] >= max(stride[i], dilation[i]):
-                raise ShapeError("E107", f"{dim}: output_padding must be smaller than stride or dilation",
-                                 expected=f"< {max(stride[i], dilation[i])}", found=extra[i])
+                raise ShapeError(
+                    "E107",
+                    f"{dim}: output_padding must be smaller than stride or dilation",
+                    expected=f"< {max(stride[i], dilation[i])}",
+                    found=extra[i],
+                )
             o = (x[1 + i] - 1) * stride[i] - 2 * pads[i] + dilation[i] * (kernel[i] - 1) + extra[i] + 1
             if o <= 0:
                 raise ShapeError("E101", f"{dim}: output size {o}", expected="≥ 1", found=o)
@@ -131,9 +156,17 @@ def _transposed_family(rank: int):
         from torch import nn
 
         cls = nn.ConvTranspose1d if rank == 1 else nn.ConvTranspose2d
-        return cls(inputs[0][0], a["out"], a["kernel"], stride=a["stride"], padding=a["padding"],
-                   output_padding=a["output_padding"], groups=a["groups"], bias=a["bias"],
-                   dilation=a["dilation"])
+        return cls(
+            inputs[0][0],
+            a["out"],
+            a["kernel"],
+            stride=a["stride"],
+            padding=a["padding"],
+            output_padding=a["output_padding"],
+            groups=a["groups"],
+            bias=a["bias"],
+            dilation=a["dilation"],
+        )
 
     return OpDef(
         name=name,
@@ -148,7 +181,10 @@ def _transposed_family(rank: int):
             Attr("groups", Int(1), 1),
             Attr("bias", Bool(), True),
         ),
-        shape=shape, cost=cost, lower=lower, weighted=True,
+        shape=shape,
+        cost=cost,
+        lower=lower,
+        weighted=True,
     )
 
 

@@ -15,15 +15,15 @@ from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, fmt_shape, num
 def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
     if len(x) != 1:
-        raise ShapeError("E106", "`linear` needs a flat input: add a `flatten` before it",
-                         expected="(features,)", found=fmt_shape(x))
+        raise ShapeError(
+            "E106", "`linear` needs a flat input: add a `flatten` before it", expected="(features,)", found=fmt_shape(x)
+        )
     return (a["out"],)
 
 
 def _linear_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     weights = inputs[0][0] * a["out"]
-    return Cost(params=weights + (a["out"] if a["bias"] else 0), macs=weights,
-                ops=a["out"] if a["bias"] else 0)
+    return Cost(params=weights + (a["out"] if a["bias"] else 0), macs=weights, ops=a["out"] if a["bias"] else 0)
 
 
 def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -47,9 +47,21 @@ def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    OpDef(name="linear", summary="fully connected layer",
-          attrs=(Attr("out", Int(1), doc="output features"), Attr("bias", Bool(), True)),
-          shape=_linear_shape, cost=_linear_cost, lower=_linear_lower, weighted=True),
-    OpDef(name="flatten", summary="flatten everything but the batch into (features,)",
-          attrs=(), shape=_flatten_shape, cost=_flatten_cost, lower=_flatten_lower),
+    OpDef(
+        name="linear",
+        summary="fully connected layer",
+        attrs=(Attr("out", Int(1), doc="output features"), Attr("bias", Bool(), True)),
+        shape=_linear_shape,
+        cost=_linear_cost,
+        lower=_linear_lower,
+        weighted=True,
+    ),
+    OpDef(
+        name="flatten",
+        summary="flatten everything but the batch into (features,)",
+        attrs=(),
+        shape=_flatten_shape,
+        cost=_flatten_cost,
+        lower=_flatten_lower,
+    ),
 )

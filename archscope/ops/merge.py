@@ -23,8 +23,9 @@ def _add_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     for other in inputs[1:]:
         if other != first:
             what = "channels" if len(other) == len(first) and other[1:] == first[1:] else "shapes"
-            raise ShapeError("E104", f"`add` needs equal shapes; the {what} differ",
-                             expected=fmt_shape(first), found=_shapes(inputs))
+            raise ShapeError(
+                "E104", f"`add` needs equal shapes; the {what} differ", expected=fmt_shape(first), found=_shapes(inputs)
+            )
     return first
 
 
@@ -36,16 +37,23 @@ def _concat_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     dim = a["dim"]
     first = inputs[0]
     if dim >= len(first):
-        raise ShapeError("E105", f"`concat` dim {dim} does not exist in a rank-{len(first)} input",
-                         expected=f"dim < {len(first)}", found=fmt_shape(first))
+        raise ShapeError(
+            "E105",
+            f"`concat` dim {dim} does not exist in a rank-{len(first)} input",
+            expected=f"dim < {len(first)}",
+            found=fmt_shape(first),
+        )
     total = 0
     for s in inputs:
         if len(s) != len(first) or any(s[i] != first[i] for i in range(len(s)) if i != dim):
-            raise ShapeError("E105", f"`concat` along dim {dim} needs the other sizes equal",
-                             expected=fmt_shape(first[:dim] + ("*",) + first[dim + 1:]),  # type: ignore[operator]
-                             found=_shapes(inputs))
+            raise ShapeError(
+                "E105",
+                f"`concat` along dim {dim} needs the other sizes equal",
+                expected=fmt_shape(first[:dim] + ("*",) + first[dim + 1 :]),  # type: ignore[operator]
+                found=_shapes(inputs),
+            )
         total += s[dim]
-    return first[:dim] + (total,) + first[dim + 1:]
+    return first[:dim] + (total,) + first[dim + 1 :]
 
 
 def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
@@ -55,13 +63,15 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 def _mul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x, y = inputs
     if len(x) != len(y):
-        raise ShapeError("E104", "`mul` needs inputs of the same rank",
-                         expected=f"rank {len(x)}", found=_shapes(inputs))
+        raise ShapeError(
+            "E104", "`mul` needs inputs of the same rank", expected=f"rank {len(x)}", found=_shapes(inputs)
+        )
     out = []
     for p, q in zip(x, y):
         if p != q and 1 not in (p, q):
-            raise ShapeError("E104", "`mul` inputs do not broadcast", expected="equal sizes or 1",
-                             found=_shapes(inputs))
+            raise ShapeError(
+                "E104", "`mul` inputs do not broadcast", expected="equal sizes or 1", found=_shapes(inputs)
+            )
         out.append(max(p, q))
     return tuple(out)
 
@@ -89,11 +99,31 @@ def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    OpDef(name="add", summary="elementwise sum (residual connection)", attrs=(),
-          shape=_add_shape, cost=_add_cost, lower=_lower_add, inputs=(2, None)),
-    OpDef(name="concat", summary="concatenation along a dimension (0 = channels)",
-          attrs=(Attr("dim", Int(0, 8), 0),), shape=_concat_shape, cost=_free, lower=_lower_concat,
-          inputs=(2, None)),
-    OpDef(name="mul", summary="broadcast multiply (squeeze-excitation scaling)", attrs=(),
-          shape=_mul_shape, cost=_per_element, lower=_lower_mul, inputs=(2, 2)),
+    OpDef(
+        name="add",
+        summary="elementwise sum (residual connection)",
+        attrs=(),
+        shape=_add_shape,
+        cost=_add_cost,
+        lower=_lower_add,
+        inputs=(2, None),
+    ),
+    OpDef(
+        name="concat",
+        summary="concatenation along a dimension (0 = channels)",
+        attrs=(Attr("dim", Int(0, 8), 0),),
+        shape=_concat_shape,
+        cost=_free,
+        lower=_lower_concat,
+        inputs=(2, None),
+    ),
+    OpDef(
+        name="mul",
+        summary="broadcast multiply (squeeze-excitation scaling)",
+        attrs=(),
+        shape=_mul_shape,
+        cost=_per_element,
+        lower=_lower_mul,
+        inputs=(2, 2),
+    ),
 )

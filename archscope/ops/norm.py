@@ -35,10 +35,12 @@ def _batchnorm(rank: int):
         return cls(out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
 
     return OpDef(
-        name=name, summary=f"batch normalisation over {layout}",
-        attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1),
-               Attr("affine", Bool(), True)),
-        shape=shape, cost=cost, lower=lower,
+        name=name,
+        summary=f"batch normalisation over {layout}",
+        attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1), Attr("affine", Bool(), True)),
+        shape=shape,
+        cost=cost,
+        lower=lower,
     )
 
 
@@ -60,9 +62,19 @@ def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _batchnorm(1), _batchnorm(2),
-    OpDef(name="lrn", summary="local response normalisation across channels (AlexNet)",
-          attrs=(Attr("size", Int(1)), Attr("alpha", Float(), 1e-4), Attr("beta", Float(), 0.75),
-                 Attr("k", Float(), 1.0)),
-          shape=_lrn_shape, cost=_lrn_cost, lower=_lrn_lower),
+    _batchnorm(1),
+    _batchnorm(2),
+    OpDef(
+        name="lrn",
+        summary="local response normalisation across channels (AlexNet)",
+        attrs=(
+            Attr("size", Int(1)),
+            Attr("alpha", Float(), 1e-4),
+            Attr("beta", Float(), 0.75),
+            Attr("k", Float(), 1.0),
+        ),
+        shape=_lrn_shape,
+        cost=_lrn_cost,
+        lower=_lrn_lower,
+    ),
 )

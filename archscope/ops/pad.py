@@ -32,6 +32,13 @@ def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     return nn.ZeroPad2d(_sides(a))
 
 
-register(OpDef(name="zeropad2d", summary="pad a feature map with zeros",
-               attrs=(Attr("padding", Sizes(0, (4,)), doc="all sides, or [left, right, top, bottom]"),),
-               shape=_shape, cost=_cost, lower=_lower))
+register(
+    OpDef(
+        name="zeropad2d",
+        summary="pad a feature map with zeros",
+        attrs=(Attr("padding", Sizes(0, (4,)), doc="all sides, or [left, right, top, bottom]"),),
+        shape=_shape,
+        cost=_cost,
+        lower=_lower,
+    )
+)

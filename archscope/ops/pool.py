@@ -32,13 +32,20 @@ def _pool_family(kind: str, rank: int):
         kernel, stride, pads, dilation = _window(a, rank)
         for k, p in zip(kernel, pads):
             if 2 * p > k:
-                raise ShapeError("E107", "padding must be at most half the kernel (as in PyTorch)",
-                                 expected=f"padding ≤ {k // 2}", found=p)
+                raise ShapeError(
+                    "E107",
+                    "padding must be at most half the kernel (as in PyTorch)",
+                    expected=f"padding ≤ {k // 2}",
+                    found=p,
+                )
         dims = SPATIAL_NAMES[rank]
-        return (x[0], *(
-            window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], a["ceil_mode"], dims[i])
-            for i in range(rank)
-        ))
+        return (
+            x[0],
+            *(
+                window_output(x[1 + i], kernel[i], stride[i], pads[i], dilation[i], a["ceil_mode"], dims[i])
+                for i in range(rank)
+            ),
+        )
 
     def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
         return Cost(ops=numel(per_dim(a["kernel"], rank, "kernel")) * numel(out))
@@ -54,11 +61,18 @@ def _pool_family(kind: str, rank: int):
         stride = a["stride"] if a["stride"] is not None else a["kernel"]
         if kind == "max":
             cls = nn.MaxPool1d if rank == 1 else nn.MaxPool2d
-            return cls(a["kernel"], stride, a["padding"], dilation=a["dilation"],
-                       ceil_mode=a["ceil_mode"], return_indices=a["return_indices"])
+            return cls(
+                a["kernel"],
+                stride,
+                a["padding"],
+                dilation=a["dilation"],
+                ceil_mode=a["ceil_mode"],
+                return_indices=a["return_indices"],
+            )
         cls = nn.AvgPool1d if rank == 1 else nn.AvgPool2d
-        return cls(a["kernel"], stride, a["padding"], ceil_mode=a["ceil_mode"],
-                   count_include_pad=a["count_include_pad"])
+        return cls(
+            a["kernel"], stride, a["padding"], ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"]
+        )
 
     attrs = [
         Attr("kernel", Sizes(1, (rank,))),
@@ -67,19 +81,32 @@ def _pool_family(kind: str, rank: int):
         Attr("ceil_mode", Bool(), False),
     ]
     if kind == "max":
-        attrs += [Attr("dilation", Sizes(1, (rank,)), 1),
-                  Attr("return_indices", Bool(), False, "keep the argmax switches for `max_unpool2d`")]
+        attrs += [
+            Attr("dilation", Sizes(1, (rank,)), 1),
+            Attr("return_indices", Bool(), False, "keep the argmax switches for `max_unpool2d`"),
+        ]
     else:
         attrs += [Attr("count_include_pad", Bool(), True)]
-    return OpDef(name=name, summary=f"{rank}-D {kind} pooling", attrs=tuple(attrs),
-                 shape=shape, cost=cost, lower=lower, warnings=warnings)
+    return OpDef(
+        name=name,
+        summary=f"{rank}-D {kind} pooling",
+        attrs=tuple(attrs),
+        shape=shape,
+        cost=cost,
+        lower=lower,
+        warnings=warnings,
+    )
 
 
 def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
     if len(x) < 2:
-        raise ShapeError("E106", "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
-                         expected="(C, H, W) or (C, L)", found=fmt_shape(x))
+        raise ShapeError(
+            "E106",
+            "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
+            expected="(C, H, W) or (C, L)",
+            found=fmt_shape(x),
+        )
     return (x[0],) + (1,) * (len(x) - 1)
 
 
@@ -108,8 +135,12 @@ def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = require_rank(inputs, 2, "max_unpool2d")
     switches = inputs[1]
     if tuple(switches) != tuple(x):
-        raise ShapeError("E107", "the unpooled input must have the shape of the pooling layer's output",
-                         expected=fmt_shape(switches), found=fmt_shape(x))
+        raise ShapeError(
+            "E107",
+            "the unpooled input must have the shape of the pooling layer's output",
+            expected=fmt_shape(switches),
+            found=fmt_shape(x),
+        )
     kernel, stride, pads, _ = _window(a, 2)
     dims = []
     for i, dim in enumerate(SPATIAL_NAMES[2]):
@@ -123,10 +154,13 @@ def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 def _unpool_sources(a: Attrs, inputs: Sequence[tuple[str, Attrs]]) -> None:
     op, attrs = inputs[1]
     if op != "maxpool2d" or not attrs.get("return_indices"):
-        raise ShapeError("E107", "the second input of `max_unpool2d` must be the `maxpool2d` whose switches "
-                                 "it uses, with `return_indices: true`",
-                         expected="a maxpool2d with return_indices: true",
-                         found=f"{op}" + (" without return_indices" if op == "maxpool2d" else ""))
+        raise ShapeError(
+            "E107",
+            "the second input of `max_unpool2d` must be the `maxpool2d` whose switches "
+            "it uses, with `return_indices: true`",
+            expected="a maxpool2d with return_indices: true",
+            found=f"{op}" + (" without return_indices" if op == "maxpool2d" else ""),
+        )
 
 
 def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -137,16 +171,38 @@ def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _pool_family("max", 1), _pool_family("max", 2), _pool_family("avg", 1), _pool_family("avg", 2),
-    OpDef(name="global_avgpool", summary="average over all spatial positions (adaptive to 1)",
-          attrs=(), shape=_global_shape, cost=_input_adds, lower=_global_lower),
-    OpDef(name="adaptive_avgpool2d", summary="adaptive average pooling to a fixed output size",
-          attrs=(Attr("output_size", Sizes(1, (2,)), 1),),
-          shape=_adaptive_shape, cost=_input_adds, lower=_adaptive_lower),
-    OpDef(name="max_unpool2d",
-          summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",
-          attrs=(Attr("kernel", Sizes(1, (2,))), Attr("stride", Sizes(1, (2,)), None),
-                 Attr("padding", Sizes(0, (2,)), 0)),
-          shape=_unpool_shape, cost=_input_adds, lower=_unpool_lower, inputs=(2, 2),
-          check_inputs=_unpool_sources),
+    _pool_family("max", 1),
+    _pool_family("max", 2),
+    _pool_family("avg", 1),
+    _pool_family("avg", 2),
+    OpDef(
+        name="global_avgpool",
+        summary="average over all spatial positions (adaptive to 1)",
+        attrs=(),
+        shape=_global_shape,
+        cost=_input_adds,
+        lower=_global_lower,
+    ),
+    OpDef(
+        name="adaptive_avgpool2d",
+        summary="adaptive average pooling to a fixed output size",
+        attrs=(Attr("output_size", Sizes(1, (2,)), 1),),
+        shape=_adaptive_shape,
+        cost=_input_adds,
+        lower=_adaptive_lower,
+    ),
+    OpDef(
+        name="max_unpool2d",
+        summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",
+        attrs=(
+            Attr("kernel", Sizes(1, (2,))),
+            Attr("stride", Sizes(1, (2,)), None),
+            Attr("padding", Sizes(0, (2,)), 0),
+        ),
+        shape=_unpool_shape,
+        cost=_input_adds,
+        lower=_unpool_lower,
+        inputs=(2, 2),
+        check_inputs=_unpool_sources,
+    ),
 )

@@ -208,9 +208,7 @@ def register(*ops: OpDef) -> None:
     where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
     for op in ops:
         if op.name in REGISTRY:
-            raise RegistryError(
-                f"op `{op.name}` registered twice: at {REGISTRY[op.name].defined_at} and at {where}"
-            )
+            raise RegistryError(f"op `{op.name}` registered twice: at {REGISTRY[op.name].defined_at} and at {where}")
         object.__setattr__(op, "defined_at", where)
         REGISTRY[op.name] = op
 

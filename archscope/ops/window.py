@@ -21,8 +21,12 @@ def per_dim(value: Any, rank: int, attr: str) -> tuple[int, ...]:
     """Broadcast an int attribute to one value per spatial dimension."""
     if isinstance(value, tuple):
         if len(value) != rank:
-            raise ShapeError("E107", f"`{attr}` has {len(value)} values for a {rank}-D input",
-                             expected=f"1 or {rank} values", found=list(value))
+            raise ShapeError(
+                "E107",
+                f"`{attr}` has {len(value)} values for a {rank}-D input",
+                expected=f"1 or {rank} values",
+                found=list(value),
+            )
         return value
     return (value,) * rank
 
@@ -30,18 +34,22 @@ def per_dim(value: Any, rank: int, attr: str) -> tuple[int, ...]:
 def require_rank(inputs: Sequence[Shape], rank: int, op: str) -> Shape:
     x = inputs[0]
     if len(x) != rank + 1:
-        raise ShapeError("E106", f"`{op}` needs a {rank}-D feature map {LAYOUT[rank]}",
-                         expected=LAYOUT[rank], found=fmt_shape(x))
+        raise ShapeError(
+            "E106", f"`{op}` needs a {rank}-D feature map {LAYOUT[rank]}", expected=LAYOUT[rank], found=fmt_shape(x)
+        )
     return x
 
 
-def window_output(size: int, kernel: int, stride: int, pad: int, dilation: int,
-                  ceil_mode: bool, dim: str) -> int:
+def window_output(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool, dim: str) -> int:
     span = dilation * (kernel - 1) + 1
     padded = size + 2 * pad
     if span > padded:
-        raise ShapeError("E102", f"{dim}: kernel {span} is larger than the padded input {padded}",
-                         expected=f"{dim} + 2·padding ≥ {span}", found=f"{size} + 2·{pad} = {padded}")
+        raise ShapeError(
+            "E102",
+            f"{dim}: kernel {span} is larger than the padded input {padded}",
+            expected=f"{dim} + 2·padding ≥ {span}",
+            found=f"{size} + 2·{pad} = {padded}",
+        )
     if ceil_mode:
         out = -(-(padded - span) // stride) + 1
         if (out - 1) * stride >= size + pad:
@@ -61,8 +69,9 @@ def dropped_rows(size: int, kernel: int, stride: int, pad: int, dilation: int) -
     return max(0, (size + 2 * pad - span) % stride - pad)
 
 
-def drop_warnings(x: Shape, kernel: Sequence[int], stride: Sequence[int], pad: Sequence[int],
-                  dilation: Sequence[int]) -> list[ShapeWarning]:
+def drop_warnings(
+    x: Shape, kernel: Sequence[int], stride: Sequence[int], pad: Sequence[int], dilation: Sequence[int]
+) -> list[ShapeWarning]:
     rank = len(kernel)
     out = []
     for i, name in enumerate(SPATIAL_NAMES[rank]):
@@ -72,7 +81,10 @@ def drop_warnings(x: Shape, kernel: Sequence[int], stride: Sequence[int], pad: S
             span = d * (k - 1) + 1
             exact = (w + 2 * p - span) / s + 1
             rows = "input row never reaches" if lost == 1 else f"{lost} input rows never reach"
-            out.append(ShapeWarning(
-                "W101", f"{name}: ({w} + 2·{p} − {span}) / {s} + 1 = {exact:g}; the last {rows} a window",
-            ))
+            out.append(
+                ShapeWarning(
+                    "W101",
+                    f"{name}: ({w} + 2·{p} − {span}) / {s} + 1 = {exact:g}; the last {rows} a window",
+                )
+            )
     return out

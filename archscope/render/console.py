@@ -31,5 +31,11 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     no_color = colors_disabled()
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "160"))
-    return Console(file=stream, no_color=no_color, highlight=False, width=width, soft_wrap=False,
-                   color_system=None if no_color else "auto")
+    return Console(
+        file=stream,
+        no_color=no_color,
+        highlight=False,
+        width=width,
+        soft_wrap=False,
+        color_system=None if no_color else "auto",
+    )

@@ -43,8 +43,9 @@ def style(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{RESET}" if color and text else text
 
 
-def grid(cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str = "", color: bool = False,
-         placeholder: str = "·") -> str:
+def grid(
+    cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str = "", color: bool = False, placeholder: str = "·"
+) -> str:
     """A heavy-headed box table as text (with ANSI styles when ``color``)."""
     show_footer = any(c.footer for c in cols)
     widths = [len(c.header) for c in cols]

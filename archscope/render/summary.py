@@ -30,7 +30,7 @@ def _group_label(key: str, rows: list[LayerRow]) -> str:
     for instance, block in zip(first.path, first.blocks):
         if instance == key:
             return block
-        rest = instance[len(key) + 1:]
+        rest = instance[len(key) + 1 :]
         if instance.startswith(key + ".") and rest.isdigit():  # `key` is a repeated entry
             count = len({r.path[first.path.index(instance)] for r in rows if len(r.path) > first.path.index(instance)})
             return f"{block} ×{count}" if count > 1 else block
@@ -49,9 +49,19 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
         first, last = current[0], current[-1]
         level = key.count(".")
         op = first.op if len(current) == 1 and first.name == key else _group_label(key, current)
-        out.append(Row(key, op, level, last.output_shape, sum(r.params for r in current),
-                       sum(r.buffers for r in current), sum(r.macs for r in current),
-                       sum(r.ops for r in current), sum(r.activations for r in current)))
+        out.append(
+            Row(
+                key,
+                op,
+                level,
+                last.output_shape,
+                sum(r.params for r in current),
+                sum(r.buffers for r in current),
+                sum(r.macs for r in current),
+                sum(r.ops for r in current),
+                sum(r.activations for r in current),
+            )
+        )
 
     for row in report.layers:
         parts = row.name.split(".")
@@ -64,8 +74,7 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
     return out
 
 
-def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False,
-                 color: bool = False) -> str:
+def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False, color: bool = False) -> str:
     """The per-layer table, the totals and the counting convention, as text."""
     import textwrap
 
@@ -74,13 +83,29 @@ def render_table(report: Report, depth: int | None = None, exact_numbers: bool =
     fmt = exact if exact_numbers else compact
     t = report.totals
     total_macs = t.macs or 1
-    cols = [Col("layer", footer="total"), Col("op"), Col("output", footer=shape(report.output_shape)),
-            Col("params", True, exact(t.params)), Col("MACs", True, exact(t.macs)),
-            Col("% MACs", True, "100.0"), Col("other ops", True, fmt(t.ops)),
-            Col("activations", True, fmt(t.activations))]
-    rows = [(row.name, row.op, shape(row.output_shape), fmt(row.params) if row.params else "·",
-             fmt(row.macs) if row.macs else "·", f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
-             fmt(row.ops) if row.ops else "·", fmt(row.activations)) for row in grouped_rows(report, depth)]
+    cols = [
+        Col("layer", footer="total"),
+        Col("op"),
+        Col("output", footer=shape(report.output_shape)),
+        Col("params", True, exact(t.params)),
+        Col("MACs", True, exact(t.macs)),
+        Col("% MACs", True, "100.0"),
+        Col("other ops", True, fmt(t.ops)),
+        Col("activations", True, fmt(t.activations)),
+    ]
+    rows = [
+        (
+            row.name,
+            row.op,
+            shape(row.output_shape),
+            fmt(row.params) if row.params else "·",
+            fmt(row.macs) if row.macs else "·",
+            f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
+            fmt(row.ops) if row.ops else "·",
+            fmt(row.activations),
+        )
+        for row in grouped_rows(report, depth)
+    ]
     parts = []
     meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
     if meta:
@@ -109,19 +134,28 @@ def to_csv(report: Report, depth: int | None = None) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
     for r in grouped_rows(report, depth):
-        w.writerow([r.name, r.op, shape(r.output_shape), r.params, r.buffers, r.macs, 2 * r.macs, r.ops,
-                    r.activations])
+        w.writerow([r.name, r.op, shape(r.output_shape), r.params, r.buffers, r.macs, 2 * r.macs, r.ops, r.activations])
     return buf.getvalue()
 
 
 def to_markdown(report: Report, depth: int | None = None) -> str:
     t = report.totals
-    lines = [f"## {report.title}", "", f"Input `{shape(report.input)}`, output `{shape(report.output_shape)}`.", "",
-             "| layer | op | output | params | MACs | other ops | activations |", "|---|---|---|--:|--:|--:|--:|"]
+    lines = [
+        f"## {report.title}",
+        "",
+        f"Input `{shape(report.input)}`, output `{shape(report.output_shape)}`.",
+        "",
+        "| layer | op | output | params | MACs | other ops | activations |",
+        "|---|---|---|--:|--:|--:|--:|",
+    ]
     for r in grouped_rows(report, depth):
-        lines.append(f"| `{r.name}` | {r.op} | {shape(r.output_shape)} | {exact(r.params)} | {exact(r.macs)} | "
-                     f"{exact(r.ops)} | {exact(r.activations)} |")
-    lines.append(f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.ops)}** | "
-                 f"**{exact(t.activations)}** |")
+        lines.append(
+            f"| `{r.name}` | {r.op} | {shape(r.output_shape)} | {exact(r.params)} | {exact(r.macs)} | "
+            f"{exact(r.ops)} | {exact(r.activations)} |"
+        )
+    lines.append(
+        f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.ops)}** | "
+        f"**{exact(t.activations)}** |"
+    )
     lines += ["", f"_{report.convention}_", ""]
     return "\n".join(lines)

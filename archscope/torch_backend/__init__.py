@@ -18,8 +18,18 @@ if TYPE_CHECKING:
     from .benchmark import BenchConfig, BenchResult
     from .verification import VerifyReport
 
-__all__ = ["BackendError", "DeviceUnavailable", "LoweringError", "MemoryEstimateTooLarge", "TorchMissing",
-           "analyze_at", "bench", "bench_many", "build", "verify"]
+__all__ = [
+    "BackendError",
+    "DeviceUnavailable",
+    "LoweringError",
+    "MemoryEstimateTooLarge",
+    "TorchMissing",
+    "analyze_at",
+    "bench",
+    "bench_many",
+    "build",
+    "verify",
+]
 
 
 def build(source: str | Path | Analysis, **kwargs: Any) -> Any:

@@ -83,8 +83,13 @@ class Timing:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(latency_ms=self.median * 1e3, iqr_ms=self.iqr * 1e3, spread=self.spread,
-                 images_per_s=self.images_per_s, achieved_gflops=self.gflops)
+        d.update(
+            latency_ms=self.median * 1e3,
+            iqr_ms=self.iqr * 1e3,
+            spread=self.spread,
+            images_per_s=self.images_per_s,
+            achieved_gflops=self.gflops,
+        )
         return d
 
 
@@ -99,8 +104,15 @@ class BenchResult:
     environment: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "name": self.name, "input": list(self.input), "params": self.params,
-                "macs": self.macs, "environment": self.environment, "timings": [t.to_dict() for t in self.timings]}
+        return {
+            "source": self.source,
+            "name": self.name,
+            "input": list(self.input),
+            "params": self.params,
+            "macs": self.macs,
+            "environment": self.environment,
+            "timings": [t.to_dict() for t in self.timings],
+        }
 
 
 def resolve_device(name: str) -> str:
@@ -110,8 +122,10 @@ def resolve_device(name: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         build = torch.version.cuda and f"CUDA {torch.version.cuda} build" or "a CPU-only build"
-        raise DeviceUnavailable(f"`--device cuda`: no CUDA GPU is available (torch {torch.__version__} is "
-                                f"{build}); use `--device cpu` or `--device auto`")
+        raise DeviceUnavailable(
+            f"`--device cuda`: no CUDA GPU is available (torch {torch.__version__} is "
+            f"{build}); use `--device cpu` or `--device auto`"
+        )
     if name not in ("cpu", "cuda"):
         raise DeviceUnavailable(f"unknown device `{name}`: use cpu, cuda or auto")
     return name
@@ -121,12 +135,21 @@ def environment(config: BenchConfig, device: str) -> dict[str, Any]:
     torch = require_torch()
     name = torch.cuda.get_device_name(0) if device == "cuda" else _cpu_name()
     return {
-        "archscope": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "platform": platform.platform(), "device": device, "device_name": name,
-        "threads": config.threads or torch.get_num_threads(), "dtype": config.dtype,
-        "layout": "channels_last" if config.channels_last else "contiguous", "compile": config.compile,
-        "batches": list(config.batches), "warmup_calls": config.warmup, "min_time_s": config.min_time,
-        "min_runs": config.min_runs, "timer": "torch.utils.benchmark.Timer.timeit, inference_mode"
+        "archscope": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+        "device_name": name,
+        "threads": config.threads or torch.get_num_threads(),
+        "dtype": config.dtype,
+        "layout": "channels_last" if config.channels_last else "contiguous",
+        "compile": config.compile,
+        "batches": list(config.batches),
+        "warmup_calls": config.warmup,
+        "min_time_s": config.min_time,
+        "min_runs": config.min_runs,
+        "timer": "torch.utils.benchmark.Timer.timeit, inference_mode"
         + (", cuda synchronise" if device == "cuda" else ""),
     }
 
@@ -162,7 +185,8 @@ def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict
                 raise MemoryEstimateTooLarge(
                     f"`{a.report.name}` at batch {batch} in {config.dtype} needs about {size_bytes(est.total)} "
                     f"(weights {size_bytes(est.weights)} + activations {size_bytes(est.activations)}), more than the "
-                    f"{size_bytes(free)} {where}; use a smaller batch")
+                    f"{size_bytes(free)} {where}; use a smaller batch"
+                )
     return out
 
 
@@ -175,8 +199,10 @@ def _prepare(analysis: Any, config: BenchConfig, device: str, batch: int) -> tup
     x = torch.randn(batch, *analysis.report.input, device=device, dtype=dtype)
     if config.channels_last:
         if x.dim() != 4:
-            raise BackendError(f"`--channels-last` needs a (C, H, W) input; `{analysis.report.name}` takes "
-                               f"{tuple(analysis.report.input)}")
+            raise BackendError(
+                f"`--channels-last` needs a (C, H, W) input; `{analysis.report.name}` takes "
+                f"{tuple(analysis.report.input)}"
+            )
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     if config.compile:
@@ -246,13 +272,20 @@ def _run_interleaved(cases: list[Any], config: BenchConfig, progress: Progress |
                 case.run_block()
             rounds += 1
             if progress:
-                done = min(min(c.timed / config.min_time if config.min_time else 1.0,
-                               len(c.blocks) / config.min_runs) for c in cases)
+                done = min(
+                    min(c.timed / config.min_time if config.min_time else 1.0, len(c.blocks) / config.min_runs)
+                    for c in cases
+                )
                 progress(f"{label}: {time.perf_counter() - started:.0f} s", min(done, 1.0))
 
 
-def time_interleaved(entries: list[tuple[str, Any, Any]], config: BenchConfig | None = None, *,
-                     progress: Progress | None = None, label: str = "timing") -> list[Samples]:
+def time_interleaved(
+    entries: list[tuple[str, Any, Any]],
+    config: BenchConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    label: str = "timing",
+) -> list[Samples]:
     """Time ``(label, module, input)`` entries against each other, blocks interleaved
     round-robin (for modules that are not specs: the hand-written anchors in ``bench/``)."""
     torch = require_torch("`bench`")
@@ -263,8 +296,9 @@ def time_interleaved(entries: list[tuple[str, Any, Any]], config: BenchConfig | 
     return [Samples(c.label, tuple(c.blocks), c.number) for c in cases]
 
 
-def bench_many(sources: list[str | Path | Analysis], config: BenchConfig | None = None, *,
-               progress: Progress | None = None) -> list[BenchResult]:
+def bench_many(
+    sources: list[str | Path | Analysis], config: BenchConfig | None = None, *, progress: Progress | None = None
+) -> list[BenchResult]:
     """Time several networks, interleaved (see the module docstring). One result per source."""
     torch = require_torch("`bench`")
     config = config or BenchConfig()
@@ -282,19 +316,34 @@ def bench_many(sources: list[str | Path | Analysis], config: BenchConfig | None 
         except (RuntimeError, NotImplementedError) as exc:
             if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
                 raise MemoryEstimateTooLarge(f"batch {batch}: the device ran out of memory ({exc})") from None
-            raise BackendError(f"batch {batch}, {config.dtype} on {device}: torch failed: "
-                               f"{str(exc).splitlines()[0]}") from None
+            raise BackendError(
+                f"batch {batch}, {config.dtype} on {device}: torch failed: {str(exc).splitlines()[0]}"
+            ) from None
         for i, (a, sm) in enumerate(zip(analyses, samples, strict=True)):
-            timings[i].append(Timing(
-                a.report.name, batch, sm.median, sm.quantile(0.25), sm.quantile(0.75), sm.quantile(0.1),
-                sm.quantile(0.9), len(sm.per_call), sm.calls_per_block, a.report.totals.macs,
-                memory[(i, batch)].total,
-            ))
+            timings[i].append(
+                Timing(
+                    a.report.name,
+                    batch,
+                    sm.median,
+                    sm.quantile(0.25),
+                    sm.quantile(0.75),
+                    sm.quantile(0.1),
+                    sm.quantile(0.9),
+                    len(sm.per_call),
+                    sm.calls_per_block,
+                    a.report.totals.macs,
+                    memory[(i, batch)].total,
+                )
+            )
         del entries
         if device == "cuda":
             torch.cuda.empty_cache()
-    return [BenchResult(a.source, a.report.name, tuple(a.report.input), a.report.totals.params,
-                        a.report.totals.macs, tuple(t), env) for a, t in zip(analyses, timings, strict=True)]
+    return [
+        BenchResult(
+            a.source, a.report.name, tuple(a.report.input), a.report.totals.params, a.report.totals.macs, tuple(t), env
+        )
+        for a, t in zip(analyses, timings, strict=True)
+    ]
 
 
 def bench(source: str | Path, config: BenchConfig | None = None, *, progress: Progress | None = None) -> BenchResult:

@@ -41,8 +41,10 @@ def require_torch(feature: str = "this command") -> Any:
     try:
         import torch
     except ImportError as exc:
-        raise TorchMissing(f"{feature} needs PyTorch, which is not installed ({exc.msg}); "
-                           f"install archscope's torch extra: {INSTALL_HINT}") from None
+        raise TorchMissing(
+            f"{feature} needs PyTorch, which is not installed ({exc.msg}); "
+            f"install archscope's torch extra: {INSTALL_HINT}"
+        ) from None
     return torch
 
 
@@ -55,6 +57,8 @@ def require_fvcore() -> Any:
             warnings.simplefilter("ignore")
             import fvcore.nn as fvnn
     except ImportError as exc:
-        raise TorchMissing(f"`verify` needs fvcore, which is not installed ({exc.msg}); "
-                           f"install archscope's torch extra: {INSTALL_HINT}") from None
+        raise TorchMissing(
+            f"`verify` needs fvcore, which is not installed ({exc.msg}); "
+            f"install archscope's torch extra: {INSTALL_HINT}"
+        ) from None
     return fvnn

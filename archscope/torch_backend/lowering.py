@@ -39,13 +39,31 @@ from .inputs import analyze_at
 INPLACE_OPS = frozenset({"relu", "relu6", "leaky_relu", "add"})  # backward needs their result or nothing
 # producers whose output may be overwritten: autograd saves their inputs, not their output, and
 # their output is a fresh tensor (not a view of an input, as flatten, identity or dropout give)
-INPLACE_AFTER = frozenset({"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "linear", "batchnorm1d",
-                           "batchnorm2d", "add", "concat", "mul", "zeropad2d", "avgpool1d", "avgpool2d",
-                           "global_avgpool", "adaptive_avgpool2d", "lrn"})
+INPLACE_AFTER = frozenset(
+    {
+        "conv1d",
+        "conv2d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "linear",
+        "batchnorm1d",
+        "batchnorm2d",
+        "add",
+        "concat",
+        "mul",
+        "zeropad2d",
+        "avgpool1d",
+        "avgpool2d",
+        "global_avgpool",
+        "adaptive_avgpool2d",
+        "lrn",
+    }
+)
 
 
-def checked_analysis(source: str | Path | Analysis, *, text: str | None = None,
-                     resolution: int | list[int] | None = None) -> Analysis:
+def checked_analysis(
+    source: str | Path | Analysis, *, text: str | None = None, resolution: int | list[int] | None = None
+) -> Analysis:
     """Analyse ``source`` (or take an :class:`Analysis`); raise :class:`SpecError` if it has errors."""
     if isinstance(source, Analysis):
         if resolution is not None:
@@ -60,8 +78,14 @@ def checked_analysis(source: str | Path | Analysis, *, text: str | None = None,
     return result
 
 
-def build(source: str | Path | Analysis, *, text: str | None = None,
-          resolution: int | list[int] | None = None, device: Any = None, inplace: bool = True) -> Any:
+def build(
+    source: str | Path | Analysis,
+    *,
+    text: str | None = None,
+    resolution: int | list[int] | None = None,
+    device: Any = None,
+    inplace: bool = True,
+) -> Any:
     """Build the PyTorch network of a spec: a ``torch.fx.GraphModule``.
 
     ``source`` is a path, a bundled name (``resnet50``), a family, or an :class:`Analysis`;
@@ -115,12 +139,18 @@ def module_names(graph: Graph) -> dict[str, str]:
 def _switches_source(node: Node) -> Node:
     pool = node.inputs[1]
     if pool.op != "maxpool2d" or not pool.attrs.get("return_indices"):
-        raise SpecError([Diagnostic(
-            "E107", f"`{node.name}` (max_unpool2d): its second input must be a `maxpool2d` with "
-                    "`return_indices: true`", node.span, layer=node.name,
-            expected="`in: [x, pool]` with `pool` keeping its indices",
-            found=f"`{pool.name}` ({pool.op})",
-        )])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E107",
+                    f"`{node.name}` (max_unpool2d): its second input must be a `maxpool2d` with `return_indices: true`",
+                    node.span,
+                    layer=node.name,
+                    expected="`in: [x, pool]` with `pool` keeping its indices",
+                    found=f"`{pool.name}` ({pool.op})",
+                )
+            ]
+        )
     return pool
 
 
@@ -136,8 +166,11 @@ def inplace_nodes(g: Graph) -> set[Node]:
             consumers[src] = consumers.get(src, 0) + 1
     if g.output is not None:
         consumers[g.output] = consumers.get(g.output, 0) + 1
-    return {node for node in g.nodes if node.op in INPLACE_OPS and node.inputs[0].op in INPLACE_AFTER
-            and consumers.get(node.inputs[0]) == 1}
+    return {
+        node
+        for node in g.nodes
+        if node.op in INPLACE_OPS and node.inputs[0].op in INPLACE_AFTER and consumers.get(node.inputs[0]) == 1
+    }
 
 
 def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
@@ -157,8 +190,9 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
         try:
             module = op.lower(node.attrs, [n.shape for n in node.inputs], node.shape)
         except (ValueError, TypeError, RuntimeError) as exc:
-            raise LoweringError(f"`{node.name}` ({node.op}) at {node.span}: torch rejects the layer that the "
-                                f"static rules accept: {exc}") from exc
+            raise LoweringError(
+                f"`{node.name}` ({node.op}) at {node.span}: torch rejects the layer that the static rules accept: {exc}"
+            ) from exc
         if node in in_place:
             module.inplace = True
         qualname = names[node.name]
@@ -194,7 +228,7 @@ def _place(root: Any, qualname: str, module: Any, node: Node, scope_cls: type, a
     for depth, part in enumerate(parents):
         child = here._modules.get(part)
         if child is None:
-            spec_prefix = ".".join(spec_parts[:depth + 1])
+            spec_prefix = ".".join(spec_parts[: depth + 1])
             child = scope_cls(block_of.get(spec_prefix, "repeat"))
             attach(here, part, child)
         here = child

@@ -104,13 +104,22 @@ class LayerCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "op": self.op, "module": self.module,
-            "shape": {"static": list(self.static_shape), "meta": _list(self.meta_shape), "real": _list(self.real_shape)},
+            "name": self.name,
+            "op": self.op,
+            "module": self.module,
+            "shape": {
+                "static": list(self.static_shape),
+                "meta": _list(self.meta_shape),
+                "real": _list(self.real_shape),
+            },
             "params": {"static": self.static_params, "module": self.module_params},
             "buffers": {"static": self.static_buffers, "module": self.module_buffers},
             "macs": {"static": self.static_macs, "fvcore": self.fvcore_macs, "source": self.mac_source},
-            "static_ops": self.static_ops, "fvcore_other": dict(self.fvcore_other),
-            "fvcore_unsupported": dict(self.unsupported), "error": self.error, "notes": list(self.notes),
+            "static_ops": self.static_ops,
+            "fvcore_other": dict(self.fvcore_other),
+            "fvcore_unsupported": dict(self.unsupported),
+            "error": self.error,
+            "notes": list(self.notes),
         }
 
 
@@ -142,8 +151,15 @@ class VerifyReport:
         for quantity, row in self.totals.items():
             real_key = "fvcore" if quantity == "macs" else "module"
             if row[real_key] is not None and row["static"] != row[real_key]:
-                out.append(Mismatch("network", f"total {quantity}", row["static"], row[real_key],
-                                    "fvcore" if quantity == "macs" else "module numel"))
+                out.append(
+                    Mismatch(
+                        "network",
+                        f"total {quantity}",
+                        row["static"],
+                        row[real_key],
+                        "fvcore" if quantity == "macs" else "module numel",
+                    )
+                )
         return out
 
     @property
@@ -163,11 +179,18 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "name": self.name, "input": list(self.input), "ok": self.ok,
-            "shape_pass": self.shape_pass, "forward_error": self.forward_error,
+            "source": self.source,
+            "name": self.name,
+            "input": list(self.input),
+            "ok": self.ok,
+            "shape_pass": self.shape_pass,
+            "forward_error": self.forward_error,
             "output": {"static": list(self.output_static), "forward": _list(self.output_forward)},
-            "totals": self.totals, "seconds": round(self.seconds, 3), "measured_layers": self.measured_layers,
-            "mismatches": [str(m) for m in self.mismatches], "fvcore_notes": self.fvcore_notes(),
+            "totals": self.totals,
+            "seconds": round(self.seconds, 3),
+            "measured_layers": self.measured_layers,
+            "mismatches": [str(m) for m in self.mismatches],
+            "fvcore_notes": self.fvcore_notes(),
             "layers": [layer.to_dict() for layer in self.layers],
         }
 
@@ -184,8 +207,9 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def verify(source: str | Path | Analysis, *, text: str | None = None,
-           resolution: int | list[int] | None = None) -> VerifyReport:
+def verify(
+    source: str | Path | Analysis, *, text: str | None = None, resolution: int | list[int] | None = None
+) -> VerifyReport:
     """Check every layer of a spec against its built network (see the module docstring).
 
     ``resolution`` verifies the network at another input size (the static numbers are then
@@ -211,8 +235,7 @@ def verify(source: str | Path | Analysis, *, text: str | None = None,
         modules = layer_modules(net)
         qualnames = net.meta["archscope"]["modules"]
         cache: dict[Any, Measured] = {}
-        layers = [_check_layer(node, modules[node.name], qualnames[node.name], shapes, cache)
-                  for node in graph.nodes]
+        layers = [_check_layer(node, modules[node.name], qualnames[node.name], shapes, cache) for node in graph.nodes]
     output_forward = shapes.get(graph.output.name) if graph.output is not None else None
     macs = [layer.fvcore_macs for layer in layers]
     totals = {
@@ -220,9 +243,19 @@ def verify(source: str | Path | Analysis, *, text: str | None = None,
         "buffers": {"static": report.totals.buffers, "module": sum(b.numel() for b in net.buffers())},
         "macs": {"static": report.totals.macs, "fvcore": None if None in macs else sum(macs)},  # type: ignore[arg-type]
     }
-    return VerifyReport(analysis.source, report.name, report.input, tuple(layers), report.output_shape,
-                        output_forward, shape_pass, totals, time.perf_counter() - started, len(cache),
-                        forward_error)
+    return VerifyReport(
+        analysis.source,
+        report.name,
+        report.input,
+        tuple(layers),
+        report.output_shape,
+        output_forward,
+        shape_pass,
+        totals,
+        time.perf_counter() - started,
+        len(cache),
+        forward_error,
+    )
 
 
 def _zero(module: Any) -> Any:
@@ -251,6 +284,7 @@ def _forward_shapes(net: Any, x: Any) -> dict[str, Shape]:
     shapes: dict[str, Shape] = {}
     handles = []
     for name, module in layer_modules(net).items():
+
         def hook(mod: Any, args: Any, out: Any, name: str = name) -> None:
             first = out[0] if isinstance(out, tuple) else out
             shapes[name] = tuple(int(d) for d in first.shape[1:])
@@ -277,8 +311,9 @@ class Measured:
     error: str | None = None
 
 
-def _check_layer(node: Node, module: Any, qualname: str, shapes: dict[str, Shape],
-                 cache: dict[Any, Measured]) -> LayerCheck:
+def _check_layer(
+    node: Node, module: Any, qualname: str, shapes: dict[str, Shape], cache: dict[Any, Measured]
+) -> LayerCheck:
     cost = node.cost
     assert cost is not None and node.shape is not None
     in_shapes = tuple(n.shape for n in node.inputs)
@@ -287,10 +322,24 @@ def _check_layer(node: Node, module: Any, qualname: str, shapes: dict[str, Shape
         cache[key] = _measure(node, module, in_shapes)
     m = cache[key]
     return LayerCheck(
-        node.name, node.op, qualname, node.shape, shapes.get(node.name), m.shape,
-        cost.params, sum(p.numel() for p in module.parameters() if p.requires_grad),
-        cost.buffers, sum(b.numel() for b in module.buffers()),
-        cost.macs, m.macs, cost.ops, m.source, m.other, m.unsupported, m.error, m.notes,
+        node.name,
+        node.op,
+        qualname,
+        node.shape,
+        shapes.get(node.name),
+        m.shape,
+        cost.params,
+        sum(p.numel() for p in module.parameters() if p.requires_grad),
+        cost.buffers,
+        sum(b.numel() for b in module.buffers()),
+        cost.macs,
+        m.macs,
+        cost.ops,
+        m.source,
+        m.other,
+        m.unsupported,
+        m.error,
+        m.notes,
     )
 
 
@@ -319,9 +368,13 @@ def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
 
     handle = module.register_forward_hook(hook)
     try:
-        analysis = (fvnn.FlopCountAnalysis(module, tuple(inputs)).set_op_handle(
-            "aten::_convolution_mode", _convolution_mode_macs).unsupported_ops_warnings(False)
-            .uncalled_modules_warnings(False).tracer_warnings("none"))
+        analysis = (
+            fvnn.FlopCountAnalysis(module, tuple(inputs))
+            .set_op_handle("aten::_convolution_mode", _convolution_mode_macs)
+            .unsupported_ops_warnings(False)
+            .uncalled_modules_warnings(False)
+            .tracer_warnings("none")
+        )
         counts = analysis.by_operator()
         unsupported = analysis.unsupported_ops()
     except Exception as exc:  # noqa: BLE001 - fvcore cannot trace it: count with torch instead
@@ -330,8 +383,11 @@ def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
         handle.remove()
     macs = sum(n for op, n in counts.items() if op in MAC_OPERATORS)
     other = tuple(sorted((op, n) for op, n in counts.items() if op not in MAC_OPERATORS))
-    notes = ("fvcore has no handle for aten::_convolution_mode (`padding: same`); counted with fvcore's "
-             "conv_flop_count",) if "_convolution_mode" in counts else ()
+    notes = (
+        ("fvcore has no handle for aten::_convolution_mode (`padding: same`); counted with fvcore's conv_flop_count",)
+        if "_convolution_mode" in counts
+        else ()
+    )
     return Measured(seen[0] if seen else None, macs, other, tuple(sorted(unsupported.items())), "fvcore", notes)
 
 
@@ -346,4 +402,6 @@ def _measure_without_fvcore(module: Any, inputs: list[Any], why: str) -> Measure
         return Measured(error=f"{type(exc).__name__}: {exc}".splitlines()[0])
     first = out[0] if isinstance(out, tuple) else out
     flops = counter.get_total_flops()
-    return Measured(tuple(int(d) for d in first.shape[1:]), flops // 2, source="torch.utils.flop_counter", notes=(note,))
+    return Measured(
+        tuple(int(d) for d in first.shape[1:]), flops // 2, source="torch.utils.flop_counter", notes=(note,)
+    )
