@@ -11,6 +11,8 @@ import reprlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .codes import CODES  # every code, with a one-line meaning: the one table in codes.py
+
 
 class Span(NamedTuple):
     """A place in a source file. ``line`` and ``col`` are 1-based, as editors show them.
@@ -31,39 +33,6 @@ class Span(NamedTuple):
 class Severity(str, enum.Enum):
     ERROR = "error"
     WARNING = "warning"
-
-
-# Every code archscope can emit, with a one-line meaning. The README's table is built from this.
-CODES: dict[str, str] = {
-    # input and spec structure
-    "E000": "the input cannot be read: no such file or bundled spec, not a file, not UTF-8",
-    "E001": "the file is empty or is not valid YAML",
-    "E002": "a mapping has the same key twice",
-    "E003": "unknown key",
-    "E004": "a value has the wrong type or is out of range",
-    "E005": "a required key or argument is missing",
-    "E006": "unknown op or block",
-    "E007": "two layers have the same name",
-    "E008": "a reference names no layer",
-    "E009": "layers form a cycle",
-    "E010": "an expression cannot be evaluated",
-    "E011": "the spec exceeds a safety limit (nesting, size, aliases, layers)",
-    "E012": "`extends` cannot be resolved",
-    # shapes
-    "E101": "output size is zero or negative",
-    "E102": "kernel is larger than the padded input",
-    "E103": "`groups` does not divide the channels",
-    "E104": "shapes do not match at `add` / `mul`",
-    "E105": "shapes do not match at `concat`",
-    "E106": "input has the wrong rank for this op",
-    "E107": "invalid combination of attributes for this input",
-    "E108": "wrong number of inputs",
-    # expectations
-    "E201": "a number in `expect:` does not match the computed one",
-    # warnings
-    "W101": "the stride does not tile the input: the last rows/columns are dropped",
-    "W102": "a layer's output is never used",
-}
 
 
 @dataclass(frozen=True)

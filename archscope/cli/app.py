@@ -2,17 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, compare, lint, listing, summary, verify
+from . import bench, compare, explain, lint, listing, summary, verify
 from .common import set_debug
+
+
+def _set_no_color(ctx: Any, param: Any, value: bool) -> None:
+    if value:
+        from ..render.console import set_no_color
+
+        set_no_color(True)
+
+
+def _set_debug(ctx: Any, param: Any, value: bool) -> None:
+    if value:
+        set_debug(True)
+
+
+# The global options, accepted after the command too (`archscope ops --no-color`), as users type them.
+GLOBAL_OPTIONS = (
+    ("--no-color", "No colours (NO_COLOR is honoured too).", _set_no_color),
+    ("--debug", "Show tracebacks of internal errors.", _set_debug),
+)
+
+
+class _Group(TyperGroup):
+    """Adds the global options to every command, so they work before or after its name."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            have = {opt for p in command.params for opt in getattr(p, "opts", ())}
+            for flag, help_text, callback in GLOBAL_OPTIONS:
+                if flag not in have:
+                    command.params.append(
+                        TyperOption(
+                            param_decls=[flag],
+                            is_flag=True,
+                            default=False,
+                            expose_value=False,
+                            is_eager=True,
+                            callback=callback,
+                            help=help_text,
+                        )
+                    )
+        return command
+
 
 app = typer.Typer(
     name="archscope",
+    cls=_Group,
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
+    "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
     "Static commands (summary, lint, compare, list, ops, schema) never import torch; "
     "build, verify and bench need the `torch` extra.",
     no_args_is_help=True,
@@ -48,6 +94,7 @@ app.command("compare")(compare.compare)
 app.command("list")(listing.list_)
 app.command("ops")(listing.ops)
 app.command("schema")(listing.schema)
+app.command("explain")(explain.explain_command)
 app.command("verify")(verify.verify)
 app.command("bench")(bench.bench)
 

@@ -26,19 +26,30 @@ def _lines(file: str) -> tuple[str, ...]:
         return ()
 
 
+SOURCE_WIDTH = 100  # characters of a source line shown around the caret
+
+
 def source_excerpt(d: Diagnostic) -> list[str]:
+    """The offending line and a caret under the column; a long line is cut to a window around it."""
     if d.span is None:
         return []
     lines = _lines(d.span.file)
     if not 1 <= d.span.line <= len(lines):
         return []
     text = lines[d.span.line - 1]
+    col = d.span.col - 1
+    if len(text) > SOURCE_WIDTH:
+        start = max(0, min(col - SOURCE_WIDTH // 2, len(text) - SOURCE_WIDTH))
+        head, tail = ("…" if start else ""), ("…" if start + SOURCE_WIDTH < len(text) else "")
+        text = head + text[start : start + SOURCE_WIDTH] + tail
+        col = col - start + len(head)
     num = str(d.span.line)
     pad = " " * len(num)
-    return [f" {num} | {text}", f" {pad} | {' ' * (d.span.col - 1)}^"]
+    return [f" {num} | {text}", f" {pad} | {' ' * col}^"]
 
 
-def format_text(d: Diagnostic, with_source: bool = True) -> str:
+def format_text(d: Diagnostic, with_source: bool = True, hint: bool = True) -> str:
+    """The human form; ``hint`` adds the `archscope explain CODE` line."""
     where = f"{d.span}: " if d.span else ""
     out = [f"{where}{d.severity.value} {d.code} {d.message}"]
     if with_source:
@@ -48,6 +59,8 @@ def format_text(d: Diagnostic, with_source: bool = True) -> str:
         if value is not None:
             out.append(f"    {label + ':':<9} {value}")
     out += [f"    note:     {n}" for n in d.notes]
+    if hint:
+        out.append(f"    help:     `archscope explain {d.code}`")
     return "\n".join(out)
 
 

@@ -1,0 +1,264 @@
+"""Every diagnostic code archscope emits: one table, used by the diagnostics, `archscope explain`
+and the README.
+
+Each entry says what the code means, why it matters, a minimal spec that triggers it, and the
+fix (as ruff's rule pages do). ``tests/test_explain.py`` analyses every example and checks that it
+gives its code and that the fixed spec does not, so an explanation cannot drift from the checker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    summary: str  # one line: what the README table and `archscope explain --list` show
+    meaning: str  # what it means and why it matters
+    example: str  # a minimal spec that triggers it (or, for E000, a command line)
+    fix: str  # how to fix it, in words
+    fixed: str | None = None  # the example, fixed (None: the fix is not a spec, e.g. E000)
+
+    @property
+    def severity(self) -> str:
+        return "warning" if self.code.startswith("W") else "error"
+
+
+def _net(*layers: str, input_: str = "[3, 8, 8]", extra: str = "") -> str:
+    body = "".join(f"  - {layer}\n" for layer in layers)
+    return f"input: {input_}\n{extra}layers:\n{body}"
+
+
+TABLE: tuple[Code, ...] = (
+    Code(
+        "E000",
+        "the input cannot be read: no such file or bundled spec, not a file, not UTF-8",
+        "The path or name on the command line is not a readable spec: no such file and no bundled spec of "
+        "that name, a folder where a file was expected, a device or pipe, or bytes that are not UTF-8. "
+        "The command exits with 2 (a usage error), not 1.",
+        "archscope summary resnet_50",
+        "Check the spelling (`archscope list` shows the bundled names; the message suggests the closest), "
+        "or give the path of a .yaml file.",
+    ),
+    Code(
+        "E001",
+        "the file is empty or is not valid YAML",
+        "The YAML parser refused the file: a missing colon, a tab in indentation, an unclosed bracket, "
+        "several documents in one file, an alias before its anchor. The location is the parser's.",
+        "input: [3, 8, 8\nlayers: [relu]\n",
+        "Close the bracket, quote the value, or fix the indentation at the reported line.",
+        "input: [3, 8, 8]\nlayers: [relu]\n",
+    ),
+    Code(
+        "E002",
+        "a mapping has the same key twice",
+        "YAML parsers silently keep the last of two equal keys, so one of the two values is ignored "
+        "without a word. archscope refuses the second one instead.",
+        _net("{op: conv2d, out: 8, kernel: 3, kernel: 5}"),
+        "Keep one of the two keys.",
+        _net("{op: conv2d, out: 8, kernel: 3}"),
+    ),
+    Code(
+        "E003",
+        "unknown key",
+        "A key that the spec language, the op or the block does not define: usually a misspelling. "
+        "It would otherwise be ignored and the layer built with a default. The message suggests the "
+        "closest known key.",
+        _net("{op: conv2d, out: 8, kernal: 3}"),
+        "Spell the key as `archscope ops` lists it (or as the block's `args:` define it).",
+        _net("{op: conv2d, out: 8, kernel: 3}"),
+    ),
+    Code(
+        "E004",
+        "a value has the wrong type or is out of range",
+        "An attribute got a value it cannot take: a word where a number is needed, a negative size, a "
+        "list of the wrong length, a number too large to be a size.",
+        _net("{op: conv2d, out: 8, kernel: -3}"),
+        "Give a value of the type and range the message states under `expected`.",
+        _net("{op: conv2d, out: 8, kernel: 3}"),
+    ),
+    Code(
+        "E005",
+        "a required key or argument is missing",
+        "An op attribute or block argument without a default was not given, or the spec lacks `input:` or `layers:`.",
+        _net("{op: conv2d, kernel: 3}"),
+        "Add the missing key; `archscope ops` marks the required attributes.",
+        _net("{op: conv2d, out: 8, kernel: 3}"),
+    ),
+    Code(
+        "E006",
+        "unknown op or block",
+        "`op:` names neither a registered op nor a block of this spec. The message suggests the closest name.",
+        _net("{op: conv2D, out: 8, kernel: 3}"),
+        "Use an op from `archscope ops`, or define the block under `blocks:`.",
+        _net("{op: conv2d, out: 8, kernel: 3}"),
+    ),
+    Code(
+        "E007",
+        "two layers have the same name",
+        "Names are how `in:` references and reports find a layer, so they must be unique within a scope "
+        "(the network, or one block).",
+        _net("{op: conv2d, name: a, out: 8, kernel: 3}", "{op: relu, name: a}"),
+        "Rename one of them.",
+        _net("{op: conv2d, name: a, out: 8, kernel: 3}", "{op: relu, name: b}"),
+    ),
+    Code(
+        "E008",
+        "a reference names no layer",
+        "An `in:` (or `output:`) names a layer that does not exist in its scope. The message suggests the "
+        "closest name.",
+        _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [a, b]}"),
+        "Name an existing layer, `input`, or a dotted path into a block instance (`stage1.0.conv1`).",
+        _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [a, input]}"),
+    ),
+    Code(
+        "E009",
+        "layers form a cycle",
+        "`in:` references go round in a circle, so no layer of the cycle can be computed first. A "
+        "network is a directed acyclic graph.",
+        _net("{op: relu, name: a, in: b}", "{op: relu, name: b, in: a}"),
+        "Break the cycle: one of the layers must take its input from outside it.",
+        _net("{op: relu, name: a, in: input}", "{op: relu, name: b, in: a}"),
+    ),
+    Code(
+        "E010",
+        "an expression cannot be evaluated",
+        "A string value is evaluated as an expression over `params`, block arguments, `in_channels` and "
+        "`i`. It names an unknown variable, divides by zero, or uses something the safe evaluator does "
+        "not allow (no calls but `ch`, `rep`, `min`, `max`, …).",
+        _net("{op: conv2d, out: width * 2, kernel: 3}"),
+        "Define the variable under `params:` (or as a block argument), or fix the expression.",
+        _net("{op: conv2d, out: width * 2, kernel: 3}", extra="params: {width: 4}\n"),
+    ),
+    Code(
+        "E011",
+        "the spec exceeds a safety limit (nesting, size, aliases, layers)",
+        "archscope refuses input that would take unbounded time or memory: nesting deeper than 64 levels, "
+        "aliases that expand to more than 1,000,000 nodes (a 'billion laughs'), files over 64 MiB, "
+        "graphs over 250,000 layers. It also guards a CI job that lints untrusted pull requests.",
+        "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 1000}\nlayers:\n  - {op: b, n: 1000}\n",
+        "Nothing a real network needs comes near these limits: look for a runaway repeat count or alias.",
+        "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 10}\nlayers:\n  - {op: b, n: 10}\n",
+    ),
+    Code(
+        "E012",
+        "`extends` cannot be resolved",
+        "`extends:` names the spec this one builds on: a bundled name or a path next to this file. It "
+        "names nothing, or the chain of `extends` loops.",
+        "extends: resnet_5O\n",
+        "Name a bundled spec (`archscope list`) or a file beside this one.",
+        "extends: resnet50\n",
+    ),
+    Code(
+        "E101",
+        "output size is zero or negative",
+        "A layer's output size came out below 1: the input is too small for what is applied to it. A "
+        "transposed convolution gives O = (W − 1)·S − 2P + K + output_padding, so a padding larger than "
+        "the kernel makes it negative.",
+        _net("{op: conv_transpose2d, out: 8, kernel: 1, padding: 1}", input_="[3, 1, 1]"),
+        "Use a larger input, less padding, or fewer down-sampling layers.",
+        _net("{op: conv_transpose2d, out: 8, kernel: 1}", input_="[3, 1, 1]"),
+    ),
+    Code(
+        "E102",
+        "kernel is larger than the padded input",
+        "The window does not fit the input even once: PyTorch raises an error at run time; archscope says "
+        "so before anything is built.",
+        _net("{op: conv2d, out: 8, kernel: 5}", input_="[3, 4, 4]"),
+        "Pad the input (`padding: 2` keeps the size for a 5×5 kernel) or use a smaller kernel.",
+        _net("{op: conv2d, out: 8, kernel: 5, padding: 2}", input_="[3, 4, 4]"),
+    ),
+    Code(
+        "E103",
+        "`groups` does not divide the channels",
+        "A grouped convolution splits input and output channels into `groups` equal parts, so both counts "
+        "must be multiples of `groups` (depthwise: `groups` = input channels).",
+        _net("{op: conv2d, out: 8, kernel: 3, groups: 2}"),
+        "Choose `groups` dividing both channel counts.",
+        _net("{op: conv2d, out: 9, kernel: 3, groups: 3}"),
+    ),
+    Code(
+        "E104",
+        "shapes do not match at `add` / `mul`",
+        "A residual `add` needs all its inputs of one shape; `mul` needs shapes that broadcast. Usually a "
+        "shortcut lacks the projection that changes its channels or stride.",
+        _net("{op: conv2d, name: a, out: 4, kernel: 1}", "{op: add, in: [input, a]}"),
+        "Project the shortcut (a 1×1 conv with the same `out` and `stride`) or fix the branch's channels.",
+        _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [input, a]}"),
+    ),
+    Code(
+        "E105",
+        "shapes do not match at `concat`",
+        "`concat` joins its inputs along one dimension (0 = channels); every other size must agree.",
+        _net("{op: maxpool2d, name: p, kernel: 2}", "{op: concat, in: [input, p]}"),
+        "Make the spatial sizes agree (padding, stride) before concatenating.",
+        _net("{op: maxpool2d, name: p, kernel: 3, stride: 1, padding: 1}", "{op: concat, in: [input, p]}"),
+    ),
+    Code(
+        "E106",
+        "input has the wrong rank for this op",
+        "The op expects another number of dimensions than it gets: a `linear` on a feature map (flatten "
+        "first), a 2-D conv on a 1-D signal. Shapes are written without the batch dimension.",
+        _net("{op: linear, out: 10}"),
+        "Add the layer that changes the rank (`flatten`, `global_avgpool`) or use the op of the right rank.",
+        _net("flatten", "{op: linear, out: 10}"),
+    ),
+    Code(
+        "E107",
+        "invalid combination of attributes for this input",
+        "The attributes are each valid but not together, or not for this input: pooling padding larger "
+        "than half the kernel, `max_unpool2d` whose switches do not come from a `maxpool2d` with "
+        "`return_indices: true`.",
+        _net("{op: maxpool2d, kernel: 2, padding: 2}"),
+        "Follow the rule in the message (PyTorch enforces the same one at run time).",
+        _net("{op: maxpool2d, kernel: 2, padding: 1}"),
+    ),
+    Code(
+        "E108",
+        "wrong number of inputs",
+        "An op got more or fewer `in:` inputs than it takes: `add` and `concat` need two or more, `mul` "
+        "exactly two, most ops one.",
+        _net("{op: add, in: [input]}"),
+        "Give the op as many inputs as it takes.",
+        _net("{op: relu, name: a}", "{op: add, in: [input, a]}"),
+    ),
+    Code(
+        "E201",
+        "a number in `expect:` does not match the computed one",
+        "`expect:` pins the published parameter count, MACs, buffers or output shape of a spec; a change "
+        "that alters them is caught by `archscope lint`.",
+        _net("{op: conv2d, out: 8, kernel: 3}", extra="expect: {params: 200}\n"),
+        "Fix the spec if the published number is right; update `expect:` if the change was intended.",
+        _net("{op: conv2d, out: 8, kernel: 3}", extra="expect: {params: 224}\n"),
+    ),
+    Code(
+        "W101",
+        "the stride does not tile the input: the last rows/columns are dropped",
+        "floor((W − K + 2P)/S) threw away input rows or columns that no window reaches. Sometimes that is "
+        "faithful to the paper (AlexNet's first conv on 224); often it is a padding mistake.",
+        _net("{op: conv2d, out: 8, kernel: 3, stride: 2}", input_="[3, 8, 8]"),
+        "Pad so that the windows cover the input (here `padding: 1`), or accept it where the original "
+        "network does the same (`lint --strict` fails on warnings).",
+        _net("{op: conv2d, out: 8, kernel: 3, stride: 2, padding: 1}", input_="[3, 8, 8]"),
+    ),
+    Code(
+        "W102",
+        "a layer's output is never used",
+        "A layer that no other layer takes as input and that is not the output: a branch that was meant "
+        "to be merged, or a misspelt `in:`. It costs params and MACs in the totals all the same.",
+        _net("{op: conv2d, name: side, out: 8, kernel: 1}", "{op: relu, in: input}"),
+        "Use the layer (merge it, or make it the output) or remove it.",
+        _net("{op: conv2d, name: side, out: 8, kernel: 1}", "{op: relu, in: side}"),
+    ),
+)
+
+EXPLANATIONS: dict[str, Code] = {entry.code: entry for entry in TABLE}
+
+# code → one-line meaning, as the diagnostics and the README's table use it
+CODES: dict[str, str] = {entry.code: entry.summary for entry in TABLE}
+
+
+def explain(code: str) -> Code | None:
+    """The explanation of a code (case-insensitive), or None."""
+    return EXPLANATIONS.get(code.strip().upper())
