@@ -8,7 +8,7 @@ from ..table import Column, Table
 
 SPEC_COLUMNS = (
     Column("name", "name"),
-    Column("title", "title"),
+    Column("title", "title", fit="ellipsis"),
     Column("year", "year"),
     Column("family", "family", show="machine"),
     Column("family_default", "family_default", show="machine"),
