@@ -120,3 +120,47 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(box.cwd)
     yield box
     box.check_untouched()
+
+
+# ---- golden files (snapshot tests of printed output) ----------------------------------------
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.txt from the current output instead of comparing with it",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """``golden(name, text)``: ``text`` must equal ``tests/golden/<name>.txt`` (a diff otherwise);
+    ``pytest --update-golden`` writes the file instead."""
+    import difflib
+
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / f"{name}.txt"
+        if update:
+            path.write_text(text, "utf-8")
+            return
+        if not path.is_file():
+            pytest.fail(f"no golden file tests/golden/{path.name}: run `pytest --update-golden`", pytrace=False)
+        expected = path.read_text("utf-8")
+        if text != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True), text.splitlines(keepends=True), f"golden/{path.name}", "output"
+                )
+            )
+            pytest.fail(
+                f"output differs from tests/golden/{path.name} (`pytest --update-golden` rewrites it):\n{diff}",
+                pytrace=False,
+            )
+
+    return check

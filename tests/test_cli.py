@@ -16,6 +16,7 @@ from conftest import ROOT, net
 
 from archscope.bundled import bundled
 from archscope.ops import REGISTRY
+from archscope.report import CONVENTION
 
 RESNET18_PARAMS, RESNET18_MACS = 11_689_512, 1_814_073_344
 ANSI = re.compile(r"\x1b\[")
@@ -37,6 +38,13 @@ SMALL_ROWS = [
     ("flat", "flatten", [64], 0, 0),
     ("fc", "linear", [10], 650, 640),
 ]
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    """A CSV output: the counting convention as its first (comment) line, then the table."""
+    first, _, rest = text.partition("\n")
+    assert first == f"# convention: {CONVENTION}"
+    return list(csv.DictReader(io.StringIO(rest)))
 
 
 # ---- summary --------------------------------------------------------------------------------
@@ -84,7 +92,7 @@ def test_summary_json_of_a_bundled_spec(cli):
 
 def test_summary_csv(cli, sandbox):
     path = sandbox.file("small.yaml", SMALL)
-    rows = list(csv.DictReader(io.StringIO(cli("summary", str(path), "--format", "csv").stdout)))
+    rows = csv_rows(cli("summary", str(path), "--format", "csv").stdout)
     assert [(r["name"], r["op"], int(r["params"]), int(r["macs"])) for r in rows] == [
         (name, op, params, macs) for name, op, _, params, macs in SMALL_ROWS
     ]
@@ -92,7 +100,7 @@ def test_summary_csv(cli, sandbox):
 
 
 def test_summary_csv_depth_sums_groups(cli):
-    rows = list(csv.DictReader(io.StringIO(cli("summary", "resnet18", "--format", "csv", "--depth", "1").stdout)))
+    rows = csv_rows(cli("summary", "resnet18", "--format", "csv", "--depth", "1").stdout)
     assert [r["name"] for r in rows][:5] == ["conv1", "bn1", "relu", "maxpool", "layer1"]
     assert sum(int(r["params"]) for r in rows) == RESNET18_PARAMS
 
@@ -114,7 +122,6 @@ def test_summary_by_bundled_file_name_from_another_folder(cli, sandbox):
     assert json.loads(result.stdout)["totals"]["params"] == RESNET18_PARAMS
 
 
-@pytest.mark.skipif("mobilenet_v2" not in bundled(), reason="mobilenet_v2 is not bundled yet")
 def test_summary_mobilenet_v2_by_file_name(cli, sandbox):
     data = json.loads(cli("summary", "mobilenet_v2.yaml", "--format", "json").stdout)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (3_504_872, 300_774_272)  # torchvision
@@ -124,15 +131,15 @@ def test_summary_exits_1_on_a_spec_with_errors(cli, sandbox):
     path = sandbox.file("bad.yaml", net("{op: conv2d, out: 4, kernel: 9}"))
     result = cli("summary", str(path))
     assert result.exit_code == 1
-    assert f"{path}:3:5: error E102" in result.output
+    assert f"{path}:3:5: error E102" in result.stderr and result.stdout == ""
 
 
 def test_summary_prints_warnings_and_still_succeeds(cli, sandbox):
     path = sandbox.file("w.yaml", net("{op: conv2d, out: 64, kernel: 11, stride: 4}", input="[3, 224, 224]"))
     result = cli("summary", str(path))
-    assert result.exit_code == 0 and "W101" in result.output
+    assert result.exit_code == 0 and "W101" in result.stderr and "W101" not in result.stdout
     quiet = cli("summary", str(path), "--no-warnings")
-    assert quiet.exit_code == 0 and "W101" not in quiet.output
+    assert quiet.exit_code == 0 and "W101" not in quiet.output and quiet.stderr == ""
 
 
 # ---- lint -----------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def test_lint_exit_codes(cli, sandbox):
 def test_lint_bundled_specs_are_clean(cli):
     result = cli("lint", "--strict", str(ROOT / "specs"))
     assert result.exit_code == 0, result.output[-3000:]
-    assert f"{len(bundled())} files checked: 0 errors, 0 warnings" in result.output
+    assert result.stderr == f"{len(bundled())} files checked: 0 errors, 0 warnings\n" and result.stdout == ""
 
 
 def test_lint_text_shows_the_line_and_a_caret(cli, sandbox):
@@ -222,7 +229,7 @@ def test_lint_a_folder_recursively(cli, sandbox):
     sandbox.file("nets/notes.txt", "not a spec")
     result = cli("lint", str(sandbox.inputs / "nets"))
     assert result.exit_code == 1
-    assert "2 files checked: 1 error, 0 warnings" in result.output
+    assert result.stderr == "2 files checked: 1 error, 0 warnings\n"
 
 
 def test_lint_expect(cli, sandbox):
@@ -258,7 +265,7 @@ def test_compare_family_in_json(cli):
 
 
 def test_compare_csv_and_markdown(cli):
-    rows = list(csv.DictReader(io.StringIO(cli("compare", "resnet18", "resnet34", "--format", "csv").stdout)))
+    rows = csv_rows(cli("compare", "resnet18", "resnet34", "--format", "csv").stdout)
     assert [r["name"] for r in rows] == ["resnet18", "resnet34"] and int(rows[0]["params"]) == RESNET18_PARAMS
     md = cli("compare", "resnet18", "resnet34", "--format", "markdown").stdout
     assert md.startswith("| name |") and "| resnet18 |" in md
@@ -266,16 +273,16 @@ def test_compare_csv_and_markdown(cli):
 
 def test_compare_unknown_name_lists_bundled(cli):
     result = cli("compare", "resnet18", "resnot")
-    assert result.exit_code == 2
-    assert "no spec file or bundled spec named `resnot`" in result.output
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no spec file or bundled spec named `resnot`" in result.stderr
     for name in ("resnet18", "resnet50", "vgg16"):
-        assert name in result.output
+        assert name in result.stderr
 
 
 def test_compare_a_spec_with_errors(cli, sandbox):
     bad = sandbox.file("bad.yaml", net("{op: linear, out: 3}"))
     result = cli("compare", "resnet18", str(bad))
-    assert result.exit_code == 1 and f"{bad}:3:5: error E106" in result.output
+    assert result.exit_code == 1 and f"{bad}:3:5: error E106" in result.stderr and result.stdout == ""
 
 
 # ---- list, ops, schema ----------------------------------------------------------------------
@@ -311,7 +318,7 @@ def test_schema_is_json_and_matches_the_checked_in_copy(cli):
 
 
 def test_schema_accepts_every_bundled_spec_and_rejects_typos(cli):
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema  # in the `test` extra: this test always runs
     import yaml
 
     schema = json.loads(cli("schema").stdout)

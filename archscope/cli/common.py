@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, the error handler, diagnostics output."""
+"""What every command shares: exit codes, the error handler, the format option, output."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import typer
 
 from ..diagnostics import Diagnostic, SpecError
+from ..render.emit import OutputFormat, emit
+from ..table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,10 +78,40 @@ def handled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def usage_error(message: str) -> typer.Exit:
-    print(f"archscope: {message}", file=sys.stderr)
-    return typer.Exit(ExitCode.USAGE)
-
-
 def write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def format_option(*accepted: OutputFormat, help: str = "Output format.") -> Any:
+    """``--format/-f`` over the CLI's one :class:`OutputFormat`, limited to ``accepted`` (as
+    ``--help`` shows); any other member is a usage error."""
+    names = [f.value for f in accepted]
+
+    def check(value: OutputFormat) -> OutputFormat:
+        if value not in accepted:
+            raise typer.BadParameter(f"`{value.value}` is not a format of this command: {', '.join(names)}")
+        return value
+
+    return typer.Option("--format", "-f", metavar="[" + "|".join(names) + "]", callback=check, help=help)
+
+
+def terminal_width() -> int:
+    """The terminal's width; off a terminal, ``COLUMNS`` or 160 (as the rich consoles use)."""
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    try:
+        return int(os.environ.get("COLUMNS", "160"))
+    except ValueError:
+        return 160
+
+
+def write_table(table: Table, fmt: OutputFormat, exact: bool = False) -> None:
+    """Emit ``table`` in ``fmt`` on stdout (colours only on a terminal, as :func:`use_color` says)."""
+    color = False
+    if fmt is OutputFormat.table:
+        from ..render.grid import use_color
+
+        color = use_color()
+    write(emit(table, fmt, exact=exact, color=color, width=terminal_width()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
 from typing import Annotated
@@ -10,15 +9,10 @@ from typing import Annotated
 import typer
 
 from ..api import lint as run_lint
-from .common import ExitCode, handled
+from ..render.emit import OutputFormat
+from .common import ExitCode, format_option, handled
 
-
-class LintFormat(str, enum.Enum):
-    auto = "auto"
-    text = "text"
-    concise = "concise"
-    github = "github"
-    json = "json"
+LINT_FORMATS = (OutputFormat.auto, OutputFormat.text, OutputFormat.concise, OutputFormat.github, OutputFormat.json)
 
 
 @handled
@@ -27,8 +21,8 @@ def lint(
         list[str], typer.Argument(help="Spec files or folders (searched recursively for .yaml), or bundled names.")
     ],
     fmt: Annotated[
-        LintFormat, typer.Option("--format", "-f", help="`auto` is `github` inside GitHub Actions, else `text`.")
-    ] = LintFormat.auto,
+        OutputFormat, format_option(*LINT_FORMATS, help="`auto` is `github` inside GitHub Actions, else `text`.")
+    ] = OutputFormat.auto,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the run too.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -39,8 +33,8 @@ def lint(
     """
     from ..render import diagnostics as emit
 
-    if fmt is LintFormat.auto:
-        fmt = LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text
+    if fmt is OutputFormat.auto:
+        fmt = OutputFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else OutputFormat.text
     if sys.stderr.isatty() and not quiet:
         from rich.progress import Progress
 
@@ -57,17 +51,17 @@ def lint(
     else:
         result = run_lint(paths)
     diags = [d for d in result.diagnostics if d.is_error or not quiet]
-    if fmt is LintFormat.json:
+    if fmt is OutputFormat.json:
         sys.stdout.write(emit.format_json(diags) + "\n")
     else:
         line = {
-            LintFormat.text: emit.format_text,
-            LintFormat.concise: emit.format_concise,
-            LintFormat.github: emit.format_github,
+            OutputFormat.text: emit.format_text,
+            OutputFormat.concise: emit.format_concise,
+            OutputFormat.github: emit.format_github,
         }[fmt]
         for d in diags:
             sys.stdout.write(line(d) + "\n")
-        if fmt is not LintFormat.github:
+        if fmt is not OutputFormat.github:
             files = len(result.files)
             sys.stderr.write(
                 f"{files} {'file' if files == 1 else 'files'} checked: {result.error_count} "

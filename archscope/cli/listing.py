@@ -8,83 +8,35 @@ from typing import Annotated
 import typer
 
 from ..api import list_specs
-from .common import handled, write
+from ..render.emit import TABLE_FORMATS, OutputFormat
+from .common import format_option, handled, write, write_table
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 
 
 @handled
 def list_(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
+    as_json: JsonFlag = False,
 ) -> None:
     """The bundled specs, one line each. Any of them can be passed by name to other commands."""
-    specs = list_specs()
-    if as_json:
-        write(
-            json.dumps(
-                [
-                    {
-                        "name": s.name,
-                        "title": s.title,
-                        "year": s.year,
-                        "family": s.family,
-                        "family_default": s.family_default,
-                        "path": str(s.path),
-                    }
-                    for s in specs
-                ],
-                indent=2,
-            )
-        )
-        return
-    from rich.table import Table
+    from ..render.listing import specs_table
 
-    from ..render.console import console
-
-    table = Table(header_style="bold", box=None)
-    for col in ("name", "title", "year", "family"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("notes", no_wrap=True, overflow="ellipsis")
-    for s in specs:
-        fam = f"{s.family}{' (default)' if s.family_default else ''}" if s.family else ""
-        table.add_row(s.name, s.title, s.year, fam, s.summary)
-    console().print(table)
+    write_table(specs_table(list_specs()), OutputFormat.json if as_json else fmt)
 
 
 @handled
 def ops(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    fmt: Annotated[
+        OutputFormat, format_option(OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
+    ] = OutputFormat.table,
+    as_json: JsonFlag = False,
 ) -> None:
     """Every op the spec language knows, with its attributes and defaults."""
     from ..ops import REGISTRY
+    from ..render.listing import ops_table
 
-    rows = []
-    for name in sorted(REGISTRY):
-        op = REGISTRY[name]
-        attrs = [
-            {
-                "name": a.name,
-                "type": a.type.describe(),
-                "default": None if a.required else a.default,
-                "required": a.required,
-                "doc": a.doc,
-            }
-            for a in op.attrs
-        ]
-        rows.append({"op": name, "summary": op.summary, "inputs": list(op.inputs), "attrs": attrs})
-    if as_json:
-        write(json.dumps(rows, indent=2, default=str))
-        return
-    from rich.table import Table
-
-    from ..render.console import console
-
-    table = Table(header_style="bold", show_lines=False)
-    table.add_column("op")
-    table.add_column("what it does")
-    table.add_column("attributes (default)")
-    for r in rows:
-        attrs = ", ".join(a["name"] if a["required"] else f"{a['name']}={a['default']}" for a in r["attrs"])
-        table.add_row(r["op"], r["summary"], attrs)
-    console().print(table)
+    write_table(ops_table(REGISTRY), OutputFormat.json if as_json else fmt)
 
 
 @handled

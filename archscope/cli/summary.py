@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
 
 from ..api import analyze
-from .common import ExitCode, exit_for, handled, print_diagnostics, write
-
-
-class SummaryFormat(str, enum.Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
+from ..render.emit import TABLE_FORMATS, OutputFormat
+from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
 
 
 @handled
@@ -36,7 +29,10 @@ def summary(
             help="Collapse layers to this many levels of the dotted name (1 = top-level layers and blocks).",
         ),
     ] = None,
-    fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format.")] = SummaryFormat.table,
+    fmt: Annotated[
+        OutputFormat,
+        format_option(*TABLE_FORMATS, help="Output format (JSON has every layer, whatever --depth)."),
+    ] = OutputFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Exact numbers in every row, not 1.81G.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="Show shape warnings.")] = True,
 ) -> None:
@@ -45,32 +41,14 @@ def summary(
     MACs count conv and linear multiply-accumulates (FLOPs = 2 × MACs); other work (BN,
     activations, pooling, adds) is counted separately as `ops`. Batch 1.
     """
+    from ..render.summary import summary_table
+
     result = analyze(spec)
     if result.report is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics))
     if warnings or result.errors:
         print_diagnostics([d for d in result.diagnostics if d.is_error or warnings])
-    report = result.report
-    if fmt is SummaryFormat.table:
-        from ..render.grid import DIM, style, use_color
-        from ..render.summary import render_table
-
-        color = use_color()
-        if result.note:
-            write(style(result.note, DIM, color))
-        write(render_table(report, depth, exact, color))
-    elif fmt is SummaryFormat.json:
-        from ..render.summary import to_json
-
-        write(to_json(report))
-    elif fmt is SummaryFormat.csv:
-        from ..render.summary import to_csv
-
-        write(to_csv(report, depth))
-    else:
-        from ..render.summary import to_markdown
-
-        write(to_markdown(report, depth))
+    write_table(summary_table(result.report, depth, result.note), fmt, exact)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -1,4 +1,5 @@
-"""Rendering: rich tables for people, JSON/CSV/Markdown for machines, diagnostic emitters.
+"""Rendering: the emitters of the table model (terminal, JSON, CSV, Markdown), the table
+builders of each command, and the diagnostic emitters.
 
-Only this package and the CLI import rich.
+No table path imports rich; only the progress bars (:mod:`.console`) do.
 """

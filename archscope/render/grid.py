@@ -6,8 +6,9 @@ through ``rich.console`` cost another 80 ms: together more than half of the 300 
 a whole ``archscope summary``. Layer tables have short cells that never wrap, so we lay them
 out here with the same box characters as rich's heavy-headed tables and add the few styles
 (bold header, dim placeholders) as ANSI codes ourselves, only when :func:`use_color` says
-so (a terminal or ``FORCE_COLOR``; never with ``NO_COLOR`` or ``--no-color``). Short tables (compare, list, ops) and
-progress bars still use rich.
+so (a terminal or ``FORCE_COLOR``; never with ``NO_COLOR`` or ``--no-color``). Every table is laid out
+here (:mod:`archscope.render.terminal`); only progress bars still use rich. A cell may hold
+several lines (a wrapped column).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 BOLD, DIM, ITALIC, RESET = "\x1b[1m", "\x1b[2m", "\x1b[3m", "\x1b[0m"
+RED, GREEN, YELLOW = "\x1b[31m", "\x1b[32m", "\x1b[33m"
 
 
 def use_color(stream: TextIO | None = None) -> bool:
@@ -48,6 +50,8 @@ def grid(
 ) -> str:
     """A heavy-headed box table as text (with ANSI styles when ``color``)."""
     show_footer = any(c.footer for c in cols)
+    if any("\n" in cell for row in rows for cell in row):
+        rows = [line for row in rows for line in _lines(row)]
     widths = [len(c.header) for c in cols]
     for row in rows:
         for i, cell in enumerate(row):
@@ -78,3 +82,10 @@ def grid(
         out.append(line([c.footer for c in cols], "│", BOLD))
     out.append(rule("└", "┴", "┘", "─"))
     return "\n".join(out)
+
+
+def _lines(row: Sequence[str]) -> list[list[str]]:
+    """A row whose cells hold several lines, as that many rows of one line each."""
+    split = [cell.split("\n") for cell in row]
+    height = max(len(parts) for parts in split)
+    return [[parts[i] if i < len(parts) else "" for parts in split] for i in range(height)]

@@ -31,3 +31,28 @@ def shape(s: tuple[int, ...] | list[int]) -> str:
 
 def ratio(a: float, b: float) -> str:
     return "—" if b == 0 else f"{a / b:.2f}×"
+
+
+def cell(value: object, kind: str, exact_numbers: bool = False) -> str:
+    """A table value as people read it (the kinds are listed in :mod:`archscope.table`)."""
+    if value is None:
+        return "—" if kind == "ratio" else ""
+    if kind == "count":
+        return f"{value:,}" if exact_numbers else compact(value)  # type: ignore[arg-type]
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "percent":
+        return f"{value:.1f}"
+    if kind == "ratio":
+        return f"{value:.2f}×"
+    if kind == "shape":
+        return shape(value)  # type: ignore[arg-type]
+    if kind == "list":
+        return "|".join(map(str, value))  # type: ignore[call-overload]
+    if kind == "bytes":
+        return size_bytes(value)  # type: ignore[arg-type]
+    if kind == "ms":
+        return f"{value:.2f}"
+    if kind == "rate":
+        return f"{value:,.1f}"
+    return str(value)

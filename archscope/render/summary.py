@@ -1,13 +1,11 @@
-"""The per-layer report of one network: a rich table, or JSON / CSV / Markdown."""
+"""The table model of `archscope summary`: one row per layer, or per group under ``--depth``."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 
 from ..report import LayerRow, Report
+from ..table import Column, Table
 from .numbers import compact, exact, shape, size_bytes
 
 
@@ -74,88 +72,60 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
     return out
 
 
-def render_table(report: Report, depth: int | None = None, exact_numbers: bool = False, color: bool = False) -> str:
-    """The per-layer table, the totals and the counting convention, as text."""
-    import textwrap
+COLUMNS = (
+    Column("name", "layer", "name"),
+    Column("op", "op"),
+    Column("output_shape", "output", "shape"),
+    Column("params", "params", "count", blank_zero=True),
+    Column("buffers", "buffers", "count", show="machine"),
+    Column("macs", "MACs", "count", blank_zero=True),
+    Column("macs_share", "% MACs", "percent", show="human", blank_zero=True),
+    Column("flops", "FLOPs", "count", show="machine"),
+    Column("ops", "other ops", "count", blank_zero=True),
+    Column("activations", "activations", "count"),
+)
 
-    from .grid import DIM, Col, grid, style
 
-    fmt = exact if exact_numbers else compact
+def summary_table(report: Report, depth: int | None = None, note: str | None = None) -> Table:
+    """The per-layer table with its totals, the totals in words and the counting convention.
+
+    JSON is ``report.to_dict()`` (every layer, whatever ``depth``); CSV and Markdown have the
+    rows of the table (``depth`` applies)."""
     t = report.totals
     total_macs = t.macs or 1
-    cols = [
-        Col("layer", footer="total"),
-        Col("op"),
-        Col("output", footer=shape(report.output_shape)),
-        Col("params", True, exact(t.params)),
-        Col("MACs", True, exact(t.macs)),
-        Col("% MACs", True, "100.0"),
-        Col("other ops", True, fmt(t.ops)),
-        Col("activations", True, fmt(t.activations)),
-    ]
-    rows = [
+    rows = tuple(
         (
-            row.name,
-            row.op,
-            shape(row.output_shape),
-            fmt(row.params) if row.params else "·",
-            fmt(row.macs) if row.macs else "·",
-            f"{100 * row.macs / total_macs:.1f}" if row.macs else "·",
-            fmt(row.ops) if row.ops else "·",
-            fmt(row.activations),
+            r.name,
+            r.op,
+            r.output_shape,
+            r.params,
+            r.buffers,
+            r.macs,
+            100 * r.macs / total_macs,
+            2 * r.macs,
+            r.ops,
+            r.activations,
         )
-        for row in grouped_rows(report, depth)
-    ]
-    parts = []
-    meta = [str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k)]
-    if meta:
-        parts.append(style("  ·  ".join(meta), DIM, color))
-    parts.append(grid(cols, rows, title=f"{report.title}  ·  input {shape(report.input)}", color=color))
-    parts += [
+        for r in grouped_rows(report, depth)
+    )
+    total = ("total", "", report.output_shape, t.params, t.buffers, t.macs, 100.0, t.flops, t.ops, t.activations)
+    meta = "  ·  ".join(str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k))
+    footer = (
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
         f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
         f"other ops   {exact(t.ops):>16}  ({compact(t.ops)})   BN, activations, pooling, adds, bias",
         f"activations {exact(t.activations):>16}  ({size_bytes(t.activation_bytes)} at float32, batch 1)",
         f"model size  {size_bytes(t.model_bytes):>16}   weighted layers (depth): {t.depth}",
-        style(textwrap.fill(report.convention, 100), DIM, color),
-    ]
-    return "\n".join(parts)
-
-
-def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2)
-
-
-CSV_FIELDS = ("name", "op", "output_shape", "params", "buffers", "macs", "flops", "ops", "activations")
-
-
-def to_csv(report: Report, depth: int | None = None) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
-    for r in grouped_rows(report, depth):
-        w.writerow([r.name, r.op, shape(r.output_shape), r.params, r.buffers, r.macs, 2 * r.macs, r.ops, r.activations])
-    return buf.getvalue()
-
-
-def to_markdown(report: Report, depth: int | None = None) -> str:
-    t = report.totals
-    lines = [
-        f"## {report.title}",
-        "",
-        f"Input `{shape(report.input)}`, output `{shape(report.output_shape)}`.",
-        "",
-        "| layer | op | output | params | MACs | other ops | activations |",
-        "|---|---|---|--:|--:|--:|--:|",
-    ]
-    for r in grouped_rows(report, depth):
-        lines.append(
-            f"| `{r.name}` | {r.op} | {shape(r.output_shape)} | {exact(r.params)} | {exact(r.macs)} | "
-            f"{exact(r.ops)} | {exact(r.activations)} |"
-        )
-    lines.append(
-        f"| **total** | | | **{exact(t.params)}** | **{exact(t.macs)}** | **{exact(t.ops)}** | "
-        f"**{exact(t.activations)}** |"
     )
-    lines += ["", f"_{report.convention}_", ""]
-    return "\n".join(lines)
+    return Table(
+        COLUMNS,
+        rows,
+        title=report.title,
+        total=total,
+        preamble=tuple(
+            line for line in (note, meta, f"input {shape(report.input)}, output {shape(report.output_shape)}") if line
+        ),
+        footer=footer,
+        convention=report.convention,
+        document=report.to_dict(),
+    )

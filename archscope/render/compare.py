@@ -1,0 +1,47 @@
+"""The table model of `archscope compare`: one row per network, ratios to the first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..report import CONVENTION
+from ..table import Column, Table
+
+COLUMNS = (
+    Column("name", "name"),
+    Column("title", "title", show="machine"),
+    Column("requested", "requested", show="machine"),
+    Column("resolved_from", "resolved_from", show="machine"),
+    Column("input", "input", "shape"),
+    Column("depth", "depth", "int"),
+    Column("params", "params", "count"),
+    Column("params_ratio", "×", "ratio"),
+    Column("macs", "MACs", "count"),
+    Column("macs_ratio", "×", "ratio"),
+    Column("flops", "FLOPs", "count", show="machine"),
+    Column("activations", "activations", "count"),
+    Column("activations_ratio", "×", "ratio"),
+    Column("model_bytes", "size (fp32)", "bytes"),
+)
+
+
+def compare_table(rows: list[dict[str, Any]], notes: list[str], timed: list[Any] | None = None) -> Table:
+    """``rows``: :meth:`Comparison.rows`; ``notes``: families resolved to a spec; ``timed``:
+    the bench results of `compare --bench`, one per network."""
+    columns = COLUMNS
+    cells = [tuple(r[c.key] for c in COLUMNS) for r in rows]
+    preamble = list(notes)
+    if timed:
+        from .bench import compare_bench_columns, environment_line
+
+        extra, timing = compare_bench_columns(timed)
+        columns += extra
+        cells = [row + more for row, more in zip(cells, timing, strict=True)]
+        preamble.append("timing: " + environment_line(timed[0].environment))
+    return Table(
+        columns,
+        tuple(cells),
+        preamble=tuple(preamble),
+        notes=(f"ratios (×) are to {rows[0]['name']}",),
+        convention=CONVENTION,
+    )
