@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .ops.registry import suggest
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source
+from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
@@ -51,6 +51,15 @@ class BlockDef:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """One ``expect:`` entry: the value as written (plain data, not yet checked) and where."""
+
+    key: str
+    value: object
+    span: Span
+
+
 @dataclass
 class NetworkSpec:
     name: str
@@ -63,8 +72,9 @@ class NetworkSpec:
     blocks: dict[str, BlockDef]
     layers: list[LayerEntry]
     output: tuple[str, Span] | None
-    expect: dict[str, tuple[Span, YNode]]
+    expect: dict[str, Expectation]
     layers_span: Span | None = None
+    params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
 
 
 def _type_name(node: YNode) -> str:
@@ -130,7 +140,7 @@ class SpecParser:
         for key in META_KEYS:
             node = m.get(key)
             if node is not None:
-                meta[key] = node.value if isinstance(node, YScalar) else _plain(node)
+                meta[key] = node.value if isinstance(node, YScalar) else to_python(node)
         blocks = {}
         bm = self.mapping(m.get("blocks"), "`blocks`")
         if bm:
@@ -159,8 +169,12 @@ class SpecParser:
             blocks=blocks,
             layers=self.layer_list(layers_node, "`layers`"),
             output=self.ref(m.get("output"), "`output`"),
-            expect=self.keyed(m.get("expect"), "`expect`", EXPECT_KEYS),
+            expect={
+                k: Expectation(k, to_python(v), v.span)
+                for k, (_, v) in self.keyed(m.get("expect"), "`expect`", EXPECT_KEYS).items()
+            },
             layers_span=layers_node.span if layers_node else None,
+            params_span=m.key_span("params") if "params" in m.items else None,
         )
 
     def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
@@ -287,12 +301,6 @@ class SpecParser:
             self.d.error("E005", "`in:` is empty", node.span, expected="one or more layer names", found="[]")
             return None
         return out
-
-
-def _plain(node: YNode) -> object:
-    from .yamlsrc import to_python
-
-    return to_python(node)
 
 
 # -- loading files, with `extends` -----------------------------------------------------
