@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .diagnostics import Collector, Diagnostic, Span, SpecError
@@ -329,76 +329,66 @@ def load_spec_text(
     root = parse_yaml(text, file)
     diags = Collector()
     if isinstance(root, YMap) and "extends" in root.items:
-        root = _extend(root, file, base_dir, resolver, _chain, diags)
+        root = _extend(root, base_dir, resolver, _chain)
     spec = SpecParser(diags).network(root, file)
     if diags.has_errors:
         raise SpecError(diags.items)
     return spec
 
 
-def _extend(
-    root: YMap, file: str, base_dir: Path | None, resolver: Resolver | None, chain: tuple[str, ...], diags: Collector
-) -> YMap:
+def _extend(root: YMap, base_dir: Path | None, resolver: Resolver | None, chain: tuple[str, ...]) -> YMap:
+    """``root`` with its ``extends:`` parent's keys under its own (see :data:`MERGED_KEYS`)."""
     node = root.items["extends"][1]
     target = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
     if target is None:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    "`extends` must name a spec",
-                    node.span,
-                    expected="a spec name or a relative path",
-                    found=_type_name(node),
-                )
-            ]
+        raise _e012(
+            "`extends` must name a spec", node, expected="a spec name or a relative path", found=_type_name(node)
         )
-    path = None
-    if base_dir is not None and target.endswith((".yaml", ".yml")):
-        candidate = base_dir / target
-        path = candidate if candidate.is_file() else None
-    if path is None and resolver is not None:
-        path = resolver(target, base_dir)
+    path = _parent_path(target, base_dir, resolver)
     if path is None:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    f"`extends: {target}` names no spec file or bundled spec",
-                    node.span,
-                    expected="a bundled name or a path next to this file",
-                    found=target,
-                )
-            ]
+        raise _e012(
+            f"`extends: {target}` names no spec file or bundled spec",
+            node,
+            expected="a bundled name or a path next to this file",
+            found=target,
         )
     if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    f"`extends: {target}` makes a cycle or is nested too deep",
-                    node.span,
-                    found=" → ".join(Path(c).stem for c in chain),
-                )
-            ]
+        raise _e012(
+            f"`extends: {target}` makes a cycle or is nested too deep",
+            node,
+            found=" → ".join(Path(c).stem for c in chain),
         )
-    try:
-        parent_text = read_source(path, str(path))
-        parent = parse_yaml(parent_text, str(path))
-        if isinstance(parent, YMap) and "extends" in parent.items:
-            parent = _extend(parent, str(path), path.parent, resolver, chain + (str(path.resolve()),), diags)
-    except SpecError as exc:
-        notes = (f"while reading `extends: {target}` at {node.span}",)
-        raise SpecError(
-            [
-                Diagnostic(
-                    d.code, d.message, d.span, d.severity, d.layer, d.expected, d.found, d.input_shape, d.notes + notes
-                )
-                for d in exc.diagnostics
-            ]
-        ) from None
+    parent = _read_parent(path, f"while reading `extends: {target}` at {node.span}", resolver, chain)
     if not isinstance(parent, YMap):
-        raise SpecError([Diagnostic("E012", f"`extends: {target}` is not a mapping", node.span)])
+        raise _e012(f"`extends: {target}` is not a mapping", node)
+    return _merged(parent, root)
+
+
+def _e012(message: str, node: YNode, **kw: str) -> SpecError:
+    return SpecError([Diagnostic("E012", message, node.span, **kw)])
+
+
+def _parent_path(target: str, base_dir: Path | None, resolver: Resolver | None) -> Path | None:
+    """A `.yaml` path next to the child first, then whatever the resolver finds (bundled names)."""
+    if base_dir is not None and target.endswith((".yaml", ".yml")):
+        candidate = base_dir / target
+        if candidate.is_file():
+            return candidate
+    return resolver(target, base_dir) if resolver is not None else None
+
+
+def _read_parent(path: Path, note: str, resolver: Resolver | None, chain: tuple[str, ...]) -> YNode:
+    """The parent's YAML (itself extended); its problems carry ``note``."""
+    try:
+        parent = parse_yaml(read_source(path, str(path)), str(path))
+        if isinstance(parent, YMap) and "extends" in parent.items:
+            parent = _extend(parent, path.parent, resolver, chain + (str(path.resolve()),))
+    except SpecError as exc:
+        raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
+    return parent
+
+
+def _merged(parent: YMap, root: YMap) -> YMap:
     items = dict(parent.items)
     for key, entry in root.items.items():
         if key == "extends":
