@@ -19,11 +19,12 @@ from .bundled import BundledSpec, bundled, resolve, resolve_path
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .elaborate import dedupe, elaborate
 from .graph import Graph
+from .loader import load_spec_file, load_spec_text
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .passes import PASSES, run_passes
 from .report import Report, build_report
-from .spec import NetworkSpec, load_spec_file, load_spec_text
+from .spec import NetworkSpec
 
 
 class UnknownSpec(SpecError):

@@ -14,10 +14,10 @@ from conftest import analyze_text, codes, net, only, where
 import archscope
 from archscope.diagnostics import Collector
 from archscope.elaborate import elaborate
+from archscope.loader import load_spec_text
 from archscope.overrides import Overrides
 from archscope.passes import PASSES, run_passes
 from archscope.passes.expect import ExpectResult
-from archscope.spec import load_spec_text
 
 RESNET50_PARAMS = 25_557_032
 FC_PARAMS = 2048 * 1000 + 1000

@@ -13,10 +13,10 @@ from ..diagnostics import Collector, Diagnostic
 from ..graph import Graph, Node
 from ..overrides import Overrides
 from ..spec import NetworkSpec
-from .builder import MAX_BLOCK_DEPTH, MAX_NODES, Builder, Scope, TooBig
+from .builder import Builder, Scope, TooBig
 from .values import Values, network_values
 
-__all__ = ["MAX_BLOCK_DEPTH", "MAX_NODES", "dedupe", "elaborate"]
+__all__ = ["dedupe", "elaborate"]
 
 
 def elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Graph | None:
