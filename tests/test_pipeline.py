@@ -194,3 +194,21 @@ def test_passes_run_in_order_and_return_frozen_results():
     assert results["costs"].params == 8 and results["expect"] == ExpectResult()
     for result in results.values():
         assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen
+
+
+# ---- no silent gaps ------------------------------------------------------------------------
+
+
+def test_n_zero_passes_the_single_input_on():
+    analysis = analyze_text(net("{op: conv2d, out: 4, kernel: 3, n: 0}", "relu"))
+    assert analysis.diagnostics == [] and analysis.report.output_shape == (3, 8, 8)
+
+
+def test_n_zero_on_a_layer_with_several_inputs_is_an_error_not_a_silent_gap():
+    # it used to leave the next layer without a shape, and no report and no diagnostic (an
+    # internal error in the CLI): there is no single input to pass on
+    text = net("{op: add, in: [input, input], n: 0}", "relu")
+    d = only(analyze_text(text), "E108")
+    assert (d.span.line, d.span.col) == where(text, "0}")
+    assert d.message == "`n: 0` leaves `add_1` out and passes its input on, so it needs exactly one input"
+    assert (d.expected, d.found, d.layer) == ("1", "2", "add_1")

@@ -127,11 +127,11 @@ class Builder:
         try:
             if entry.cond is not None and not self.values.value(entry.cond, env, at.notes):
                 return ins[0]  # skipped: the layer is replaced by its (first) input
-            n = self._repeats(entry, env, at)
+            n = self._repeats(entry, name, env, ins, at)
         except Skip:
             return None
         current = ins
-        out: Node | None = None if n else (ins[0] if len(ins) == 1 else None)
+        out: Node | None = None if n else ins[0]  # `n: 0`: the layer is left out
         for i in range(n):
             full = f"{at.prefix}{name}.{i}" if entry.repeat is not None else f"{at.prefix}{name}"
             env_i = {**env, "i": i}
@@ -142,7 +142,7 @@ class Builder:
             current = [out]
         return out
 
-    def _repeats(self, entry: LayerEntry, env: dict[str, Any], at: Scope) -> int:
+    def _repeats(self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope) -> int:
         if entry.repeat is None:
             return 1
         n = self.values.value(entry.repeat, env, at.notes)
@@ -153,6 +153,17 @@ class Builder:
                 entry.repeat.span,
                 expected=f"an integer in 0..{MAX_NODES}",
                 found=brief(n),
+                notes=at.notes,
+            )
+            raise Skip
+        if n == 0 and len(ins) != 1:
+            self.d.error(
+                "E108",
+                f"`n: 0` leaves `{name}` out and passes its input on, so it needs exactly one input",
+                entry.repeat.span,
+                layer=name,
+                expected="1",
+                found=str(len(ins)),
                 notes=at.notes,
             )
             raise Skip
