@@ -85,6 +85,7 @@ class Analysis:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     note: str | None = None  # e.g. how a family name was resolved
     overrides: Overrides = NO_OVERRIDES  # what the caller changed (resolution, params)
+    passes: Mapping[str, Any] = field(default_factory=dict)  # each pass's result, by name (`costs`, `expect`)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -151,12 +152,13 @@ def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Anal
     diags = Collector()
     graph = elaborate(spec, overrides, diags)
     report = None
+    results: Mapping[str, Any] = {}
     if graph is not None:
         passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network))
         results = run_passes(graph, diags, passes)
         if results["costs"] is not None:
             report = build_report(graph, results["costs"], [d for d in diags.items if not d.is_error])
-    return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides)
+    return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides, results)
 
 
 def _finished(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -196,6 +196,16 @@ def test_passes_run_in_order_and_return_frozen_results():
         assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen
 
 
+def test_the_analysis_carries_the_pass_results_and_leaves_expect_out_under_overrides():
+    text = net("{op: linear, out: 2}", input="[3]", extra="expect: {params: 8}\n")
+    analysis = analyze_text(text)
+    assert analysis.passes["costs"] == analysis.report.totals
+    assert analysis.passes["expect"] == ExpectResult(checked=("params",))
+    text = "input: [3]\nparams: {k: 2}\nlayers:\n  - {op: linear, out: k}\nexpect: {params: 8}\n"
+    assert list(archscope.analyze("t.yaml", text=text, params={"k": 3}).passes) == ["costs"]
+    assert archscope.analyze("t.yaml", text="input: [").passes == {}  # nothing to run passes on
+
+
 # ---- no silent gaps ------------------------------------------------------------------------
 
 
