@@ -9,17 +9,22 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .bundled import BundledSpec, bundled, resolve, resolve_path
-from .diagnostics import Collector, Diagnostic, Span, SpecError, brief
+from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .elaborate import dedupe, elaborate
 from .graph import Graph
+from .loader import load_spec_file, load_spec_text
+from .overrides import NONE as NO_OVERRIDES
+from .overrides import Overrides
+from .passes import PASSES, run_passes
 from .report import Report, build_report
-from .spec import NetworkSpec, load_spec_file, load_spec_text
+from .spec import NetworkSpec
 
 
 class UnknownSpec(SpecError):
@@ -79,6 +84,8 @@ class Analysis:
     report: Report | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     note: str | None = None  # e.g. how a family name was resolved
+    overrides: Overrides = NO_OVERRIDES  # what the caller changed (resolution, params)
+    passes: Mapping[str, Any] = field(default_factory=dict)  # each pass's result, by name (`costs`, `expect`)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -107,28 +114,31 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(source: str | Path, *, text: str | None = None, resolution: int | list[int] | None = None) -> Analysis:
+def analyze(
+    source: str | Path,
+    *,
+    text: str | None = None,
+    resolution: int | list[int] | None = None,
+    params: Mapping[str, Any] | None = None,
+    overrides: Overrides | None = None,
+) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
 
-    ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does); the
-    ``expect:`` numbers, which are for the spec's own input, are then not checked."""
+    ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does) and ``params``
+    replaces values of the spec's ``params:`` (``params={"num_classes": 10}``); both are shortcuts
+    for the fields of ``overrides``. When the network is changed this way, the ``expect:``
+    numbers, which are for the spec's own network, are not checked."""
+    given = overrides or NO_OVERRIDES
+    if resolution is not None:
+        given = replace(given, resolution=resolution)
+    if params is not None:
+        given = replace(given, params=params)
     with _gc_paused():
-        return _analyze(source, text, resolution)
+        return _analyze(source, text, given)
 
 
-def _with_resolution(spec: NetworkSpec, resolution: int | list[int]) -> NetworkSpec:
-    from dataclasses import replace
-
-    from .yamlsrc import YScalar, YSeq
-
-    span = spec.scale["resolution"][0] if "resolution" in spec.scale else spec.span
-    value = (
-        YScalar(resolution, span) if isinstance(resolution, int) else YSeq([YScalar(r, span) for r in resolution], span)
-    )
-    return replace(spec, scale={**spec.scale, "resolution": (span, value)}, expect={})
-
-
-def _analyze(source: str | Path, text: str | None, resolution: int | list[int] | None = None) -> Analysis:
+def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Analysis:
+    """The pipeline: text → located spec → graph (with the overrides) → passes → report."""
     note = None
     try:
         if text is not None:
@@ -138,17 +148,22 @@ def _analyze(source: str | Path, text: str | None, resolution: int | list[int] |
             note = found.note if found else None
             spec = load(source)
     except SpecError as exc:
-        return Analysis(str(source), None, None, None, sorted(dedupe(exc.diagnostics), key=Diagnostic.sort_key))
-    if resolution is not None:
-        spec = _with_resolution(spec, resolution)
+        return Analysis(str(source), None, None, None, _finished(exc.diagnostics), note, overrides)
     diags = Collector()
-    graph = elaborate(spec, diags)
+    graph = elaborate(spec, overrides, diags)
     report = None
-    if graph is not None and not diags.has_errors and graph.output is not None:
-        report = build_report(graph, [d for d in diags.items if not d.is_error])
-        check_expect(graph, report, diags)
-    items = sorted(dedupe(diags.items), key=Diagnostic.sort_key)
-    return Analysis(str(source), spec, graph, report, items, note)
+    results: Mapping[str, Any] = {}
+    if graph is not None:
+        passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network))
+        results = run_passes(graph, diags, passes)
+        if results["costs"] is not None:
+            report = build_report(graph, results["costs"], [d for d in diags.items if not d.is_error])
+    return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides, results)
+
+
+def _finished(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each diagnostic once, in file order."""
+    return sorted(dedupe(diagnostics), key=Diagnostic.sort_key)
 
 
 def summarize(source: str | Path) -> Report:
@@ -157,52 +172,6 @@ def summarize(source: str | Path) -> Report:
     if result.report is None or result.errors:
         raise SpecError(result.errors or result.diagnostics)
     return result.report
-
-
-def check_expect(graph: Graph, report: Report, diags: Collector) -> None:
-    """Compare the spec's ``expect:`` numbers with the computed ones (E201)."""
-    from .expr import ExprError, evaluate
-    from .yamlsrc import YScalar, to_python
-
-    computed = {
-        "params": report.totals.params,
-        "macs": report.totals.macs,
-        "buffers": report.totals.buffers,
-        "output": list(report.output_shape),
-    }
-    for key, (_, node) in graph.expect.items():
-        value = to_python(node)
-        if isinstance(node, YScalar) and isinstance(value, str):
-            try:
-                value = evaluate(value.replace("_", ""), {})
-            except ExprError:
-                pass
-        shaped = (
-            isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
-            if key == "output"
-            else _is_count(value)
-        )
-        if not shaped:
-            what = "a list of sizes such as [1000]" if key == "output" else "a whole number such as 11_689_512"
-            diags.error("E004", f"`expect.{key}` must be {what}", node.span, expected=what, found=brief(value))
-            continue
-        want = computed[key]
-        if value != want:
-
-            def show(v: object) -> str:
-                return f"{v:,}" if isinstance(v, int) else brief(v)
-
-            diags.error(
-                "E201",
-                f"expected {key} {show(value)}, computed {show(want)}",
-                node.span,
-                expected=show(value),
-                found=show(want),
-            )
-
-
-def _is_count(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 @dataclass(frozen=True)

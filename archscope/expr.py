@@ -149,76 +149,110 @@ def evaluate(text: str, env: dict[str, Any]) -> Any:
 
 
 def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, (int, float, str, bool)) or node.value is None:
-            return node.value
-        raise ExprError(f"literal {node.value!r} is not allowed")
-    if isinstance(node, ast.Name):
-        if node.id in env:
-            return env[node.id]
-        if node.id in FUNCTIONS:
-            raise ExprError(f"`{node.id}` is a function: call it as `{node.id}(...)`")
-        known = ", ".join(f"`{k}`" for k in sorted(k for k in env if not callable(env[k])))
-        raise ExprError(f"unknown name `{node.id}`" + (f" (known: {known})" if known else ""))
-    if isinstance(node, ast.BinOp):
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            raise ExprError(f"operator `{type(node.op).__name__}` is not allowed")
-        left, right = _eval(node.left, env), _eval(node.right, env)
-        _num(f"operator {type(node.op).__name__}", left, right)
-        return op(left, right)
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, env)
-        if isinstance(node.op, ast.USub):
-            return -value
-        if isinstance(node.op, ast.UAdd):
-            return +value
-        if isinstance(node.op, ast.Not):
-            return not value
+    handler = _HANDLERS.get(type(node))
+    if handler is None:
+        raise ExprError(f"`{type(node).__name__}` is not allowed in an expression")
+    return handler(node, env)
+
+
+def _constant(node: ast.Constant, env: dict[str, Any]) -> Any:
+    if isinstance(node.value, (int, float, str, bool)) or node.value is None:
+        return node.value
+    raise ExprError(f"literal {node.value!r} is not allowed")
+
+
+def _name(node: ast.Name, env: dict[str, Any]) -> Any:
+    if node.id in env:
+        return env[node.id]
+    if node.id in FUNCTIONS:
+        raise ExprError(f"`{node.id}` is a function: call it as `{node.id}(...)`")
+    known = ", ".join(f"`{k}`" for k in sorted(k for k in env if not callable(env[k])))
+    raise ExprError(f"unknown name `{node.id}`" + (f" (known: {known})" if known else ""))
+
+
+def _binop(node: ast.BinOp, env: dict[str, Any]) -> Any:
+    op = _BINOPS.get(type(node.op))
+    if op is None:
+        raise ExprError(f"operator `{type(node.op).__name__}` is not allowed")
+    left, right = _eval(node.left, env), _eval(node.right, env)
+    _num(f"operator {type(node.op).__name__}", left, right)
+    return op(left, right)
+
+
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+
+
+def _unaryop(node: ast.UnaryOp, env: dict[str, Any]) -> Any:
+    value = _eval(node.operand, env)
+    op = _UNARY.get(type(node.op))
+    if op is None:
         raise ExprError("operator `~` is not allowed")
-    if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for v in node.values:
-                result = _eval(v, env)
-                if not result:
-                    return result
+    return op(value)
+
+
+def _boolop(node: ast.BoolOp, env: dict[str, Any]) -> Any:
+    """``and`` returns the first falsy value (or the last); ``or`` the first truthy one (or the last)."""
+    stop_when = not isinstance(node.op, ast.And)  # `and` stops at a falsy value, `or` at a truthy one
+    result: Any = not stop_when
+    for v in node.values:
+        result = _eval(v, env)
+        if bool(result) is stop_when:
             return result
-        result = False
-        for v in node.values:
-            result = _eval(v, env)
-            if result:
-                return result
-        return result
-    if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
-        for op_node, comp in zip(node.ops, node.comparators):
-            op = _CMPOPS.get(type(op_node))
-            if op is None:
-                raise ExprError(f"comparison `{type(op_node).__name__}` is not allowed")
-            right = _eval(comp, env)
-            if not op(left, right):
-                return False
-            left = right
-        return True
-    if isinstance(node, ast.IfExp):
-        return _eval(node.body, env) if _eval(node.test, env) else _eval(node.orelse, env)
-    if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.keywords:
-            raise ExprError("only plain calls such as `max(a, b)` are allowed")
-        fn = env.get(node.func.id) if callable(env.get(node.func.id)) else FUNCTIONS.get(node.func.id)
-        if fn is None:
-            names = ", ".join(sorted(set(FUNCTIONS) | {k for k, v in env.items() if callable(v)}))
-            raise ExprError(f"unknown function `{node.func.id}` (known: {names})")
-        return fn(*[_eval(a, env) for a in node.args])
-    if isinstance(node, ast.Subscript):
-        seq = _eval(node.value, env)
-        index = _eval(node.slice, env)
-        if not isinstance(seq, (list, tuple)) or isinstance(index, bool) or not isinstance(index, int):
-            raise ExprError("indexing needs a list and an integer index")
-        if not -len(seq) <= index < len(seq):
-            raise ExprError(f"index {index} is out of range for a list of {len(seq)}")
-        return seq[index]
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_eval(e, env) for e in node.elts]
-    raise ExprError(f"`{type(node).__name__}` is not allowed in an expression")
+    return result
+
+
+def _compare(node: ast.Compare, env: dict[str, Any]) -> bool:
+    left = _eval(node.left, env)
+    for op_node, comp in zip(node.ops, node.comparators):
+        op = _CMPOPS.get(type(op_node))
+        if op is None:
+            raise ExprError(f"comparison `{type(op_node).__name__}` is not allowed")
+        right = _eval(comp, env)
+        if not op(left, right):
+            return False
+        left = right
+    return True
+
+
+def _ifexp(node: ast.IfExp, env: dict[str, Any]) -> Any:
+    return _eval(node.body, env) if _eval(node.test, env) else _eval(node.orelse, env)
+
+
+def _call(node: ast.Call, env: dict[str, Any]) -> Any:
+    if not isinstance(node.func, ast.Name) or node.keywords:
+        raise ExprError("only plain calls such as `max(a, b)` are allowed")
+    fn = env.get(node.func.id) if callable(env.get(node.func.id)) else FUNCTIONS.get(node.func.id)
+    if fn is None:
+        names = ", ".join(sorted(set(FUNCTIONS) | {k for k, v in env.items() if callable(v)}))
+        raise ExprError(f"unknown function `{node.func.id}` (known: {names})")
+    return fn(*[_eval(a, env) for a in node.args])
+
+
+def _subscript(node: ast.Subscript, env: dict[str, Any]) -> Any:
+    seq = _eval(node.value, env)
+    index = _eval(node.slice, env)
+    if not isinstance(seq, (list, tuple)) or isinstance(index, bool) or not isinstance(index, int):
+        raise ExprError("indexing needs a list and an integer index")
+    if not -len(seq) <= index < len(seq):
+        raise ExprError(f"index {index} is out of range for a list of {len(seq)}")
+    return seq[index]
+
+
+def _sequence(node: ast.List | ast.Tuple, env: dict[str, Any]) -> list[Any]:
+    return [_eval(e, env) for e in node.elts]
+
+
+# the whole language: an AST node type with no entry here is refused
+_HANDLERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.BinOp: _binop,
+    ast.UnaryOp: _unaryop,
+    ast.BoolOp: _boolop,
+    ast.Compare: _compare,
+    ast.IfExp: _ifexp,
+    ast.Call: _call,
+    ast.Subscript: _subscript,
+    ast.List: _sequence,
+    ast.Tuple: _sequence,
+}

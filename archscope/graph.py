@@ -1,13 +1,16 @@
 """The graph IR: nodes in topological order, each with its resolved attributes, inputs,
-source span, block path, and (after elaboration) its static shape and cost."""
+source span, block path, and (after the passes) its static shape and cost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Span
 from .ops.registry import Cost, Shape
+
+if TYPE_CHECKING:
+    from .spec import Expectation
 
 
 @dataclass(eq=False)
@@ -22,6 +25,7 @@ class Node:
     shape: Shape | None = None
     cost: Cost | None = None
     users: int = 0
+    notes: tuple[str, ...] = ()  # where the node comes from (`in `b_1` (block `b` used at …)`), for diagnostics
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op!r}, shape={self.shape})"
@@ -35,5 +39,6 @@ class Graph:
     input: Node
     nodes: list[Node]  # topological order, the input excluded
     output: Node | None
-    expect: dict[str, tuple[Span, Any]] = field(default_factory=dict)
+    expect: dict[str, Expectation] = field(default_factory=dict)
     scale: dict[str, Any] = field(default_factory=dict)
+    complete: bool = False  # elaboration reported no error: every layer of the spec is a node here

@@ -7,10 +7,10 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .graph import Graph
-from .ops import REGISTRY
 from .ops.registry import Shape, numel
+from .passes.costs import BYTES_PER_ELEMENT, Totals
 
-BYTES_PER_ELEMENT = 4  # float32
+__all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report"]
 
 CONVENTION = (
     "MACs = multiply-accumulates of conv and linear weights (1 fused multiply-add = 1 MAC; "
@@ -53,43 +53,6 @@ class LayerRow:
 
 
 @dataclass(frozen=True)
-class Totals:
-    params: int
-    buffers: int
-    macs: int
-    ops: int
-    activations: int
-    depth: int  # weighted (conv/linear) layers on the network
-    layers: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def activation_bytes(self) -> int:
-        return self.activations * BYTES_PER_ELEMENT
-
-    @property
-    def model_bytes(self) -> int:
-        return (self.params + self.buffers) * BYTES_PER_ELEMENT
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "params": self.params,
-            "buffers": self.buffers,
-            "macs": self.macs,
-            "flops": self.flops,
-            "ops": self.ops,
-            "activations": self.activations,
-            "activation_bytes": self.activation_bytes,
-            "model_bytes": self.model_bytes,
-            "depth": self.depth,
-            "layers": self.layers,
-        }
-
-
-@dataclass(frozen=True)
 class Report:
     name: str
     file: str
@@ -122,45 +85,35 @@ class Report:
         }
 
 
-def build_report(graph: Graph, warnings: list[Diagnostic]) -> Report:
-    """Turn a fully shaped graph into a report. Every node must have a shape and a cost."""
-    rows = []
-    params = buffers = macs = ops = acts = depth = 0
-    for node in graph.nodes:
-        cost = node.cost
-        assert node.shape is not None and cost is not None, node.name
-        elements = numel(node.shape)
-        rows.append(
-            LayerRow(
-                node.name,
-                node.op,
-                node.path,
-                node.blocks,
-                tuple(n.name for n in node.inputs),
-                node.shape,
-                cost.params,
-                cost.buffers,
-                cost.macs,
-                cost.ops,
-                elements,
-                node.span.line,
-            )
-        )
-        params += cost.params
-        buffers += cost.buffers
-        macs += cost.macs
-        ops += cost.ops
-        acts += elements
-        depth += REGISTRY[node.op].weighted
+def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Report:
+    """The report of a fully costed graph (``totals`` from :func:`archscope.passes.costs.totals`)."""
     assert graph.output is not None and graph.output.shape is not None
-    totals = Totals(params, buffers, macs, ops, acts, depth, len(rows))
+    rows = tuple(
+        LayerRow(
+            node.name,
+            node.op,
+            node.path,
+            node.blocks,
+            tuple(n.name for n in node.inputs),
+            node.shape,
+            node.cost.params,
+            node.cost.buffers,
+            node.cost.macs,
+            node.cost.ops,
+            numel(node.shape),
+            node.span.line,
+        )
+        for node in graph.nodes
+        if node.shape is not None and node.cost is not None
+    )
+    assert len(rows) == totals.layers
     return Report(
         graph.name,
         graph.file,
         dict(graph.meta),
         graph.input.shape or (),
         graph.output.shape,
-        tuple(rows),
+        rows,
         totals,
         graph.scale,
         tuple(warnings),

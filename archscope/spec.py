@@ -2,30 +2,27 @@
 
 Only structure is checked here (keys, types of structural values, names); values that may be
 expressions stay as located YAML nodes until the elaborator evaluates them with the right
-variables in scope. See the README's "Spec language" for the reference.
+variables in scope. See the README's "Spec language" for the reference. Files, texts
+and ``extends:`` are read by :mod:`archscope.loader`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Collector, Diagnostic, Span, SpecError
+from .diagnostics import Collector, Span, SpecError
 from .ops.registry import suggest
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source
+from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
 TOP_KEYS = ("name", "extends", "input", "params", "scale", "blocks", "layers", "output", "expect", *META_KEYS)
-MERGED_KEYS = ("params", "scale", "blocks")  # merged key by key under `extends`; others replaced
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output")
-MAX_EXTENDS = 8
-NOT_INHERITED = ("name", "title", "expect", "family_default")
 
 
 @dataclass
@@ -51,6 +48,15 @@ class BlockDef:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """One ``expect:`` entry: the value as written (plain data, not yet checked) and where."""
+
+    key: str
+    value: object
+    span: Span
+
+
 @dataclass
 class NetworkSpec:
     name: str
@@ -63,11 +69,12 @@ class NetworkSpec:
     blocks: dict[str, BlockDef]
     layers: list[LayerEntry]
     output: tuple[str, Span] | None
-    expect: dict[str, tuple[Span, YNode]]
+    expect: dict[str, Expectation]
     layers_span: Span | None = None
+    params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
 
 
-def _type_name(node: YNode) -> str:
+def type_name(node: YNode) -> str:
     if isinstance(node, YScalar):
         v = node.value
         return "null" if v is None else type(v).__name__
@@ -83,14 +90,14 @@ class SpecParser:
         if node is None:
             return None
         if not isinstance(node, YMap):
-            self.d.error("E004", f"{what} must be a mapping", node.span, expected="a mapping", found=_type_name(node))
+            self.d.error("E004", f"{what} must be a mapping", node.span, expected="a mapping", found=type_name(node))
             return None
         return node
 
     def string(self, node: YNode, what: str) -> str | None:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return node.value
-        self.d.error("E004", f"{what} must be a string", node.span, expected="a string", found=_type_name(node))
+        self.d.error("E004", f"{what} must be a string", node.span, expected="a string", found=type_name(node))
         return None
 
     def name(self, node: YNode, what: str) -> str | None:
@@ -130,7 +137,7 @@ class SpecParser:
         for key in META_KEYS:
             node = m.get(key)
             if node is not None:
-                meta[key] = node.value if isinstance(node, YScalar) else _plain(node)
+                meta[key] = node.value if isinstance(node, YScalar) else to_python(node)
         blocks = {}
         bm = self.mapping(m.get("blocks"), "`blocks`")
         if bm:
@@ -159,8 +166,12 @@ class SpecParser:
             blocks=blocks,
             layers=self.layer_list(layers_node, "`layers`"),
             output=self.ref(m.get("output"), "`output`"),
-            expect=self.keyed(m.get("expect"), "`expect`", EXPECT_KEYS),
+            expect={
+                k: Expectation(k, to_python(v), v.span)
+                for k, (_, v) in self.keyed(m.get("expect"), "`expect`", EXPECT_KEYS).items()
+            },
             layers_span=layers_node.span if layers_node else None,
+            params_span=m.key_span("params") if "params" in m.items else None,
         )
 
     def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
@@ -228,7 +239,7 @@ class SpecParser:
             return []
         if not isinstance(node, YSeq):
             self.d.error(
-                "E004", f"{what} must be a list of layers", node.span, expected="a list", found=_type_name(node)
+                "E004", f"{what} must be a list of layers", node.span, expected="a list", found=type_name(node)
             )
             return []
         if not node.items:
@@ -250,7 +261,7 @@ class SpecParser:
                 "a layer must be an op name or a mapping with `op:`",
                 node.span,
                 expected="`relu` or `{op: conv2d, ...}`",
-                found=_type_name(node),
+                found=type_name(node),
             )
             return None
         op_node = node.get("op")
@@ -287,121 +298,3 @@ class SpecParser:
             self.d.error("E005", "`in:` is empty", node.span, expected="one or more layer names", found="[]")
             return None
         return out
-
-
-def _plain(node: YNode) -> object:
-    from .yamlsrc import to_python
-
-    return to_python(node)
-
-
-# -- loading files, with `extends` -----------------------------------------------------
-
-Resolver = Callable[[str, Path | None], Path | None]
-
-
-def load_spec_file(
-    path: Path, display: str | None = None, resolver: Resolver | None = None, _chain: tuple[str, ...] = ()
-) -> NetworkSpec:
-    """Parse a spec file (following ``extends``); raise :class:`SpecError` with every problem."""
-    display = display or str(path)
-    text = read_source(path, display)
-    return load_spec_text(
-        text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),)
-    )
-
-
-def load_spec_text(
-    text: str,
-    file: str = "<spec>",
-    base_dir: Path | None = None,
-    resolver: Resolver | None = None,
-    _chain: tuple[str, ...] = (),
-) -> NetworkSpec:
-    root = parse_yaml(text, file)
-    diags = Collector()
-    if isinstance(root, YMap) and "extends" in root.items:
-        root = _extend(root, file, base_dir, resolver, _chain, diags)
-    spec = SpecParser(diags).network(root, file)
-    if diags.has_errors:
-        raise SpecError(diags.items)
-    return spec
-
-
-def _extend(
-    root: YMap, file: str, base_dir: Path | None, resolver: Resolver | None, chain: tuple[str, ...], diags: Collector
-) -> YMap:
-    node = root.items["extends"][1]
-    target = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
-    if target is None:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    "`extends` must name a spec",
-                    node.span,
-                    expected="a spec name or a relative path",
-                    found=_type_name(node),
-                )
-            ]
-        )
-    path = None
-    if base_dir is not None and target.endswith((".yaml", ".yml")):
-        candidate = base_dir / target
-        path = candidate if candidate.is_file() else None
-    if path is None and resolver is not None:
-        path = resolver(target, base_dir)
-    if path is None:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    f"`extends: {target}` names no spec file or bundled spec",
-                    node.span,
-                    expected="a bundled name or a path next to this file",
-                    found=target,
-                )
-            ]
-        )
-    if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E012",
-                    f"`extends: {target}` makes a cycle or is nested too deep",
-                    node.span,
-                    found=" → ".join(Path(c).stem for c in chain),
-                )
-            ]
-        )
-    try:
-        parent_text = read_source(path, str(path))
-        parent = parse_yaml(parent_text, str(path))
-        if isinstance(parent, YMap) and "extends" in parent.items:
-            parent = _extend(parent, str(path), path.parent, resolver, chain + (str(path.resolve()),), diags)
-    except SpecError as exc:
-        notes = (f"while reading `extends: {target}` at {node.span}",)
-        raise SpecError(
-            [
-                Diagnostic(
-                    d.code, d.message, d.span, d.severity, d.layer, d.expected, d.found, d.input_shape, d.notes + notes
-                )
-                for d in exc.diagnostics
-            ]
-        ) from None
-    if not isinstance(parent, YMap):
-        raise SpecError([Diagnostic("E012", f"`extends: {target}` is not a mapping", node.span)])
-    items = dict(parent.items)
-    for key, entry in root.items.items():
-        if key == "extends":
-            continue
-        if key in MERGED_KEYS and key in items and isinstance(items[key][1], YMap) and isinstance(entry[1], YMap):
-            merged = dict(items[key][1].items)
-            merged.update(entry[1].items)
-            items[key] = (entry[0], YMap(merged, entry[1].span))
-        else:
-            items[key] = entry
-    for key in NOT_INHERITED:  # the child is its own network: its own name, title and numbers
-        if key not in root.items:
-            items.pop(key, None)
-    return YMap(items, root.span)

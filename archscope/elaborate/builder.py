@@ -1,0 +1,350 @@
+"""The node builders: layer entries → graph nodes, scope by scope.
+
+A scope (the network's layer list, or one block instance) is named and ordered by
+:mod:`.scopes`, then walked in that order. An op entry becomes one node (per repeat), its
+attributes evaluated by :mod:`.values` and its shape inferred at once (:mod:`..passes.shapes`);
+a block entry is expanded when its input shape is known, so block expressions can use
+``in_channels``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..diagnostics import Collector, Span, brief
+from ..graph import Node
+from ..ops import REGISTRY
+from ..ops.registry import OpDef, suggest
+from ..passes.shapes import infer_shape
+from ..spec import BlockDef, LayerEntry, NetworkSpec
+from ..yamlsrc import YScalar
+from .scopes import DANGLING, Ref, layer_names, links, toposort
+from .values import Skip, Values
+
+MAX_NODES = 250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~8 s
+MAX_BLOCK_DEPTH = 32
+
+
+class TooBig(Exception):
+    """The graph passed :data:`MAX_NODES`; the diagnostic is already recorded."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where entries are being built: the name prefix, the scope's input, and the enclosing blocks."""
+
+    prefix: str  # `layer1.0.` inside block instance `layer1.0`; empty at the top
+    input: Node
+    path: tuple[str, ...] = ()  # enclosing block instances, outermost first
+    blocks: tuple[str, ...] = ()  # their block types
+    output: tuple[str, Span] | None = None  # the scope's `output:`, if named
+    notes: tuple[str, ...] = ()  # where each enclosing block was used
+
+
+class Builder:
+    def __init__(self, spec: NetworkSpec, values: Values, globals_: dict[str, Any], diags: Collector):
+        self.spec = spec
+        self.values = values
+        self.globals = globals_
+        self.d = diags
+        self.nodes: list[Node] = []
+        self.by_name: dict[str, Node] = {}
+        self.dangling = False  # a reference named no layer: it may have meant any unused one
+
+    # -- scopes -----------------------------------------------------------------------
+    def scope(self, entries: list[LayerEntry], env: dict[str, Any], at: Scope) -> Node | None:
+        """Build every entry of a scope; return the scope's output node (None if unknown)."""
+        if not entries:
+            return None
+        names = layer_names(entries, self.d, at.notes)
+        index = {n: i for i, n in enumerate(names)}
+        linked = [links(i, entry, index, self.d, at.notes) for i, entry in enumerate(entries)]
+        self.dangling = self.dangling or any(lk.dangling for lk in linked)
+        order = toposort(entries, names, [lk.deps for lk in linked], self.d, at.notes)
+        outputs: dict[int, Node | None] = {}
+        for i in order:
+            ins = [self._input(ref, i, index, outputs, at) for ref in linked[i].refs]
+            outputs[i] = self.entry(entries[i], names[i], env, ins, at)
+        if at.output is None:
+            return outputs.get(len(entries) - 1)
+        return self._named_output(at.output, index, outputs, at)
+
+    def _input(
+        self, ref: Ref, i: int, index: dict[str, int], outputs: dict[int, Node | None], at: Scope
+    ) -> Node | None:
+        if ref is None:
+            return outputs.get(i - 1) if i else at.input
+        if ref[0] == DANGLING:
+            return None
+        if ref[0] == "input":
+            return at.input
+        if "." in ref[0]:  # a layer inside a block instance of this scope: `layer1.0.conv1`
+            return self._dotted(ref, "", at)
+        return outputs.get(index[ref[0]])
+
+    def _named_output(
+        self, output: tuple[str, Span], index: dict[str, int], outputs: dict[int, Node | None], at: Scope
+    ) -> Node | None:
+        if output[0] in index:
+            return outputs.get(index[output[0]])
+        return self._dotted(output, "output: ", at)
+
+    def _dotted(self, ref: tuple[str, Span], what: str, at: Scope) -> Node | None:
+        target = self.by_name.get(at.prefix + ref[0])
+        if target is None:
+            self.dangling = True
+            self.d.error("E008", f"`{what}{ref[0]}` names no layer", ref[1], found=ref[0], notes=at.notes)
+        return target
+
+    # -- one entry ----------------------------------------------------------------------
+    def entry(
+        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
+    ) -> Node | None:
+        result = self._entry(entry, name, env, ins, at)
+        if result is None:  # a failed layer still consumes its inputs: no bogus "never used"
+            for n in ins:
+                if n is not None:
+                    n.users += 1
+        return result
+
+    def _entry(
+        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
+    ) -> Node | None:
+        op = REGISTRY.get(entry.op)
+        block = self.spec.blocks.get(entry.op)
+        if op is None and block is None:
+            hint = suggest(entry.op, list(REGISTRY) + list(self.spec.blocks))
+            self.d.error(
+                "E006",
+                f"unknown op or block `{entry.op}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                entry.op_span,
+                expected="an op (see `archscope ops`) or a block in `blocks:`",
+                found=entry.op,
+                notes=at.notes,
+            )
+            return None
+        try:
+            if entry.cond is not None and not self.values.value(entry.cond, env, at.notes):
+                return ins[0]  # skipped: the layer is replaced by its (first) input
+            n = self._repeats(entry, name, env, ins, at)
+        except Skip:
+            return None
+        current = ins
+        out: Node | None = None if n else ins[0]  # `n: 0`: the layer is left out
+        for i in range(n):
+            full = f"{at.prefix}{name}.{i}" if entry.repeat is not None else f"{at.prefix}{name}"
+            env_i = {**env, "i": i}
+            if op is not None:
+                out = self.op_node(entry, op, full, env_i, current, at)
+            else:
+                out = self.block_instance(entry, block, full, env_i, current, at)  # type: ignore[arg-type]
+            current = [out]
+        return out
+
+    def _repeats(self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope) -> int:
+        if entry.repeat is None:
+            return 1
+        n = self.values.value(entry.repeat, env, at.notes)
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NODES:
+            self.d.error(
+                "E004",
+                "`n` must be a whole number of repeats",
+                entry.repeat.span,
+                expected=f"an integer in 0..{MAX_NODES}",
+                found=brief(n),
+                notes=at.notes,
+            )
+            raise Skip
+        if n == 0 and len(ins) != 1:
+            self.d.error(
+                "E108",
+                f"`n: 0` leaves `{name}` out and passes its input on, so it needs exactly one input",
+                entry.repeat.span,
+                layer=name,
+                expected="1",
+                found=str(len(ins)),
+                notes=at.notes,
+            )
+            raise Skip
+        return n
+
+    # -- an op node ---------------------------------------------------------------------
+    def op_node(
+        self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
+    ) -> Node:
+        if len(self.nodes) >= MAX_NODES:
+            self.d.error("E011", f"the network has more than {MAX_NODES:,} layers", entry.span, notes=at.notes)
+            raise TooBig
+        attrs, ok = self._attrs(entry, op, env, at.notes)
+        inputs = [n for n in ins if n is not None]
+        node = Node(name, op.name, attrs, inputs, entry.span, at.path, at.blocks, notes=at.notes)
+        for n in inputs:
+            n.users += 1
+        self.nodes.append(node)
+        self.by_name[name] = node
+        lo, hi = op.inputs
+        if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
+            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}..{hi}"
+            self.d.error(
+                "E108",
+                f"`{op.name}` takes {want} inputs",
+                entry.span,
+                layer=name,
+                expected=want,
+                found=str(len(ins)),
+                notes=at.notes,
+            )
+        elif ok and all(n is not None and n.shape is not None for n in ins):
+            infer_shape(node, op, self.d)
+        return node
+
+    def _attrs(
+        self, entry: LayerEntry, op: OpDef, env: dict[str, Any], notes: tuple[str, ...]
+    ) -> tuple[dict[str, Any], bool]:
+        """The op's attributes, with defaults; ``ok`` is False when one is unknown, bad or missing."""
+        attrs: dict[str, Any] = {}
+        ok = True
+        misspelt: set[str] = set()  # attributes a typo stands for: not reported missing as well
+        for key, (kspan, vnode) in entry.args.items():
+            if op.attr(key) is None:
+                misspelt.add(self._unknown_attr(op, key, kspan, notes))
+                ok = False
+                continue
+            try:
+                attrs[key] = self.values.attr_value(op, key, vnode, env, notes)
+            except Skip:
+                ok = False
+        for attr in op.attrs:
+            if attr.name in attrs or attr.name in entry.args:
+                continue
+            if not attr.required:
+                attrs[attr.name] = attr.default
+                continue
+            ok = False
+            if attr.name not in misspelt:
+                self.d.error(
+                    "E005",
+                    f"`{op.name}` needs `{attr.name}` ({attr.doc or attr.type.describe()})",
+                    entry.span,
+                    expected=f"`{attr.name}: …`",
+                    found="nothing",
+                    notes=notes,
+                )
+        return attrs, ok
+
+    def _unknown_attr(self, op: OpDef, key: str, kspan: Span, notes: tuple[str, ...]) -> str:
+        """Report an attribute the op does not have; return the attribute it may stand for ("")."""
+        known = [a.name for a in op.attrs] + ["name", "in", "n", "if"]
+        hint = suggest(key, known)
+        self.d.error(
+            "E003",
+            f"`{op.name}` has no attribute `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+            kspan,
+            expected=", ".join(f"`{k}`" for k in known),
+            found=key,
+            notes=notes,
+        )
+        return hint or ""
+
+    # -- a block instance ------------------------------------------------------------
+    def block_instance(
+        self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
+    ) -> Node | None:
+        if not self._can_expand(entry, block, name, ins, at):
+            return None
+        x = ins[0]
+        if x is None or x.shape is None:
+            return None  # the cause upstream is already reported
+        inner = Scope(
+            name + ".",
+            x,
+            at.path + (name,),
+            at.blocks + (block.name,),
+            block.output,
+            at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
+        )
+        benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
+        if benv is None:
+            return None
+        return self.scope(block.layers, benv, inner)
+
+    def _can_expand(self, entry: LayerEntry, block: BlockDef, name: str, ins: list[Node | None], at: Scope) -> bool:
+        blocks, notes = at.blocks, at.notes
+        if block.name in blocks:
+            chain = " → ".join(blocks[blocks.index(block.name) :] + (block.name,))
+            self.d.error(
+                "E009", f"block `{block.name}` instantiates itself ({chain})", entry.op_span, found=chain, notes=notes
+            )
+            return False
+        if len(blocks) >= MAX_BLOCK_DEPTH:
+            self.d.error(
+                "E011",
+                f"blocks are nested deeper than {MAX_BLOCK_DEPTH} levels",
+                entry.op_span,
+                expected=f"at most {MAX_BLOCK_DEPTH} levels",
+                found=" → ".join(blocks + (block.name,)),
+                notes=notes[-1:],
+            )
+            return False
+        if len(ins) != 1:
+            self.d.error(
+                "E108",
+                f"block `{block.name}` takes one input",
+                entry.span,
+                layer=name,
+                expected="1",
+                found=str(len(ins)),
+                notes=notes,
+            )
+            return False
+        return True
+
+    def _block_env(
+        self,
+        entry: LayerEntry,
+        block: BlockDef,
+        env: dict[str, Any],
+        benv: dict[str, Any],
+        notes: tuple[str, ...],
+        inner_notes: tuple[str, ...],
+    ) -> dict[str, Any] | None:
+        """The block's variables: its arguments as given at the use (evaluated there), then its
+        defaults (evaluated inside the block); None if one is unknown, bad or missing."""
+        ok = True
+        for key, (kspan, vnode) in entry.args.items():
+            if key not in block.args:
+                hint = suggest(key, list(block.args))
+                self.d.error(
+                    "E003",
+                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    kspan,
+                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
+                    found=key,
+                    notes=notes,
+                )
+                ok = False
+                continue
+            try:
+                benv[key] = self.values.value(vnode, env, notes)
+            except Skip:
+                ok = False
+        for key, (_, default) in block.args.items():
+            if key in benv and key in entry.args:
+                continue
+            if isinstance(default, YScalar) and default.value is None:
+                self.d.error(
+                    "E005",
+                    f"block `{block.name}` needs argument `{key}`",
+                    entry.span,
+                    expected=f"`{key}: …`",
+                    found="nothing",
+                    notes=notes,
+                )
+                ok = False
+                continue
+            try:
+                benv[key] = self.values.value(default, benv, inner_notes)
+            except Skip:
+                ok = False
+        return benv if ok else None

@@ -1,0 +1,147 @@
+"""Scopes: the layer list of the network or of one block instance, before any node is made.
+
+Each entry gets a name (its own, or ``op_k``), its ``in:`` references are resolved to entries of
+the same list, and the entries are ordered so that every layer comes after its inputs. Cycles,
+duplicate names and references to no layer are reported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Collector, Span
+from ..ops.registry import suggest
+from ..spec import LayerEntry
+
+# An `in:` reference as resolved within its scope: None for "the previous entry"; `("!", span)`
+# for a reference to no layer (already reported); otherwise the name as written and its span.
+Ref = tuple[str, Span] | None
+DANGLING = "!"
+
+
+@dataclass(frozen=True)
+class Links:
+    """The entries an entry depends on (indices into the scope), and its references in order."""
+
+    deps: tuple[int, ...]
+    refs: tuple[Ref, ...]
+    dangling: bool = False  # a reference named no layer: it may have meant any unused one
+
+
+def layer_names(entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...]) -> list[str]:
+    """One unique name per entry: its own, or `op_k` for the k-th unnamed entry of that op."""
+    taken = _explicit_names(entries, diags, notes)
+    counters: dict[str, int] = {}
+    names = []
+    for entry in entries:
+        if entry.name is not None and entry.name != "input":
+            names.append(entry.name)
+            continue
+        k = counters.get(entry.op, 0)
+        while True:
+            k += 1
+            auto = f"{entry.op}_{k}"
+            if auto not in taken:
+                break
+        counters[entry.op] = k
+        taken[auto] = entry
+        names.append(auto)
+    # a duplicate explicit name keeps its position but gets a unique internal name
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            names[i] = f"{n}#{i}"
+        seen.add(names[i])
+    return names
+
+
+def _explicit_names(entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...]) -> dict[str, LayerEntry]:
+    taken: dict[str, LayerEntry] = {}
+    for entry in entries:
+        if entry.name is None:
+            continue
+        if entry.name == "input":
+            diags.error("E007", "`input` is reserved for the scope's input", entry.name_span, notes=notes)
+        elif entry.name in taken:
+            first = taken[entry.name].name_span
+            diags.error(
+                "E007",
+                f"layer name `{entry.name}` is used twice (first at line {first.line})",
+                entry.name_span,
+                expected="unique names",
+                found=entry.name,
+                notes=notes,
+            )
+        else:
+            taken[entry.name] = entry
+    return taken
+
+
+def links(i: int, entry: LayerEntry, index: dict[str, int], diags: Collector, notes: tuple[str, ...]) -> Links:
+    """Resolve the ``in:`` references of entry ``i``; a reference to no layer is reported (E008)."""
+    wanted = entry.inputs if entry.inputs is not None else [None]
+    deps: list[int] = []
+    refs: list[Ref] = []
+    dangling = False
+    for ref in wanted:
+        if ref is None:  # implicit: the previous entry in the list
+            refs.append(None)
+            if i:
+                deps.append(i - 1)
+            continue
+        head = ref[0].split(".")[0]
+        if ref[0] == "input":
+            refs.append(ref)
+        elif head in index:
+            deps.append(index[head])
+            refs.append(ref)
+        else:
+            hint = suggest(head, list(index) + ["input"])
+            diags.error(
+                "E008",
+                f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),
+                ref[1],
+                expected="a layer defined in the same list, or `input`",
+                found=ref[0],
+                notes=notes,
+            )
+            refs.append((DANGLING, ref[1]))
+            dangling = True
+    return Links(tuple(deps), tuple(refs), dangling)
+
+
+def toposort(
+    entries: list[LayerEntry], names: list[str], deps: list[tuple[int, ...]], diags: Collector, notes: tuple[str, ...]
+) -> list[int]:
+    """Entry indices, each after the entries it depends on; each cycle is reported once (E009)."""
+    state = [0] * len(entries)  # 0 new, 1 on stack, 2 done
+    order: list[int] = []
+    bad: set[int] = set()
+    for start in range(len(entries)):
+        if state[start]:
+            continue
+        stack = [(start, iter(deps[start]))]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+            elif state[nxt] == 0:
+                state[nxt] = 1
+                stack.append((nxt, iter(deps[nxt])))
+            elif state[nxt] == 1 and nxt not in bad:
+                cycle = [s for s, _ in stack][[s for s, _ in stack].index(nxt) :]
+                bad.update(cycle)
+                loop = " → ".join(names[c] for c in cycle + [nxt])
+                diags.error(
+                    "E009",
+                    f"layers form a cycle: {loop}",
+                    entries[nxt].span,
+                    expected="references to layers that do not depend on this one",
+                    found=loop,
+                    notes=notes,
+                )
+    return order

@@ -1,0 +1,257 @@
+"""Values: located YAML values → Python values, in an environment of variables.
+
+A value that cannot be evaluated is reported where it is written, and :class:`Skip` is raised
+so that the caller drops what needed it (the diagnostic is already recorded). The network-wide
+values come first: ``scale:``, the ``params:`` (with any overrides) and the input shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..diagnostics import Collector, brief
+from ..expr import ExprError, Scale, evaluate
+from ..ops.registry import AttrError, OpDef, suggest
+from ..overrides import Overrides
+from ..spec import NetworkSpec
+from ..yamlsrc import YNode, YScalar, YSeq
+
+
+class Skip(Exception):
+    """A value could not be evaluated; the diagnostic is already recorded."""
+
+
+class Values:
+    """Evaluates located values, reporting into ``diags``."""
+
+    def __init__(self, diags: Collector):
+        self.d = diags
+
+    def value(self, node: YNode, env: dict[str, Any], notes: tuple[str, ...] = ()) -> Any:
+        if isinstance(node, YScalar):
+            if isinstance(node.value, str):
+                try:
+                    return evaluate(node.value, env)
+                except ExprError as exc:
+                    self.d.error("E010", f"cannot evaluate `{node.value}`: {exc}", node.span, notes=notes)
+                    raise Skip from None
+            return node.value
+        if isinstance(node, YSeq):
+            return [self.value(item, env, notes) for item in node.items]
+        self.d.error(
+            "E004",
+            "a mapping is not allowed here",
+            node.span,
+            expected="a number, string or list",
+            found="a mapping",
+            notes=notes,
+        )
+        raise Skip
+
+    def attr_value(self, op: OpDef, key: str, node: YNode, env: dict[str, Any], notes: tuple[str, ...]) -> Any:
+        attr = op.attr(key)
+        assert attr is not None
+        literal_ok = getattr(attr.type, "accepts_str", False)
+        if isinstance(node, YScalar) and isinstance(node.value, str) and literal_ok:
+            try:
+                return attr.type(node.value)
+            except AttrError as exc:
+                if node.value.strip().isidentifier() and node.value.strip() not in env:
+                    # a word the attribute does not know (`padding: full`), not an expression
+                    self._bad_attr(op, key, node, exc.expected, node.value, notes)
+        raw = self.value(node, env, notes)
+        try:
+            return attr.type(raw)
+        except AttrError as exc:
+            self._bad_attr(op, key, node, exc.expected, exc.found, notes)
+
+    def _bad_attr(self, op: OpDef, key: str, node: YNode, expected: str, found: Any, notes: tuple[str, ...]) -> None:
+        self.d.error(
+            "E004",
+            f"`{key}` of `{op.name}` must be {expected}",
+            node.span,
+            expected=expected,
+            found=brief(found),
+            notes=notes,
+        )
+        raise Skip from None
+
+
+# -- the network-wide values ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkValues:
+    """What every scope of the network sees: the scale, the variables, and the input shape."""
+
+    scale: Scale
+    env: dict[str, Any]  # `ch`, `rep` and the `params:`
+    input_shape: tuple[int, ...] | None
+
+
+_SCALE_CHECKS = {"width": (float, 0.0), "depth": (float, 0.0), "divisor": (int, 0)}
+
+
+def network_values(spec: NetworkSpec, overrides: Overrides, values: Values) -> NetworkValues:
+    scale, resolution = _scale(spec, overrides, values)
+    env = _params(spec, overrides, values, scale)
+    return NetworkValues(scale, env, _input_shape(spec, overrides, env, resolution, values))
+
+
+def _scale(spec: NetworkSpec, overrides: Overrides, values: Values) -> tuple[Scale, Any]:
+    found: dict[str, Any] = {}
+    for key, (_, node) in spec.scale.items():
+        if key == "resolution" and overrides.resolution is not None:
+            continue  # replaced: the spec's own value is not read
+        try:
+            v = values.value(node, {})
+        except Skip:
+            continue
+        if key == "resolution":
+            found[key] = v
+            continue
+        typ, low = _SCALE_CHECKS[key]
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not math.isfinite(v)
+            or v <= low
+            or (typ is int and v != int(v))
+        ):
+            values.d.error(
+                "E004",
+                f"`scale.{key}` must be a positive {'integer' if typ is int else 'number'}",
+                node.span,
+                expected=f"> {low}",
+                found=brief(v),
+            )
+            continue
+        found[key] = typ(v)
+    resolution = found.pop("resolution", None)
+    if overrides.resolution is not None:
+        res = overrides.resolution
+        resolution = list(res) if isinstance(res, tuple) else res
+    return Scale(**found), resolution
+
+
+def _checked(fn: Any, name: str) -> Any:
+    def call(*args: Any) -> int:
+        if (
+            len(args) != 1
+            or isinstance(args[0], bool)
+            or not isinstance(args[0], (int, float))
+            or not math.isfinite(args[0])
+        ):
+            raise ExprError(f"`{name}` takes one finite number")
+        return fn(args[0])
+
+    return call
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """An override value as a spec value: scalars as they are, tuples as lists; anything else is refused."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    raise TypeError(type(value).__name__)
+
+
+def _params(spec: NetworkSpec, overrides: Overrides, values: Values, scale: Scale) -> dict[str, Any]:
+    env: dict[str, Any] = {"ch": _checked(scale.channels, "ch"), "rep": _checked(scale.repeats, "rep")}
+    given = _checked_overrides(spec, overrides, values)
+    for key, (_, node) in spec.params.items():
+        if key in given:
+            env[key] = given[key]
+            continue
+        try:
+            env[key] = values.value(node, env)
+        except Skip:
+            pass
+    return env
+
+
+def _checked_overrides(spec: NetworkSpec, overrides: Overrides, values: Values) -> dict[str, Any]:
+    """The ``params`` overrides that name a parameter of the spec and hold plain values."""
+    span = spec.params_span or spec.span
+    known = ", ".join(f"`{k}`" for k in spec.params) or "none: the spec has no `params:`"
+    given: dict[str, Any] = {}
+    for key, value in overrides.params.items():
+        if key not in spec.params:
+            hint = suggest(key, list(spec.params))
+            values.d.error(
+                "E003",
+                f"cannot override `params.{key}`: the spec has no such parameter"
+                + (f"; did you mean `{hint}`?" if hint else ""),
+                span,
+                expected=known,
+                found=str(key),
+            )
+            continue
+        try:
+            given[key] = _plain(value)
+        except TypeError:
+            values.d.error(
+                "E004",
+                f"the override of `params.{key}` must be a number, string, boolean or list",
+                span,
+                expected="a number, string, boolean or list",
+                found=brief(value),
+            )
+    return given
+
+
+def _input_shape(
+    spec: NetworkSpec, overrides: Overrides, env: dict[str, Any], resolution: Any, values: Values
+) -> tuple[int, ...] | None:
+    node = spec.input
+    if node is None:
+        return None
+    try:
+        v = values.value(node, env)
+    except Skip:
+        return None
+    ok = (
+        isinstance(v, list)
+        and 1 <= len(v) <= 4
+        and all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 2**31 for x in v)
+    )
+    if not ok:
+        values.d.error(
+            "E004",
+            "`input` must be a list of 1 to 4 positive integers (channels first, no batch)",
+            node.span,
+            expected="e.g. [3, 224, 224] or [1, 128]",
+            found=brief(v),
+        )
+        return None
+    shape = tuple(v)
+    if resolution is None:
+        return shape
+    sizes = [resolution] * (len(shape) - 1) if isinstance(resolution, int) else resolution
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) != len(shape) - 1
+        or not all(isinstance(s, int) and s >= 1 for s in sizes)
+    ):
+        values.d.error(
+            "E004",
+            "`scale.resolution` must be an integer or one per spatial dimension",
+            _resolution_span(spec, overrides),
+            expected=f"{len(shape) - 1} sizes",
+            found=brief(resolution),
+        )
+        return None
+    return (shape[0], *sizes)
+
+
+def _resolution_span(spec: NetworkSpec, overrides: Overrides) -> Any:
+    if overrides.resolution is None:
+        return spec.scale["resolution"][1].span
+    # an override has no place in the file: point at the spec's own `scale.resolution`, or the spec
+    return spec.scale["resolution"][0] if "resolution" in spec.scale else spec.span

@@ -1,0 +1,119 @@
+"""Loading a spec: a file or a text → located YAML → (``extends:`` merged) → :class:`NetworkSpec`.
+
+``extends: parent`` reads the parent (a path next to the child, or a bundled name found by the
+resolver), merges :data:`MERGED_KEYS` key by key and lets the child replace the rest; the
+parent's problems are reported with a note that says which ``extends:`` read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from .diagnostics import Collector, Diagnostic, SpecError
+from .spec import NetworkSpec, SpecParser, type_name
+from .yamlsrc import YMap, YNode, YScalar, parse_yaml, read_source
+
+MERGED_KEYS = ("params", "scale", "blocks")  # merged key by key under `extends`; others replaced
+MAX_EXTENDS = 8
+NOT_INHERITED = ("name", "title", "expect", "family_default")
+
+Resolver = Callable[[str, Path | None], Path | None]
+
+
+def load_spec_file(
+    path: Path, display: str | None = None, resolver: Resolver | None = None, _chain: tuple[str, ...] = ()
+) -> NetworkSpec:
+    """Parse a spec file (following ``extends``); raise :class:`SpecError` with every problem."""
+    display = display or str(path)
+    text = read_source(path, display)
+    return load_spec_text(
+        text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),)
+    )
+
+
+def load_spec_text(
+    text: str,
+    file: str = "<spec>",
+    base_dir: Path | None = None,
+    resolver: Resolver | None = None,
+    _chain: tuple[str, ...] = (),
+) -> NetworkSpec:
+    root = parse_yaml(text, file)
+    diags = Collector()
+    if isinstance(root, YMap) and "extends" in root.items:
+        root = _extend(root, base_dir, resolver, _chain)
+    spec = SpecParser(diags).network(root, file)
+    if diags.has_errors:
+        raise SpecError(diags.items)
+    return spec
+
+
+def _extend(root: YMap, base_dir: Path | None, resolver: Resolver | None, chain: tuple[str, ...]) -> YMap:
+    """``root`` with its ``extends:`` parent's keys under its own (see :data:`MERGED_KEYS`)."""
+    node = root.items["extends"][1]
+    target = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
+    if target is None:
+        raise _e012(
+            "`extends` must name a spec", node, expected="a spec name or a relative path", found=type_name(node)
+        )
+    path = _parent_path(target, base_dir, resolver)
+    if path is None:
+        raise _e012(
+            f"`extends: {target}` names no spec file or bundled spec",
+            node,
+            expected="a bundled name or a path next to this file",
+            found=target,
+        )
+    if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
+        raise _e012(
+            f"`extends: {target}` makes a cycle or is nested too deep",
+            node,
+            found=" → ".join(Path(c).stem for c in chain),
+        )
+    parent = _read_parent(path, f"while reading `extends: {target}` at {node.span}", resolver, chain)
+    if not isinstance(parent, YMap):
+        raise _e012(f"`extends: {target}` is not a mapping", node)
+    return _merged(parent, root)
+
+
+def _e012(message: str, node: YNode, **kw: str) -> SpecError:
+    return SpecError([Diagnostic("E012", message, node.span, **kw)])
+
+
+def _parent_path(target: str, base_dir: Path | None, resolver: Resolver | None) -> Path | None:
+    """A `.yaml` path next to the child first, then whatever the resolver finds (bundled names)."""
+    if base_dir is not None and target.endswith((".yaml", ".yml")):
+        candidate = base_dir / target
+        if candidate.is_file():
+            return candidate
+    return resolver(target, base_dir) if resolver is not None else None
+
+
+def _read_parent(path: Path, note: str, resolver: Resolver | None, chain: tuple[str, ...]) -> YNode:
+    """The parent's YAML (itself extended); its problems carry ``note``."""
+    try:
+        parent = parse_yaml(read_source(path, str(path)), str(path))
+        if isinstance(parent, YMap) and "extends" in parent.items:
+            parent = _extend(parent, path.parent, resolver, chain + (str(path.resolve()),))
+    except SpecError as exc:
+        raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
+    return parent
+
+
+def _merged(parent: YMap, root: YMap) -> YMap:
+    items = dict(parent.items)
+    for key, entry in root.items.items():
+        if key == "extends":
+            continue
+        if key in MERGED_KEYS and key in items and isinstance(items[key][1], YMap) and isinstance(entry[1], YMap):
+            merged = dict(items[key][1].items)
+            merged.update(entry[1].items)
+            items[key] = (entry[0], YMap(merged, entry[1].span))
+        else:
+            items[key] = entry
+    for key in NOT_INHERITED:  # the child is its own network: its own name, title and numbers
+        if key not in root.items:
+            items.pop(key, None)
+    return YMap(items, root.span)

@@ -1,0 +1,37 @@
+"""Passes over the elaborated graph, run in order: each is a function ``(graph, diags) -> result``.
+
+A pass reads the graph (and what earlier passes set on its nodes), reports into ``diags`` and
+returns a frozen result. Shapes are not a graph pass: the elaborator infers them as it makes
+each node (:mod:`.shapes`), because a block sees its input's channel count. To add an analysis
+(receptive field, memory…), write a module with one such function and add it to :data:`PASSES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ..diagnostics import Collector
+from ..graph import Graph
+from .costs import cost_pass
+from .expect import expect_pass
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: Callable[[Graph, Collector], Any]
+    spec_numbers: bool = False  # checks the spec's own numbers: skipped when overrides change the network
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("costs", cost_pass),
+    Pass("expect", expect_pass, spec_numbers=True),
+)
+
+
+def run_passes(graph: Graph, diags: Collector, passes: tuple[Pass, ...] = PASSES) -> Mapping[str, Any]:
+    """Run ``passes`` in order; their results by name."""
+    return MappingProxyType({p.name: p.run(graph, diags) for p in passes})

@@ -1,0 +1,86 @@
+"""Costs: each shaped node's params, buffers, MACs and other ops from its op's cost rule, and
+the network's totals.
+
+The totals are known only for a complete graph (elaboration reported no error, so every layer
+of the spec is a node) in which every node has a cost: a network with a failed or missing layer
+has no total, rather than a quietly wrong one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Collector, ShapeError
+from ..graph import Graph
+from ..ops import REGISTRY
+from ..ops.registry import numel
+from .shapes import report_rule_error
+
+BYTES_PER_ELEMENT = 4  # float32
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    buffers: int
+    macs: int
+    ops: int
+    activations: int
+    depth: int  # weighted (conv/linear) layers on the network
+    layers: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.activations * BYTES_PER_ELEMENT
+
+    @property
+    def model_bytes(self) -> int:
+        return (self.params + self.buffers) * BYTES_PER_ELEMENT
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "params": self.params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "ops": self.ops,
+            "activations": self.activations,
+            "activation_bytes": self.activation_bytes,
+            "model_bytes": self.model_bytes,
+            "depth": self.depth,
+            "layers": self.layers,
+        }
+
+
+def cost_pass(graph: Graph, diags: Collector) -> Totals | None:
+    """Set ``node.cost`` on every node that has a shape; return the totals, if known."""
+    for node in graph.nodes:
+        if node.shape is None:
+            continue
+        try:
+            node.cost = REGISTRY[node.op].cost(node.attrs, [n.shape for n in node.inputs], node.shape)  # type: ignore[misc]
+        except ShapeError as exc:  # no cost rule raises today; if one does, it is reported like a shape rule
+            report_rule_error(node, exc, diags)
+    return totals(graph)
+
+
+def totals(graph: Graph) -> Totals | None:
+    """The network's totals, or None when they are not known (see the module's docstring)."""
+    if not graph.complete or graph.output is None or graph.output.shape is None:
+        return None
+    params = buffers = macs = ops = acts = depth = 0
+    for node in graph.nodes:
+        cost = node.cost
+        if cost is None or node.shape is None:
+            return None
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        ops += cost.ops
+        acts += numel(node.shape)
+        depth += REGISTRY[node.op].weighted
+    return Totals(params, buffers, macs, ops, acts, depth, len(graph.nodes))
