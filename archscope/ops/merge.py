@@ -81,19 +81,19 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Add
+    from .torch_modules import Add
 
     return Add()
 
 
 def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Concat
+    from .torch_modules import Concat
 
     return Concat(a["dim"] + 1)
 
 
 def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Mul
+    from .torch_modules import Mul
 
     return Mul()
 
