@@ -22,7 +22,7 @@ import archscope  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
 from archscope.torch_backend import DeviceUnavailable, MemoryEstimateTooLarge  # noqa: E402
 from archscope.torch_backend.benchmark import BenchConfig, _run_interleaved  # noqa: E402
-from archscope.torch_backend.memory import estimate  # noqa: E402
+from archscope.torch_backend.memory import estimate, peak_live_elements  # noqa: E402
 
 QUICK = ["--min-time", "0.05", "--min-runs", "3", "--warmup", "1", "--device", "cpu"]
 
@@ -92,6 +92,18 @@ def test_memory_estimate_by_hand():
     assert est.activations == 40 * 8 * 4
     half = estimate(a.graph, a.report.totals.params, 0, 8, "float16")
     assert half.weights == params * (4 + 2) and half.activations == 40 * 8 * 2
+
+
+def test_memory_estimate_counts_extra_outputs_at_their_item_size():
+    text = (
+        "input: [1, 4, 4]\nlayers:\n  - {op: maxpool2d, name: pool, kernel: 2, return_indices: true}\n"
+        "  - {op: relu, name: r}\n  - {op: max_unpool2d, kernel: 2, in: [r, pool]}\n"
+    )
+    a = archscope.analyze("t.yaml", text=text)
+    # the unpool runs with the pool's values (4) and int64 switches (4 × 8 bytes = 8 floats) alive,
+    # beside the relu's output (4) and its own (16): 32 float32 elements
+    assert peak_live_elements(a.graph) == 4 + 8 + 4 + 16
+    assert estimate(a.graph, 0, 0, 2, "float32").activations == 32 * 2 * 4
 
 
 def test_blocks_are_interleaved_round_robin():
