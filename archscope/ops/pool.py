@@ -131,7 +131,7 @@ def _pool_family(kind: str, rank: int):
 
 def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
-    if len(x) < 2:
+    if len(x) not in (2, 3):  # PyTorch's adaptive pools of a 5-D batch pool only the last dims
         raise ShapeError(
             "E106",
             "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
