@@ -20,9 +20,10 @@ from typer.testing import CliRunner  # noqa: E402
 
 import archscope  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
+from archscope.render.numbers import size_bytes  # noqa: E402
 from archscope.torch_backend import DeviceUnavailable, MemoryEstimateTooLarge  # noqa: E402
 from archscope.torch_backend.benchmark import BenchConfig, _run_interleaved  # noqa: E402
-from archscope.torch_backend.memory import estimate  # noqa: E402
+from archscope.torch_backend.memory import estimate, peak_live_elements  # noqa: E402
 
 QUICK = ["--min-time", "0.05", "--min-runs", "3", "--warmup", "1", "--device", "cpu"]
 
@@ -35,9 +36,16 @@ def test_json_records_environment_and_consistent_statistics():
     assert env["torch"] == torch.__version__ and env["device"] == "cpu" and env["threads"] == 1
     assert (env["dtype"], env["layout"], env["compile"], env["batches"]) == ("float32", "contiguous", False, [1, 3])
     assert env["device_name"]
-    macs = archscope.analyze("lenet5").report.totals.macs
+    analysis = archscope.analyze("lenet5")
+    totals = analysis.report.totals
+    macs = totals.macs
+    assert (data["macs"], data["params"], data["input"]) == (macs, totals.params, list(analysis.report.input))
     assert [t["batch"] for t in data["timings"]] == [1, 3]
     for t in data["timings"]:
+        assert t["macs"] == macs
+        assert (
+            t["memory_estimate"] == estimate(analysis.graph, totals.params, totals.buffers, t["batch"], "float32").total
+        )
         assert 0 < t["p10"] <= t["p25"] <= t["median"] <= t["p75"] <= t["p90"]
         assert t["runs"] >= 3 and t["calls_per_run"] >= 1
         assert t["latency_ms"] == pytest.approx(t["median"] * 1e3)
@@ -52,6 +60,13 @@ def test_csv_has_one_row_per_batch_with_the_environment():
     rows = list(csv.DictReader(io.StringIO(out.output)))
     assert [r["batch"] for r in rows] == ["1", "2"]
     assert all(r["torch"] == torch.__version__ and r["dtype"] == "float32" for r in rows)
+    assert all(r["device"] == "cpu" and r["batches"] == "1|2" for r in rows)
+    macs = archscope.analyze("lenet5").report.totals.macs
+    for r in rows:
+        assert int(r["macs"]) == macs
+        times = [float(r[k]) for k in ("p10", "p25", "median", "p75", "p90")]
+        assert 0 < times[0] and times == sorted(times)
+        assert float(r["images_per_s"]) == pytest.approx(int(r["batch"]) / float(r["median"]))
 
 
 def test_table_output_and_bfloat16_channels_last():
@@ -60,6 +75,14 @@ def test_table_output_and_bfloat16_channels_last():
     )
     assert out.exit_code == 0, out.output
     assert "bfloat16 · channels_last" in out.output and "GFLOP/s" in out.output
+    assert f"torch {torch.__version__}" in out.output
+    a = archscope.analyze("conv_depthwise_separable")
+    est = estimate(a.graph, a.report.totals.params, a.report.totals.buffers, 1, "bfloat16")
+    row = next(line for line in out.output.splitlines() if "conv_depthwise_separable" in line and "│" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1] == "1" and cells[-1] == size_bytes(est.total)  # batch, memory estimate in bfloat16
+    blocks, calls = map(int, cells[-2].split("×"))
+    assert blocks >= 3 and calls >= 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
@@ -155,5 +178,32 @@ def test_cuda_bench(extra):
     )
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    assert data["environment"]["device"] == "cuda" and "synchronise" in data["environment"]["timer"]
-    assert all(t["median"] > 0 for t in data["timings"])
+    env = data["environment"]
+    assert env["device"] == "cuda" and "synchronise" in env["timer"]
+    assert env["torch"] == torch.__version__ and env["device_name"] == torch.cuda.get_device_name(0)
+    dtype = extra[extra.index("--dtype") + 1] if "--dtype" in extra else "float32"
+    layout = "channels_last" if "--channels-last" in extra else "contiguous"
+    assert (env["dtype"], env["layout"], env["batches"]) == (dtype, layout, [1, 8])
+    analysis = archscope.analyze("resnet18")
+    totals = analysis.report.totals
+    assert (data["macs"], data["params"]) == (totals.macs, totals.params)
+    assert [t["batch"] for t in data["timings"]] == [1, 8]
+    for t in data["timings"]:
+        assert 0 < t["p10"] <= t["p25"] <= t["median"] <= t["p75"] <= t["p90"]
+        assert t["runs"] >= 10 and t["calls_per_run"] >= 1  # the default --min-runs
+        assert t["macs"] == totals.macs
+        assert t["memory_estimate"] == estimate(analysis.graph, totals.params, totals.buffers, t["batch"], dtype).total
+        assert t["images_per_s"] == pytest.approx(t["batch"] / t["median"])
+        assert t["achieved_gflops"] == pytest.approx(2 * totals.macs * t["batch"] / t["median"] / 1e9)
+
+
+def test_memory_estimate_counts_extra_outputs_at_their_item_size():
+    text = (
+        "input: [1, 4, 4]\nlayers:\n  - {op: maxpool2d, name: pool, kernel: 2, return_indices: true}\n"
+        "  - {op: relu, name: r}\n  - {op: max_unpool2d, kernel: 2, in: [r, pool]}\n"
+    )
+    a = archscope.analyze("t.yaml", text=text)
+    # the unpool runs with the pool's values (4) and int64 switches (4 × 8 bytes = 8 floats) alive,
+    # beside the relu's output (4) and its own (16): 32 float32 elements
+    assert peak_live_elements(a.graph) == 4 + 8 + 4 + 16
+    assert estimate(a.graph, 0, 0, 2, "float32").activations == 32 * 2 * 4

@@ -83,8 +83,12 @@ def test_unpool_needs_the_switches_of_a_pool():
 
 def test_generated_forward_calls_each_layer_once_in_order():
     net = small()
+    analysis = archscope.analyze("small.yaml", text=SMALL)
+    modules = net.meta["archscope"]["modules"]
+    called = [n.target for n in net.graph.nodes if n.op == "call_module"]
+    assert called == [modules[node.name] for node in analysis.graph.nodes]  # once each, in topological order
     calls = [line for line in net.code.splitlines() if "self." in line]
-    assert len(calls) == len(layer_modules(net))
+    assert len(calls) == len(called)  # one line of the generated code per layer
     assert "for " not in net.code  # straight-line code, no interpreter loop
 
 

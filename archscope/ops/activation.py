@@ -2,6 +2,8 @@
 
 Cost: no params, no MACs; ``ops`` = 1 per output element for every activation. ``dropout``
 and ``identity`` are declared zero-cost on purpose (dropout is the identity at inference).
+Every op here accepts any rank. ``relu``, ``relu6`` and ``leaky_relu`` may run in place, as
+torchvision's do: their backward needs their output (in place) or their input (out of place).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -25,19 +27,34 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
+SAVES_INPUT = Saves(inputs=(0,))
+SAVES_OUTPUT = Saves(output=True)
+
+
 def _activation(
     name: str,
     module: str,
     summary: str,
+    saves: Saves,
     attrs: tuple[Attr, ...] = (),
     kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
+    inplace: bool = False,
 ) -> OpDef:
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
         return getattr(nn, module)(**kwargs(a))
 
-    return OpDef(name=name, summary=summary, attrs=attrs, shape=_same, cost=_per_element, lower=lower)
+    return OpDef(
+        name=name,
+        summary=summary,
+        attrs=attrs,
+        shape=_same,
+        cost=_per_element,
+        lower=lower,
+        inplace=inplace,
+        saves=saves,
+    )
 
 
 def _softmax_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -71,21 +88,24 @@ def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _activation("relu", "ReLU", "max(x, 0)"),
-    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)"),
+    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True),
+    # relu6 and leaky_relu save their input out of place, their output (the same size) in place
+    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT, inplace=True),
     _activation(
         "leaky_relu",
         "LeakyReLU",
         "x if x > 0 else slope·x",
+        SAVES_INPUT,
         (Attr("negative_slope", Float(), 0.01),),
         lambda a: {"negative_slope": a["negative_slope"]},
+        inplace=True,
     ),
-    _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)"),
-    _activation("sigmoid", "Sigmoid", "logistic sigmoid"),
-    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)"),
-    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)"),
-    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)"),
-    _activation("gelu", "GELU", "Gaussian error linear unit"),
+    _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT),
+    _activation("sigmoid", "Sigmoid", "logistic sigmoid", SAVES_OUTPUT),
+    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT),
+    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
+    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
+    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT),
     OpDef(
         name="softmax",
         summary="softmax over a dimension (0 = channels/features)",
@@ -93,6 +113,7 @@ register(
         shape=_softmax_shape,
         cost=_per_element,
         lower=_softmax_lower,
+        saves=SAVES_OUTPUT,
     ),
     OpDef(
         name="dropout",
@@ -101,6 +122,7 @@ register(
         shape=_same,
         cost=_free,
         lower=_dropout_lower,
+        saves=Saves(like_output=(1,)),  # training: the bool mask
     ),
     OpDef(
         name="identity",
@@ -109,5 +131,6 @@ register(
         shape=_same,
         cost=_free,
         lower=_identity_lower,
+        saves=Saves(),
     ),
 )

@@ -9,14 +9,31 @@ Cost (fvcore's and torchvision's convention, one multiply-add = 1 MAC, bias excl
   conv        MACs = K_h·K_w · C_in/groups · C_out · H_out·W_out
   transposed  MACs = K_h·K_w · C_in · C_out/groups · H_in·W_in  (every input pixel meets the kernel)
   params      = K_h·K_w · C_in/groups · C_out (+ C_out bias)
+Backward saves the input (and the weight, a parameter); the output is fresh and may be
+overwritten in place by the next layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, Sizes, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Bool,
+    Cost,
+    CounterHandle,
+    Int,
+    OpDef,
+    Reference,
+    Saves,
+    Shape,
+    Sizes,
+    numel,
+    register,
+)
 from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
 
 
@@ -54,6 +71,25 @@ def _check_groups(a: Attrs, c_in: int) -> None:
         raise ShapeError(
             "E103", f"groups={g} does not divide out={c_out}", expected=f"out divisible by {g}", found=c_out
         )
+
+
+def _convolution_mode_macs(inputs: list[Any], outputs: list[Any]) -> int:
+    """fvcore's conv formula for ``aten::_convolution_mode`` (``padding="same"``/``"valid"``)."""
+    from fvcore.nn.jit_handles import conv_flop_count, get_shape
+
+    return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
+
+
+# `padding: same` / `valid` (strings) make torch call aten::_convolution_mode, which fvcore's table lacks
+PADDING_BY_NAME = Reference(
+    handles=(
+        CounterHandle(
+            "aten::_convolution_mode",
+            _convolution_mode_macs,
+            "fvcore has no handle for aten::_convolution_mode (`padding: same`); counted with fvcore's conv_flop_count",
+        ),
+    )
+)
 
 
 def _conv_family(rank: int):
@@ -116,6 +152,9 @@ def _conv_family(rank: int):
         lower=lower,
         weighted=True,
         warnings=warnings,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
+        reference=PADDING_BY_NAME,
     )
 
 
@@ -185,6 +224,8 @@ def _transposed_family(rank: int):
         cost=cost,
         lower=lower,
         weighted=True,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
     )
 
 

@@ -1,7 +1,8 @@
 """Fully connected layers and flattening.
 
 linear: needs a flat (features,) input; params = in·out (+ out bias); MACs = in·out.
-flatten: (C, H, W) → (C·H·W,); free.
+flatten: (C, H, W) → (C·H·W,), any rank; free (a view: its output may not be overwritten).
+Backward: linear saves its input; flatten saves nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
 def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -55,6 +56,8 @@ register(
         cost=_linear_cost,
         lower=_linear_lower,
         weighted=True,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
     ),
     OpDef(
         name="flatten",
@@ -63,5 +66,6 @@ register(
         shape=_flatten_shape,
         cost=_flatten_cost,
         lower=_flatten_lower,
+        saves=Saves(),
     ),
 )

@@ -4,6 +4,9 @@ add: every input has the same shape; ops = (n − 1) per element.
 concat: same rank and sizes except along ``dim`` (0 = channels); free (a copy).
 mul: two inputs broadcast as in NumPy (squeeze-excitation scales (C, H, W) by (C, 1, 1)); ops = 1
 per output element.
+Every rank is accepted. ``add`` may accumulate into its first input in place (its backward
+needs nothing); each merge's output is fresh and may be overwritten in place. Backward: ``add``
+and ``concat`` save nothing, ``mul`` saves both inputs.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Cost, Int, OpDef, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
 def _shapes(inputs: Sequence[Shape]) -> str:
@@ -81,19 +84,19 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Add
+    from .torch_modules import Add
 
     return Add()
 
 
 def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Concat
+    from .torch_modules import Concat
 
     return Concat(a["dim"] + 1)
 
 
 def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from ..torch_backend.modules import Mul
+    from .torch_modules import Mul
 
     return Mul()
 
@@ -107,6 +110,9 @@ register(
         cost=_add_cost,
         lower=_lower_add,
         inputs=(2, None),
+        inplace=True,
+        overwritable_output=True,
+        saves=Saves(),
     ),
     OpDef(
         name="concat",
@@ -116,6 +122,8 @@ register(
         cost=_free,
         lower=_lower_concat,
         inputs=(2, None),
+        overwritable_output=True,
+        saves=Saves(),
     ),
     OpDef(
         name="mul",
@@ -125,5 +133,7 @@ register(
         cost=_per_element,
         lower=_lower_mul,
         inputs=(2, 2),
+        overwritable_output=True,
+        saves=Saves(inputs=(0, 1)),
     ),
 )

@@ -3,6 +3,9 @@
 Batch norm: params = 2·C (γ, β) when affine; buffers = 2·C + 1 (running mean, running
 variance and PyTorch's ``num_batches_tracked`` counter). Inference ``ops`` = 2 per element
 (scale and shift). LRN (Krizhevsky et al. 2012, §3.3): no params; ``ops`` ≈ size + 3 per element.
+Backward: batch norm saves its input and 2 statistics per channel (mean, inverse std); LRN,
+composed of elementwise ops and an average pool, saves its input and 3 float intermediates of
+its size. Both outputs are fresh and may be overwritten in place.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
 def _batchnorm(rank: int):
@@ -41,6 +44,8 @@ def _batchnorm(rank: int):
         shape=shape,
         cost=cost,
         lower=lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,), per_channel=2),
     )
 
 
@@ -76,5 +81,7 @@ register(
         shape=_lrn_shape,
         cost=_lrn_cost,
         lower=_lrn_lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
     ),
 )

@@ -1,13 +1,14 @@
 """Zero padding: (C, H, W) → (C, H + top + bottom, W + left + right). Free.
 
 ``padding`` is one integer for every side, or ``[left, right, top, bottom]`` as in PyTorch.
+Backward saves nothing (it slices the gradient); the output is fresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .registry import Attr, Attrs, Cost, OpDef, Shape, Sizes, register
+from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, register
 from .window import require_rank
 
 
@@ -40,5 +41,7 @@ register(
         shape=_shape,
         cost=_cost,
         lower=_lower,
+        overwritable_output=True,
+        saves=Saves(),
     )
 )

@@ -5,14 +5,33 @@ Shape: the window rule of :mod:`archscope.ops.window` (shared with convolution),
 (Zeiler & Fergus' switches): O = (W − 1)·S − 2P + K.
 Cost: no MACs (no weights). ``ops`` = K_h·K_w comparisons or adds per output element;
 adaptive/global pool: one add per input element.
+Max pooling with ``return_indices`` has an extra output, ``indices`` (int64, the output's
+shape), which ``max_unpool2d`` takes as its second input. Backward: every pool saves its input,
+max pooling also its indices, unpooling the indices it was given. Average pools' outputs are
+fresh and may be overwritten in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, OpDef, Shape, Sizes, fmt_shape, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Bool,
+    Cost,
+    ExtraOutput,
+    OpDef,
+    Reference,
+    Saves,
+    Shape,
+    Sizes,
+    fmt_shape,
+    numel,
+    register,
+)
 from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
 
 
@@ -22,6 +41,13 @@ def _window(a: Attrs, rank: int):
     pads = per_dim(a["padding"], rank, "padding")
     dilation = per_dim(a.get("dilation", 1), rank, "dilation")
     return kernel, stride, pads, dilation
+
+
+INDICES = ExtraOutput("indices", 8)  # int64 argmax positions (the switches)
+
+
+def _indices(a: Attrs) -> tuple[ExtraOutput, ...]:
+    return (INDICES,) if a.get("return_indices") else ()
 
 
 def _pool_family(kind: str, rank: int):
@@ -87,6 +113,10 @@ def _pool_family(kind: str, rank: int):
         ]
     else:
         attrs += [Attr("count_include_pad", Bool(), True)]
+    if kind == "max":
+        facts: dict[str, Any] = {"extra_outputs": _indices, "saves": Saves(inputs=(0,), like_output=(8,))}
+    else:
+        facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
     return OpDef(
         name=name,
         summary=f"{rank}-D {kind} pooling",
@@ -95,12 +125,13 @@ def _pool_family(kind: str, rank: int):
         cost=cost,
         lower=lower,
         warnings=warnings,
+        **facts,
     )
 
 
 def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
-    if len(x) < 2:
+    if len(x) not in (2, 3):  # PyTorch's adaptive pools of a 5-D batch pool only the last dims
         raise ShapeError(
             "E106",
             "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
@@ -163,6 +194,13 @@ def _unpool_sources(a: Attrs, inputs: Sequence[tuple[str, Attrs]]) -> None:
         )
 
 
+def _unpool_reference_inputs(a: Attrs, inputs: Sequence[Shape], batch: int) -> list[Any]:
+    """Random values and, as the switches, zeros: any valid indices give the same counts."""
+    import torch
+
+    return [torch.randn(batch, *inputs[0]), torch.zeros(batch, *inputs[1], dtype=torch.long)]
+
+
 def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from torch import nn
 
@@ -182,6 +220,8 @@ register(
         shape=_global_shape,
         cost=_input_adds,
         lower=_global_lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
     ),
     OpDef(
         name="adaptive_avgpool2d",
@@ -190,6 +230,8 @@ register(
         shape=_adaptive_shape,
         cost=_input_adds,
         lower=_adaptive_lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
     ),
     OpDef(
         name="max_unpool2d",
@@ -204,5 +246,11 @@ register(
         lower=_unpool_lower,
         inputs=(2, 2),
         check_inputs=_unpool_sources,
+        takes=((1, INDICES.name),),
+        saves=Saves(inputs=(1,)),
+        reference=Reference(
+            untraceable="TypeError: cond must be a bool, but got a Tensor",  # the jit tracer, in F.max_unpool2d's checks
+            inputs=_unpool_reference_inputs,
+        ),
     ),
 )

@@ -2,8 +2,11 @@
 
 An op is a name plus its attributes (with types and defaults), a pure *shape rule* over
 shapes without the batch dimension, a *cost rule*, and a *lowering* to PyTorch that imports
-torch only when it is called. Family files (``conv.py``, ``pool.py``…) define and register
-their ops; :mod:`archscope.ops` imports every family explicitly, in one place.
+torch only when it is called. Beside those rules an op declares the facts that passes and the
+PyTorch backend need about it (in-place safety, extra outputs, what backward saves, how the
+reference counter measures it), so that no code outside the op's family file names the op.
+Family files (``conv.py``, ``pool.py``…) define and register their ops; :mod:`archscope.ops`
+imports every family explicitly, in one place.
 """
 
 from __future__ import annotations
@@ -174,6 +177,64 @@ def no_warnings(attrs: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
 
 
 @dataclass(frozen=True)
+class ExtraOutput:
+    """An output beyond the op's main one. It has the main output's shape; ``itemsize`` is the
+    bytes per element (int64 indices: 8). The lowered module then returns the tuple
+    ``(main, *extras)``, and extra output ``i`` is element ``i + 1`` of it."""
+
+    name: str
+    itemsize: int
+
+
+def no_extra_outputs(attrs: Attrs) -> tuple[ExtraOutput, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Saves:
+    """What autograd keeps from the forward pass for the backward pass (training memory).
+
+    ``inputs``: which inputs (0-based) are kept; ``output``: whether the output is kept;
+    ``per_channel``: float32 values kept per output channel (batch norm's mean and inverse
+    std: 2); ``like_output``: bytes per output element of every other tensor kept (max
+    pooling's int64 indices: 8, dropout's bool mask: 1, one float32 intermediate: 4).
+    Parameters are not listed: they are kept anyway.
+    """
+
+    inputs: tuple[int, ...] = ()
+    output: bool = False
+    per_channel: int = 0
+    like_output: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CounterHandle:
+    """A count the reference counter (fvcore) lacks for an aten operator this op calls."""
+
+    operator: str  # `aten::…`
+    count: Callable[[list[Any], list[Any]], int]  # fvcore handle: (inputs, outputs) → multiply-adds
+    note: str  # said on every layer where it was used
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How ``verify`` measures a layer of this op with the reference counter (fvcore).
+
+    ``untraceable``: why fvcore cannot trace the op (then ``torch.utils.flop_counter`` counts
+    it); ``handles``: counts fvcore lacks; ``inputs``: makes the layer's input tensors from its
+    attributes, static input shapes and a batch size, when random floats are not valid inputs
+    (imports torch when called); None: random floats.
+    """
+
+    untraceable: str = ""
+    handles: tuple[CounterHandle, ...] = ()
+    inputs: Callable[[Attrs, Sequence[Shape], int], list[Any]] | None = None
+
+
+TRACED = Reference()  # fvcore traces the op on random float inputs
+
+
+@dataclass(frozen=True)
 class OpDef:
     name: str
     summary: str
@@ -186,6 +247,18 @@ class OpDef:
     warnings: Callable[[Attrs, Sequence[Shape]], list[ShapeWarning]] = no_warnings
     # optional: checks which layers feed this op, given each input's (op name, attrs)
     check_inputs: Callable[[Attrs, Sequence[tuple[str, Attrs]]], None] | None = None
+    # may run in place on its first input (its backward needs its output or nothing); the module
+    # the lowering returns then has an `inplace` attribute
+    inplace: bool = False
+    # an in-place consumer may overwrite its output: autograd saves its inputs, not its output,
+    # and the output is a fresh tensor, not a view of an input
+    overwritable_output: bool = False
+    # outputs beyond the main one, given the attributes
+    extra_outputs: Callable[[Attrs], tuple[ExtraOutput, ...]] = no_extra_outputs
+    # (input index, extra output name): that input takes the named extra output of its source
+    takes: tuple[tuple[int, str], ...] = ()
+    saves: Saves | None = None  # None: undeclared (a test requires every op to declare it)
+    reference: Reference = TRACED
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:
@@ -211,10 +284,6 @@ def register(*ops: OpDef) -> None:
             raise RegistryError(f"op `{op.name}` registered twice: at {REGISTRY[op.name].defined_at} and at {where}")
         object.__setattr__(op, "defined_at", where)
         REGISTRY[op.name] = op
-
-
-def lookup(name: str) -> OpDef | None:
-    return REGISTRY.get(name)
 
 
 def suggest(name: str, candidates: Sequence[str]) -> str | None:

@@ -12,13 +12,16 @@ Conventions:
 - a name that would shadow an ``nn.Module`` attribute (a layer called ``forward``, ``to`` or
   ``training``) gets a trailing ``_``; ``module.meta["archscope"]["modules"]`` maps every layer
   name to its module's qualified name;
-- a ``maxpool2d`` with ``return_indices: true`` gives its values to ordinary consumers and its
-  indices (the switches) to the ``max_unpool2d`` layers that name it as their second input;
-- ``relu``, ``relu6``, ``leaky_relu`` and ``add`` (into its first input) run in place, as
-  torchvision's modules do, when that input feeds nothing else and comes from a layer whose
-  backward does not need its own output (:data:`INPLACE_AFTER`). Fresh large tensors cost
-  page faults: out of place, ResNet-50 at batch 8 ran 4% slower than torchvision's code.
-  ``build(..., inplace=False)`` turns it off.
+- the lowering names no op: what it needs to know about one, it reads from the op's declared
+  facts on its :class:`~archscope.ops.registry.OpDef`, as below;
+- a layer whose op declares ``extra_outputs`` (for these attributes) returns the tuple
+  ``(main, *extras)``; ordinary consumers get the main output, and an input that the consumer's
+  op declares in ``takes`` gets the named extra output of its source (e.g. pooling switches);
+- a layer whose op declares ``inplace`` runs in place on its first input, as torchvision's
+  modules do, when that input feeds nothing else and comes from a layer whose op declares
+  ``overwritable_output`` (its backward does not need its output, which is not a view). Fresh
+  large tensors cost page faults: out of place, ResNet-50 at batch 8 ran 4% slower than
+  torchvision's code. ``build(..., inplace=False)`` turns it off.
 """
 
 from __future__ import annotations
@@ -35,30 +38,6 @@ from ..graph import Graph, Node
 from ..ops import REGISTRY
 from .errors import LoweringError, require_torch
 from .inputs import analyze_at
-
-INPLACE_OPS = frozenset({"relu", "relu6", "leaky_relu", "add"})  # backward needs their result or nothing
-# producers whose output may be overwritten: autograd saves their inputs, not their output, and
-# their output is a fresh tensor (not a view of an input, as flatten, identity or dropout give)
-INPLACE_AFTER = frozenset(
-    {
-        "conv1d",
-        "conv2d",
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "linear",
-        "batchnorm1d",
-        "batchnorm2d",
-        "add",
-        "concat",
-        "mul",
-        "zeropad2d",
-        "avgpool1d",
-        "avgpool2d",
-        "global_avgpool",
-        "adaptive_avgpool2d",
-        "lrn",
-    }
-)
 
 
 def checked_analysis(
@@ -136,30 +115,28 @@ def module_names(graph: Graph) -> dict[str, str]:
     return out
 
 
-def _switches_source(node: Node) -> Node:
-    pool = node.inputs[1]
-    if pool.op != "maxpool2d" or not pool.attrs.get("return_indices"):
+def _extra_output(node: Node, index: int, name: str, extras: dict[Node, dict[str, Any]]) -> Any:
+    """The extra output ``name`` of ``node``'s input ``index`` (declared in its op's ``takes``)."""
+    src = node.inputs[index]
+    found = extras.get(src, {}).get(name)
+    if found is None:  # the static check of the op's inputs lets this through only if it is missing
         raise SpecError(
             [
                 Diagnostic(
                     "E107",
-                    f"`{node.name}` (max_unpool2d): its second input must be a `maxpool2d` with `return_indices: true`",
+                    f"`{node.name}` ({node.op}): its input {index + 1} must be a layer that gives `{name}`",
                     node.span,
                     layer=node.name,
-                    expected="`in: [x, pool]` with `pool` keeping its indices",
-                    found=f"`{pool.name}` ({pool.op})",
+                    expected=f"a layer with a `{name}` output",
+                    found=f"`{src.name}` ({src.op})",
                 )
             ]
         )
-    return pool
-
-
-def _returns_indices(node: Node) -> bool:
-    return node.op in ("maxpool1d", "maxpool2d") and bool(node.attrs.get("return_indices"))
+    return found
 
 
 def inplace_nodes(g: Graph) -> set[Node]:
-    """The activations and adds that may overwrite their (first) input (see the module docstring)."""
+    """The layers that may overwrite their first input (see the module docstring)."""
     consumers: dict[Node, int] = {}
     for node in g.nodes:
         for src in node.inputs:
@@ -169,7 +146,10 @@ def inplace_nodes(g: Graph) -> set[Node]:
     return {
         node
         for node in g.nodes
-        if node.op in INPLACE_OPS and node.inputs[0].op in INPLACE_AFTER and consumers.get(node.inputs[0]) == 1
+        if REGISTRY[node.op].inplace
+        and node.inputs[0] is not g.input
+        and REGISTRY[node.inputs[0].op].overwritable_output
+        and consumers.get(node.inputs[0]) == 1
     }
 
 
@@ -183,7 +163,7 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
     in_place = inplace_nodes(g) if inplace else set()
     fx_graph = fx.Graph()
     values: dict[Node, fx.Node] = {g.input: fx_graph.placeholder("x")}
-    indices: dict[Node, fx.Node] = {}
+    extras: dict[Node, dict[str, fx.Node]] = {}
     root = nn.Module()
     for node in g.nodes:
         op = REGISTRY[node.op]
@@ -197,15 +177,17 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
             module.inplace = True
         qualname = names[node.name]
         _place(root, qualname, module, node, Scope, attach)
-        if node.op == "max_unpool2d":
-            pool = _switches_source(node)
-            args = (values[node.inputs[0]], indices[pool])
-        else:
-            args = tuple(values[n] for n in node.inputs)
+        takes = dict(op.takes)
+        args = tuple(
+            _extra_output(node, i, takes[i], extras) if i in takes else values[src] for i, src in enumerate(node.inputs)
+        )
         out = fx_graph.call_module(qualname, args)
-        if _returns_indices(node):
+        produced = op.extra_outputs(node.attrs)
+        if produced:
             values[node] = fx_graph.call_function(operator.getitem, (out, 0))
-            indices[node] = fx_graph.call_function(operator.getitem, (out, 1))
+            extras[node] = {
+                e.name: fx_graph.call_function(operator.getitem, (out, 1 + i)) for i, e in enumerate(produced)
+            }
         else:
             values[node] = out
     assert g.output is not None

@@ -5,7 +5,8 @@ when that differs (both exist while converting). ``activations``: the peak of te
 at once while the layers run in topological order. A layer's output is alive from the
 moment it is computed until its last consumer has run (the generated ``forward`` drops each
 value after its last use; ``inference_mode`` keeps no graph), and a layer's inputs and
-output are alive together. ``maxpool`` switches (``return_indices``) are int64. The input
+output are alive together. A layer's extra outputs (its op's ``extra_outputs``, e.g. int64
+pooling switches) are alive with its main output, counted at their own item size. The input
 batch is counted too. Workspace of conv algorithms is not: the estimate is a floor.
 """
 
@@ -15,6 +16,7 @@ import os
 from dataclasses import dataclass
 
 from ..graph import Graph
+from ..ops import REGISTRY
 from ..ops.registry import numel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -31,7 +33,8 @@ class MemoryEstimate:
 
 
 def peak_live_elements(graph: Graph) -> int:
-    """Peak number of activation elements alive at once (batch 1, indices counted as 2 floats)."""
+    """Peak number of activation elements alive at once (batch 1; an extra output's elements
+    count as many float32 elements as their bytes fill: an int64 index counts 2)."""
     order = {node: i for i, node in enumerate(graph.nodes)}
     last_use = {graph.input: -1}
     for node in graph.nodes:
@@ -43,9 +46,9 @@ def peak_live_elements(graph: Graph) -> int:
 
     def size(node) -> int:  # noqa: ANN001
         n = numel(node.shape or ())
-        if node.op in ("maxpool1d", "maxpool2d") and node.attrs.get("return_indices"):
-            n *= 3  # values + int64 switches
-        return n
+        if node is graph.input:
+            return n
+        return n + sum(n * extra.itemsize // 4 for extra in REGISTRY[node.op].extra_outputs(node.attrs))
 
     live = size(graph.input)
     peak = live

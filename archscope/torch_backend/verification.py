@@ -12,10 +12,12 @@ For every layer, three independent sources are compared with the static analysis
 - **MACs**: fvcore's count for the layer (fvcore counts one fused multiply-add as one flop).
   Only fvcore's conv/linear/matmul operators are multiply-adds (:data:`MAC_OPERATORS`); what
   else fvcore counts (``batch_norm``, ``adaptive_avg_pool2d``…) and the aten ops it does not
-  know are reported per layer, never folded into the comparison. ``padding: same`` calls
-  ``aten::_convolution_mode``, which fvcore's table lacks: it is counted with fvcore's own
-  ``conv_flop_count`` and the layer says so. A layer fvcore cannot trace (``max_unpool2d``)
-  is counted by ``torch.utils.flop_counter`` instead, and says so.
+  know are reported per layer, never folded into the comparison. What fvcore needs to know
+  about an op is declared on the op (its ``reference``): counts for aten operators fvcore's
+  table lacks (multiply-adds too, and the layer says so when one was used); inputs to run it
+  on when random floats are not valid ones; and, for an op fvcore cannot trace, why: such a
+  layer is counted by ``torch.utils.flop_counter`` instead, and says so. A layer that fvcore
+  fails on without such a declaration falls back the same way, with fvcore's error as the note.
 
 Each layer runs alone on an input of its static input shape (batch 1, float32, one thread),
 which proves each rule; the meta pass proves that the layers compose. fvcore's count depends
@@ -35,11 +37,15 @@ from typing import Any
 
 from ..api import Analysis
 from ..graph import Node
+from ..ops import REGISTRY
 from ..ops.registry import Shape
 from .errors import require_fvcore, require_torch
 from .lowering import checked_analysis, layer_modules, lower_graph
 
-MAC_OPERATORS = frozenset({"conv", "_convolution_mode", "linear", "addmm", "bmm", "einsum", "matmul", "mm"})
+# fvcore's multiply-add counts, as fvcore keys them: an aten operator's name without `aten::`, and
+# `conv` for its convolution handle. The counter handles an op declares count multiply-adds too.
+_MAC_ATEN = ("aten::addmm", "aten::bmm", "aten::einsum", "aten::linear", "aten::matmul", "aten::mm")
+MAC_OPERATORS = frozenset({"conv", *(name.removeprefix("aten::") for name in _MAC_ATEN)})
 SINGLE_THREAD_MACS_PER_S = 14e9  # measured: resnet50 forward, 1 thread, 2-core EPYC
 META_S_PER_LAYER = 2e-3  # measured: resnet1202 meta forward, 8 s for 4,210 layers
 
@@ -343,13 +349,6 @@ def _check_layer(
     )
 
 
-def _convolution_mode_macs(inputs: list[Any], outputs: list[Any]) -> int:
-    """fvcore's conv formula for ``aten::_convolution_mode`` (``padding="same"``/``"valid"``)."""
-    from fvcore.nn.jit_handles import conv_flop_count, get_shape
-
-    return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
-
-
 def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
     """Run one layer alone on CPU (batch 1, float32) under fvcore (a CPU copy if it is on meta)."""
     import torch
@@ -357,9 +356,13 @@ def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
     fvnn = require_fvcore()
     on_meta = any(t.is_meta for t in [*layer.parameters(), *layer.buffers()])
     module = _zero(copy.deepcopy(layer).to_empty(device="cpu")) if on_meta else layer
-    inputs: list[Any] = [torch.randn(1, *s) for s in in_shapes]
-    if node.op == "max_unpool2d":  # the switches: any valid indices will do
-        inputs[1] = torch.zeros(1, *in_shapes[1], dtype=torch.long)
+    reference = REGISTRY[node.op].reference
+    if reference.inputs is not None:
+        inputs: list[Any] = reference.inputs(node.attrs, in_shapes, 1)
+    else:
+        inputs = [torch.randn(1, *s) for s in in_shapes]
+    if reference.untraceable:
+        return _measure_without_fvcore(module, inputs, reference.untraceable)
     seen: list[Shape] = []
 
     def hook(mod: Any, args: Any, out: Any) -> None:
@@ -370,24 +373,23 @@ def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
     try:
         analysis = (
             fvnn.FlopCountAnalysis(module, tuple(inputs))
-            .set_op_handle("aten::_convolution_mode", _convolution_mode_macs)
             .unsupported_ops_warnings(False)
             .uncalled_modules_warnings(False)
             .tracer_warnings("none")
         )
+        for declared_handle in reference.handles:
+            analysis.set_op_handle(declared_handle.operator, declared_handle.count)
         counts = analysis.by_operator()
         unsupported = analysis.unsupported_ops()
     except Exception as exc:  # noqa: BLE001 - fvcore cannot trace it: count with torch instead
         return _measure_without_fvcore(module, inputs, f"{type(exc).__name__}: {exc}".split(". ")[0])
     finally:
         handle.remove()
-    macs = sum(n for op, n in counts.items() if op in MAC_OPERATORS)
-    other = tuple(sorted((op, n) for op, n in counts.items() if op not in MAC_OPERATORS))
-    notes = (
-        ("fvcore has no handle for aten::_convolution_mode (`padding: same`); counted with fvcore's conv_flop_count",)
-        if "_convolution_mode" in counts
-        else ()
-    )
+    declared = {h.operator.removeprefix("aten::"): h.note for h in reference.handles}
+    mac_keys = MAC_OPERATORS | set(declared)
+    macs = sum(n for key, n in counts.items() if key in mac_keys)
+    other = tuple(sorted((key, n) for key, n in counts.items() if key not in mac_keys))
+    notes = tuple(note for key, note in declared.items() if key in counts)
     return Measured(seen[0] if seen else None, macs, other, tuple(sorted(unsupported.items())), "fvcore", notes)
 
 
