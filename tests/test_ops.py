@@ -232,6 +232,14 @@ def _maxpool2d() -> list[Case]:
             (3, pool_out(7, 2, 2, ceil_mode=True), 4),
             ops=4 * 3 * 4 * 4,
         ),
+        # ceil mode: a kernel taller than the input still gives one window that starts inside it
+        one(
+            "ceil-kernel-past-input",
+            "[3, 1, 5]",
+            "op: maxpool2d, kernel: 2, ceil_mode: true",
+            (3, pool_out(1, 2, 2, ceil_mode=True), pool_out(5, 2, 2, ceil_mode=True)),
+            ops=4 * 3 * 1 * 3,
+        ),
         # ceil gives 3, but the third window would start in the right padding: PyTorch drops it
         one(
             "ceil-correction",
@@ -345,6 +353,13 @@ def _merges() -> dict[str, list[Case]]:
         "add": [
             Case("two", "[3, 8, 8]", (*two, "{op: add, name: t, in: [a, b]}"), (3, 8, 8), ops=192),
             Case("three", "[3, 8, 8]", (*two, "{op: add, name: t, in: [a, b, input]}"), (3, 8, 8), ops=2 * 192),
+            Case(
+                "broadcast-a-channel-map",
+                "[3, 8, 8]",
+                ("{op: global_avgpool, name: g}", "{op: add, name: t, in: [input, g]}"),
+                (3, 8, 8),
+                ops=192,
+            ),
         ],
         "concat": [
             Case(

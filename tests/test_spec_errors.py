@@ -354,6 +354,18 @@ CASES: dict[str, list[Case]] = {
             "{op: max_unpool2d",
             found="maxpool2d without return_indices",
         ),
+        Case(
+            # PyTorch: "Found an invalid max index: 54 (output volumes are of size 7x7)"
+            "unpool-switches-past-its-output",
+            net(
+                "{op: maxpool2d, name: p, kernel: 3, stride: 2, return_indices: true}",
+                "{op: max_unpool2d, in: [p, p], kernel: 3, stride: 2}",
+                input="[1, 8, 8]",
+            ),
+            "{op: max_unpool2d",
+            message="the switches of the pooling layer reach position 54 of its 8×8 input, past the 7×7 unpooled output",
+            found="7×7 = 49",
+        ),
     ],
     "E108": [
         Case(

@@ -119,6 +119,23 @@ def test_inplace_activations_keep_inputs_and_gradients():
         torch.testing.assert_close(p.grad, q.grad, msg=name)
 
 
+def test_a_broadcast_add_never_accumulates_into_its_smaller_input():
+    # g (8, 1, 1) is a fresh conv output feeding only the add: in place it would have to hold (8, 6, 6)
+    text = (
+        "input: [3, 6, 6]\nlayers:\n  - {op: conv2d, name: c, out: 8, kernel: 1}\n  - {op: global_avgpool, name: p}\n"
+        "  - {op: conv2d, name: g, out: 8, kernel: 1}\n  - {op: add, name: a, in: [g, c]}\n"
+    )
+    net = archscope.build("t.yaml", text=text).eval()
+    assert layer_modules(net)["a"].inplace is False
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        parts = {name: m for name, m in layer_modules(net).items()}
+        c = parts["c"](x)
+        expected = parts["g"](parts["p"](c)) + c
+        torch.testing.assert_close(net(x), expected)
+    assert tuple(net(x).shape[1:]) == archscope.analyze("t.yaml", text=text).report.output_shape
+
+
 def test_fx_symbolic_trace_gives_the_same_function():
     net = small()
     traced = torch.fx.symbolic_trace(net)

@@ -1,8 +1,9 @@
 """Merges of several inputs: residual ``add``, channel ``concat``, broadcast ``mul``.
 
-add: every input has the same shape; ops = (n − 1) per element.
+add: inputs of one shape (a residual), or shapes that broadcast at equal rank (sizes equal or 1:
+adding a (C, 1, 1) map); ops = (n − 1) per output element.
 concat: same rank and sizes except along ``dim`` (0 = channels); free (a copy).
-mul: two inputs broadcast as in NumPy (squeeze-excitation scales (C, H, W) by (C, 1, 1)); ops = 1
+mul: two inputs broadcast at equal rank, as add (squeeze-excitation scales (C, H, W) by (C, 1, 1)); ops = 1
 per output element.
 Every rank is accepted. ``add`` may accumulate into its first input in place (its backward
 needs nothing); each merge's output is fresh and may be overwritten in place. Backward: ``add``
@@ -21,15 +22,33 @@ def _shapes(inputs: Sequence[Shape]) -> str:
     return ", ".join(fmt_shape(s) for s in inputs)
 
 
-def _add_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+def _broadcast(inputs: Sequence[Shape]) -> Shape | None:
+    """NumPy broadcasting at equal rank (each size equal, or 1); None if the inputs do not broadcast.
+
+    Ranks must be equal: every tensor has a batch dimension in front, and broadcasting tensors of
+    different ranks would align one input's batch with another's channels."""
     first = inputs[0]
-    for other in inputs[1:]:
-        if other != first:
-            what = "channels" if len(other) == len(first) and other[1:] == first[1:] else "shapes"
-            raise ShapeError(
-                "E104", f"`add` needs equal shapes; the {what} differ", expected=fmt_shape(first), found=_shapes(inputs)
-            )
-    return first
+    if any(len(s) != len(first) for s in inputs):
+        return None
+    out = []
+    for sizes in zip(*inputs):
+        big = max(sizes)
+        if any(d not in (1, big) for d in sizes):
+            return None
+        out.append(big)
+    return tuple(out)
+
+
+def _add_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    out = _broadcast(inputs)
+    if out is None:
+        first = inputs[0]
+        other = next(s for s in inputs[1:] if s != first)
+        what = "channels" if len(other) == len(first) and other[1:] == first[1:] else "shapes"
+        raise ShapeError(
+            "E104", f"`add` needs equal shapes; the {what} differ", expected=fmt_shape(first), found=_shapes(inputs)
+        )
+    return out
 
 
 def _add_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
@@ -69,14 +88,10 @@ def _mul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         raise ShapeError(
             "E104", "`mul` needs inputs of the same rank", expected=f"rank {len(x)}", found=_shapes(inputs)
         )
-    out = []
-    for p, q in zip(x, y):
-        if p != q and 1 not in (p, q):
-            raise ShapeError(
-                "E104", "`mul` inputs do not broadcast", expected="equal sizes or 1", found=_shapes(inputs)
-            )
-        out.append(max(p, q))
-    return tuple(out)
+    out = _broadcast(inputs)
+    if out is None:
+        raise ShapeError("E104", "`mul` inputs do not broadcast", expected="equal sizes or 1", found=_shapes(inputs))
+    return out
 
 
 def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:

@@ -28,6 +28,7 @@ from .registry import (
     Saves,
     Shape,
     Sizes,
+    Source,
     fmt_shape,
     numel,
     register,
@@ -182,15 +183,44 @@ def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return (x[0], *dims)
 
 
-def _unpool_sources(a: Attrs, inputs: Sequence[tuple[str, Attrs]]) -> None:
-    op, attrs = inputs[1]
-    if op != "maxpool2d" or not attrs.get("return_indices"):
+def _unpool_sources(a: Attrs, inputs: Sequence[Source]) -> None:
+    source = inputs[1]
+    if source.op != "maxpool2d" or not source.attrs.get("return_indices"):
         raise ShapeError(
             "E107",
             "the second input of `max_unpool2d` must be the `maxpool2d` whose switches "
             "it uses, with `return_indices: true`",
             expected="a maxpool2d with return_indices: true",
-            found=f"{op}" + (" without return_indices" if op == "maxpool2d" else ""),
+            found=f"{source.op}" + (" without return_indices" if source.op == "maxpool2d" else ""),
+        )
+    if source.inputs and len(source.inputs[0]) == 3:
+        _check_switches_fit(a, source)
+
+
+def _check_switches_fit(a: Attrs, source: Source) -> None:
+    """A switch is a flat position h·W + w in the pooling layer's *input*; PyTorch refuses one that
+    is not below the unpooled output's H_out·W_out ("Found an invalid max index"). Which position
+    holds a window's maximum depends on the data, so the check takes the furthest one any window
+    reaches: the last window's last row and column inside the input."""
+    _, h_in, w_in = source.inputs[0]
+    kernel, stride, pads, dilation = _window(source.attrs, 2)
+    last = []
+    unpooled = []
+    u_kernel, u_stride, u_pads, _ = _window(a, 2)
+    for i, size in enumerate((h_in, w_in)):
+        pooled = window_output(
+            size, kernel[i], stride[i], pads[i], dilation[i], source.attrs["ceil_mode"], SPATIAL_NAMES[2][i]
+        )
+        last.append(min(size - 1, (pooled - 1) * stride[i] - pads[i] + (kernel[i] - 1) * dilation[i]))
+        unpooled.append((pooled - 1) * u_stride[i] - 2 * u_pads[i] + u_kernel[i])
+    furthest = last[0] * w_in + last[1]
+    if min(unpooled) >= 1 and furthest >= unpooled[0] * unpooled[1]:
+        raise ShapeError(
+            "E107",
+            f"the switches of the pooling layer reach position {furthest} of its {h_in}×{w_in} input, past the "
+            f"{unpooled[0]}×{unpooled[1]} unpooled output",
+            expected=f"an unpooled output of more than {furthest} positions (the pooling input's size, usually)",
+            found=f"{unpooled[0]}×{unpooled[1]} = {unpooled[0] * unpooled[1]}",
         )
 
 

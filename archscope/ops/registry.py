@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
@@ -234,6 +234,14 @@ class Reference:
 TRACED = Reference()  # fvcore traces the op on random float inputs
 
 
+class Source(NamedTuple):
+    """The layer that produces one of an op's inputs, as ``check_inputs`` sees it."""
+
+    op: str
+    attrs: Attrs
+    inputs: tuple[Shape, ...]  # the source's own input shapes
+
+
 @dataclass(frozen=True)
 class OpDef:
     name: str
@@ -245,8 +253,9 @@ class OpDef:
     inputs: tuple[int, int | None] = (1, 1)
     weighted: bool = False  # a conv/linear layer: counts towards a network's depth
     warnings: Callable[[Attrs, Sequence[Shape]], list[ShapeWarning]] = no_warnings
-    # optional: checks which layers feed this op, given each input's (op name, attrs)
-    check_inputs: Callable[[Attrs, Sequence[tuple[str, Attrs]]], None] | None = None
+    # optional: checks which layers feed this op, given each input's source (its op, attributes and
+    # input shapes)
+    check_inputs: Callable[[Attrs, Sequence[Source]], None] | None = None
     # may run in place on its first input (its backward needs its output or nothing); the module
     # the lowering returns then has an `inplace` attribute
     inplace: bool = False

@@ -43,7 +43,10 @@ def require_rank(inputs: Sequence[Shape], rank: int, op: str) -> Shape:
 def window_output(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool, dim: str) -> int:
     span = dilation * (kernel - 1) + 1
     padded = size + 2 * pad
-    if span > padded:
+    # floor mode: a window larger than the padded input gives no output. ceil mode: PyTorch still
+    # gives one window when it starts inside the input (`ceil((W + 2P − span)/S) + 1` ≥ 1).
+    too_big = span > padded and (not ceil_mode or -(-(padded - span) // stride) + 1 < 1)
+    if too_big:
         raise ShapeError(
             "E102",
             f"{dim}: kernel {span} is larger than the padded input {padded}",

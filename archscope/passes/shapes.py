@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..diagnostics import Collector, ShapeError
 from ..graph import Node
-from ..ops.registry import OpDef, fmt_shape
+from ..ops.registry import OpDef, Source, fmt_shape
 
 
 def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
@@ -19,7 +19,7 @@ def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
     shapes = [n.shape for n in node.inputs]
     try:
         if op.check_inputs is not None:
-            op.check_inputs(node.attrs, [(n.op, n.attrs) for n in node.inputs])
+            op.check_inputs(node.attrs, [Source(n.op, n.attrs, tuple(i.shape for i in n.inputs)) for n in node.inputs])
         node.shape = tuple(op.shape(node.attrs, shapes))  # type: ignore[arg-type]
         warnings = op.warnings(node.attrs, shapes)  # type: ignore[arg-type]
     except ShapeError as exc:

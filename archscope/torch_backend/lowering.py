@@ -148,6 +148,7 @@ def inplace_nodes(g: Graph) -> set[Node]:
         for node in g.nodes
         if REGISTRY[node.op].inplace
         and node.inputs[0] is not g.input
+        and node.inputs[0].shape == node.shape  # a broadcast result does not fit in its first input
         and REGISTRY[node.inputs[0].op].overwritable_output
         and consumers.get(node.inputs[0]) == 1
     }
