@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from .diagnostics import Collector, Diagnostic, SpecError
+from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .spec import NetworkSpec, SpecParser, type_name
-from .yamlsrc import YMap, YNode, YScalar, parse_yaml, read_source
+from .yamlsrc import MAX_BYTES, YMap, YNode, YScalar, parse_yaml
+from .yamlsrc import error as _error
 
 MERGED_KEYS = ("params", "scale", "blocks")  # merged key by key under `extends`; others replaced
 MAX_EXTENDS = 8
@@ -117,3 +118,30 @@ def _merged(parent: YMap, root: YMap) -> YMap:
         if key not in root.items:
             items.pop(key, None)
     return YMap(items, root.span)
+
+
+def read_source(path: Path, display: str | None = None) -> str:
+    """Read a spec file as UTF-8 text, turning OS and encoding problems into diagnostics."""
+    name = display or str(path)
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)  # never more: a huge file is refused without being read
+    except IsADirectoryError:
+        raise _error("E000", "this is a directory, not a spec file", Span(name, 1, 1)) from None
+    except OSError as exc:
+        raise _error("E000", f"cannot read the file: {exc.strerror or exc}", Span(name, 1, 1)) from None
+    if len(data) > MAX_BYTES:
+        raise _error("E011", f"the file is larger than {MAX_BYTES // 2**20} MiB", Span(name, 1, 1))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _error(
+            "E000",
+            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span(name, line, col),
+            expected="UTF-8 text",
+            found=f"byte 0x{data[exc.start]:02x}",
+        ) from None

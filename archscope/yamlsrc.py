@@ -8,7 +8,6 @@ silently keeps the last), alias bombs, runaway nesting, non-UTF-8 bytes and empt
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -104,7 +103,8 @@ class YSeq(YNode):
         self.span = span
 
 
-def _error(code: str, message: str, span: Span, **kw) -> SpecError:
+def error(code: str, message: str, span: Span, **kw) -> SpecError:
+    """One located diagnostic, raised as a :class:`SpecError`."""
     return SpecError([Diagnostic(code, message, span, **kw)])
 
 
@@ -154,74 +154,88 @@ class _Builder:
             loader.dispose()
 
     def _run(self, loader: Any) -> YNode | None:
-        get, resolve = loader.get_event, loader.resolve
-        stack: list[_Collection] = []
+        """Read events until the stream ends; each handler returns a finished node (and its size
+        with aliases expanded) or None when the event only opens, closes or marks something."""
+        self.get_event, self.resolve = loader.get_event, loader.resolve
+        self.stack: list[_Collection] = []
+        self.documents = 0
+        handlers = {
+            _E.ScalarEvent: self._on_scalar,
+            _E.AliasEvent: self._alias,
+            _E.SequenceStartEvent: self._on_start,
+            _E.MappingStartEvent: self._on_start,
+            _E.SequenceEndEvent: self._on_end,
+            _E.MappingEndEvent: self._on_end,
+            _E.DocumentStartEvent: self._on_document,
+        }
         root: YNode | None = None
-        documents = 0
+        stack = self.stack
         while True:
-            event = get()
+            event = self.get_event()
             kind = type(event)
-            if kind is _E.ScalarEvent:
-                self._count(event, len(stack))
-                tag = event.tag
-                if tag is None or tag == "!":
-                    tag = resolve(yaml.ScalarNode, event.value, event.implicit)
-                if tag == _MERGE_TAG and stack and stack[-1].is_map and stack[-1].key is None:
-                    stack[-1].key = _MERGE
-                    continue
-                node: YNode = YScalar(
-                    self._scalar(tag, event.value, event), self.span(event.start_mark, event.end_mark)
-                )
-                size = 1
-                if event.anchor is not None:
-                    self._anchor(event, (node, 1))
-            elif kind is _E.AliasEvent:
-                node, size = self._alias(event)
-            elif kind is _E.SequenceStartEvent or kind is _E.MappingStartEvent:
-                self._count(event, len(stack))
-                if event.anchor is not None:
-                    self._anchor(event, None)
-                stack.append(_Collection(kind is _E.MappingStartEvent, event.start_mark, event.anchor))
-                continue
-            elif kind is _E.SequenceEndEvent or kind is _E.MappingEndEvent:
-                done = stack.pop()
-                span = self.span(done.start, event.end_mark)
-                if done.is_map:
-                    for source in done.merged:  # explicit keys win, then the first source that has the key
-                        for k, entry in source.items.items():
-                            done.items.setdefault(k, entry)
-                    node = YMap(done.items, span)
-                else:
-                    node = YSeq(done.items, span)
-                size = done.size
-                if done.anchor is not None:
-                    self.anchors[done.anchor] = (node, size)
-            elif kind is _E.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise _error(
-                        "E001",
-                        "invalid YAML: expected a single document in the stream but found another document",
-                        self.span(event.start_mark, event.end_mark),
-                    )
-                continue
-            elif kind is _E.StreamEndEvent:
+            if kind is _E.StreamEndEvent:
                 return root
-            else:  # stream start, document end
+            handler = handlers.get(kind)
+            done = handler(event) if handler is not None else None  # stream start, document end: nothing
+            if done is None:
                 continue
             if stack:
-                self._add(stack[-1], node, size)
+                self._add(stack[-1], *done)
             else:
-                root = node
+                root = done[0]
+
+    def _on_scalar(self, event: Any) -> tuple[YNode, int] | None:
+        stack = self.stack
+        self._count(event, len(stack))
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _MERGE_TAG and stack and stack[-1].is_map and stack[-1].key is None:
+            stack[-1].key = _MERGE
+            return None
+        node = YScalar(self._scalar(tag, event.value, event), self.span(event.start_mark, event.end_mark))
+        if event.anchor is not None:
+            self._anchor(event, (node, 1))
+        return node, 1
+
+    def _on_start(self, event: Any) -> None:
+        self._count(event, len(self.stack))
+        if event.anchor is not None:
+            self._anchor(event, None)
+        self.stack.append(_Collection(type(event) is _E.MappingStartEvent, event.start_mark, event.anchor))
+
+    def _on_end(self, event: Any) -> tuple[YNode, int]:
+        done = self.stack.pop()
+        span = self.span(done.start, event.end_mark)
+        node: YNode
+        if done.is_map:
+            for source in done.merged:  # explicit keys win, then the first source that has the key
+                for k, entry in source.items.items():
+                    done.items.setdefault(k, entry)
+            node = YMap(done.items, span)
+        else:
+            node = YSeq(done.items, span)
+        if done.anchor is not None:
+            self.anchors[done.anchor] = (node, done.size)
+        return node, done.size
+
+    def _on_document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise error(
+                "E001",
+                "invalid YAML: expected a single document in the stream but found another document",
+                self.span(event.start_mark, event.end_mark),
+            )
 
     def _count(self, event: Any, depth: int) -> None:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _error(
+            raise error(
                 "E011", f"the file has more than {MAX_NODES:,} YAML nodes", self.span(event.start_mark, event.end_mark)
             )
         if depth > MAX_DEPTH:
-            raise _error(
+            raise error(
                 "E011",
                 f"nesting is deeper than {MAX_DEPTH} levels",
                 self.span(event.start_mark, event.end_mark),
@@ -231,7 +245,7 @@ class _Builder:
 
     def _anchor(self, event: Any, entry: tuple[YNode, int] | None) -> None:
         if event.anchor in self.anchors:
-            raise _error(
+            raise error(
                 "E001",
                 f"invalid YAML: the anchor `&{event.anchor}` is defined twice",
                 self.span(event.start_mark, event.end_mark),
@@ -241,10 +255,10 @@ class _Builder:
     def _alias(self, event: Any) -> tuple[YNode, int]:
         span = self.span(event.start_mark, event.end_mark)
         if event.anchor not in self.anchors:
-            raise _error("E001", f"invalid YAML: the alias `*{event.anchor}` names no anchor before it", span)
+            raise error("E001", f"invalid YAML: the alias `*{event.anchor}` names no anchor before it", span)
         entry = self.anchors[event.anchor]
         if entry is None:
-            raise _error(
+            raise error(
                 "E011",
                 f"the alias `*{event.anchor}` is inside the node it refers to",
                 span,
@@ -255,7 +269,7 @@ class _Builder:
         # shared, never copied; but later passes and reports may walk the expansion: bound it
         self.expanded += size
         if self.expanded > MAX_ALIAS_EXPANSION:
-            raise _error(
+            raise error(
                 "E011",
                 f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} YAML nodes (an alias bomb?)",
                 span,
@@ -346,7 +360,7 @@ class _Builder:
 def parse_yaml(text: str, file: str) -> YNode:
     """Parse one YAML document into located nodes; raise :class:`SpecError` with every problem."""
     if not text.strip():
-        raise _error("E001", "the file is empty", Span(file, 1, 1), expected="a YAML mapping", found="nothing")
+        raise error("E001", "the file is empty", Span(file, 1, 1), expected="a YAML mapping", found="nothing")
     try:
         builder = _Builder(file)
         try:
@@ -364,7 +378,7 @@ def parse_yaml(text: str, file: str) -> YNode:
         pos = min(max(exc.position, 0), len(text))
         line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        raise _error(
+        raise error(
             "E001",
             f"invalid YAML: character {char!r} (U+{ord(char):04X}): {exc.reason}",
             Span(file, line, col),
@@ -375,7 +389,7 @@ def parse_yaml(text: str, file: str) -> YNode:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
         if _is_parser_nesting_limit(exc):  # a parser whose own limit is below ours: still archscope's error
-            raise _error(
+            raise error(
                 "E011",
                 f"nesting is deeper than {MAX_DEPTH} levels",
                 span,
@@ -383,41 +397,14 @@ def parse_yaml(text: str, file: str) -> YNode:
                 found="deeper",
             ) from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise _error("E001", f"invalid YAML: {what}", span) from None
+        raise error("E001", f"invalid YAML: {what}", span) from None
     except yaml.YAMLError as exc:
-        raise _error("E001", f"invalid YAML: {exc}", Span(file, 1, 1)) from None
+        raise error("E001", f"invalid YAML: {exc}", Span(file, 1, 1)) from None
     if root is None:
-        raise _error("E001", "the file holds no YAML document", Span(file, 1, 1))
+        raise error("E001", "the file holds no YAML document", Span(file, 1, 1))
     if builder.errors:
         raise SpecError(builder.errors)
     return root
-
-
-def read_source(path: Path, display: str | None = None) -> str:
-    """Read a spec file as UTF-8 text, turning OS and encoding problems into diagnostics."""
-    name = display or str(path)
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)  # never more: a huge file is refused without being read
-    except IsADirectoryError:
-        raise _error("E000", "this is a directory, not a spec file", Span(name, 1, 1)) from None
-    except OSError as exc:
-        raise _error("E000", f"cannot read the file: {exc.strerror or exc}", Span(name, 1, 1)) from None
-    if len(data) > MAX_BYTES:
-        raise _error("E011", f"the file is larger than {MAX_BYTES // 2**20} MiB", Span(name, 1, 1))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise _error(
-            "E000",
-            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
-            Span(name, line, col),
-            expected="UTF-8 text",
-            found=f"byte 0x{data[exc.start]:02x}",
-        ) from None
 
 
 def to_python(node: YNode) -> Any:

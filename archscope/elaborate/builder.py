@@ -22,7 +22,9 @@ from ..yamlsrc import YScalar
 from .scopes import DANGLING, Ref, layer_names, links, toposort
 from .values import Skip, Values
 
-MAX_NODES = 250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~8 s
+MAX_NODES = (
+    250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~12 s (bench/static_speed.py)
+)
 MAX_BLOCK_DEPTH = 32
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BackendError, DeviceUnavailable, LoweringError, MemoryEstimateTooLarge, TorchMissing
-from .inputs import analyze_at
 
 if TYPE_CHECKING:
     from ..api import Analysis
@@ -24,7 +23,6 @@ __all__ = [
     "LoweringError",
     "MemoryEstimateTooLarge",
     "TorchMissing",
-    "analyze_at",
     "bench",
     "bench_many",
     "build",

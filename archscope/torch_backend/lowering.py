@@ -37,7 +37,6 @@ from ..diagnostics import Diagnostic, SpecError
 from ..graph import Graph, Node
 from ..ops import REGISTRY
 from .errors import LoweringError, require_torch
-from .inputs import analyze_at
 
 
 def checked_analysis(
@@ -48,10 +47,8 @@ def checked_analysis(
         if resolution is not None:
             raise ValueError("`resolution` needs a spec name or path, not an Analysis")
         result = source
-    elif resolution is not None:
-        result = analyze_at(source, resolution, text=text)
     else:
-        result = analyze(source, text=text)
+        result = analyze(source, text=text, resolution=resolution)
     if result.report is None or result.graph is None or result.errors:
         raise SpecError(result.errors or result.diagnostics)
     return result
