@@ -109,24 +109,34 @@ def _split_module() -> type:
     from torch import nn
 
     class Split(nn.Module):
-        """``torch.split`` along ``dim`` (batch included: channels are dim 1); returns a tuple."""
+        """Chunks along ``dim`` (batch included: channels are dim 1), as a tuple (a tensor for one): ``sections``
+        equal ones (refused when they do not divide the size, as the static rule refuses them),
+        or ones of the listed sizes (``torch.split``)."""
 
-        def __init__(self, sizes: list[int], dim: int):
+        def __init__(self, sections: int | list[int], dim: int):
             super().__init__()
-            self.sizes = sizes
+            self.sections = sections
             self.dim = dim
 
-        def forward(self, x: Any) -> tuple[Any, ...]:
-            return tuple(x.split(self.sizes, dim=self.dim))
+        def forward(self, x: Any) -> Any:
+            if isinstance(self.sections, int):
+                size = x.shape[self.dim]
+                if size % self.sections:
+                    raise ValueError(f"cannot cut size {size} into {self.sections} equal chunks")
+                parts = x.split(size // self.sections, dim=self.dim)
+            else:
+                parts = x.split(self.sections, dim=self.dim)
+            return tuple(parts) if len(parts) > 1 else parts[0]  # one chunk: no extra outputs
 
         def extra_repr(self) -> str:
-            return f"sizes={self.sizes}, dim={self.dim}"
+            return f"sections={self.sections}, dim={self.dim}"
 
     return Split
 
 
 def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    return _split_module()(list(chunk_sizes(a, inputs[0])), a["dim"] + 1)
+    sections = a["sections"]
+    return _split_module()(sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
 
 
 register(
