@@ -15,10 +15,11 @@ from typing import Any
 from ..diagnostics import Collector, Span, brief
 from ..graph import Node, Output
 from ..ops import REGISTRY
-from ..ops.registry import ExtraOutput, OpDef, suggest
+from ..ops.registry import OpDef, suggest
 from ..passes.shapes import infer_shape
 from ..spec import BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
+from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort
 from .values import Skip, Values
 
@@ -46,12 +47,6 @@ class Scope:
 
     def named_inputs(self) -> dict[str, Output]:
         return dict(self.inputs) if self.inputs else {"input": self.input}
-
-
-def extra_outputs(node: Node) -> tuple[ExtraOutput, ...]:
-    """The extra outputs of ``node`` (none for a network input)."""
-    op = REGISTRY.get(node.op)
-    return op.extra_outputs(node.attrs) if op is not None else ()
 
 
 class Builder:
@@ -137,32 +132,12 @@ class Builder:
             source = Output(found)
         if source is None or source.shape is None:
             return None  # a failed layer: its error is already reported
-        return self._port(source, base, suffix, ref, what, at)
-
-    def _port(
-        self, source: Output, base: str, suffix: str, ref: tuple[str, Span], what: str, at: Scope
-    ) -> Output | None:
-        """Output ``suffix`` (an index or a declared name) of the layer ``base``."""
         if source.node.name != at.prefix + base or source.port:  # a block instance, a repeat: no outputs
             self._no_layer(ref, what, at)
             return None
-        extras = extra_outputs(source.node)
-        names = [e.name for e in extras]
-        if suffix.isdigit() and int(suffix) <= len(extras):
-            return Output(source.node, int(suffix))
-        if suffix in names:
-            return Output(source.node, names.index(suffix) + 1)
-        self.dangling = True
-        has = ", ".join([f"`{base}.{k}`" for k in range(len(extras) + 1)] + [f"`{base}.{n}`" for n in names])
-        self.d.error(
-            "E008",
-            f"`{what}{ref[0]}` names no layer, and `{base}` has no output `{suffix}`",
-            ref[1],
-            expected=f"one of {has}",
-            found=ref[0],
-            notes=at.notes,
-        )
-        return None
+        found = select_output(source.node, base, suffix, ref, what, self.d, at.notes)
+        self.dangling = self.dangling or found is None
+        return found
 
     def _no_layer(self, ref: tuple[str, Span], what: str, at: Scope) -> None:
         self.dangling = True
@@ -250,7 +225,7 @@ class Builder:
         attrs, ok = self._attrs(entry, op, env, at.notes)
         inputs = [n for n in ins if n is not None]
         node = Node(name, op.name, attrs, [n.node for n in inputs], entry.span, at.path, at.blocks, notes=at.notes)
-        node.ports = _ports(op, inputs)
+        node.ports = input_ports(op, inputs)
         for n in inputs:
             n.node.users += 1
         self.nodes.append(node)
@@ -420,15 +395,3 @@ class Builder:
             except Skip:
                 ok = False
         return benv if ok else None
-
-
-def _ports(op: OpDef, inputs: list[Output]) -> tuple[int, ...]:
-    """Which output of its source each input takes: the output referenced, or for an input that
-    the op declares in ``takes`` and that names just a layer, that layer's output of that name."""
-    ports = [n.port for n in inputs]
-    for i, wanted in op.takes:
-        if i < len(inputs) and ports[i] == 0:
-            names = [e.name for e in extra_outputs(inputs[i].node)]
-            if wanted in names:
-                ports[i] = names.index(wanted) + 1
-    return tuple(ports) if any(ports) else ()
