@@ -106,10 +106,11 @@ TABLE: tuple[Code, ...] = (
     Code(
         "E008",
         "a reference names no layer",
-        "An `in:` (or `output:`) names a layer that does not exist in its scope. The message suggests the "
-        "closest name.",
+        "An `in:` (or `output:`, `outputs:`) names a layer or input that does not exist in its scope, or "
+        "an output that a multi-output layer does not have (`split_1.7`). The message suggests the closest name.",
         _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [a, b]}"),
-        "Name an existing layer, `input`, or a dotted path into a block instance (`stage1.0.conv1`).",
+        "Name an existing layer, `input` (or a name of `inputs:`), a dotted path into a block instance "
+        "(`stage1.0.conv1`), or one output of a multi-output layer (`split_1.1`, `pool.indices`).",
         _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [a, input]}"),
     ),
     Code(

@@ -4,7 +4,7 @@ source span, block path, and (after the passes) its static shape and cost."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .diagnostics import Span
 from .ops.registry import Cost, Shape
@@ -26,9 +26,40 @@ class Node:
     cost: Cost | None = None
     users: int = 0
     notes: tuple[str, ...] = ()  # where the node comes from (`in `b_1` (block `b` used at …)`), for diagnostics
+    # which output of its source each input takes (0: the main one; k: the op's extra output k - 1);
+    # empty: every input takes its source's main output
+    ports: tuple[int, ...] = ()
+    extra_shapes: tuple[Shape, ...] = ()  # the shapes of the op's extra outputs, in declared order
+
+    def port(self, i: int) -> int:
+        """Which output of its source input ``i`` takes."""
+        return self.ports[i] if self.ports else 0
+
+    def port_shape(self, port: int) -> Shape | None:
+        """The shape of output ``port`` (0: the main output)."""
+        if port == 0 or self.shape is None:
+            return self.shape
+        return self.extra_shapes[port - 1] if port <= len(self.extra_shapes) else None
+
+    def input_shapes(self) -> list[Shape | None]:
+        """The shape of each input, as this node takes it (the right output of its source)."""
+        if not self.ports:
+            return [n.shape for n in self.inputs]
+        return [n.port_shape(p) for n, p in zip(self.inputs, self.ports, strict=True)]
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op!r}, shape={self.shape})"
+
+
+class Output(NamedTuple):
+    """One output of a node: ``port`` 0 is its main output, ``k`` its op's extra output ``k - 1``."""
+
+    node: Node
+    port: int = 0
+
+    @property
+    def shape(self) -> Shape | None:
+        return self.node.port_shape(self.port)
 
 
 @dataclass
@@ -36,9 +67,20 @@ class Graph:
     name: str
     file: str
     meta: dict[str, Any]
-    input: Node
-    nodes: list[Node]  # topological order, the input excluded
-    output: Node | None
+    input: Node  # the first input
+    nodes: list[Node]  # topological order, the inputs excluded
+    output: Node | None  # the first output
     expect: dict[str, Expectation] = field(default_factory=dict)
     scale: dict[str, Any] = field(default_factory=dict)
     complete: bool = False  # elaboration reported no error: every layer of the spec is a node here
+    inputs: list[Node] = field(default_factory=list)  # every input (op `input`), in declared order
+    outputs: list[Node | None] = field(default_factory=list)  # every output, in declared order
+    output_names: list[str] = field(default_factory=list)  # as `outputs:` names them (else the layer's name)
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            self.inputs = [self.input]
+        if not self.outputs:
+            self.outputs = [self.output]
+        if not self.output_names:
+            self.output_names = [out.name if out is not None else "" for out in self.outputs]

@@ -64,6 +64,8 @@ class Report:
     scale: dict[str, float] = field(default_factory=dict)
     warnings: tuple[Diagnostic, ...] = ()
     convention: str = CONVENTION
+    inputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every input, in declared order
+    outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every output, in declared order
 
     @property
     def title(self) -> str:
@@ -75,8 +77,10 @@ class Report:
             "title": self.title,
             "file": self.file,
             "meta": {k: v for k, v in self.meta.items() if k != "title"},
-            "input": list(self.input),
-            "output_shape": list(self.output_shape),
+            "input": list(self.input),  # the first input's shape: see `inputs` for several
+            "inputs": [{"name": name, "shape": list(shape)} for name, shape in self.inputs],
+            "output_shape": list(self.output_shape),  # the first output's shape: see `outputs` for several
+            "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "scale": self.scale,
             "convention": self.convention,
             "totals": self.totals.to_dict(),
@@ -117,4 +121,8 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Re
         totals,
         graph.scale,
         tuple(warnings),
+        inputs=tuple((node.name, node.shape or ()) for node in graph.inputs),
+        outputs=tuple(
+            (name, node.shape or ()) for name, node in zip(graph.output_names, graph.outputs, strict=True) if node
+        ),
     )

@@ -16,6 +16,8 @@ EXPR = {"type": "string", "description": "an expression, e.g. `c * 4` or `2 if i
 
 
 def _attr_schema(t: Any) -> dict[str, Any]:
+    if hasattr(t, "json_schema"):  # a type of one op family's own
+        return {"anyOf": [t.json_schema(), EXPR]}
     if isinstance(t, Int):
         base: dict[str, Any] = {"type": "integer", "minimum": t.min}
     elif isinstance(t, Float):
@@ -72,22 +74,28 @@ def json_schema() -> dict[str, Any]:
     }
     layer = {"anyOf": [{"enum": sorted(REGISTRY)}, {"type": "string"}, *op_layers, block_layer]}
     layers = {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}
+    shape = {
+        "type": "array",
+        "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]},
+        "minItems": 1,
+        "maxItems": 4,
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "archscope network spec",
         "type": "object",
-        "anyOf": [{"required": ["input", "layers"]}, {"required": ["extends"]}],  # or inherited
+        "anyOf": [
+            {"required": ["input", "layers"]},
+            {"required": ["inputs", "layers"]},
+            {"required": ["extends"]},  # or inherited
+        ],
         "additionalProperties": False,
         "$defs": {"layer": layer},
         "properties": {
             "name": reserved["name"],
             "extends": {"type": "string"},
-            "input": {
-                "type": "array",
-                "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]},
-                "minItems": 1,
-                "maxItems": 4,
-            },
+            "input": shape,
+            "inputs": {"type": "object", "additionalProperties": shape, "minProperties": 1},
             "params": {"type": "object"},
             "scale": {"type": "object", "properties": {k: {} for k in SCALE_KEYS}, "additionalProperties": False},
             "blocks": {
@@ -101,6 +109,7 @@ def json_schema() -> dict[str, Any]:
             },
             "layers": layers,
             "output": {"type": "string"},
+            "outputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "expect": {"type": "object", "properties": {k: {} for k in EXPECT_KEYS}, "additionalProperties": False},
             **{k: {} for k in META_KEYS},
         },

@@ -18,11 +18,24 @@ from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
-TOP_KEYS = ("name", "extends", "input", "params", "scale", "blocks", "layers", "output", "expect", *META_KEYS)
+TOP_KEYS = (
+    "name",
+    "extends",
+    "input",
+    "inputs",
+    "params",
+    "scale",
+    "blocks",
+    "layers",
+    "output",
+    "outputs",
+    "expect",
+    *META_KEYS,
+)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
-EXPECT_KEYS = ("params", "macs", "buffers", "output")
+EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
 
 
 @dataclass
@@ -72,6 +85,8 @@ class NetworkSpec:
     expect: dict[str, Expectation]
     layers_span: Span | None = None
     params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
+    inputs: dict[str, YNode] | None = None  # `inputs:` (several named inputs), in declared order
+    outputs: list[tuple[str, Span]] | None = None  # `outputs:` (several outputs), in declared order
 
 
 def type_name(node: YNode) -> str:
@@ -151,10 +166,8 @@ class SpecParser:
         layers_node = m.get("layers")
         if layers_node is None:
             self.d.error("E005", "the spec has no `layers:`", m.span, expected="a list of layers", found="none")
-        if m.get("input") is None:
-            self.d.error(
-                "E005", "the spec has no `input:` shape", m.span, expected="e.g. `input: [3, 224, 224]`", found="none"
-            )
+        inputs = self.named_inputs(m)
+        outputs = self.outputs(m)
         return NetworkSpec(
             name=name,
             file=file,
@@ -172,7 +185,63 @@ class SpecParser:
             },
             layers_span=layers_node.span if layers_node else None,
             params_span=m.key_span("params") if "params" in m.items else None,
+            inputs=inputs,
+            outputs=outputs,
         )
+
+    def named_inputs(self, m: YMap) -> dict[str, YNode] | None:
+        """``inputs:`` (name → shape), checked against ``input:``: exactly one of the two."""
+        if "inputs" in m.items and "input" in m.items:
+            self.d.error(
+                "E004",
+                "the spec has both `input:` and `inputs:`",
+                m.key_span("inputs"),
+                expected="`input: [...]` or `inputs: {name: [...], ...}`",
+                found="both",
+            )
+        elif "inputs" not in m.items and "input" not in m.items:
+            self.d.error(
+                "E005", "the spec has no `input:` shape", m.span, expected="e.g. `input: [3, 224, 224]`", found="none"
+            )
+        node = self.mapping(m.get("inputs"), "`inputs`")
+        if node is None:
+            return None
+        out: dict[str, YNode] = {}
+        for key, (kspan, value) in node.items.items():
+            if not NAME_RE.match(key) or key in RESERVED:
+                self.d.error("E004", f"input name `{key}` is not a valid name", kspan, found=key)
+                continue
+            out[key] = value
+        if not out:
+            self.d.error("E005", "`inputs` is empty", node.span, expected="one or more named shapes", found="{}")
+            return None
+        return out
+
+    def outputs(self, m: YMap) -> list[tuple[str, Span]] | None:
+        """``outputs:`` (layer names, in order), checked against ``output:``: at most one of the two."""
+        node = m.get("outputs")
+        if node is None:
+            return None
+        if "output" in m.items:
+            self.d.error(
+                "E004",
+                "the spec has both `output:` and `outputs:`",
+                m.key_span("outputs"),
+                expected="`output: name` or `outputs: [name, ...]`",
+                found="both",
+            )
+            return None
+        if not isinstance(node, YSeq) or not node.items:
+            self.d.error(
+                "E004",
+                "`outputs` must be a list of layer names",
+                node.span,
+                expected="e.g. `[aux, fc]`",
+                found=type_name(node),
+            )
+            return None
+        refs = [self.ref(item, "an `outputs` entry") for item in node.items]
+        return [r for r in refs if r is not None] if all(refs) else None
 
     def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
         m = self.mapping(node, what)

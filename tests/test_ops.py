@@ -474,6 +474,11 @@ CASES: dict[str, list[Case]] = {
         one("left-right-top-bottom", "[3, 5, 5]", "op: zeropad2d, padding: [1, 2, 3, 4]", (3, 5 + 3 + 4, 5 + 1 + 2)),
     ],
     **_merges(),
+    "split": [  # the main output is the first chunk; free on purpose (views)
+        one("halves", "[8, 4, 4]", "op: split, sections: 2", (4, 4, 4)),
+        one("sizes", "[5, 4, 4]", "op: split, sections: [3, 2]", (3, 4, 4)),
+        one("width", "[2, 3, 6]", "op: split, sections: 3, dim: 2", (2, 3, 2)),
+    ],
 }
 
 ALL = [pytest.param(op, case, id=f"{op}-{case.id}") for op, cases in CASES.items() for case in cases]

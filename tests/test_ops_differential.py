@@ -28,6 +28,7 @@ import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
 from archscope.ops.registry import Bool, Choice, Float, Int, Sizes  # noqa: E402
+from archscope.ops.split import Sections  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
@@ -61,6 +62,9 @@ def attr_values(attr: Any) -> st.SearchStrategy:
         options = [one] + [st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1]
         options += [st.sampled_from(kind.words)] if kind.words else []
         return st.one_of(*options)
+    if isinstance(kind, Sections):
+        size = st.integers(1, SMALL // 2)
+        return st.one_of(size, st.lists(size, min_size=1, max_size=4))
     raise AssertionError(f"no strategy for attribute type {kind!r} of `{attr.name}`: add one here")
 
 

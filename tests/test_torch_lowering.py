@@ -214,6 +214,10 @@ CASES = {
             lambda x, p: F.max_unpool2d(F.max_pool2d(x, 2).clamp(min=0), F.max_pool2d(x, 2, return_indices=True)[1], 2),
         )
     ],
+    "split": [  # the main output is the first chunk (the others: tests/test_multi_io.py)
+        ("[5, 4, 4]", ["{op: split, name: t, sections: [2, 3]}"], lambda x, p: x[:, :2]),
+        ("[3, 4, 6]", ["{op: split, name: t, sections: 3, dim: 2}"], lambda x, p: x[:, :, :, :2]),
+    ],
 }
 
 

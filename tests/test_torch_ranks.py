@@ -37,6 +37,7 @@ REQUIRED = {
     "avgpool1d": {"kernel": 2},
     "avgpool2d": {"kernel": 2},
     "max_unpool2d": {"kernel": 2},
+    "split": {"sections": 1},
 }
 
 

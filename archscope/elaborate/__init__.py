@@ -9,8 +9,8 @@ check are passes over the finished graph (:mod:`archscope.passes`).
 
 from __future__ import annotations
 
-from ..diagnostics import Collector, Diagnostic
-from ..graph import Graph, Node
+from ..diagnostics import Collector, Diagnostic, Span
+from ..graph import Graph, Node, Output
 from ..overrides import Overrides
 from ..spec import NetworkSpec
 from .builder import Builder, Scope, TooBig
@@ -36,29 +36,61 @@ def elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Grap
 def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Graph:
     values = Values(diags)
     network = network_values(spec, overrides, values)
-    span = spec.input.span if spec.input is not None else spec.span
-    root = Node("input", "input", {}, [], span, shape=network.input_shape)
+    if spec.inputs is None:
+        spans = [spec.input.span if spec.input is not None else spec.span]
+    else:
+        spans = [node.span for node in spec.inputs.values()]
+    roots = [
+        Node(name, "input", {}, [], span, shape=shape)
+        for (name, shape), span in zip(network.input_shapes.items(), spans, strict=True)
+    ]
     builder = Builder(spec, values, network.env, diags)
-    out = builder.scope(spec.layers, network.env, Scope("", root, output=spec.output))
-    if out is not None:
-        out.users += 1
+    named = tuple((root.name, Output(root)) for root in roots) if spec.inputs is not None else ()
+    at = Scope("", Output(roots[0]), output=spec.output, inputs=named)
+    if spec.outputs is None:
+        found = [builder.scope(spec.layers, network.env, at)]
+    else:
+        found = builder.scope_outputs(spec.layers, network.env, at, spec.outputs)
+    outs = [_main_output(out, ref, diags) for out, ref in zip(found, spec.outputs or [None], strict=True)]
+    for out in outs:
+        if out is not None:
+            out.users += 1
     if not builder.dangling:  # a reference to no layer may have meant any unused one: say nothing then
-        _unused_outputs(builder.nodes, out, diags)
+        _unused_outputs(builder.nodes, outs, diags)
     return Graph(
         spec.name,
         spec.file,
         spec.meta,
-        root,
+        roots[0],
         builder.nodes,
-        out,
+        outs[0],
         spec.expect,
         {"width": network.scale.width, "depth": network.scale.depth},
+        inputs=roots,
+        outputs=outs,
+        output_names=[ref[0] for ref in spec.outputs] if spec.outputs else [],
     )
 
 
-def _unused_outputs(nodes: list[Node], out: Node | None, diags: Collector) -> None:
+def _main_output(out: Output | None, ref: tuple[str, Span] | None, diags: Collector) -> Node | None:
+    """A network output is a layer's main output (one of its extra outputs cannot be one yet)."""
+    if out is None or out.port == 0:
+        return out.node if out is not None else None
+    span = ref[1] if ref is not None else out.node.span
+    diags.error(
+        "E008",
+        f"`{out.node.name}.{out.port}` is an extra output: a network output must be a layer's main output",
+        span,
+        expected=f"`{out.node.name}`, or a layer that takes `{out.node.name}.{out.port}`",
+        found=f"{out.node.name}.{out.port}",
+    )
+    return None
+
+
+def _unused_outputs(nodes: list[Node], outs: list[Node | None], diags: Collector) -> None:
+    declared = {id(out) for out in outs if out is not None}
     for node in nodes:
-        if node.users == 0 and node is not out and node.shape is not None:
+        if node.users == 0 and id(node) not in declared and node.shape is not None:
             # (a failed layer says enough)
             diags.warning("W102", f"the output of `{node.name}` is never used", node.span, layer=node.name)
 

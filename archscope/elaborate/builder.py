@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Collector, Span, brief
-from ..graph import Node
+from ..graph import Node, Output
 from ..ops import REGISTRY
 from ..ops.registry import OpDef, suggest
 from ..passes.shapes import infer_shape
 from ..spec import BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
+from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort
 from .values import Skip, Values
 
@@ -37,11 +38,15 @@ class Scope:
     """Where entries are being built: the name prefix, the scope's input, and the enclosing blocks."""
 
     prefix: str  # `layer1.0.` inside block instance `layer1.0`; empty at the top
-    input: Node
+    input: Output  # the scope's (first) input
     path: tuple[str, ...] = ()  # enclosing block instances, outermost first
     blocks: tuple[str, ...] = ()  # their block types
     output: tuple[str, Span] | None = None  # the scope's `output:`, if named
     notes: tuple[str, ...] = ()  # where each enclosing block was used
+    inputs: tuple[tuple[str, Output], ...] = ()  # the network's named inputs; empty: one, called `input`
+
+    def named_inputs(self) -> dict[str, Output]:
+        return dict(self.inputs) if self.inputs else {"input": self.input}
 
 
 class Builder:
@@ -55,64 +60,103 @@ class Builder:
         self.dangling = False  # a reference named no layer: it may have meant any unused one
 
     # -- scopes -----------------------------------------------------------------------
-    def scope(self, entries: list[LayerEntry], env: dict[str, Any], at: Scope) -> Node | None:
-        """Build every entry of a scope; return the scope's output node (None if unknown)."""
+    def scope(self, entries: list[LayerEntry], env: dict[str, Any], at: Scope) -> Output | None:
+        """Build every entry of a scope; return the scope's output (None if unknown)."""
         if not entries:
             return None
-        names = layer_names(entries, self.d, at.notes)
-        index = {n: i for i, n in enumerate(names)}
-        linked = [links(i, entry, index, self.d, at.notes) for i, entry in enumerate(entries)]
-        self.dangling = self.dangling or any(lk.dangling for lk in linked)
-        order = toposort(entries, names, [lk.deps for lk in linked], self.d, at.notes)
-        outputs: dict[int, Node | None] = {}
-        for i in order:
-            ins = [self._input(ref, i, index, outputs, at) for ref in linked[i].refs]
-            outputs[i] = self.entry(entries[i], names[i], env, ins, at)
+        index, outputs = self._build(entries, env, at)
         if at.output is None:
             return outputs.get(len(entries) - 1)
-        return self._named_output(at.output, index, outputs, at)
+        return self._resolve(at.output, "output: ", index, outputs, at)
+
+    def scope_outputs(
+        self, entries: list[LayerEntry], env: dict[str, Any], at: Scope, refs: list[tuple[str, Span]]
+    ) -> list[Output | None]:
+        """Build every entry of a scope; return the outputs that ``refs`` (``outputs:``) name."""
+        if not entries:
+            return [None] * len(refs)
+        index, outputs = self._build(entries, env, at)
+        return [self._resolve(ref, "outputs: ", index, outputs, at) for ref in refs]
+
+    def _build(
+        self, entries: list[LayerEntry], env: dict[str, Any], at: Scope
+    ) -> tuple[dict[str, int], dict[int, Output | None]]:
+        inputs = at.named_inputs()
+        names = layer_names(entries, self.d, at.notes, tuple(inputs))
+        index = {n: i for i, n in enumerate(names)}
+        linked = [links(i, entry, index, self.d, at.notes, tuple(inputs)) for i, entry in enumerate(entries)]
+        self.dangling = self.dangling or any(lk.dangling for lk in linked)
+        order = toposort(entries, names, [lk.deps for lk in linked], self.d, at.notes)
+        outputs: dict[int, Output | None] = {}
+        for i in order:
+            ins = [self._input(ref, i, index, outputs, at, inputs) for ref in linked[i].refs]
+            outputs[i] = self.entry(entries[i], names[i], env, ins, at)
+        return index, outputs
 
     def _input(
-        self, ref: Ref, i: int, index: dict[str, int], outputs: dict[int, Node | None], at: Scope
-    ) -> Node | None:
+        self,
+        ref: Ref,
+        i: int,
+        index: dict[str, int],
+        outputs: dict[int, Output | None],
+        at: Scope,
+        inputs: dict[str, Output],
+    ) -> Output | None:
         if ref is None:
             return outputs.get(i - 1) if i else at.input
         if ref[0] == DANGLING:
             return None
-        if ref[0] == "input":
-            return at.input
-        if "." in ref[0]:  # a layer inside a block instance of this scope: `layer1.0.conv1`
-            return self._dotted(ref, "", at)
-        return outputs.get(index[ref[0]])
+        if ref[0] in inputs:
+            return inputs[ref[0]]
+        return self._resolve(ref, "", index, outputs, at)
 
-    def _named_output(
-        self, output: tuple[str, Span], index: dict[str, int], outputs: dict[int, Node | None], at: Scope
-    ) -> Node | None:
-        if output[0] in index:
-            return outputs.get(index[output[0]])
-        return self._dotted(output, "output: ", at)
-
-    def _dotted(self, ref: tuple[str, Span], what: str, at: Scope) -> Node | None:
+    def _resolve(
+        self, ref: tuple[str, Span], what: str, index: dict[str, int], outputs: dict[int, Output | None], at: Scope
+    ) -> Output | None:
+        """What a reference names: a layer of this scope (`conv`), a layer inside one of its block
+        instances or repeats (`layer1.0.conv1`, `conv.0`); failing that, one output of a
+        multi-output layer, by index (`split.1`; 0 is the main output) or by name (`pool.indices`)."""
+        if ref[0] in index:
+            return outputs.get(index[ref[0]])
         target = self.by_name.get(at.prefix + ref[0])
-        if target is None:
-            self.dangling = True
-            self.d.error("E008", f"`{what}{ref[0]}` names no layer", ref[1], found=ref[0], notes=at.notes)
-        return target
+        if target is not None:
+            return Output(target)
+        base, _, suffix = ref[0].rpartition(".")
+        if base in index:
+            source = outputs.get(index[base])
+        else:
+            found = self.by_name.get(at.prefix + base) if base else None
+            if found is None:
+                self._no_layer(ref, what, at)
+                return None
+            source = Output(found)
+        if source is None or source.shape is None:
+            return None  # a failed layer: its error is already reported
+        if source.node.name != at.prefix + base or source.port:  # a block instance, a repeat: no outputs
+            self._no_layer(ref, what, at)
+            return None
+        found = select_output(source.node, base, suffix, ref, what, self.d, at.notes)
+        self.dangling = self.dangling or found is None
+        return found
+
+    def _no_layer(self, ref: tuple[str, Span], what: str, at: Scope) -> None:
+        self.dangling = True
+        self.d.error("E008", f"`{what}{ref[0]}` names no layer", ref[1], found=ref[0], notes=at.notes)
 
     # -- one entry ----------------------------------------------------------------------
     def entry(
-        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
-    ) -> Node | None:
+        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
+    ) -> Output | None:
         result = self._entry(entry, name, env, ins, at)
         if result is None:  # a failed layer still consumes its inputs: no bogus "never used"
             for n in ins:
                 if n is not None:
-                    n.users += 1
+                    n.node.users += 1
         return result
 
     def _entry(
-        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
-    ) -> Node | None:
+        self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
+    ) -> Output | None:
         op = REGISTRY.get(entry.op)
         block = self.spec.blocks.get(entry.op)
         if op is None and block is None:
@@ -133,18 +177,18 @@ class Builder:
         except Skip:
             return None
         current = ins
-        out: Node | None = None if n else ins[0]  # `n: 0`: the layer is left out
+        out: Output | None = None if n else ins[0]  # `n: 0`: the layer is left out
         for i in range(n):
             full = f"{at.prefix}{name}.{i}" if entry.repeat is not None else f"{at.prefix}{name}"
             env_i = {**env, "i": i}
             if op is not None:
-                out = self.op_node(entry, op, full, env_i, current, at)
+                out = Output(self.op_node(entry, op, full, env_i, current, at))
             else:
                 out = self.block_instance(entry, block, full, env_i, current, at)  # type: ignore[arg-type]
             current = [out]
         return out
 
-    def _repeats(self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope) -> int:
+    def _repeats(self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope) -> int:
         if entry.repeat is None:
             return 1
         n = self.values.value(entry.repeat, env, at.notes)
@@ -173,16 +217,17 @@ class Builder:
 
     # -- an op node ---------------------------------------------------------------------
     def op_node(
-        self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
+        self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
     ) -> Node:
         if len(self.nodes) >= MAX_NODES:
             self.d.error("E011", f"the network has more than {MAX_NODES:,} layers", entry.span, notes=at.notes)
             raise TooBig
         attrs, ok = self._attrs(entry, op, env, at.notes)
         inputs = [n for n in ins if n is not None]
-        node = Node(name, op.name, attrs, inputs, entry.span, at.path, at.blocks, notes=at.notes)
+        node = Node(name, op.name, attrs, [n.node for n in inputs], entry.span, at.path, at.blocks, notes=at.notes)
+        node.ports = input_ports(op, inputs)
         for n in inputs:
-            n.users += 1
+            n.node.users += 1
         self.nodes.append(node)
         self.by_name[name] = node
         lo, hi = op.inputs
@@ -251,8 +296,8 @@ class Builder:
 
     # -- a block instance ------------------------------------------------------------
     def block_instance(
-        self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any], ins: list[Node | None], at: Scope
-    ) -> Node | None:
+        self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
+    ) -> Output | None:
         if not self._can_expand(entry, block, name, ins, at):
             return None
         x = ins[0]
@@ -271,7 +316,7 @@ class Builder:
             return None
         return self.scope(block.layers, benv, inner)
 
-    def _can_expand(self, entry: LayerEntry, block: BlockDef, name: str, ins: list[Node | None], at: Scope) -> bool:
+    def _can_expand(self, entry: LayerEntry, block: BlockDef, name: str, ins: list[Output | None], at: Scope) -> bool:
         blocks, notes = at.blocks, at.notes
         if block.name in blocks:
             chain = " → ".join(blocks[blocks.index(block.name) :] + (block.name,))

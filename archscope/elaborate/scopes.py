@@ -28,13 +28,16 @@ class Links:
     dangling: bool = False  # a reference named no layer: it may have meant any unused one
 
 
-def layer_names(entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...]) -> list[str]:
-    """One unique name per entry: its own, or `op_k` for the k-th unnamed entry of that op."""
-    taken = _explicit_names(entries, diags, notes)
+def layer_names(
+    entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...], inputs: tuple[str, ...] = ("input",)
+) -> list[str]:
+    """One unique name per entry: its own, or `op_k` for the k-th unnamed entry of that op.
+    ``inputs``: the names of the scope's inputs, which no layer may take."""
+    taken = _explicit_names(entries, diags, notes, inputs)
     counters: dict[str, int] = {}
     names = []
     for entry in entries:
-        if entry.name is not None and entry.name != "input":
+        if entry.name is not None and entry.name not in inputs:
             names.append(entry.name)
             continue
         k = counters.get(entry.op, 0)
@@ -55,13 +58,15 @@ def layer_names(entries: list[LayerEntry], diags: Collector, notes: tuple[str, .
     return names
 
 
-def _explicit_names(entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...]) -> dict[str, LayerEntry]:
+def _explicit_names(
+    entries: list[LayerEntry], diags: Collector, notes: tuple[str, ...], inputs: tuple[str, ...]
+) -> dict[str, LayerEntry]:
     taken: dict[str, LayerEntry] = {}
     for entry in entries:
         if entry.name is None:
             continue
-        if entry.name == "input":
-            diags.error("E007", "`input` is reserved for the scope's input", entry.name_span, notes=notes)
+        if entry.name in inputs:
+            diags.error("E007", f"`{entry.name}` is reserved for the scope's input", entry.name_span, notes=notes)
         elif entry.name in taken:
             first = taken[entry.name].name_span
             diags.error(
@@ -77,8 +82,16 @@ def _explicit_names(entries: list[LayerEntry], diags: Collector, notes: tuple[st
     return taken
 
 
-def links(i: int, entry: LayerEntry, index: dict[str, int], diags: Collector, notes: tuple[str, ...]) -> Links:
-    """Resolve the ``in:`` references of entry ``i``; a reference to no layer is reported (E008)."""
+def links(
+    i: int,
+    entry: LayerEntry,
+    index: dict[str, int],
+    diags: Collector,
+    notes: tuple[str, ...],
+    inputs: tuple[str, ...] = ("input",),
+) -> Links:
+    """Resolve the ``in:`` references of entry ``i``; a reference to no layer or input is reported
+    (E008). ``inputs``: the names of the scope's inputs."""
     wanted = entry.inputs if entry.inputs is not None else [None]
     deps: list[int] = []
     refs: list[Ref] = []
@@ -90,18 +103,18 @@ def links(i: int, entry: LayerEntry, index: dict[str, int], diags: Collector, no
                 deps.append(i - 1)
             continue
         head = ref[0].split(".")[0]
-        if ref[0] == "input":
+        if ref[0] in inputs:
             refs.append(ref)
         elif head in index:
             deps.append(index[head])
             refs.append(ref)
         else:
-            hint = suggest(head, list(index) + ["input"])
+            hint = suggest(head, list(index) + list(inputs))
             diags.error(
                 "E008",
                 f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),
                 ref[1],
-                expected="a layer defined in the same list, or `input`",
+                expected="a layer defined in the same list, or " + ", ".join(f"`{n}`" for n in inputs),
                 found=ref[0],
                 notes=notes,
             )

@@ -88,7 +88,7 @@ class NetworkValues:
 
     scale: Scale
     env: dict[str, Any]  # `ch`, `rep` and the `params:`
-    input_shape: tuple[int, ...] | None
+    input_shapes: dict[str, tuple[int, ...] | None]  # by name, in declared order (`input` for a single one)
 
 
 _SCALE_CHECKS = {"width": (float, 0.0), "depth": (float, 0.0), "divisor": (int, 0)}
@@ -97,7 +97,7 @@ _SCALE_CHECKS = {"width": (float, 0.0), "depth": (float, 0.0), "divisor": (int, 
 def network_values(spec: NetworkSpec, overrides: Overrides, values: Values) -> NetworkValues:
     scale, resolution = _scale(spec, overrides, values)
     env = _params(spec, overrides, values, scale)
-    return NetworkValues(scale, env, _input_shape(spec, overrides, env, resolution, values))
+    return NetworkValues(scale, env, _input_shapes(spec, overrides, env, resolution, values))
 
 
 def _scale(spec: NetworkSpec, overrides: Overrides, values: Values) -> tuple[Scale, Any]:
@@ -206,10 +206,30 @@ def _checked_overrides(spec: NetworkSpec, overrides: Overrides, values: Values) 
     return given
 
 
-def _input_shape(
+def _input_shapes(
     spec: NetworkSpec, overrides: Overrides, env: dict[str, Any], resolution: Any, values: Values
+) -> dict[str, tuple[int, ...] | None]:
+    """Each input's shape by name (`input` for a single input); None where it is bad."""
+    if spec.inputs is None:
+        return {"input": _input_shape(spec.input, "input", spec, overrides, env, resolution, values)}
+    if resolution is not None and len(spec.inputs) > 1:
+        values.d.error(
+            "E004",
+            "`scale.resolution` needs a single input: give each of `inputs` its own shape",
+            _resolution_span(spec, overrides),
+            expected="one input",
+            found=f"{len(spec.inputs)} inputs",
+        )
+        resolution = None
+    return {
+        name: _input_shape(node, f"inputs.{name}", spec, overrides, env, resolution, values)
+        for name, node in spec.inputs.items()
+    }
+
+
+def _input_shape(
+    node: Any, what: str, spec: NetworkSpec, overrides: Overrides, env: dict[str, Any], resolution: Any, values: Values
 ) -> tuple[int, ...] | None:
-    node = spec.input
     if node is None:
         return None
     try:
@@ -224,7 +244,7 @@ def _input_shape(
     if not ok:
         values.d.error(
             "E004",
-            "`input` must be a list of 1 to 4 positive integers (channels first, no batch)",
+            f"`{what}` must be a list of 1 to 4 positive integers (channels first, no batch)",
             node.span,
             expected="e.g. [3, 224, 224] or [1, 128]",
             found=brief(v),

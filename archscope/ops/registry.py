@@ -178,12 +178,15 @@ def no_warnings(attrs: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
 
 @dataclass(frozen=True)
 class ExtraOutput:
-    """An output beyond the op's main one. It has the main output's shape; ``itemsize`` is the
-    bytes per element (int64 indices: 8). The lowered module then returns the tuple
-    ``(main, *extras)``, and extra output ``i`` is element ``i + 1`` of it."""
+    """An output beyond the op's main one; ``itemsize`` is the bytes per element (int64 indices:
+    8). ``shape``: its shape rule, given the attributes and input shapes (None: the main
+    output's shape). The lowered module then returns the tuple ``(main, *extras)``: extra
+    output ``i`` is element ``i + 1`` of it, and a layer references it as ``name.<i + 1>`` or
+    ``name.<its name>`` (``name.0`` is the main output)."""
 
     name: str
     itemsize: int
+    shape: Callable[[Attrs, Sequence[Shape]], Shape] | None = None
 
 
 def no_extra_outputs(attrs: Attrs) -> tuple[ExtraOutput, ...]:

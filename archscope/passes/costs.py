@@ -62,7 +62,7 @@ def cost_pass(graph: Graph, diags: Collector) -> Totals | None:
         if node.shape is None:
             continue
         try:
-            node.cost = REGISTRY[node.op].cost(node.attrs, [n.shape for n in node.inputs], node.shape)  # type: ignore[misc]
+            node.cost = REGISTRY[node.op].cost(node.attrs, node.input_shapes(), node.shape)  # type: ignore[arg-type]
         except ShapeError as exc:  # no cost rule raises today; if one does, it is reported like a shape rule
             report_rule_error(node, exc, diags)
     return totals(graph)
@@ -70,7 +70,7 @@ def cost_pass(graph: Graph, diags: Collector) -> Totals | None:
 
 def totals(graph: Graph) -> Totals | None:
     """The network's totals, or None when they are not known (see the module's docstring)."""
-    if not graph.complete or graph.output is None or graph.output.shape is None:
+    if not graph.complete or any(out is None or out.shape is None for out in graph.outputs):
         return None
     params = buffers = macs = ops = acts = depth = 0
     for node in graph.nodes:

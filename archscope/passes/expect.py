@@ -2,7 +2,8 @@
 
 Each key is checked when its computed value is known, whatever else failed: ``params``,
 ``macs`` and ``buffers`` need the network's totals (a complete graph, every layer costed);
-``output`` needs only the output layer's shape. A value that is not a count (or a list of
+``output`` needs only the output layer's shape, ``outputs`` (name → sizes) those of the
+named outputs. A value that is not a count (or a list of
 sizes, for ``output``) is reported (E004) whether or not anything can be computed.
 """
 
@@ -32,7 +33,7 @@ def expect_pass(graph: Graph, diags: Collector) -> ExpectResult:
     for key, exp in graph.expect.items():
         value = _as_number(exp.value)
         if not _well_formed(key, value):
-            what = "a list of sizes such as [1000]" if key == "output" else "a whole number such as 11_689_512"
+            what = _WHAT.get(key, "a whole number such as 11_689_512")
             diags.error("E004", f"`expect.{key}` must be {what}", exp.span, expected=what, found=brief(value))
             malformed.append(key)
         elif key not in computed:
@@ -40,6 +41,8 @@ def expect_pass(graph: Graph, diags: Collector) -> ExpectResult:
         else:
             checked.append(key)
             want = computed[key]
+            if key == "outputs":  # only the outputs named (each named one must be an output)
+                want = {k: want.get(k, "no such output") for k in value}  # type: ignore[union-attr]
             if value != want:
                 diags.error(
                     "E201",
@@ -58,6 +61,11 @@ def _computed(graph: Graph) -> dict[str, Any]:
         known.update(params=found.params, macs=found.macs, buffers=found.buffers)
     if graph.output is not None and graph.output.shape is not None:
         known["output"] = list(graph.output.shape)
+    if all(out is not None and out.shape is not None for out in graph.outputs):
+        known["outputs"] = {
+            name: list(out.shape)  # type: ignore[union-attr]
+            for name, out in zip(graph.output_names, graph.outputs, strict=True)
+        }
     return known
 
 
@@ -71,10 +79,22 @@ def _as_number(value: object) -> object:
     return value
 
 
+_WHAT = {
+    "output": "a list of sizes such as [1000]",
+    "outputs": "a mapping of output names to lists of sizes such as {aux: [1000], fc: [1000]}",
+}
+
+
 def _well_formed(key: str, value: object) -> bool:
     if key == "output":
-        return isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
+        return _is_sizes(value)
+    if key == "outputs":
+        return isinstance(value, dict) and bool(value) and all(_is_sizes(v) for v in value.values())
     return _is_count(value)
+
+
+def _is_sizes(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(_is_count(v) for v in value)
 
 
 def _is_count(v: object) -> bool:

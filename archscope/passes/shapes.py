@@ -15,12 +15,18 @@ from ..ops.registry import OpDef, Source, fmt_shape
 
 
 def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
-    """Set ``node.shape``; every input of ``node`` must have a shape."""
-    shapes = [n.shape for n in node.inputs]
+    """Set ``node.shape`` (and ``node.extra_shapes``); every input of ``node`` must have a shape."""
+    shapes = node.input_shapes()
     try:
         if op.check_inputs is not None:
-            op.check_inputs(node.attrs, [Source(n.op, n.attrs, tuple(i.shape for i in n.inputs)) for n in node.inputs])
+            op.check_inputs(node.attrs, [Source(n.op, n.attrs, tuple(n.input_shapes())) for n in node.inputs])  # type: ignore[arg-type]
         node.shape = tuple(op.shape(node.attrs, shapes))  # type: ignore[arg-type]
+        extras = op.extra_outputs(node.attrs)
+        if extras:  # each extra output has its own shape rule, or the main output's shape
+            node.extra_shapes = tuple(
+                tuple(e.shape(node.attrs, shapes)) if e.shape is not None else node.shape  # type: ignore[arg-type]
+                for e in extras
+            )
         warnings = op.warnings(node.attrs, shapes)  # type: ignore[arg-type]
     except ShapeError as exc:
         node.shape = None
@@ -38,7 +44,7 @@ def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
 
 
 def input_shapes(node: Node) -> str:
-    return ", ".join(fmt_shape(n.shape) for n in node.inputs)
+    return ", ".join(fmt_shape(shape) for shape in node.input_shapes())
 
 
 def report_rule_error(node: Node, exc: ShapeError, diags: Collector) -> None:

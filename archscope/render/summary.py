@@ -122,10 +122,19 @@ def summary_table(report: Report, depth: int | None = None, note: str | None = N
         rows,
         title=report.title,
         total=total,
-        preamble=tuple(
-            line for line in (note, meta, f"input {shape(report.input)}, output {shape(report.output_shape)}") if line
-        ),
+        preamble=tuple(line for line in (note, meta, _io_line(report)) if line),
         footer=footer,
         convention=report.convention,
         document=report.to_dict(),
     )
+
+
+def _io_line(report: Report) -> str:
+    """`input 3×224×224, output 1000`; with several: `inputs p3 256×80×80, p4 …, outputs aux 1000, fc 1000`."""
+    if len(report.inputs) > 1:
+        ins = "inputs " + ", ".join(f"{name} {shape(s)}" for name, s in report.inputs)
+    else:
+        ins = f"input {shape(report.input)}"
+    if len(report.outputs) > 1:
+        return ins + ", outputs " + ", ".join(f"{name} {shape(s)}" for name, s in report.outputs)
+    return f"{ins}, output {shape(report.output_shape)}"

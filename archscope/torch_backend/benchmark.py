@@ -196,18 +196,19 @@ def _prepare(analysis: Any, config: BenchConfig, device: str, batch: int) -> tup
     with torch.device(device):
         model = lower_graph(analysis.graph)
     model = model.eval().to(dtype=dtype)
-    x = torch.randn(batch, *analysis.report.input, device=device, dtype=dtype)
+    xs = [torch.randn(batch, *shape, device=device, dtype=dtype) for _, shape in analysis.report.inputs]
     if config.channels_last:
-        if x.dim() != 4:
-            raise BackendError(
-                f"`--channels-last` needs a (C, H, W) input; `{analysis.report.name}` takes "
-                f"{tuple(analysis.report.input)}"
-            )
+        for (name, shape), x in zip(analysis.report.inputs, xs, strict=True):
+            if x.dim() != 4:
+                raise BackendError(
+                    f"`--channels-last` needs a (C, H, W) input; `{analysis.report.name}` takes "
+                    f"{tuple(shape)}" + (f" as `{name}`" if len(xs) > 1 else "")
+                )
         model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+        xs = [x.contiguous(memory_format=torch.channels_last) for x in xs]
     if config.compile:
         model = torch.compile(model, dynamic=False)
-    return model, x
+    return model, xs[0] if len(xs) == 1 else tuple(xs)  # one random tensor per input
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,8 @@ class _Case:
         from torch.utils.benchmark import Timer
 
         self.label = label
-        self.timer = Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
+        stmt = "model(*x)" if isinstance(x, tuple) else "model(x)"  # a tuple: one tensor per input
+        self.timer = Timer(stmt, globals={"model": model, "x": x}, num_threads=threads)
         self.number = 1
         self.blocks: list[float] = []  # seconds per call, one entry per block
 

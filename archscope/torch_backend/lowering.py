@@ -15,8 +15,12 @@ Conventions:
 - the lowering names no op: what it needs to know about one, it reads from the op's declared
   facts on its :class:`~archscope.ops.registry.OpDef`, as below;
 - a layer whose op declares ``extra_outputs`` (for these attributes) returns the tuple
-  ``(main, *extras)``; ordinary consumers get the main output, and an input that the consumer's
-  op declares in ``takes`` gets the named extra output of its source (e.g. pooling switches);
+  ``(main, *extras)``; each input takes element ``port`` of it, as the graph records for that
+  input (``Node.ports``: 0, the main output, unless the spec named another, ``name.1``, or the
+  consumer's op declares it in ``takes``, as max unpooling does for pooling switches);
+- a network with several inputs takes them as positional arguments in declared order (the fx
+  placeholders are named after them; a single input is ``x``); one with several outputs
+  returns them as a tuple in declared order (a single output is returned as it is);
 - a layer whose op declares ``inplace`` runs in place on its first input, as torchvision's
   modules do, when that input feeds nothing else and comes from a layer whose op declares
   ``overwritable_output`` (its backward does not need its output, which is not a view). Fresh
@@ -33,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import Analysis, analyze
-from ..diagnostics import Diagnostic, SpecError
+from ..diagnostics import SpecError
 from ..graph import Graph, Node
 from ..ops import REGISTRY
 from .errors import LoweringError, require_torch
@@ -112,40 +116,22 @@ def module_names(graph: Graph) -> dict[str, str]:
     return out
 
 
-def _extra_output(node: Node, index: int, name: str, extras: dict[Node, dict[str, Any]]) -> Any:
-    """The extra output ``name`` of ``node``'s input ``index`` (declared in its op's ``takes``)."""
-    src = node.inputs[index]
-    found = extras.get(src, {}).get(name)
-    if found is None:  # the static check of the op's inputs lets this through only if it is missing
-        raise SpecError(
-            [
-                Diagnostic(
-                    "E107",
-                    f"`{node.name}` ({node.op}): its input {index + 1} must be a layer that gives `{name}`",
-                    node.span,
-                    layer=node.name,
-                    expected=f"a layer with a `{name}` output",
-                    found=f"`{src.name}` ({src.op})",
-                )
-            ]
-        )
-    return found
-
-
 def inplace_nodes(g: Graph) -> set[Node]:
     """The layers that may overwrite their first input (see the module docstring)."""
     consumers: dict[Node, int] = {}
     for node in g.nodes:
         for src in node.inputs:
             consumers[src] = consumers.get(src, 0) + 1
-    if g.output is not None:
-        consumers[g.output] = consumers.get(g.output, 0) + 1
+    for out in g.outputs:
+        if out is not None:
+            consumers[out] = consumers.get(out, 0) + 1
+    inputs = set(g.inputs)
     return {
         node
         for node in g.nodes
         if REGISTRY[node.op].inplace
-        and node.inputs[0] is not g.input
-        and node.inputs[0].shape == node.shape  # a broadcast result does not fit in its first input
+        and node.inputs[0] not in inputs
+        and node.input_shapes()[0] == node.shape  # a broadcast result does not fit in its first input
         and REGISTRY[node.inputs[0].op].overwritable_output
         and consumers.get(node.inputs[0]) == 1
     }
@@ -160,8 +146,10 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
     names = module_names(g)
     in_place = inplace_nodes(g) if inplace else set()
     fx_graph = fx.Graph()
-    values: dict[Node, fx.Node] = {g.input: fx_graph.placeholder("x")}
-    extras: dict[Node, dict[str, fx.Node]] = {}
+    names_of_inputs = ["x"] if len(g.inputs) == 1 else [n.name for n in g.inputs]
+    values: dict[tuple[Node, int], fx.Node] = {
+        (node, 0): fx_graph.placeholder(name) for node, name in zip(g.inputs, names_of_inputs, strict=True)
+    }
     root = nn.Module()
     for node in g.nodes:
         op = REGISTRY[node.op]
@@ -175,27 +163,29 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
             module.inplace = True
         qualname = names[node.name]
         _place(root, qualname, module, node, Scope, attach)
-        takes = dict(op.takes)
-        args = tuple(
-            _extra_output(node, i, takes[i], extras) if i in takes else values[src] for i, src in enumerate(node.inputs)
-        )
+        args = tuple(values[(src, node.port(i))] for i, src in enumerate(node.inputs))
         out = fx_graph.call_module(qualname, args)
         produced = op.extra_outputs(node.attrs)
         if produced:
-            values[node] = fx_graph.call_function(operator.getitem, (out, 0))
-            extras[node] = {
-                e.name: fx_graph.call_function(operator.getitem, (out, 1 + i)) for i, e in enumerate(produced)
-            }
+            for port in range(len(produced) + 1):
+                values[(node, port)] = fx_graph.call_function(operator.getitem, (out, port))
         else:
-            values[node] = out
-    assert g.output is not None
-    fx_graph.output(values[g.output])
+            values[(node, 0)] = out
+    outs = [values[(out, 0)] for out in g.outputs if out is not None]
+    assert len(outs) == len(g.outputs)
+    fx_graph.output(outs[0] if len(outs) == 1 else tuple(outs))
     class_name = re.sub(r"\W", "_", g.name) or "Network"
     gm = Network(nn.Module(), fx.Graph(), class_name=class_name)
     for child_name, child in root.named_children():  # keep the Scope containers (fx would flatten them)
         attach(gm, child_name, child)
     gm.graph = fx_graph
-    gm.meta["archscope"] = {"name": g.name, "input": tuple(g.input.shape or ()), "modules": names}
+    gm.meta["archscope"] = {
+        "name": g.name,
+        "input": tuple(g.input.shape or ()),
+        "inputs": {node.name: tuple(node.shape or ()) for node in g.inputs},
+        "outputs": list(g.output_names),
+        "modules": names,
+    }
     return gm
 
 

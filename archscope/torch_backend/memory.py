@@ -6,8 +6,8 @@ at once while the layers run in topological order. A layer's output is alive fro
 moment it is computed until its last consumer has run (the generated ``forward`` drops each
 value after its last use; ``inference_mode`` keeps no graph), and a layer's inputs and
 output are alive together. A layer's extra outputs (its op's ``extra_outputs``, e.g. int64
-pooling switches) are alive with its main output, counted at their own item size. The input
-batch is counted too. Workspace of conv algorithms is not: the estimate is a floor.
+pooling switches, or chunks) are alive with its main output, counted at their own
+shape and item size. The input batches are counted too. Workspace of conv algorithms is not: the estimate is a floor.
 """
 
 from __future__ import annotations
@@ -33,27 +33,36 @@ class MemoryEstimate:
 
 
 def peak_live_elements(graph: Graph) -> int:
-    """Peak number of activation elements alive at once (batch 1; an extra output's elements
-    count as many float32 elements as their bytes fill: an int64 index counts 2)."""
+    """Peak number of activation elements alive at once (batch 1; an extra output's elements,
+    of its own shape, count as many float32 elements as their bytes fill: an int64 index counts 2)."""
     order = {node: i for i, node in enumerate(graph.nodes)}
-    last_use = {graph.input: -1}
+    last_use = {node: -1 for node in graph.inputs}
     for node in graph.nodes:
         last_use.setdefault(node, order[node])
         for src in node.inputs:
             last_use[src] = max(last_use.get(src, -1), order[node])
-    if graph.output is not None:
-        last_use[graph.output] = len(graph.nodes)
+    for out in graph.outputs:
+        if out is not None:
+            last_use[out] = len(graph.nodes)
+
+    inputs = set(graph.inputs)
 
     def size(node) -> int:  # noqa: ANN001
         n = numel(node.shape or ())
-        if node is graph.input:
+        if node in inputs:
             return n
-        return n + sum(n * extra.itemsize // 4 for extra in REGISTRY[node.op].extra_outputs(node.attrs))
+        extras = REGISTRY[node.op].extra_outputs(node.attrs)
+        return n + sum(
+            numel(shape) * extra.itemsize // 4 for extra, shape in zip(extras, node.extra_shapes, strict=True)
+        )
 
-    live = size(graph.input)
-    peak = live
+    live = 0
     expiring: dict[int, int] = {}
-    expiring[last_use[graph.input]] = expiring.get(last_use[graph.input], 0) + live
+    for node in graph.inputs:
+        n = size(node)
+        live += n
+        expiring[last_use[node]] = expiring.get(last_use[node], 0) + n
+    peak = live
     for i, node in enumerate(graph.nodes):
         out = size(node)
         live += out

@@ -146,12 +146,18 @@ class VerifyReport:
     seconds: float = 0.0
     measured_layers: int = 0  # layers fvcore ran (the others repeat one of these)
     forward_error: str | None = None  # the whole-network forward pass failed
+    # every output: its name, static shape and the shape the whole network returned there
+    outputs: tuple[tuple[str, Shape, Shape | None], ...] = ()
 
     @property
     def mismatches(self) -> list[Mismatch]:
         out = [m for layer in self.layers for m in layer.mismatches(self.shape_pass)]
         if self.forward_error:
             out.append(Mismatch("network", "error", None, f"the forward pass failed: {self.forward_error}", "torch"))
+        elif len(self.outputs) > 1:
+            for name, static, forward in self.outputs:
+                if forward != static:
+                    out.append(Mismatch("network", f"output `{name}` shape", static, forward, self.shape_pass))
         elif self.output_forward != self.output_static:
             out.append(Mismatch("network", "output shape", self.output_static, self.output_forward, self.shape_pass))
         for quantity, row in self.totals.items():
@@ -192,6 +198,10 @@ class VerifyReport:
             "shape_pass": self.shape_pass,
             "forward_error": self.forward_error,
             "output": {"static": list(self.output_static), "forward": _list(self.output_forward)},
+            "outputs": [
+                {"name": name, "static": list(static), "forward": _list(forward)}
+                for name, static, forward in self.outputs
+            ],
             "totals": self.totals,
             "seconds": round(self.seconds, 3),
             "measured_layers": self.measured_layers,
@@ -233,8 +243,11 @@ def verify(
             net = lower_graph(graph).eval()
         on_meta = report.totals.macs / SINGLE_THREAD_MACS_PER_S > len(graph.nodes) * META_S_PER_LAYER
         forward_error = None
+        returned: list[Shape] = []
         try:
-            shapes, shape_pass = _whole_network_shapes(net, graph.input.shape or (), on_meta)
+            shapes, returned, shape_pass = _whole_network_shapes(
+                net, [node.shape or () for node in graph.inputs], on_meta
+            )
         except Exception as exc:  # noqa: BLE001 - torch refusing the network is a finding, reported
             shapes, shape_pass = {}, "cpu forward"
             forward_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -242,7 +255,10 @@ def verify(
         qualnames = net.meta["archscope"]["modules"]
         cache: dict[Any, Measured] = {}
         layers = [_check_layer(node, modules[node.name], qualnames[node.name], shapes, cache) for node in graph.nodes]
-    output_forward = shapes.get(graph.output.name) if graph.output is not None else None
+    output_forward = returned[0] if returned else None
+    outputs = tuple(
+        (name, static, returned[i] if i < len(returned) else None) for i, (name, static) in enumerate(report.outputs)
+    )
     macs = [layer.fvcore_macs for layer in layers]
     totals = {
         "params": {"static": report.totals.params, "module": sum(p.numel() for p in net.parameters())},
@@ -261,6 +277,7 @@ def verify(
         time.perf_counter() - started,
         len(cache),
         forward_error,
+        outputs,
     )
 
 
@@ -272,21 +289,25 @@ def _zero(module: Any) -> Any:
     return module
 
 
-def _whole_network_shapes(net: Any, input_shape: Shape, on_meta: bool) -> tuple[dict[str, Shape], str]:
-    """Every layer's output shape in one forward of the whole network, on meta or (moving
-    ``net`` to CPU in place) for real."""
+def _whole_network_shapes(
+    net: Any, input_shapes: list[Shape], on_meta: bool
+) -> tuple[dict[str, Shape], list[Shape], str]:
+    """Every layer's output shape in one forward of the whole network (one random tensor per
+    input), and the shape of each output it returns, on meta or (moving ``net`` to CPU in
+    place) for real."""
     import torch
 
     if on_meta:
         try:
-            return _forward_shapes(net, torch.empty(1, *input_shape, device="meta")), "meta forward"
+            xs = [torch.empty(1, *shape, device="meta") for shape in input_shapes]
+            return (*_forward_shapes(net, xs), "meta forward")
         except (NotImplementedError, RuntimeError):  # an op without a meta kernel: do it for real
             pass
     _zero(net.to_empty(device="cpu"))
-    return _forward_shapes(net, torch.randn(1, *input_shape)), "cpu forward"
+    return (*_forward_shapes(net, [torch.randn(1, *shape) for shape in input_shapes]), "cpu forward")
 
 
-def _forward_shapes(net: Any, x: Any) -> dict[str, Shape]:
+def _forward_shapes(net: Any, xs: list[Any]) -> tuple[dict[str, Shape], list[Shape]]:
     shapes: dict[str, Shape] = {}
     handles = []
     for name, module in layer_modules(net).items():
@@ -297,11 +318,12 @@ def _forward_shapes(net: Any, x: Any) -> dict[str, Shape]:
 
         handles.append(module.register_forward_hook(hook))
     try:
-        net(x)
+        out = net(*xs)
     finally:
         for h in handles:
             h.remove()
-    return shapes
+    returned = list(out) if isinstance(out, tuple) else [out]
+    return shapes, [tuple(int(d) for d in t.shape[1:]) for t in returned]
 
 
 @dataclass(frozen=True)
@@ -322,7 +344,7 @@ def _check_layer(
 ) -> LayerCheck:
     cost = node.cost
     assert cost is not None and node.shape is not None
-    in_shapes = tuple(n.shape for n in node.inputs)
+    in_shapes = tuple(node.input_shapes())
     key = (node.op, tuple(sorted(node.attrs.items(), key=lambda kv: kv[0])), in_shapes)
     if key not in cache:
         cache[key] = _measure(node, module, in_shapes)

@@ -1,0 +1,156 @@
+"""Splitting one input into several outputs: ``split``.
+
+split: ``sections`` equal chunks along ``dim`` (0 = channels), or chunks of the listed sizes
+(which must sum to the size), as ``torch.split`` / ``torch.chunk`` make them. The main output
+(``name`` or ``name.0``) is the first chunk; chunk ``k`` is extra output ``part<k>``, referenced
+as ``name.<k>`` or ``name.part<k>``; each has its own shape. Free on purpose: the chunks are
+views of the input (no copy, no arithmetic); backward saves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from ..diagnostics import ShapeError
+from .registry import MAX_DIM, Attr, AttrError, Attrs, Cost, ExtraOutput, Int, OpDef, Saves, Shape, fmt_shape, register
+
+MAX_SECTIONS = 4096
+
+
+class Sections:
+    """A number of equal chunks (an integer ≥ 1), or the chunk sizes (a list of integers ≥ 1)."""
+
+    accepts_str = False
+
+    def __call__(self, v: Any) -> int | tuple[int, ...]:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SECTIONS:
+            return v
+        if isinstance(v, (list, tuple)) and 1 <= len(v) <= MAX_SECTIONS:
+            if all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_DIM for x in v):
+                return tuple(v)
+        raise AttrError(self.describe(), v)
+
+    def describe(self) -> str:
+        return f"a number of equal chunks (1..{MAX_SECTIONS}), or a list of chunk sizes"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_SECTIONS},
+                {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+            ]
+        }
+
+
+def _count(a: Attrs) -> int:
+    sections = a.get("sections", 1)
+    return sections if isinstance(sections, int) else len(sections)
+
+
+def chunk_sizes(a: Attrs, x: Shape) -> tuple[int, ...]:
+    """The size of each chunk along ``dim``; a ShapeError when they do not fit ``x``."""
+    dim = a["dim"]
+    if dim >= len(x):
+        raise ShapeError(
+            "E105",
+            f"`split` dim {dim} does not exist in a rank-{len(x)} input",
+            expected=f"dim < {len(x)}",
+            found=fmt_shape(x),
+        )
+    size, sections = x[dim], a["sections"]
+    if isinstance(sections, int):
+        if size % sections:
+            raise ShapeError(
+                "E105",
+                f"`split` cannot cut size {size} (dim {dim}) into {sections} equal chunks",
+                expected=f"a number of chunks that divides {size}",
+                found=str(sections),
+            )
+        return (size // sections,) * sections
+    if sum(sections) != size:
+        raise ShapeError(
+            "E105",
+            f"`split` sizes {list(sections)} sum to {sum(sections)}, not to size {size} (dim {dim})",
+            expected=f"sizes that sum to {size}",
+            found=f"{list(sections)} (sum {sum(sections)})",
+        )
+    return tuple(sections)
+
+
+def _chunk(k: int):
+    """The shape rule of chunk ``k``."""
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = inputs[0]
+        return x[: a["dim"]] + (chunk_sizes(a, x)[k],) + x[a["dim"] + 1 :]
+
+    return shape
+
+
+@cache
+def _part(k: int) -> ExtraOutput:
+    return ExtraOutput(f"part{k}", 4, _chunk(k))
+
+
+def _parts(a: Attrs) -> tuple[ExtraOutput, ...]:
+    return tuple(_part(k) for k in range(1, _count(a)))
+
+
+def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost()
+
+
+@lru_cache(maxsize=1)
+def _split_module() -> type:
+    from torch import nn
+
+    class Split(nn.Module):
+        """Chunks along ``dim`` (batch included: channels are dim 1), as a tuple (a tensor for one): ``sections``
+        equal ones (refused when they do not divide the size, as the static rule refuses them),
+        or ones of the listed sizes (``torch.split``)."""
+
+        def __init__(self, sections: int | list[int], dim: int):
+            super().__init__()
+            self.sections = sections
+            self.dim = dim
+
+        def forward(self, x: Any) -> Any:
+            if isinstance(self.sections, int):
+                size = x.shape[self.dim]
+                if size % self.sections:
+                    raise ValueError(f"cannot cut size {size} into {self.sections} equal chunks")
+                parts = x.split(size // self.sections, dim=self.dim)
+            else:
+                parts = x.split(self.sections, dim=self.dim)
+            return tuple(parts) if len(parts) > 1 else parts[0]  # one chunk: no extra outputs
+
+        def extra_repr(self) -> str:
+            return f"sections={self.sections}, dim={self.dim}"
+
+    return Split
+
+
+def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    sections = a["sections"]
+    return _split_module()(sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
+
+
+register(
+    OpDef(
+        name="split",
+        summary="split into chunks along a dimension (0 = channels): outputs `name.0`, `name.1`…",
+        attrs=(
+            Attr("sections", Sections(), doc="a number of equal chunks, or a list of chunk sizes"),
+            Attr("dim", Int(0, 8), 0),
+        ),
+        shape=_chunk(0),
+        cost=_free,
+        lower=_lower,
+        extra_outputs=_parts,
+        saves=Saves(),
+    )
+)
