@@ -26,6 +26,12 @@ class Node:
     cost: Cost | None = None
     users: int = 0
     notes: tuple[str, ...] = ()  # where the node comes from (`in `b_1` (block `b` used at …)`), for diagnostics
+    trainable: bool = True  # its parameters train (False: frozen): the one record, set by elaborate/freeze.py
+
+    @property
+    def trainable_params(self) -> int:
+        """The parameters that train: all of them, or none when the layer is frozen (buffers never train)."""
+        return self.cost.params if self.cost is not None and self.trainable else 0
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op!r}, shape={self.shape})"

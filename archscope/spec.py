@@ -19,6 +19,7 @@ from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
 TOP_KEYS = ("name", "extends", "input", "params", "scale", "blocks", "layers", "output", "expect", *META_KEYS)
+TOP_KEYS += ("freeze", "unfreeze")  # transfer learning: patterns over layer names (elaborate/freeze.py)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
@@ -57,6 +58,14 @@ class Expectation:
     span: Span
 
 
+@dataclass(frozen=True)
+class LayerPattern:
+    """One ``freeze:``/``unfreeze:`` glob over qualified layer names; ``span`` None: an override."""
+
+    text: str
+    span: Span | None = None
+
+
 @dataclass
 class NetworkSpec:
     name: str
@@ -72,6 +81,8 @@ class NetworkSpec:
     expect: dict[str, Expectation]
     layers_span: Span | None = None
     params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
+    freeze: tuple[LayerPattern, ...] = ()
+    unfreeze: tuple[LayerPattern, ...] = ()
 
 
 def type_name(node: YNode) -> str:
@@ -172,7 +183,29 @@ class SpecParser:
             },
             layers_span=layers_node.span if layers_node else None,
             params_span=m.key_span("params") if "params" in m.items else None,
+            freeze=self.patterns(m.get("freeze"), "`freeze`"),
+            unfreeze=self.patterns(m.get("unfreeze"), "`unfreeze`"),
         )
+
+    def patterns(self, node: YNode | None, what: str) -> tuple[LayerPattern, ...]:
+        """``freeze:``/``unfreeze:``: a list of layer-name globs (one string is a list of one)."""
+        if node is None:
+            return ()
+        nodes = node.items if isinstance(node, YSeq) else [node]
+        out = []
+        for n in nodes:
+            if isinstance(n, YScalar) and isinstance(n.value, str) and n.value:
+                out.append(LayerPattern(n.value, n.span))
+            else:
+                found = "an empty string" if isinstance(n, YScalar) and n.value == "" else type_name(n)
+                self.d.error(
+                    "E004",
+                    f"{what} must be a list of layer-name patterns",
+                    n.span,
+                    expected='strings such as `fc`, `layer1`, `"*"` or `layer4.*.bn*`',
+                    found=found,
+                )
+        return tuple(out)
 
     def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
         m = self.mapping(node, what)
