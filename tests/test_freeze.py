@@ -142,6 +142,8 @@ def test_w103_for_a_callers_pattern_says_where_it_comes_from():
     d = only(archscope.analyze("t.yaml", text=BLOCKS, freeze=["stage.3"]), "W103")
     assert d.span is None and "(given by the caller, not in the spec)" in d.message
     assert "did you mean `stage.1`?" in d.message
+    # the nearest name as deep as the pattern: `layer4`, not `layer3.5`
+    assert "did you mean `layer4`?" in only(archscope.analyze("resnet50", unfreeze=["layer5"]), "W103").message
 
 
 def test_w103_waits_while_the_network_has_errors():

@@ -64,7 +64,8 @@ def _matches(pattern: str, groups: dict[str, list[Node]]) -> list[Node]:
 
 
 def _warn(pattern: LayerPattern, key: str, groups: dict[str, list[Node]], diags: Collector) -> None:
-    hint = suggest(pattern.text, list(groups))
+    depth = pattern.text.count(".")  # `layer5` → `layer4`, not `layer3.5`: names as deep as the pattern first
+    hint = suggest(pattern.text, [g for g in groups if g.count(".") == depth]) or suggest(pattern.text, list(groups))
     origin = "" if pattern.span is not None else " (given by the caller, not in the spec)"
     diags.warning(
         "W103",
