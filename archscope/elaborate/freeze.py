@@ -8,9 +8,10 @@ whatever order the patterns are written in.
 A pattern is an ``fnmatch`` glob over qualified layer names (case-sensitive; ``*`` also crosses
 dots, so ``layer1*`` matches ``layer10`` too). A pattern that names a block instance or a
 repeat group (``layer1``, ``layer1.0``) covers every layer inside it. The result is recorded in
-one place, ``node.trainable`` on the graph (``node.trainable_params`` derives from it). Freezing is about
-parameters only: buffers (BatchNorm's running statistics) are not parameters and never train,
-frozen or not. A pattern that matches no layer is warned about (W103), with the nearest name.
+one place, ``node.trainable`` on the graph; ``node.trainable_params``, the report's counts and
+the lowering's ``requires_grad`` derive from it. Freezing is about parameters only: buffers
+(BatchNorm's running statistics) are not parameters and never train, frozen or not. A pattern
+that matches no layer is warned about (W103), with the nearest name.
 """
 
 from __future__ import annotations
