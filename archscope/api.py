@@ -120,6 +120,8 @@ def analyze(
     text: str | None = None,
     resolution: int | list[int] | None = None,
     params: Mapping[str, Any] | None = None,
+    freeze: Iterable[str] | None = None,
+    unfreeze: Iterable[str] | None = None,
     overrides: Overrides | None = None,
 ) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
@@ -127,12 +129,21 @@ def analyze(
     ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does) and ``params``
     replaces values of the spec's ``params:`` (``params={"num_classes": 10}``); both are shortcuts
     for the fields of ``overrides``. When the network is changed this way, the ``expect:``
-    numbers, which are for the spec's own network, are not checked."""
+    numbers, which are for the spec's own network, are not checked.
+
+    ``freeze`` and ``unfreeze`` are layer-name globs added after the spec's own ``freeze:`` and
+    ``unfreeze:`` (every freeze applies first, then every unfreeze; see
+    :mod:`archscope.elaborate.freeze`): ``freeze=["*"], unfreeze=["fc"]`` trains only ``fc``. They
+    change no count, so ``expect:`` is still checked."""
     given = overrides or NO_OVERRIDES
     if resolution is not None:
         given = replace(given, resolution=resolution)
     if params is not None:
         given = replace(given, params=params)
+    if freeze is not None:
+        given = replace(given, freeze=freeze)  # type: ignore[arg-type]  # made a tuple there
+    if unfreeze is not None:
+        given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
     with _gc_paused():
         return _analyze(source, text, given)
 

@@ -252,6 +252,18 @@ TABLE: tuple[Code, ...] = (
         "Use the layer (merge it, or make it the output) or remove it.",
         _net("{op: conv2d, name: side, out: 8, kernel: 1}", "{op: relu, in: side}"),
     ),
+    Code(
+        "W103",
+        "a freeze or unfreeze pattern matches no layer",
+        "A `freeze:`/`unfreeze:` pattern (or `--freeze`/`--unfreeze`) names no layer, block instance or "
+        "repeat group: usually a misspelt name, so the layer you meant still trains (or stays frozen). "
+        "Every layer starts trainable; all `freeze` patterns apply, then all `unfreeze` patterns. The "
+        "message suggests the closest name.",
+        _net("{op: conv2d, name: conv1, out: 8, kernel: 3}", extra="freeze: [conv]\n"),
+        "Spell the name as `archscope summary` lists it; a block instance (`layer1`) or a glob "
+        '(`layer4.*`, `"*"`, quoted: a bare `*` is YAML syntax) covers every layer inside it.',
+        _net("{op: conv2d, name: conv1, out: 8, kernel: 3}", extra="freeze: [conv1]\n"),
+    ),
 )
 
 EXPLANATIONS: dict[str, Code] = {entry.code: entry for entry in TABLE}

@@ -30,6 +30,7 @@ class Node:
     # empty: every input takes its source's main output
     ports: tuple[int, ...] = ()
     extra_shapes: tuple[Shape, ...] = ()  # the shapes of the op's extra outputs, in declared order
+    trainable: bool = True  # its parameters train (False: frozen): the one record, set by elaborate/freeze.py
 
     def port(self, i: int) -> int:
         """Which output of its source input ``i`` takes."""
@@ -46,6 +47,11 @@ class Node:
         if not self.ports:
             return [n.shape for n in self.inputs]
         return [n.port_shape(p) for n, p in zip(self.inputs, self.ports, strict=True)]
+
+    @property
+    def trainable_params(self) -> int:
+        """The parameters that train: all of them, or none when the layer is frozen (buffers never train)."""
+        return self.cost.params if self.cost is not None and self.trainable else 0
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op!r}, shape={self.shape})"

@@ -34,6 +34,8 @@ class LayerRow:
     ops: int
     activations: int
     line: int
+    trainable_params: int  # `params` when the layer trains, else 0 (elaborate/freeze.py)
+    frozen_params: int  # `params` when it is frozen; buffers are never trainable
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,8 @@ class LayerRow:
             "inputs": list(self.inputs),
             "output_shape": list(self.output_shape),
             "params": self.params,
+            "trainable_params": self.trainable_params,
+            "frozen_params": self.frozen_params,
             "buffers": self.buffers,
             "macs": self.macs,
             "flops": 2 * self.macs,
@@ -106,6 +110,8 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Re
             node.cost.ops,
             numel(node.shape),
             node.span.line,
+            node.trainable_params,
+            node.cost.params - node.trainable_params,
         )
         for node in graph.nodes
         if node.shape is not None and node.cost is not None

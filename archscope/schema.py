@@ -13,6 +13,8 @@ from .ops.registry import Bool, Choice, Float, Int, Sizes
 from .spec import BLOCK_KEYS, EXPECT_KEYS, META_KEYS, SCALE_KEYS
 
 EXPR = {"type": "string", "description": "an expression, e.g. `c * 4` or `2 if i == 0 else 1`"}
+PATTERN = {"type": "string", "minLength": 1, "description": "a layer-name glob: `fc`, `layer1`, `layer4.*`, `*`"}
+PATTERNS = {"anyOf": [PATTERN, {"type": "array", "items": PATTERN}]}
 
 
 def _attr_schema(t: Any) -> dict[str, Any]:
@@ -111,6 +113,7 @@ def json_schema() -> dict[str, Any]:
             "output": {"type": "string"},
             "outputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "expect": {"type": "object", "properties": {k: {} for k in EXPECT_KEYS}, "additionalProperties": False},
+            **{k: PATTERNS for k in ("freeze", "unfreeze")},
             **{k: {} for k in META_KEYS},
         },
     }

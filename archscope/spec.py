@@ -32,6 +32,7 @@ TOP_KEYS = (
     "expect",
     *META_KEYS,
 )
+TOP_KEYS += ("freeze", "unfreeze")  # transfer learning: patterns over layer names (elaborate/freeze.py)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
@@ -70,6 +71,14 @@ class Expectation:
     span: Span
 
 
+@dataclass(frozen=True)
+class LayerPattern:
+    """One ``freeze:``/``unfreeze:`` glob over qualified layer names; ``span`` None: an override."""
+
+    text: str
+    span: Span | None = None
+
+
 @dataclass
 class NetworkSpec:
     name: str
@@ -87,6 +96,8 @@ class NetworkSpec:
     params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
     inputs: dict[str, YNode] | None = None  # `inputs:` (several named inputs), in declared order
     outputs: list[tuple[str, Span]] | None = None  # `outputs:` (several outputs), in declared order
+    freeze: tuple[LayerPattern, ...] = ()
+    unfreeze: tuple[LayerPattern, ...] = ()
 
 
 def type_name(node: YNode) -> str:
@@ -187,6 +198,8 @@ class SpecParser:
             params_span=m.key_span("params") if "params" in m.items else None,
             inputs=inputs,
             outputs=outputs,
+            freeze=self.patterns(m.get("freeze"), "`freeze`"),
+            unfreeze=self.patterns(m.get("unfreeze"), "`unfreeze`"),
         )
 
     def named_inputs(self, m: YMap) -> dict[str, YNode] | None:
@@ -242,6 +255,26 @@ class SpecParser:
             return None
         refs = [self.ref(item, "an `outputs` entry") for item in node.items]
         return [r for r in refs if r is not None] if all(refs) else None
+
+    def patterns(self, node: YNode | None, what: str) -> tuple[LayerPattern, ...]:
+        """``freeze:``/``unfreeze:``: a list of layer-name globs (one string is a list of one)."""
+        if node is None:
+            return ()
+        nodes = node.items if isinstance(node, YSeq) else [node]
+        out = []
+        for n in nodes:
+            if isinstance(n, YScalar) and isinstance(n.value, str) and n.value:
+                out.append(LayerPattern(n.value, n.span))
+            else:
+                found = "an empty string" if isinstance(n, YScalar) and n.value == "" else type_name(n)
+                self.d.error(
+                    "E004",
+                    f"{what} must be a list of layer-name patterns",
+                    n.span,
+                    expected='strings such as `fc`, `layer1`, `"*"` or `layer4.*.bn*`',
+                    found=found,
+                )
+        return tuple(out)
 
     def items(self, node: YNode | None, what: str) -> dict[str, tuple[Span, YNode]]:
         m = self.mapping(node, what)

@@ -429,6 +429,15 @@ CASES: dict[str, list[Case]] = {
             layer="a",
         )
     ],
+    "W103": [
+        Case(
+            "freeze-misspelt",
+            net("{op: conv2d, name: conv1, out: 4, kernel: 3}", extra="freeze: [conv]\n"),
+            "conv]",
+            message="`freeze` pattern `conv` matches no layer; did you mean `conv1`?",
+            found="`conv`",
+        )
+    ],
 }
 
 ALL = [pytest.param(code, case, id=f"{code}-{case.id}") for code, cases in CASES.items() for case in cases]

@@ -11,6 +11,7 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from . import bench as bench_cli
 from .backend import backend_errors
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .freezing import FreezeOpt, UnfreezeOpt, freezing
 
 
 @handled
@@ -35,6 +36,9 @@ def compare(
     warmup: bench_cli.WarmupOpt = 5,
     min_time: bench_cli.MinTimeOpt = 10.0,
     min_runs: bench_cli.MinRunsOpt = 10,
+    # transfer learning
+    freeze: FreezeOpt = None,
+    unfreeze: UnfreezeOpt = None,
 ) -> None:
     """Networks side by side: input, depth in weighted layers, params, MACs, activations, size.
 
@@ -44,7 +48,7 @@ def compare(
     """
     from ..render.compare import compare_table
 
-    result = run_compare(specs)
+    result = run_compare(specs, freezing(freeze, unfreeze))
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))

@@ -9,6 +9,7 @@ import typer
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .freezing import FreezeOpt, UnfreezeOpt, freezing
 
 
 @handled
@@ -35,6 +36,9 @@ def summary(
     ] = OutputFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Exact numbers in every row, not 1.81G.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="Show shape warnings.")] = True,
+    # transfer learning
+    freeze: FreezeOpt = None,
+    unfreeze: UnfreezeOpt = None,
 ) -> None:
     """Per-layer output shapes, params, MACs and activations of one network (static: no torch).
 
@@ -43,7 +47,7 @@ def summary(
     """
     from ..render.summary import summary_table
 
-    result = analyze(spec)
+    result = analyze(spec, overrides=freezing(freeze, unfreeze))
     if result.report is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics))

@@ -9,6 +9,7 @@ import typer
 from ..render.emit import OutputFormat
 from .backend import backend_errors
 from .common import ExitCode, format_option, handled, print_diagnostics, write, write_table
+from .freezing import FreezeOpt, UnfreezeOpt, freezing
 
 
 @handled
@@ -20,6 +21,9 @@ def verify(
     resolution: Annotated[
         int | None, typer.Option("--resolution", "-r", min=1, help="Verify at this input size instead of the spec's.")
     ] = None,
+    # transfer learning
+    freeze: FreezeOpt = None,
+    unfreeze: UnfreezeOpt = None,
 ) -> None:
     """Build each network and check every layer: static output shape = a real forward pass,
     static params = the module's numel, static MACs = fvcore's count.
@@ -40,12 +44,15 @@ def verify(
     color = use_color()
     reports, failed = [], False
     for path in files:
-        analysis = analyze(path)
+        analysis = analyze(path, overrides=freezing(freeze, unfreeze))
         if analysis.errors or analysis.report is None:
             print_diagnostics(analysis.errors or analysis.diagnostics)
             failed = True
             continue
-        report = run_verify(path, resolution=resolution) if resolution else run_verify(analysis)
+        if resolution:
+            report = run_verify(path, resolution=resolution, freeze=freeze or (), unfreeze=unfreeze or ())
+        else:
+            report = run_verify(analysis)
         reports.append(report)
         failed |= not report.ok
         if fmt is OutputFormat.table:  # each spec as soon as it is verified

@@ -12,8 +12,9 @@ from __future__ import annotations
 from ..diagnostics import Collector, Diagnostic, Span
 from ..graph import Graph, Node, Output
 from ..overrides import Overrides
-from ..spec import NetworkSpec
+from ..spec import LayerPattern, NetworkSpec
 from .builder import Builder, Scope, TooBig
+from .freeze import freeze_layers
 from .values import Values, network_values
 
 __all__ = ["dedupe", "elaborate"]
@@ -30,6 +31,8 @@ def elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Grap
         diags.error("E011", "blocks are nested too deeply", spec.span)
         return None
     graph.complete = not any(d.is_error for d in diags.items[first:])
+    freeze = spec.freeze + tuple(LayerPattern(p) for p in overrides.freeze)
+    freeze_layers(graph, freeze, spec.unfreeze + tuple(LayerPattern(p) for p in overrides.unfreeze), diags)
     return graph
 
 

@@ -28,6 +28,11 @@ class Totals:
     activations: int
     depth: int  # weighted (conv/linear) layers on the network
     layers: int
+    trainable_params: int  # params of the layers that are not frozen (elaborate/freeze.py)
+
+    @property
+    def frozen_params(self) -> int:
+        return self.params - self.trainable_params
 
     @property
     def flops(self) -> int:
@@ -44,6 +49,8 @@ class Totals:
     def to_dict(self) -> dict[str, int]:
         return {
             "params": self.params,
+            "trainable_params": self.trainable_params,
+            "frozen_params": self.frozen_params,
             "buffers": self.buffers,
             "macs": self.macs,
             "flops": self.flops,
@@ -72,15 +79,16 @@ def totals(graph: Graph) -> Totals | None:
     """The network's totals, or None when they are not known (see the module's docstring)."""
     if not graph.complete or any(out is None or out.shape is None for out in graph.outputs):
         return None
-    params = buffers = macs = ops = acts = depth = 0
+    params = buffers = macs = ops = acts = depth = trainable = 0
     for node in graph.nodes:
         cost = node.cost
         if cost is None or node.shape is None:
             return None
         params += cost.params
+        trainable += node.trainable_params
         buffers += cost.buffers
         macs += cost.macs
         ops += cost.ops
         acts += numel(node.shape)
         depth += REGISTRY[node.op].weighted
-    return Totals(params, buffers, macs, ops, acts, depth, len(graph.nodes))
+    return Totals(params, buffers, macs, ops, acts, depth, len(graph.nodes), trainable)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..report import LayerRow, Report
 from ..table import Column, Table
@@ -20,6 +20,7 @@ class Row:
     macs: int
     ops: int
     activations: int
+    trainable_params: int = 0
 
 
 def _group_label(key: str, rows: list[LayerRow]) -> str:
@@ -58,6 +59,7 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
                 sum(r.macs for r in current),
                 sum(r.ops for r in current),
                 sum(r.activations for r in current),
+                sum(r.trainable_params for r in current),
             )
         )
 
@@ -86,11 +88,42 @@ COLUMNS = (
 )
 
 
+TRAINABLE = Column("trainable_params", "trainable", "count", blank_zero=True)  # only when a layer is frozen
+
+
 def summary_table(report: Report, depth: int | None = None, note: str | None = None) -> Table:
     """The per-layer table with its totals, the totals in words and the counting convention.
 
     JSON is ``report.to_dict()`` (every layer, whatever ``depth``); CSV and Markdown have the
-    rows of the table (``depth`` applies)."""
+    rows of the table (``depth`` applies). When parameters are frozen, a `trainable` column
+    follows `params`, and the footer and a note give the trainable and frozen totals."""
+    table = _summary_table(report, depth, note)
+    t = report.totals
+    if not t.frozen_params:
+        return table
+    at = [c.key for c in COLUMNS].index("params") + 1
+    groups = [r.trainable_params for r in grouped_rows(report, depth)]
+    assert table.total is not None
+    split = (
+        f"trainable {exact(t.trainable_params)} · frozen {exact(t.frozen_params)} params "
+        "(every layer trains unless a `freeze` pattern matches it and no `unfreeze` pattern does); "
+        "buffers (BatchNorm running statistics) are not parameters and never train"
+    )
+    return replace(
+        table,
+        columns=COLUMNS[:at] + (TRAINABLE,) + COLUMNS[at:],
+        rows=tuple(row[:at] + (n,) + row[at:] for row, n in zip(table.rows, groups, strict=True)),
+        total=table.total[:at] + (t.trainable_params,) + table.total[at:],
+        footer=table.footer[:1]
+        + (
+            f"trainable   {exact(t.trainable_params):>16}  ({compact(t.trainable_params)})   frozen {exact(t.frozen_params)}",
+        )
+        + table.footer[1:],
+        notes=table.notes + (split,),
+    )
+
+
+def _summary_table(report: Report, depth: int | None, note: str | None) -> Table:
     t = report.totals
     total_macs = t.macs or 1
     rows = tuple(

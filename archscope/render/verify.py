@@ -77,6 +77,8 @@ def status_lines(r: Any, color: bool = False) -> list[str]:
         f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''} · input {shape(r.input)} · "
         f"params {t['params']['static']:,} · buffers {t['buffers']['static']:,} · MACs {t['macs']['static']:,}"
     )
+    if t.get("frozen", {}).get("static"):  # transfer learning: say what trains
+        numbers += f" · trainable {t['trainable']['static']:,} · frozen {t['frozen']['static']:,}"
     if r.ok:
         timing = style(f"{r.shape_pass.split()[0]}, {r.seconds:.1f} s", DIM, color)
         lines = [f"{style('✓', GREEN, color)} {r.name}  {numbers} · all agree  {timing}"]

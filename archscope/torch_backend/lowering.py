@@ -9,6 +9,7 @@ qualified layer names (``layer1.0.conv1``); block instances and repeated layers 
 Conventions:
 - the module takes and returns tensors with a leading batch dimension; static shapes have none;
 - it is returned in training mode, like any new ``nn.Module``: call ``.eval()`` for inference;
+- a frozen layer (``freeze:``, ``build(freeze=...)``) has ``requires_grad=False`` parameters;
 - a name that would shadow an ``nn.Module`` attribute (a layer called ``forward``, ``to`` or
   ``training``) gets a trailing ``_``; ``module.meta["archscope"]["modules"]`` maps every layer
   name to its module's qualified name;
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,15 +46,21 @@ from .errors import LoweringError, require_torch
 
 
 def checked_analysis(
-    source: str | Path | Analysis, *, text: str | None = None, resolution: int | list[int] | None = None
+    source: str | Path | Analysis,
+    *,
+    text: str | None = None,
+    resolution: int | list[int] | None = None,
+    freeze: Iterable[str] = (),
+    unfreeze: Iterable[str] = (),
 ) -> Analysis:
     """Analyse ``source`` (or take an :class:`Analysis`); raise :class:`SpecError` if it has errors."""
+    freezing = {"freeze": tuple(freeze), "unfreeze": tuple(unfreeze)} if freeze or unfreeze else {}
     if isinstance(source, Analysis):
-        if resolution is not None:
-            raise ValueError("`resolution` needs a spec name or path, not an Analysis")
+        if resolution is not None or freezing:
+            raise ValueError("`resolution`, `freeze` and `unfreeze` need a spec name or path, not an Analysis")
         result = source
     else:
-        result = analyze(source, text=text, resolution=resolution)
+        result = analyze(source, text=text, resolution=resolution, **freezing)
     if result.report is None or result.graph is None or result.errors:
         raise SpecError(result.errors or result.diagnostics)
     return result
@@ -65,6 +73,8 @@ def build(
     resolution: int | list[int] | None = None,
     device: Any = None,
     inplace: bool = True,
+    freeze: Iterable[str] = (),
+    unfreeze: Iterable[str] = (),
 ) -> Any:
     """Build the PyTorch network of a spec: a ``torch.fx.GraphModule``.
 
@@ -72,10 +82,13 @@ def build(
     ``text`` gives the spec's YAML in memory. ``resolution`` overrides the input's spatial size
     (as ``scale.resolution`` does). ``device`` creates the parameters there directly
     (``"meta"`` builds without allocating). ``inplace=False`` keeps every activation out of
-    place. Raises :class:`SpecError` when the spec has errors.
+    place. ``freeze``/``unfreeze`` add layer-name globs after the spec's own ``freeze:`` and
+    ``unfreeze:`` (see :mod:`archscope.elaborate.freeze`): a frozen layer's parameters get
+    ``requires_grad=False`` (its buffers are never parameters). Raises :class:`SpecError` when
+    the spec has errors.
     """
     torch = require_torch("`build`")
-    analysis = checked_analysis(source, text=text, resolution=resolution)
+    analysis = checked_analysis(source, text=text, resolution=resolution, freeze=freeze, unfreeze=unfreeze)
     assert analysis.graph is not None
     if device is None:
         return lower_graph(analysis.graph, inplace=inplace)
@@ -161,6 +174,8 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
             ) from exc
         if node in in_place:
             module.inplace = True
+        if not node.trainable:
+            module.requires_grad_(False)
         qualname = names[node.name]
         _place(root, qualname, module, node, Scope, attach)
         args = tuple(values[(src, node.port(i))] for i, src in enumerate(node.inputs))

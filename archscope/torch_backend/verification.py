@@ -8,7 +8,8 @@ For every layer, three independent sources are compared with the static analysis
   faster, i.e. for networks with many MACs per layer (VGG), and for real on CPU otherwise
   (meta kernels of BN and activations are Python decompositions, ≈ 2 ms a layer: resnet1202
   takes 8 s on meta and 0.4 s for real);
-- **params / buffers**: ``numel`` of the layer module's parameters and buffers;
+- **params / buffers**: ``numel`` of the layer module's parameters and buffers; **trainable**:
+  ``numel`` of those parameters that have ``requires_grad`` (0 for a frozen layer);
 - **MACs**: fvcore's count for the layer (fvcore counts one fused multiply-add as one flop).
   Only fvcore's conv/linear/matmul operators are multiply-adds (:data:`MAC_OPERATORS`); what
   else fvcore counts (``batch_norm``, ``adaptive_avg_pool2d``…) and the aten ops it does not
@@ -30,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,8 @@ class LayerCheck:
     unsupported: tuple[tuple[str, int], ...] = ()  # aten ops fvcore skipped, with how often
     error: str | None = None
     notes: tuple[str, ...] = ()
+    static_trainable: int = 0
+    module_trainable: int = 0  # numel of the parameters with requires_grad
 
     def mismatches(self, shape_source: str) -> list[Mismatch]:
         out = []
@@ -102,6 +105,10 @@ class LayerCheck:
             out.append(Mismatch(self.name, "shape", self.static_shape, self.real_shape, "layer forward (cpu)"))
         if self.static_params != self.module_params:
             out.append(Mismatch(self.name, "params", self.static_params, self.module_params, "module numel"))
+        if self.static_trainable != self.module_trainable:
+            out.append(
+                Mismatch(self.name, "trainable", self.static_trainable, self.module_trainable, "module requires_grad")
+            )
         if self.static_buffers != self.module_buffers:
             out.append(Mismatch(self.name, "buffers", self.static_buffers, self.module_buffers, "module numel"))
         if self.fvcore_macs is not None and self.static_macs != self.fvcore_macs:
@@ -119,6 +126,7 @@ class LayerCheck:
                 "real": _list(self.real_shape),
             },
             "params": {"static": self.static_params, "module": self.module_params},
+            "trainable": {"static": self.static_trainable, "module": self.module_trainable},
             "buffers": {"static": self.static_buffers, "module": self.module_buffers},
             "macs": {"static": self.static_macs, "fvcore": self.fvcore_macs, "source": self.mac_source},
             "static_ops": self.static_ops,
@@ -160,6 +168,7 @@ class VerifyReport:
                     out.append(Mismatch("network", f"output `{name}` shape", static, forward, self.shape_pass))
         elif self.output_forward != self.output_static:
             out.append(Mismatch("network", "output shape", self.output_static, self.output_forward, self.shape_pass))
+        sources = {"macs": "fvcore", "trainable": "module requires_grad", "frozen": "module requires_grad"}
         for quantity, row in self.totals.items():
             real_key = "fvcore" if quantity == "macs" else "module"
             if row[real_key] is not None and row["static"] != row[real_key]:
@@ -169,7 +178,7 @@ class VerifyReport:
                         f"total {quantity}",
                         row["static"],
                         row[real_key],
-                        "fvcore" if quantity == "macs" else "module numel",
+                        sources.get(quantity, "module numel"),
                     )
                 )
         return out
@@ -224,18 +233,23 @@ def one_thread() -> Iterator[None]:
 
 
 def verify(
-    source: str | Path | Analysis, *, text: str | None = None, resolution: int | list[int] | None = None
+    source: str | Path | Analysis,
+    *,
+    text: str | None = None,
+    resolution: int | list[int] | None = None,
+    freeze: Iterable[str] = (),
+    unfreeze: Iterable[str] = (),
 ) -> VerifyReport:
     """Check every layer of a spec against its built network (see the module docstring).
 
     ``resolution`` verifies the network at another input size (the static numbers are then
-    recomputed at that size). Raises :class:`SpecError` when the spec has errors and
+    recomputed at that size); ``freeze``/``unfreeze`` add patterns as :func:`build` does. Raises :class:`SpecError` when the spec has errors and
     :class:`LoweringError` when torch rejects a layer. Never prints.
     """
     torch = require_torch("`verify`")
     require_fvcore()
     started = time.perf_counter()
-    analysis = checked_analysis(source, text=text, resolution=resolution)
+    analysis = checked_analysis(source, text=text, resolution=resolution, freeze=freeze, unfreeze=unfreeze)
     graph, report = analysis.graph, analysis.report
     assert graph is not None and report is not None
     with one_thread(), torch.no_grad():
@@ -260,8 +274,14 @@ def verify(
         (name, static, returned[i] if i < len(returned) else None) for i, (name, static) in enumerate(report.outputs)
     )
     macs = [layer.fvcore_macs for layer in layers]
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     totals = {
         "params": {"static": report.totals.params, "module": sum(p.numel() for p in net.parameters())},
+        "trainable": {"static": report.totals.trainable_params, "module": trainable},
+        "frozen": {
+            "static": report.totals.frozen_params,
+            "module": sum(p.numel() for p in net.parameters()) - trainable,
+        },
         "buffers": {"static": report.totals.buffers, "module": sum(b.numel() for b in net.buffers())},
         "macs": {"static": report.totals.macs, "fvcore": None if None in macs else sum(macs)},  # type: ignore[arg-type]
     }
@@ -357,7 +377,7 @@ def _check_layer(
         shapes.get(node.name),
         m.shape,
         cost.params,
-        sum(p.numel() for p in module.parameters() if p.requires_grad),
+        sum(p.numel() for p in module.parameters()),
         cost.buffers,
         sum(b.numel() for b in module.buffers()),
         cost.macs,
@@ -368,6 +388,8 @@ def _check_layer(
         m.unsupported,
         m.error,
         m.notes,
+        node.trainable_params,
+        sum(p.numel() for p in module.parameters() if p.requires_grad),
     )
 
 

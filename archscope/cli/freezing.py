@@ -1,0 +1,31 @@
+"""`--freeze`/`--unfreeze` (transfer learning), shared by every command that reads a spec."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..overrides import Overrides
+
+FreezeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--freeze",
+        metavar="PATTERN",
+        help="Freeze the layers this glob names (`layer1`, `layer4.*`, `*`); repeatable; after the spec's `freeze:`.",
+    ),
+]
+UnfreezeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unfreeze",
+        metavar="PATTERN",
+        help="Train these layers again (`fc`); repeatable; applied after every freeze pattern.",
+    ),
+]
+
+
+def freezing(freeze: list[str] | None, unfreeze: list[str] | None) -> Overrides:
+    """The overrides of ``--freeze``/``--unfreeze``: patterns after the spec's own lists."""
+    return Overrides(freeze=tuple(freeze or ()), unfreeze=tuple(unfreeze or ()))
