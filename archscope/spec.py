@@ -18,7 +18,22 @@ from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
-TOP_KEYS = ("name", "extends", "input", "params", "scale", "blocks", "layers", "output", "expect", *META_KEYS)
+TOP_KEYS = (
+    "name",
+    "extends",
+    "input",
+    "params",
+    "scale",
+    "blocks",
+    "layers",
+    "output",
+    "expect",
+    *META_KEYS,
+    "replace",
+    "insert_before",
+    "insert_after",
+    "remove",  # edits of an inherited `layers:` (archscope.edits)
+)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")

@@ -110,6 +110,9 @@ def summary_table(report: Report, depth: int | None = None, note: str | None = N
     )
     total = ("total", "", report.output_shape, t.params, t.buffers, t.macs, 100.0, t.flops, t.ops, t.activations)
     meta = "  ·  ".join(str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k))
+    if report.meta.get("extends"):  # another network built on a parent: the parent's citation is not its own
+        cited = report.meta.get("extends_citation")
+        meta = f"extends {report.meta['extends']}" + (f" ({cited})" if cited else "")
     footer = (
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
         f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
