@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Collector, Span, SpecError
+from .edits import EDIT_KEYS  # edits of an inherited `layers:`
 from .ops.registry import suggest
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
@@ -29,10 +30,7 @@ TOP_KEYS = (
     "output",
     "expect",
     *META_KEYS,
-    "replace",
-    "insert_before",
-    "insert_after",
-    "remove",  # edits of an inherited `layers:` (archscope.edits)
+    *EDIT_KEYS,
 )
 BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if")
