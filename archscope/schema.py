@@ -71,7 +71,8 @@ def json_schema() -> dict[str, Any]:
         "description": "a block instance: `op` names a block, other keys are its arguments",
     }
     layer = {"anyOf": [{"enum": sorted(REGISTRY)}, {"type": "string"}, *op_layers, block_layer]}
-    layers = {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}
+    layer_ref = {"$ref": "#/$defs/layer"}
+    layers = {"type": "array", "items": layer_ref, "minItems": 1}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "archscope network spec",
@@ -103,5 +104,10 @@ def json_schema() -> dict[str, Any]:
             "output": {"type": "string"},
             "expect": {"type": "object", "properties": {k: {} for k in EXPECT_KEYS}, "additionalProperties": False},
             **{k: {} for k in META_KEYS},
+            # edits of the `layers:` inherited through `extends:` (archscope.edits)
+            "replace": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"}},
+            "insert_before": {"type": "object", "additionalProperties": {"anyOf": [layer_ref, layers]}},
+            "insert_after": {"type": "object", "additionalProperties": {"anyOf": [layer_ref, layers]}},
+            "remove": {"type": "array", "items": {"type": "string"}},
         },
     }
