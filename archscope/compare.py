@@ -8,6 +8,7 @@ from typing import Any
 
 from .api import Analysis, analyze
 from .diagnostics import Diagnostic
+from .overrides import Overrides
 
 
 @dataclass(frozen=True)
@@ -51,5 +52,6 @@ class Comparison:
         return out
 
 
-def compare(sources: Iterable[str]) -> Comparison:
-    return Comparison(tuple(analyze(s) for s in sources))
+def compare(sources: Iterable[str], overrides: Overrides | None = None) -> Comparison:
+    """Each source analysed with the same ``overrides`` (e.g. one resolution for all)."""
+    return Comparison(tuple(analyze(s, overrides=overrides) for s in sources))

@@ -14,6 +14,7 @@ import typer
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
 from .common import format_option, handled, write_table
+from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
 class Device(str, enum.Enum):
@@ -113,6 +114,9 @@ def bench(
     min_time: MinTimeOpt = 10.0,
     min_runs: MinRunsOpt = 10,
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
+    resolution: ResolutionOpt = None,
+    input_: InputOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
@@ -121,10 +125,12 @@ def bench(
     that would not fit is refused. Needs the `torch` extra. Exit codes: 0 timed; 1 spec errors;
     2 bad usage, unavailable device, torch missing, or a batch too large.
     """
+    from ..api import analyze
     from ..render.bench import bench_table
     from ..torch_backend import bench as run_bench
 
+    analysis = analyze(spec, overrides=overrides_from(resolution, input_, set_))
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
     with progress_display() as progress:
-        result = run_bench(spec, config, progress=progress)
+        result = run_bench(analysis, config, progress=progress)
     write_table(bench_table(result), fmt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..overrides import Overrides
 from ..report import LayerRow, Report
 from ..table import Column, Table
 from .numbers import compact, exact, shape, size_bytes
@@ -86,12 +87,16 @@ COLUMNS = (
 )
 
 
-def summary_table(report: Report, depth: int | None = None, note: str | None = None) -> Table:
+def summary_table(
+    report: Report, depth: int | None = None, note: str | None = None, overrides: Overrides | None = None
+) -> Table:
     """The per-layer table with its totals, the totals in words and the counting convention.
 
     JSON is ``report.to_dict()`` (every layer, whatever ``depth``); CSV and Markdown have the
-    rows of the table (``depth`` applies)."""
+    rows of the table (``depth`` applies). ``overrides`` (what the caller changed) show in the
+    header and, when there are any, as the JSON's ``overrides`` object."""
     t = report.totals
+    changed = overrides is not None and overrides.changes_network
     total_macs = t.macs or 1
     rows = tuple(
         (
@@ -126,9 +131,16 @@ def summary_table(report: Report, depth: int | None = None, note: str | None = N
         title=report.title,
         total=total,
         preamble=tuple(
-            line for line in (note, meta, f"input {shape(report.input)}, output {shape(report.output_shape)}") if line
+            line
+            for line in (
+                note,
+                meta,
+                f"overrides: {overrides}" if changed else "",
+                f"input {shape(report.input)}, output {shape(report.output_shape)}",
+            )
+            if line
         ),
         footer=footer,
         convention=report.convention,
-        document=report.to_dict(),
+        document={**report.to_dict(), "overrides": overrides.describe()} if changed else report.to_dict(),
     )
