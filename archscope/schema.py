@@ -48,6 +48,7 @@ def json_schema() -> dict[str, Any]:
         "in": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "n": {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]},
         "if": {"anyOf": [{"type": "boolean"}, EXPR]},
+        "ignore": {"type": "array", "items": {"type": "string", "pattern": "^W[0-9]{3}$"}},
     }
     op_layers = []
     for name in sorted(REGISTRY):

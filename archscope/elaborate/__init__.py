@@ -58,7 +58,7 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
 
 def _unused_outputs(nodes: list[Node], out: Node | None, diags: Collector) -> None:
     for node in nodes:
-        if node.users == 0 and node is not out and node.shape is not None:
+        if node.users == 0 and node is not out and node.shape is not None and "W102" not in node.ignore:
             # (a failed layer says enough)
             diags.warning("W102", f"the output of `{node.name}` is never used", node.span, layer=node.name)
 

@@ -42,6 +42,7 @@ class Scope:
     blocks: tuple[str, ...] = ()  # their block types
     output: tuple[str, Span] | None = None  # the scope's `output:`, if named
     notes: tuple[str, ...] = ()  # where each enclosing block was used
+    ignore: frozenset[str] = frozenset()  # the `ignore:` codes of the enclosing block instances
 
 
 class Builder:
@@ -181,6 +182,7 @@ class Builder:
         attrs, ok = self._attrs(entry, op, env, at.notes)
         inputs = [n for n in ins if n is not None]
         node = Node(name, op.name, attrs, inputs, entry.span, at.path, at.blocks, notes=at.notes)
+        node.ignore = at.ignore.union(entry.ignore)
         for n in inputs:
             n.users += 1
         self.nodes.append(node)
@@ -265,6 +267,7 @@ class Builder:
             at.blocks + (block.name,),
             block.output,
             at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
+            at.ignore.union(entry.ignore),
         )
         benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
         if benv is None:
