@@ -257,8 +257,9 @@ class Builder:
     ) -> Node | None:
         if not self._can_expand(entry, block, name, ins, at):
             return None
+        known = self._known_args(entry, block, at.notes)  # reported even when the input is unknown
         x = ins[0]
-        if x is None or x.shape is None:
+        if x is None or x.shape is None or not known:
             return None  # the cause upstream is already reported
         inner = Scope(
             name + ".",
@@ -305,6 +306,23 @@ class Builder:
             return False
         return True
 
+    def _known_args(self, entry: LayerEntry, block: BlockDef, notes: tuple[str, ...]) -> bool:
+        """Report each argument the block does not have; True if there is none."""
+        ok = True
+        for key, (kspan, _) in entry.args.items():
+            if key not in block.args:
+                hint = suggest(key, list(block.args))
+                self.d.error(
+                    "E003",
+                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    kspan,
+                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
+                    found=key,
+                    notes=notes,
+                )
+                ok = False
+        return ok
+
     def _block_env(
         self,
         entry: LayerEntry,
@@ -317,17 +335,8 @@ class Builder:
         """The block's variables: its arguments as given at the use (evaluated there), then its
         defaults (evaluated inside the block); None if one is unknown, bad or missing."""
         ok = True
-        for key, (kspan, vnode) in entry.args.items():
-            if key not in block.args:
-                hint = suggest(key, list(block.args))
-                self.d.error(
-                    "E003",
-                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                    kspan,
-                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
-                    found=key,
-                    notes=notes,
-                )
+        for key, (_, vnode) in entry.args.items():
+            if key not in block.args:  # reported by _known_args
                 ok = False
                 continue
             try:
