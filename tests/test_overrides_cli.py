@@ -82,7 +82,9 @@ def test_the_commands_that_read_a_spec_have_the_options_and_lint_does_not(cli):
     for command in ("summary", "compare", "verify", "bench"):
         text = cli(command, "--help").stdout
         assert "--resolution" in text and "--input" in text and "--set" in text, command
-    assert "--set" not in cli("lint", "--help").stdout
+    lint_help = cli("lint", "--help").stdout
+    assert "KEY=VALUE" not in lint_help and "C,H,W" not in lint_help
+    assert "lint takes no overrides" in " ".join(lint_help.split())
 
 
 def test_verify_with_overrides(cli, tmp_path):

@@ -70,8 +70,8 @@ def lint(
     """Check every shape, reference and `expect:` number in the given specs, as they are written
     (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
 
-    Settings: the `[tool.archscope]` table (`select`, `ignore`, `strict`) of the first
-    pyproject.toml that has one, from the current folder upwards; the options above override it.
+    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`) of the first
+    pyproject.toml that has one, from the current folder upwards; the options override it.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
     """
