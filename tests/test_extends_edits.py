@@ -131,3 +131,25 @@ def test_a_variant_of_an_edited_parent_keeps_the_lineage(tmp_path):
     b = archscope.analyze(tmp_path / "child.yaml")
     assert [(d.code, d.span.line, d.span.col) for d in b.errors] == [("E008", 2, 10)]
     assert "while reading `extends: broken.yaml`" in b.errors[0].notes[0]
+
+
+README_CIFAR = """\
+extends: resnet50
+name: resnet50_cifar
+title: ResNet-50 for CIFAR-10 (3×3 stem, no max pool)
+input: [3, 32, 32]
+replace:
+  conv1: {op: conv2d, out: 64, kernel: 3, padding: 1, bias: false}
+  fc: {op: linear, out: 10}
+remove: [maxpool]
+"""
+
+
+def test_the_readme_example():
+    a = analyze_text(README_CIFAR)
+    assert a.ok
+    # 23,528,522 (num_classes 10) − 9,408 (7×7×3×64 stem) + 1,728 (3×3×3×64)
+    assert a.report.totals.params == 23_520_842 == 23_528_522 - 9_408 + 1_728
+    assert a.report.totals.macs == 1_297_829_888
+    assert [r.output_shape for r in a.report.layers[:1]] == [(64, 32, 32)]
+    assert summary_table(a.report).title == "ResNet-50 for CIFAR-10 (3×3 stem, no max pool)"
