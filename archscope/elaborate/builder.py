@@ -182,7 +182,7 @@ class Builder:
         attrs, ok = self._attrs(entry, op, env, at.notes)
         inputs = [n for n in ins if n is not None]
         node = Node(name, op.name, attrs, inputs, entry.span, at.path, at.blocks, notes=at.notes)
-        node.ignore = at.ignore.union(entry.ignore)
+        node.ignore = at.ignore.union(entry.ignore) if entry.ignore else at.ignore
         for n in inputs:
             n.users += 1
         self.nodes.append(node)
@@ -268,7 +268,7 @@ class Builder:
             at.blocks + (block.name,),
             block.output,
             at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
-            at.ignore.union(entry.ignore),
+            at.ignore.union(entry.ignore) if entry.ignore else at.ignore,
         )
         benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
         if benv is None:
