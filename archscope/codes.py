@@ -152,6 +152,16 @@ TABLE: tuple[Code, ...] = (
         "extends: resnet50\n",
     ),
     Code(
+        "E013",
+        "layer edits (`replace`, `insert_before`, `insert_after`, `remove`) cannot apply",
+        "The edit keys change the `layers:` a spec inherits through `extends:`. They need a parent, and "
+        "they cannot be mixed with a `layers:` of the child's own (which replaces the parent's list "
+        "outright); one layer cannot be both removed and replaced.",
+        "extends: resnet50\nlayers: [relu]\nremove: [fc]\n",
+        "Edit the parent's layers or restate `layers:`, not both; give edits only under `extends:`.",
+        "extends: resnet50\nremove: [fc]\n",
+    ),
+    Code(
         "E101",
         "output size is zero or negative",
         "A layer's output size came out below 1: the input is too small for what is applied to it. A "

@@ -53,4 +53,5 @@ class Comparison:
 
 
 def compare(sources: Iterable[str], overrides: Overrides | None = None) -> Comparison:
+    """Each source analysed with the same ``overrides`` (e.g. one resolution for all)."""
     return Comparison(tuple(analyze(s, overrides=overrides) for s in sources))

@@ -25,6 +25,7 @@ class Node:
     shape: Shape | None = None
     cost: Cost | None = None
     users: int = 0
+    ignore: frozenset[str] = frozenset()  # warning codes not reported for it (`ignore:` of it or its block instances)
     notes: tuple[str, ...] = ()  # where the node comes from (`in `b_1` (block `b` used at …)`), for diagnostics
     # which output of its source each input takes (0: the main one; k: the op's extra output k - 1);
     # empty: every input takes its source's main output

@@ -16,19 +16,24 @@ from typing import Any
 class Overrides:
     """``resolution``: the input's spatial size, one integer or one per spatial dimension (as
     ``scale.resolution``). ``params``: values that replace the spec's ``params:`` entries of the
-    same name (plain values, not expressions; later ``params`` entries see them).
+    same name (plain values, not expressions; later ``params`` entries see them). ``input``: the
+    whole input shape (channels first, no batch), instead of the spec's ``input:`` and its
+    ``scale.resolution``; a ``resolution`` given with it still sets the spatial size.
     ``freeze``/``unfreeze``: layer-name globs appended after the spec's own ``freeze:`` and
     ``unfreeze:`` lists (all ``freeze`` patterns apply first, then all ``unfreeze``: see
     :mod:`archscope.elaborate.freeze`); they change no count, so ``expect:`` is still checked."""
 
     resolution: int | tuple[int, ...] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    input: tuple[int, ...] | None = None
     freeze: tuple[str, ...] = ()
     unfreeze: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.resolution, list):
             object.__setattr__(self, "resolution", tuple(self.resolution))
+        if isinstance(self.input, list):
+            object.__setattr__(self, "input", tuple(self.input))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
         for key in ("freeze", "unfreeze"):
             patterns = getattr(self, key)
@@ -40,7 +45,29 @@ class Overrides:
     @property
     def changes_network(self) -> bool:
         """True when the network differs from the spec's own: its ``expect:`` numbers then do not apply."""
-        return self.resolution is not None or bool(self.params)
+        return self.resolution is not None or bool(self.params) or self.input is not None
+
+    def describe(self) -> dict[str, Any]:
+        """What was overridden, as plain data (the ``overrides`` of a JSON report); empty when nothing."""
+        out: dict[str, Any] = {}
+        if self.input is not None:
+            out["input"] = list(self.input)
+        if self.resolution is not None:
+            out["resolution"] = list(self.resolution) if isinstance(self.resolution, tuple) else self.resolution
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
+
+    def __str__(self) -> str:
+        """``input 3×64×64, resolution 288, num_classes=10``: the summary's header line."""
+        parts = []
+        if self.input is not None:
+            parts.append("input " + "×".join(map(str, self.input)))
+        if self.resolution is not None:
+            res = self.resolution
+            parts.append("resolution " + ("×".join(map(str, res)) if isinstance(res, tuple) else str(res)))
+        parts.extend(f"{k}={v}" for k, v in self.params.items())
+        return ", ".join(parts)
 
 
 NONE = Overrides()

@@ -52,6 +52,7 @@ def json_schema() -> dict[str, Any]:
         "in": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "n": {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]},
         "if": {"anyOf": [{"type": "boolean"}, EXPR]},
+        "ignore": {"type": "array", "items": {"type": "string", "pattern": "^W[0-9]{3}$"}},
     }
     op_layers = []
     for name in sorted(REGISTRY):
@@ -75,7 +76,8 @@ def json_schema() -> dict[str, Any]:
         "description": "a block instance: `op` names a block, other keys are its arguments",
     }
     layer = {"anyOf": [{"enum": sorted(REGISTRY)}, {"type": "string"}, *op_layers, block_layer]}
-    layers = {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}
+    layer_ref = {"$ref": "#/$defs/layer"}
+    layers = {"type": "array", "items": layer_ref, "minItems": 1}
     shape = {
         "type": "array",
         "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR]},
@@ -115,5 +117,10 @@ def json_schema() -> dict[str, Any]:
             "expect": {"type": "object", "properties": {k: {} for k in EXPECT_KEYS}, "additionalProperties": False},
             **{k: PATTERNS for k in ("freeze", "unfreeze")},
             **{k: {} for k in META_KEYS},
+            # edits of the `layers:` inherited through `extends:` (archscope.edits)
+            "replace": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"}},
+            "insert_before": {"type": "object", "additionalProperties": {"anyOf": [layer_ref, layers]}},
+            "insert_after": {"type": "object", "additionalProperties": {"anyOf": [layer_ref, layers]}},
+            "remove": {"type": "array", "items": {"type": "string"}},
         },
     }

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .codes import CODES
 from .diagnostics import Collector, Span, SpecError
+from .edits import EDIT_KEYS  # edits of an inherited `layers:`
 from .ops.registry import suggest
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
@@ -31,10 +33,11 @@ TOP_KEYS = (
     "outputs",
     "expect",
     *META_KEYS,
+    *EDIT_KEYS,
 )
 TOP_KEYS += ("freeze", "unfreeze")  # transfer learning: patterns over layer names (elaborate/freeze.py)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
-RESERVED = ("op", "name", "in", "n", "if")
+RESERVED = ("op", "name", "in", "n", "if", "ignore")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
 
@@ -50,6 +53,7 @@ class LayerEntry:
     repeat: YNode | None = None
     cond: YNode | None = None
     args: dict[str, tuple[Span, YNode]] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()  # warning codes not reported for this layer (or anywhere in this block instance)
 
 
 @dataclass
@@ -385,8 +389,39 @@ class SpecParser:
             entry.name_span = node.items["name"][1].span
         if "in" in node.items:
             entry.inputs = self.inputs(node.items["in"][1])
+        if "ignore" in node.items:
+            entry.ignore = self.ignored(node.items["ignore"][1])
         entry.args = {k: v for k, v in node.items.items() if k not in RESERVED}
         return entry
+
+    def ignored(self, node: YNode) -> tuple[str, ...]:
+        """``ignore: [W101]``: warning codes; an unknown code or an error code is refused."""
+        warnings = [c for c in CODES if c.startswith("W")]
+        out = []
+        for item in node.items if isinstance(node, YSeq) else [node]:
+            code = self.string(item, "a code in `ignore`")
+            if code is None:
+                continue
+            if code.startswith("E") and code in CODES:
+                self.d.error(
+                    "E004",
+                    f"`{code}` is an error: errors cannot be ignored",
+                    item.span,
+                    expected="a warning code: " + ", ".join(f"`{c}`" for c in warnings),
+                    found=code,
+                )
+            elif code not in warnings:
+                hint = suggest(code, warnings)
+                self.d.error(
+                    "E004",
+                    f"`ignore` names no warning code `{code}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    item.span,
+                    expected=", ".join(f"`{c}`" for c in warnings),
+                    found=code,
+                )
+            else:
+                out.append(code)
+        return tuple(out)
 
     def inputs(self, node: YNode) -> list[tuple[str, Span]] | None:
         nodes = node.items if isinstance(node, YSeq) else [node]

@@ -397,7 +397,14 @@ def parse_yaml(text: str, file: str) -> YNode:
                 found="deeper",
             ) from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise error("E001", f"invalid YAML: {what}", span) from None
+        start = exc.context_mark
+        notes = ()
+        if exc.context and start is not None and mark is not None and start.line != mark.line:
+            # the parser's mark is where it gave up, which can be lines after the mistake (a value
+            # left empty before a `# comment` takes the next line's key as the value): say where
+            # the construct it was reading begins, so the mistake is between the two
+            notes = (f"{exc.context} that starts at line {start.line + 1}, column {start.column + 1}",)
+        raise error("E001", f"invalid YAML: {what}", span, notes=notes) from None
     except yaml.YAMLError as exc:
         raise error("E001", f"invalid YAML: {exc}", Span(file, 1, 1)) from None
     if root is None:

@@ -237,6 +237,27 @@ CASES: dict[str, list[Case]] = {
             found="no_such_net",
         )
     ],
+    "E013": [
+        Case(
+            "edits-and-layers",
+            "extends: resnet50\nlayers: [relu]\nremove: [fc]\n",
+            "remove",
+            message="`remove` edits the parent's layers, and this spec replaces them with its own `layers:`",
+        ),
+        Case(
+            "no-parent",
+            net("relu", extra="replace: {relu_1: gelu}\n"),
+            "replace",
+            message="`replace` edits the layers of a parent, and this spec has no `extends:`",
+        ),
+        Case(
+            "removed-and-replaced",
+            "extends: resnet50\nreplace: {fc: {op: linear, out: 10}}\nremove: [fc]\n",
+            "fc",
+            nth=2,
+            message="layer `fc` is both removed and replaced",
+        ),
+    ],
     "E101": [
         Case(
             "transposed",

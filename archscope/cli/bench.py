@@ -15,6 +15,7 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
 from .common import format_option, handled, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
+from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
 class Device(str, enum.Enum):
@@ -117,6 +118,9 @@ def bench(
     # transfer learning (no effect on inference timing; accepted as every command that reads a spec does)
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
+    resolution: ResolutionOpt = None,
+    input_: InputOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
@@ -129,8 +133,8 @@ def bench(
     from ..render.bench import bench_table
     from ..torch_backend import bench as run_bench
 
+    analysis = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
     with progress_display() as progress:
-        source = analyze(spec, overrides=freezing(freeze, unfreeze)) if freeze or unfreeze else spec
-        result = run_bench(source, config, progress=progress)
+        result = run_bench(analysis, config, progress=progress)
     write_table(bench_table(result), fmt)

@@ -12,6 +12,7 @@ from . import bench as bench_cli
 from .backend import backend_errors
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
+from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
 @handled
@@ -39,16 +40,21 @@ def compare(
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
+    resolution: ResolutionOpt = None,
+    input_: InputOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Networks side by side: input, depth in weighted layers, params, MACs, activations, size.
 
     Ratios are to the first network. Static (no torch) unless --bench, which adds the median
     latency and images/s per batch size (JSON and CSV also carry the IQR and GFLOP/s), timed
     interleaved so that machine drift does not favour one network (options as `archscope bench`).
+    --resolution, --input and --set apply to every network (listed under the table).
     """
     from ..render.compare import compare_table
 
-    result = run_compare(specs, freezing(freeze, unfreeze))
+    given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
+    result = run_compare(specs, given)
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))
@@ -62,4 +68,6 @@ def compare(
         with bench_cli.progress_display() as progress:
             timed = bench_many(list(result.analyses), config, progress=progress)
     notes = [a.note for a in result.analyses if a.note]
+    if given.changes_network:
+        notes.append(f"overrides: {given}")
     write_table(compare_table(result.rows(), notes, timed), fmt)

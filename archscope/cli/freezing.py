@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -26,6 +27,7 @@ UnfreezeOpt = Annotated[
 ]
 
 
-def freezing(freeze: list[str] | None, unfreeze: list[str] | None) -> Overrides:
-    """The overrides of ``--freeze``/``--unfreeze``: patterns after the spec's own lists."""
-    return Overrides(freeze=tuple(freeze or ()), unfreeze=tuple(unfreeze or ()))
+def freezing(freeze: list[str] | None, unfreeze: list[str] | None, base: Overrides | None = None) -> Overrides:
+    """The overrides of ``--freeze``/``--unfreeze`` (patterns after the spec's own lists), added to
+    ``base`` (the command's other overrides)."""
+    return replace(base or Overrides(), freeze=tuple(freeze or ()), unfreeze=tuple(unfreeze or ()))

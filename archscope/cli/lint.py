@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from ..api import lint as run_lint
 from ..render.emit import OutputFormat
-from .common import ExitCode, format_option, handled
+from .common import ExitCode, format_option, handled, print_diagnostics
 
 LINT_FORMATS = (OutputFormat.auto, OutputFormat.text, OutputFormat.concise, OutputFormat.github, OutputFormat.json)
+
+
+def _check_codes(ctx: typer.Context, param: typer.CallbackParam, values: list[str] | None) -> list[str] | None:
+    from ..config import code_problem
+
+    for code in values or ():
+        problem = code_problem(code, param.name or "")
+        if problem:
+            raise typer.BadParameter(problem)
+    return values
+
+
+def _settings(select: list[str] | None, ignore: list[str] | None, strict: bool | None, isolated: bool) -> Any:
+    """``[tool.archscope]`` (unless ``isolated``) with the command line over it; exits 2 on a bad config."""
+    from ..config import ConfigError, LintConfig, load_config
+
+    try:
+        config = LintConfig() if isolated else load_config(Path.cwd())
+    except ConfigError as exc:
+        print_diagnostics(exc.diagnostics)
+        raise typer.Exit(ExitCode.USAGE) from None
+    return LintConfig(
+        tuple(select) if select else config.select,
+        config.ignore + tuple(ignore or ()),
+        config.strict if strict is None else strict,
+        config.path,
+    )
 
 
 @handled
@@ -23,16 +51,33 @@ def lint(
     fmt: Annotated[
         OutputFormat, format_option(*LINT_FORMATS, help="`auto` is `github` inside GitHub Actions, else `text`.")
     ] = OutputFormat.auto,
-    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the run too.")] = False,
+    strict: Annotated[
+        bool | None, typer.Option("--strict/--no-strict", help="Warnings fail the run too (default: the config's).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select", metavar="CODE", callback=_check_codes, help="Report only these warnings (codes or prefixes)."
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", metavar="CODE", callback=_check_codes, help="Do not report these warnings."),
+    ] = None,
+    isolated: Annotated[bool, typer.Option("--isolated", help="Read no pyproject.toml.")] = False,
 ) -> None:
-    """Check every shape, reference and `expect:` number in the given specs.
+    """Check every shape, reference and `expect:` number in the given specs, as they are written
+    (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
 
-    Exit codes: 0 clean; 1 errors found (or warnings with --strict); 2 bad usage or a file that
-    cannot be read.
+    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`) of the first
+    pyproject.toml that has one, from the current folder upwards; the options override it.
+    Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
+    2 bad usage, a bad configuration, or a file that cannot be read.
     """
     from ..render import diagnostics as emit
 
+    config = _settings(select, ignore, strict, isolated)
     if fmt is OutputFormat.auto:
         fmt = OutputFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else OutputFormat.text
     if sys.stderr.isatty() and not quiet:
@@ -50,7 +95,9 @@ def lint(
             result = run_lint(paths, on_file)
     else:
         result = run_lint(paths)
-    diags = [d for d in result.diagnostics if d.is_error or not quiet]
+    reported = [d for d in result.diagnostics if config.reports(d)]
+    errors, warnings = sum(d.is_error for d in reported), sum(not d.is_error for d in reported)
+    diags = [d for d in reported if d.is_error or not quiet]
     if fmt is OutputFormat.json:
         sys.stdout.write(emit.format_json(diags) + "\n")
     else:
@@ -64,11 +111,11 @@ def lint(
         if fmt is not OutputFormat.github:
             files = len(result.files)
             sys.stderr.write(
-                f"{files} {'file' if files == 1 else 'files'} checked: {result.error_count} "
-                f"{'error' if result.error_count == 1 else 'errors'}, {result.warning_count} "
-                f"{'warning' if result.warning_count == 1 else 'warnings'}\n"
+                f"{files} {'file' if files == 1 else 'files'} checked: {errors} "
+                f"{'error' if errors == 1 else 'errors'}, {warnings} "
+                f"{'warning' if warnings == 1 else 'warnings'}\n"
             )
     if result.usage_errors or any(d.code == "E000" for d in result.diagnostics):
         raise typer.Exit(ExitCode.USAGE)
-    if result.error_count or (strict and result.warning_count):
+    if errors or (config.strict and warnings):
         raise typer.Exit(ExitCode.PROBLEMS)

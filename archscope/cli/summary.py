@@ -10,6 +10,7 @@ from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
+from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
 @handled
@@ -39,20 +40,25 @@ def summary(
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
+    resolution: ResolutionOpt = None,
+    input_: InputOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Per-layer output shapes, params, MACs and activations of one network (static: no torch).
 
     MACs count conv and linear multiply-accumulates (FLOPs = 2 × MACs); other work (BN,
-    activations, pooling, adds) is counted separately as `ops`. Batch 1.
+    activations, pooling, adds) is counted separately as `ops`. Batch 1. With --resolution,
+    --input or --set the network is another one: the header lists the overrides, and the
+    spec's `expect:` numbers are not checked.
     """
     from ..render.summary import summary_table
 
-    result = analyze(spec, overrides=freezing(freeze, unfreeze))
+    result = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     if result.report is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics))
     if warnings or result.errors:
         print_diagnostics([d for d in result.diagnostics if d.is_error or warnings])
-    write_table(summary_table(result.report, depth, result.note), fmt, exact)
+    write_table(summary_table(result.report, depth, result.note, result.overrides), fmt, exact)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -10,6 +10,7 @@ from ..render.emit import OutputFormat
 from .backend import backend_errors
 from .common import ExitCode, format_option, handled, print_diagnostics, write, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
+from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
 @handled
@@ -18,9 +19,9 @@ def verify(
     paths: Annotated[list[str], typer.Argument(help="Spec files, folders (searched for .yaml), or bundled names.")],
     fmt: Annotated[OutputFormat, format_option(OutputFormat.table, OutputFormat.json)] = OutputFormat.table,
     layers: Annotated[bool, typer.Option("--layers", "-l", help="Print every layer's measured numbers.")] = False,
-    resolution: Annotated[
-        int | None, typer.Option("--resolution", "-r", min=1, help="Verify at this input size instead of the spec's.")
-    ] = None,
+    resolution: ResolutionOpt = None,
+    input_: InputOpt = None,
+    set_: SetOpt = None,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -41,18 +42,16 @@ def verify(
     if problems:
         print_diagnostics(problems)
         raise typer.Exit(ExitCode.USAGE)
+    given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
     color = use_color()
     reports, failed = [], False
     for path in files:
-        analysis = analyze(path, overrides=freezing(freeze, unfreeze))
+        analysis = analyze(path, overrides=given)
         if analysis.errors or analysis.report is None:
             print_diagnostics(analysis.errors or analysis.diagnostics)
             failed = True
             continue
-        if resolution:
-            report = run_verify(path, resolution=resolution, freeze=freeze or (), unfreeze=unfreeze or ())
-        else:
-            report = run_verify(analysis)
+        report = run_verify(analysis)
         reports.append(report)
         failed |= not report.ok
         if fmt is OutputFormat.table:  # each spec as soon as it is verified

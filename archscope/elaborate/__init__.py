@@ -93,7 +93,7 @@ def _main_output(out: Output | None, ref: tuple[str, Span] | None, diags: Collec
 def _unused_outputs(nodes: list[Node], outs: list[Node | None], diags: Collector) -> None:
     declared = {id(out) for out in outs if out is not None}
     for node in nodes:
-        if node.users == 0 and id(node) not in declared and node.shape is not None:
+        if node.users == 0 and id(node) not in declared and node.shape is not None and "W102" not in node.ignore:
             # (a failed layer says enough)
             diags.warning("W102", f"the output of `{node.name}` is never used", node.span, layer=node.name)
 

@@ -44,6 +44,7 @@ class Scope:
     output: tuple[str, Span] | None = None  # the scope's `output:`, if named
     notes: tuple[str, ...] = ()  # where each enclosing block was used
     inputs: tuple[tuple[str, Output], ...] = ()  # the network's named inputs; empty: one, called `input`
+    ignore: frozenset[str] = frozenset()  # the `ignore:` codes of the enclosing block instances
 
     def named_inputs(self) -> dict[str, Output]:
         return dict(self.inputs) if self.inputs else {"input": self.input}
@@ -226,6 +227,7 @@ class Builder:
         inputs = [n for n in ins if n is not None]
         node = Node(name, op.name, attrs, [n.node for n in inputs], entry.span, at.path, at.blocks, notes=at.notes)
         node.ports = input_ports(op, inputs)
+        node.ignore = at.ignore.union(entry.ignore) if entry.ignore else at.ignore
         for n in inputs:
             n.node.users += 1
         self.nodes.append(node)
@@ -300,8 +302,9 @@ class Builder:
     ) -> Output | None:
         if not self._can_expand(entry, block, name, ins, at):
             return None
+        known = self._known_args(entry, block, at.notes)  # reported even when the input is unknown
         x = ins[0]
-        if x is None or x.shape is None:
+        if x is None or x.shape is None or not known:
             return None  # the cause upstream is already reported
         inner = Scope(
             name + ".",
@@ -310,6 +313,7 @@ class Builder:
             at.blocks + (block.name,),
             block.output,
             at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
+            ignore=at.ignore.union(entry.ignore) if entry.ignore else at.ignore,
         )
         benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
         if benv is None:
@@ -347,6 +351,23 @@ class Builder:
             return False
         return True
 
+    def _known_args(self, entry: LayerEntry, block: BlockDef, notes: tuple[str, ...]) -> bool:
+        """Report each argument the block does not have; True if there is none."""
+        ok = True
+        for key, (kspan, _) in entry.args.items():
+            if key not in block.args:
+                hint = suggest(key, list(block.args))
+                self.d.error(
+                    "E003",
+                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                    kspan,
+                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
+                    found=key,
+                    notes=notes,
+                )
+                ok = False
+        return ok
+
     def _block_env(
         self,
         entry: LayerEntry,
@@ -359,17 +380,8 @@ class Builder:
         """The block's variables: its arguments as given at the use (evaluated there), then its
         defaults (evaluated inside the block); None if one is unknown, bad or missing."""
         ok = True
-        for key, (kspan, vnode) in entry.args.items():
-            if key not in block.args:
-                hint = suggest(key, list(block.args))
-                self.d.error(
-                    "E003",
-                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                    kspan,
-                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
-                    found=key,
-                    notes=notes,
-                )
+        for key, (_, vnode) in entry.args.items():
+            if key not in block.args:  # reported by _known_args
                 ok = False
                 continue
             try:

@@ -232,10 +232,14 @@ def _input_shape(
 ) -> tuple[int, ...] | None:
     if node is None:
         return None
-    try:
-        v = values.value(node, env)
-    except Skip:
-        return None
+    if overrides.input is not None:  # the whole shape: the spec's `scale.resolution` does not apply
+        v: Any = list(overrides.input)
+        resolution = list(overrides.resolution) if isinstance(overrides.resolution, tuple) else overrides.resolution
+    else:
+        try:
+            v = values.value(node, env)
+        except Skip:
+            return None
     ok = (
         isinstance(v, list)
         and 1 <= len(v) <= 4
@@ -244,7 +248,8 @@ def _input_shape(
     if not ok:
         values.d.error(
             "E004",
-            f"`{what}` must be a list of 1 to 4 positive integers (channels first, no batch)",
+            f"`{what}` must be a list of 1 to 4 positive integers (channels first, no batch)"
+            + (" (the override)" if overrides.input is not None else ""),
             node.span,
             expected="e.g. [3, 224, 224] or [1, 128]",
             found=brief(v),

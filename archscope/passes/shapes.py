@@ -33,6 +33,8 @@ def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
         report_rule_error(node, exc, diags)
         return
     for w in warnings:
+        if w.code in node.ignore:  # `ignore: [W101]` on the layer or an enclosing block instance
+            continue
         diags.warning(
             w.code,
             f"`{node.name}` ({op.name}): {w.message}",

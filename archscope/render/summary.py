@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..overrides import Overrides
 from ..report import LayerRow, Report
 from ..table import Column, Table
 from .numbers import compact, exact, shape, size_bytes
@@ -91,13 +92,17 @@ COLUMNS = (
 TRAINABLE = Column("trainable_params", "trainable", "count", blank_zero=True)  # only when a layer is frozen
 
 
-def summary_table(report: Report, depth: int | None = None, note: str | None = None) -> Table:
+def summary_table(
+    report: Report, depth: int | None = None, note: str | None = None, overrides: Overrides | None = None
+) -> Table:
     """The per-layer table with its totals, the totals in words and the counting convention.
 
     JSON is ``report.to_dict()`` (every layer, whatever ``depth``); CSV and Markdown have the
     rows of the table (``depth`` applies). When parameters are frozen, a `trainable` column
-    follows `params`, and the footer and a note give the trainable and frozen totals."""
-    table = _summary_table(report, depth, note)
+    follows `params`, and the footer and a note give the trainable and frozen totals. ``overrides``
+    (what the caller changed) show in the header and, when there are any, as the JSON's
+    ``overrides`` object."""
+    table = _summary_table(report, depth, note, overrides)
     t = report.totals
     if not t.frozen_params:
         return table
@@ -123,8 +128,9 @@ def summary_table(report: Report, depth: int | None = None, note: str | None = N
     )
 
 
-def _summary_table(report: Report, depth: int | None, note: str | None) -> Table:
+def _summary_table(report: Report, depth: int | None, note: str | None, overrides: Overrides | None) -> Table:
     t = report.totals
+    changed = overrides is not None and overrides.changes_network
     total_macs = t.macs or 1
     rows = tuple(
         (
@@ -143,6 +149,9 @@ def _summary_table(report: Report, depth: int | None, note: str | None) -> Table
     )
     total = ("total", "", report.output_shape, t.params, t.buffers, t.macs, 100.0, t.flops, t.ops, t.activations)
     meta = "  ·  ".join(str(report.meta[k]) for k in ("paper", "source") if report.meta.get(k))
+    if report.meta.get("extends"):  # another network built on a parent: the parent's citation is not its own
+        cited = report.meta.get("extends_citation")
+        meta = f"extends {report.meta['extends']}" + (f" ({cited})" if cited else "")
     footer = (
         f"params      {exact(t.params):>16}  ({compact(t.params)})   buffers {exact(t.buffers)}",
         f"MACs        {exact(t.macs):>16}  ({compact(t.macs)})   FLOPs = 2 × MACs = {compact(t.flops)}",
@@ -155,10 +164,12 @@ def _summary_table(report: Report, depth: int | None, note: str | None) -> Table
         rows,
         title=report.title,
         total=total,
-        preamble=tuple(line for line in (note, meta, _io_line(report)) if line),
+        preamble=tuple(
+            line for line in (note, meta, f"overrides: {overrides}" if changed else "", _io_line(report)) if line
+        ),
         footer=footer,
         convention=report.convention,
-        document=report.to_dict(),
+        document={**report.to_dict(), "overrides": overrides.describe()} if changed else report.to_dict(),
     )
 
 
