@@ -27,7 +27,7 @@ from hypothesis import strategies as st  # noqa: E402
 import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import Bool, Choice, Float, Int, Sizes  # noqa: E402
+from archscope.ops.registry import Bool, Choice, Float, Int, Scales, Sizes  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
@@ -61,6 +61,9 @@ def attr_values(attr: Any) -> st.SearchStrategy:
         options = [one] + [st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1]
         options += [st.sampled_from(kind.words)] if kind.words else []
         return st.one_of(*options)
+    if isinstance(kind, Scales):
+        one = st.sampled_from([0.25, 0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 1 / 3])
+        return st.one_of(one, *[st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1])
     raise AssertionError(f"no strategy for attribute type {kind!r} of `{attr.name}`: add one here")
 
 
