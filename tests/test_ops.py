@@ -402,6 +402,163 @@ def _merges() -> dict[str, list[Case]]:
     }
 
 
+def _conv3d() -> list[Case]:
+    # (C, D, H, W) clips: MACs = K_d·K_h·K_w · C_in/groups · C_out · D_out·H_out·W_out
+    d, h = conv_out(16, 3, 1, 1), conv_out(112, 7, 2, 3)
+    return [
+        one(
+            "r3d-stem",
+            "[3, 16, 112, 112]",
+            "op: conv3d, out: 64, kernel: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3], bias: false",
+            (64, d, h, h),
+            params=3 * 7 * 7 * 3 * 64,
+            macs=3 * 7 * 7 * 3 * 64 * d * h * h,
+        ),
+        one(
+            "grouped-bias",
+            "[4, 5, 6, 7]",
+            "op: conv3d, out: 6, kernel: 3, groups: 2",
+            (6, 3, 4, 5),
+            params=27 * 2 * 6 + 6,
+            macs=27 * 2 * 6 * 3 * 4 * 5,
+            ops=6 * 3 * 4 * 5,
+        ),
+    ]
+
+
+def _conv_transpose3d() -> list[Case]:
+    o = tconv_out(4, 3, 2, 1, 1)
+    return [
+        one(
+            "x2",
+            "[8, 4, 4, 4]",
+            "op: conv_transpose3d, out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, bias: false",
+            (4, o, o, o),
+            params=27 * 8 * 4,
+            macs=27 * 8 * 4 * 4 * 4 * 4,  # every input voxel meets the kernel
+        )
+    ]
+
+
+def _pool3d() -> dict[str, list[Case]]:
+    d, h = pool_out(16, 1, 1), pool_out(56, 3, 2, 1)
+    return {
+        "maxpool3d": [
+            one(
+                "r3d",
+                "[64, 16, 56, 56]",
+                "op: maxpool3d, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]",
+                (64, d, h, h),
+                ops=9 * 64 * d * h * h,
+            )
+        ],
+        "avgpool3d": [
+            one(
+                "ceil",
+                "[2, 5, 5, 5]",
+                "op: avgpool3d, kernel: 2, ceil_mode: true",
+                (2, 3, 3, 3),
+                ops=8 * 2 * 27,
+            )
+        ],
+        "adaptive_avgpool3d": [
+            one("to-1", "[512, 2, 7, 7]", "op: adaptive_avgpool3d", (512, 1, 1, 1), ops=512 * 2 * 49),
+            one("to-2x3x4", "[3, 4, 6, 8]", "op: adaptive_avgpool3d, output_size: [2, 3, 4]", (3, 2, 3, 4), ops=576),
+        ],
+        "adaptive_maxpool1d": [one("to-4", "[8, 50]", "op: adaptive_maxpool1d, output_size: 4", (8, 4), ops=400)],
+        "adaptive_maxpool2d": [
+            one("7x7", "[16, 13, 13]", "op: adaptive_maxpool2d, output_size: 7", (16, 7, 7), ops=16 * 169),
+            one("2x3", "[4, 8, 9]", "op: adaptive_maxpool2d, output_size: [2, 3]", (4, 2, 3), ops=4 * 72),
+        ],
+    }
+
+
+def upsampled(w: int, scale: float) -> int:
+    """PyTorch's F.interpolate with a scale factor: floor(W · scale)."""
+    return math.floor(w * scale)
+
+
+def _resample() -> dict[str, list[Case]]:
+    return {
+        "upsample": [
+            one("nearest-x2", "[8, 7, 7]", "op: upsample, scale: 2", (8, 14, 14)),  # a copy: 0 ops
+            one(
+                "bilinear-size",
+                "[3, 5, 6]",
+                "op: upsample, mode: bilinear, size: [10, 9], align_corners: true",
+                (3, 10, 9),
+                ops=4 * 3 * 10 * 9,
+            ),
+            one(
+                "bicubic-fractional",
+                "[2, 7, 5]",
+                "op: upsample, mode: bicubic, scale: [1.5, 2.5]",
+                (2, upsampled(7, 1.5), upsampled(5, 2.5)),
+                ops=16 * 2 * upsampled(7, 1.5) * upsampled(5, 2.5),
+            ),
+            one("nearest-1d", "[4, 10]", "op: upsample, scale: 0.7", (4, upsampled(10, 0.7))),
+            one("nearest-3d", "[2, 2, 3, 4]", "op: upsample, size: [4, 6, 8]", (2, 4, 6, 8)),
+        ],
+        "pixel_shuffle": [one("r3", "[18, 4, 5]", "op: pixel_shuffle, upscale: 3", (2, 12, 15))],
+        "pixel_unshuffle": [one("r2", "[3, 8, 6]", "op: pixel_unshuffle, downscale: 2", (12, 4, 3))],
+        "channel_shuffle": [
+            one("shufflenet", "[116, 28, 28]", "op: channel_shuffle, groups: 2", (116, 28, 28)),
+            one("1d", "[6, 5]", "op: channel_shuffle, groups: 3", (6, 5)),
+        ],
+    }
+
+
+def _norm_stats() -> dict[str, list[Case]]:
+    # fvcore's norm convention: 5 ops per element with γ and β, 4 without
+    return {
+        "layer_norm": [
+            one(
+                "convnext-channels",
+                "[96, 56, 56]",
+                "op: layer_norm, over: channels, eps: 0.000001",
+                (96, 56, 56),
+                params=2 * 96,
+                ops=5 * n(96, 56, 56),
+            ),
+            one("last", "[768]", "op: layer_norm", (768,), params=2 * 768, ops=5 * 768),
+            one("last-of-map", "[3, 4, 5]", "op: layer_norm, affine: false", (3, 4, 5), ops=4 * 60),
+        ],
+        "group_norm": [
+            one("32-groups", "[64, 8, 8]", "op: group_norm, groups: 32", (64, 8, 8), params=128, ops=5 * n(64, 8, 8)),
+            one("no-affine", "[6, 10]", "op: group_norm, groups: 3, affine: false", (6, 10), ops=4 * 60),
+        ],
+        "instance_norm": [
+            one("2d", "[8, 5, 5]", "op: instance_norm", (8, 5, 5), ops=4 * 200),
+            one(
+                "1d-affine-tracked",
+                "[4, 9]",
+                "op: instance_norm, affine: true, track_running_stats: true",
+                (4, 9),
+                params=8,
+                buffers=2 * 4 + 1,
+                ops=5 * 36,
+            ),
+            one("3d", "[2, 3, 4, 5]", "op: instance_norm", (2, 3, 4, 5), ops=4 * 120),
+        ],
+        "batchnorm3d": [
+            one(
+                "clip",
+                "[64, 8, 28, 28]",
+                "op: batchnorm3d",
+                (64, 8, 28, 28),
+                params=128,
+                buffers=129,
+                ops=2 * n(64, 8, 28, 28),
+            )
+        ],
+        "layer_scale": [
+            one("convnext", "[96, 56, 56]", "op: layer_scale", (96, 56, 56), params=96, ops=n(96, 56, 56)),
+            one("flat", "[10]", "op: layer_scale, init: 0.1", (10,), params=10, ops=10),
+        ],
+        "drop_path": [one("zero-on-purpose", "[96, 56, 56]", "op: drop_path, p: 0.1", (96, 56, 56))],
+    }
+
+
 CASES: dict[str, list[Case]] = {
     "conv2d": _conv2d(),
     "conv1d": _conv1d(),
@@ -420,6 +577,11 @@ CASES: dict[str, list[Case]] = {
         one("default-1", "[8, 5, 5]", "op: adaptive_avgpool2d", (8, 1, 1), ops=8 * 25),
     ],
     "max_unpool2d": _unpool(),
+    "conv3d": _conv3d(),
+    "conv_transpose3d": _conv_transpose3d(),
+    **_pool3d(),
+    **_resample(),
+    **_norm_stats(),
     "batchnorm2d": [
         one(
             "affine",
@@ -460,6 +622,14 @@ CASES: dict[str, list[Case]] = {
     "identity": [one("map", "[3, 4, 4]", "op: identity", (3, 4, 4))],
     **{op: _activation(op) for op in ("relu", "relu6", "tanh", "sigmoid", "silu", "hardswish", "hardsigmoid", "gelu")},
     "leaky_relu": _activation("leaky_relu", ", negative_slope: 0.2"),
+    "elu": _activation("elu", ", alpha: 0.5"),
+    "mish": _activation("mish"),
+    "softplus": _activation("softplus", ", beta: 2, threshold: 10"),
+    "hardtanh": _activation("hardtanh", ", min_val: -2, max_val: 2"),
+    "prelu": [
+        one("one-slope", "[3, 4, 5]", "op: prelu", (3, 4, 5), params=1, ops=60),
+        one("per-channel", "[3, 4, 5]", "op: prelu, num_parameters: 3", (3, 4, 5), params=3, ops=60),
+    ],
     "softmax": [
         one("classes", "[10]", "op: softmax", (10,), ops=10),
         one("last-dim", "[3, 4, 5]", "op: softmax, dim: 2", (3, 4, 5), ops=60),
@@ -499,6 +669,42 @@ def test_shape_and_cost(op: str, case: Case):
     assert row.output_shape == case.shape
     assert (row.params, row.buffers, row.macs, row.ops) == (case.params, case.buffers, case.macs, case.ops)
     assert row.activations == n(*case.shape)
+
+
+REFUSED = [
+    ("[3, 8, 8]", "op: upsample, scale: 2, align_corners: true", "E107"),  # nearest: PyTorch refuses it too
+    ("[3, 8, 8]", "op: upsample, scale: 2, size: 16", "E107"),  # exactly one of them
+    ("[3, 8, 8]", "op: upsample", "E107"),
+    ("[3, 8]", "op: upsample, mode: bilinear, scale: 2", "E106"),  # bilinear/bicubic: (C, H, W) only
+    ("[3, 8, 8]", "op: upsample, scale: 0.1", "E101"),  # floor(8 · 0.1) = 0
+    ("[3, 8, 8]", "op: upsample, size: [4, 4, 4]", "E107"),
+    ("[10, 4, 4]", "op: pixel_shuffle, upscale: 2", "E103"),
+    ("[4, 4, 4, 4]", "op: pixel_shuffle, upscale: 2", "E106"),
+    ("[3, 5, 4]", "op: pixel_unshuffle, downscale: 2", "E107"),
+    ("[6, 4, 4]", "op: channel_shuffle, groups: 4", "E103"),
+    ("[6]", "op: channel_shuffle, groups: 2", "E106"),
+    ("[6, 4, 4]", "op: group_norm, groups: 4", "E103"),
+    ("[4, 1, 1]", "op: group_norm, groups: 4", "E107"),  # one value per group
+    ("[6]", "op: instance_norm", "E106"),
+    ("[6, 1, 1]", "op: instance_norm", "E107"),  # one value per instance and channel
+    ("[6]", "op: layer_norm, over: channels", "E106"),
+    ("[3, 4, 4]", "op: prelu, num_parameters: 2", "E107"),
+    ("[3, 4, 4]", "op: hardtanh, min_val: 1, max_val: 1", "E107"),
+    ("[3, 4, 4]", "op: conv3d, out: 4, kernel: 3", "E106"),
+    ("[3, 4, 4, 4]", "op: batchnorm3d, affine: false", "OK"),
+    ("[3, 4, 4]", "op: batchnorm3d", "E106"),
+    ("[3, 4, 4]", "op: adaptive_maxpool1d, output_size: 2", "E106"),
+    ("[3, 2, 4, 4]", "op: maxpool3d, kernel: 3", "E102"),
+    ("[3, 2, 5, 5]", "op: avgpool3d, kernel: 3, stride: 1, padding: 1", "E102"),  # unpadded depth 2 < 3
+]
+
+
+@pytest.mark.parametrize("input,spec,code", REFUSED, ids=[f"{s}-{c}" for _, s, c in REFUSED])
+def test_new_ops_refuse_what_pytorch_refuses(input: str, spec: str, code: str):
+    analysis = analyze_text(net("{" + spec + ", name: t}", input=input))
+    assert [d.code for d in analysis.errors] == ([] if code == "OK" else [code])
+    if code != "OK":
+        assert analysis.errors[0].layer == "t"
 
 
 def test_totals_add_up_and_depth_counts_weighted_layers():

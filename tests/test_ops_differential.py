@@ -27,7 +27,7 @@ from hypothesis import strategies as st  # noqa: E402
 import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import Bool, Choice, Float, Int, Sizes  # noqa: E402
+from archscope.ops.registry import Bool, Choice, Float, Int, Scales, Sizes  # noqa: E402
 from archscope.ops.split import Sections  # noqa: E402
 
 settings.register_profile(
@@ -65,6 +65,9 @@ def attr_values(attr: Any) -> st.SearchStrategy:
     if isinstance(kind, Sections):
         size = st.integers(1, SMALL // 2)
         return st.one_of(size, st.lists(size, min_size=1, max_size=4))
+    if isinstance(kind, Scales):
+        one = st.sampled_from([0.25, 0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 1 / 3])
+        return st.one_of(one, *[st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1])
     raise AssertionError(f"no strategy for attribute type {kind!r} of `{attr.name}`: add one here")
 
 

@@ -557,7 +557,7 @@ def test_a_failing_shape_makes_downstream_unknown_without_more_errors():
 
 
 def test_downstream_of_an_unknown_op_is_not_reported():
-    assert codes(analyze_text(net("{op: conv3d, out: 4, kernel: 3}", "{op: linear, out: 2}"))) == ["E006"]
+    assert codes(analyze_text(net("{op: conv4d, out: 4, kernel: 3}", "{op: linear, out: 2}"))) == ["E006"]
 
 
 def test_block_definition_error_is_reported_once_for_every_instance():

@@ -203,6 +203,136 @@ CASES = {
             lambda x, p: F.adaptive_avg_pool2d(x, (2, 3)),
         )
     ],
+    # ---- the ops of ConvNeXt, ShuffleNet, super-resolution and video nets
+    "elu": [("[4, 5, 5]", ["{op: elu, name: t, alpha: 0.5}"], lambda x, p: torch.where(x > 0, x, 0.5 * (x.exp() - 1)))],
+    "mish": [("[4, 5, 5]", ["{op: mish, name: t}"], lambda x, p: x * torch.tanh(torch.log1p(x.exp())))],
+    "softplus": [
+        (
+            "[4, 5, 5]",
+            ["{op: softplus, name: t, beta: 2, threshold: 5}"],
+            lambda x, p: torch.where(2 * x > 5, x, torch.log1p((2 * x).exp()) / 2),
+        )
+    ],
+    "hardtanh": [("[4, 5, 5]", ["{op: hardtanh, name: t, min_val: -2, max_val: 3}"], lambda x, p: x.clamp(-2, 3))],
+    "prelu": [
+        (
+            "[4, 5, 5]",
+            ["{op: prelu, name: t, num_parameters: 4}"],
+            lambda x, p: torch.where(x > 0, x, w(p, "t").view(1, 4, 1, 1) * x),
+        ),
+        ("[4, 5]", ["{op: prelu, name: t}"], lambda x, p: torch.where(x > 0, x, w(p, "t") * x)),
+    ],
+    "layer_scale": [
+        ("[4, 5, 5]", ["{op: layer_scale, name: t}"], lambda x, p: p["t"].layer_scale.view(1, 4, 1, 1) * x)
+    ],
+    "drop_path": [("[4, 5, 5]", ["{op: drop_path, name: t, p: 0.2}"], lambda x, p: x)],  # eval: the identity
+    "layer_norm": [
+        (
+            "[4, 5, 6]",
+            ["{op: layer_norm, name: t, over: channels, eps: 0.000001}"],
+            lambda x, p: F.layer_norm(x.permute(0, 2, 3, 1), (4,), w(p, "t"), b(p, "t"), 1e-6).permute(0, 3, 1, 2),
+        ),
+        ("[4, 5, 6]", ["{op: layer_norm, name: t}"], lambda x, p: F.layer_norm(x, (6,), w(p, "t"), b(p, "t"))),
+    ],
+    "group_norm": [
+        (
+            "[6, 5, 5]",
+            ["{op: group_norm, name: t, groups: 3}"],
+            lambda x, p: F.group_norm(x, 3, w(p, "t"), b(p, "t")),
+        )
+    ],
+    "instance_norm": [
+        ("[4, 5, 6]", ["{op: instance_norm, name: t}"], lambda x, p: F.instance_norm(x)),
+        (
+            "[4, 7]",
+            ["{op: instance_norm, name: t, affine: true, track_running_stats: true}"],
+            lambda x, p: bn(x, p["t"], None),  # eval with running statistics: batch norm's formula
+        ),
+    ],
+    "batchnorm3d": [("[4, 3, 5, 5]", ["{op: batchnorm3d, name: t}"], lambda x, p: bn(x, p["t"], None))],
+    "upsample": [
+        (
+            "[3, 4, 5]",
+            ["{op: upsample, name: t, scale: 2}"],
+            lambda x, p: x.repeat_interleave(2, 2).repeat_interleave(2, 3),
+        ),
+        (
+            "[3, 4, 5]",
+            ["{op: upsample, name: t, mode: bilinear, size: [7, 9], align_corners: true}"],
+            lambda x, p: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True),
+        ),
+        (
+            "[3, 4, 5]",
+            ["{op: upsample, name: t, mode: bicubic, scale: [1.5, 2]}"],
+            lambda x, p: F.interpolate(x, scale_factor=(1.5, 2.0), mode="bicubic"),
+        ),
+    ],
+    "pixel_shuffle": [
+        (
+            "[8, 3, 5]",
+            ["{op: pixel_shuffle, name: t, upscale: 2}"],
+            lambda x, p: x.reshape(2, 2, 2, 2, 3, 5).permute(0, 1, 4, 2, 5, 3).reshape(2, 2, 6, 10),
+        )
+    ],
+    "pixel_unshuffle": [
+        (
+            "[2, 6, 10]",
+            ["{op: pixel_unshuffle, name: t, downscale: 2}"],
+            lambda x, p: x.reshape(2, 2, 3, 2, 5, 2).permute(0, 1, 3, 5, 2, 4).reshape(2, 8, 3, 5),
+        )
+    ],
+    "channel_shuffle": [
+        (
+            "[6, 4, 4]",
+            ["{op: channel_shuffle, name: t, groups: 2}"],
+            lambda x, p: x.reshape(2, 2, 3, 4, 4).transpose(1, 2).reshape(2, 6, 4, 4),
+        )
+    ],
+    "adaptive_maxpool1d": [
+        ("[3, 10]", ["{op: adaptive_maxpool1d, name: t, output_size: 4}"], lambda x, p: F.adaptive_max_pool1d(x, 4))
+    ],
+    "adaptive_maxpool2d": [
+        (
+            "[3, 8, 9]",
+            ["{op: adaptive_maxpool2d, name: t, output_size: [2, 3]}"],
+            lambda x, p: F.adaptive_max_pool2d(x, (2, 3)),
+        )
+    ],
+    "adaptive_avgpool3d": [
+        (
+            "[3, 4, 8, 9]",
+            ["{op: adaptive_avgpool3d, name: t, output_size: [1, 2, 3]}"],
+            lambda x, p: F.adaptive_avg_pool3d(x, (1, 2, 3)),
+        )
+    ],
+    "maxpool3d": [
+        (
+            "[2, 4, 9, 9]",
+            ["{op: maxpool3d, name: t, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]}"],
+            lambda x, p: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        )
+    ],
+    "avgpool3d": [
+        (
+            "[2, 4, 6, 6]",
+            ["{op: avgpool3d, name: t, kernel: 2, count_include_pad: false, padding: 1}"],
+            lambda x, p: F.avg_pool3d(x, 2, 2, 1, count_include_pad=False),
+        )
+    ],
+    "conv3d": [
+        (
+            "[4, 5, 8, 8]",
+            ["{op: conv3d, name: t, out: 6, kernel: [3, 1, 3], stride: [1, 2, 2], padding: [1, 0, 1], groups: 2}"],
+            lambda x, p: F.conv3d(x, w(p, "t"), b(p, "t"), (1, 2, 2), (1, 0, 1), 1, 2),
+        )
+    ],
+    "conv_transpose3d": [
+        (
+            "[4, 3, 4, 5]",
+            ["{op: conv_transpose3d, name: t, out: 2, kernel: 3, stride: 2, padding: 1, output_padding: 1}"],
+            lambda x, p: F.conv_transpose3d(x, w(p, "t"), b(p, "t"), 2, 1, 1),
+        )
+    ],
     "max_unpool2d": [
         (
             "[3, 8, 8]",

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from . import activation, conv, linear, merge, norm, pad, pool, split  # noqa: F401  (registers the ops)
+from . import (  # noqa: F401  (registers the ops)
+    activation,
+    conv,
+    linear,
+    merge,
+    norm,
+    norm_stats,
+    pad,
+    pool,
+    resample,
+    residual,
+    split,
+)
 from .registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
 
 __all__ = ["REGISTRY", "Attr", "Cost", "OpDef", "Shape", "suggest"]

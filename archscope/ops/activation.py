@@ -4,6 +4,10 @@ Cost: no params, no MACs; ``ops`` = 1 per output element for every activation. `
 and ``identity`` are declared zero-cost on purpose (dropout is the identity at inference).
 Every op here accepts any rank. ``relu``, ``relu6`` and ``leaky_relu`` may run in place, as
 torchvision's do: their backward needs their output (in place) or their input (out of place).
+``prelu`` has 1 or C learned slopes (params); ``hardtanh`` may run in place as ``relu6`` (its
+special case) does. What backward saves is read off the autograd node PyTorch 2 builds (its
+``_saved_*`` fields, generated from ``tools/autograd/derivatives.yaml``): elu, mish, softplus,
+hardtanh and prelu keep their input (``_saved_self``; prelu also its weight, a parameter).
 """
 
 from __future__ import annotations
@@ -87,6 +91,47 @@ def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     return nn.Identity()
 
 
+def _prelu_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if a["num_parameters"] not in (1, x[0]):
+        raise ShapeError(
+            "E107",
+            f"`num_parameters` must be 1 or the {x[0]} channels (as in PyTorch)",
+            expected=f"1 or {x[0]}",
+            found=a["num_parameters"],
+        )
+    return x
+
+
+def _prelu_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(params=a["num_parameters"], ops=numel(out))
+
+
+def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.PReLU(a["num_parameters"], init=a["init"])
+
+
+def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    if not a["min_val"] < a["max_val"]:
+        raise ShapeError(
+            "E107",
+            "`min_val` must be below `max_val`",
+            expected=f"min_val < {a['max_val']:g}",
+            found=a["min_val"],
+        )
+    return inputs[0]
+
+
+def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    if not a["min_val"] < a["max_val"]:  # nn.Hardtanh would assert
+        raise ValueError("hardtanh needs min_val < max_val")
+    return nn.Hardtanh(a["min_val"], a["max_val"])
+
+
 register(
     _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True),
     # relu6 and leaky_relu save their input out of place, their output (the same size) in place
@@ -106,6 +151,45 @@ register(
     _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
     _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
     _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT),
+    _activation(
+        "elu",
+        "ELU",
+        "x if x > 0 else alpha·(exp(x) − 1)",
+        SAVES_INPUT,
+        (Attr("alpha", Float(), 1.0),),
+        lambda a: {"alpha": a["alpha"]},
+    ),
+    _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT),
+    _activation(
+        "softplus",
+        "Softplus",
+        "log(1 + exp(beta·x))/beta, linear above `threshold`",
+        SAVES_INPUT,
+        (Attr("beta", Float(), 1.0), Attr("threshold", Float(), 20.0)),
+        lambda a: {"beta": a["beta"], "threshold": a["threshold"]},
+    ),
+    OpDef(
+        name="prelu",
+        summary="x if x > 0 else a·x, with 1 or C learned slopes a",
+        attrs=(
+            Attr("num_parameters", Int(1), 1, "1 (one slope) or C (one per channel)"),
+            Attr("init", Float(), 0.25, "initial slope"),
+        ),
+        shape=_prelu_shape,
+        cost=_prelu_cost,
+        lower=_prelu_lower,
+        saves=SAVES_INPUT,
+    ),
+    OpDef(
+        name="hardtanh",
+        summary="clamp(x, min_val, max_val)",
+        attrs=(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0)),
+        shape=_hardtanh_shape,
+        cost=_per_element,
+        lower=_hardtanh_lower,
+        inplace=True,
+        saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
+    ),
     OpDef(
         name="softmax",
         summary="softmax over a dimension (0 = channels/features)",

@@ -1,4 +1,4 @@
-"""Convolution: conv1d, conv2d and their transposed forms (deconvolution).
+"""Convolution: conv1d, conv2d, conv3d and their transposed forms (deconvolution).
 
 One rule covers plain, grouped and depthwise convolution (depthwise is ``groups ==
 in_channels``, not a separate op).
@@ -9,6 +9,7 @@ Cost (fvcore's and torchvision's convention, one multiply-add = 1 MAC, bias excl
   conv        MACs = K_h·K_w · C_in/groups · C_out · H_out·W_out
   transposed  MACs = K_h·K_w · C_in · C_out/groups · H_in·W_in  (every input pixel meets the kernel)
   params      = K_h·K_w · C_in/groups · C_out (+ C_out bias)
+(1-D: one kernel dim; 3-D, on (C, D, H, W) video clips: K_d·K_h·K_w and D_out·H_out·W_out.)
 Backward saves the input (and the weight, a parameter); the output is fresh and may be
 overwritten in place by the next layer.
 """
@@ -123,7 +124,7 @@ def _conv_family(rank: int):
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
-        cls = nn.Conv1d if rank == 1 else nn.Conv2d
+        cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[rank]
         return cls(
             inputs[0][0],
             a["out"],
@@ -194,7 +195,7 @@ def _transposed_family(rank: int):
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
-        cls = nn.ConvTranspose1d if rank == 1 else nn.ConvTranspose2d
+        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[rank]
         return cls(
             inputs[0][0],
             a["out"],
@@ -229,4 +230,4 @@ def _transposed_family(rank: int):
     )
 
 
-register(_conv_family(1), _conv_family(2), _transposed_family(1), _transposed_family(2))
+register(*(_conv_family(rank) for rank in (1, 2, 3)), *(_transposed_family(rank) for rank in (1, 2, 3)))

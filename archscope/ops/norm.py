@@ -1,4 +1,6 @@
-"""Normalisation: batch norm (1-D, 2-D) and local response norm (AlexNet).
+"""Normalisation: batch norm (1-D, 2-D, 3-D) and local response norm (AlexNet).
+
+Layer, group and instance norm live in :mod:`archscope.ops.norm_stats`.
 
 Batch norm: params = 2·C (γ, β) when affine; buffers = 2·C + 1 (running mean, running
 variance and PyTorch's ``num_batches_tracked`` counter). Inference ``ops`` = 2 per element
@@ -18,8 +20,8 @@ from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Saves, Shape, 
 
 def _batchnorm(rank: int):
     name = f"batchnorm{rank}d"
-    ranks = {1: (1, 2), 2: (3,)}[rank]
-    layout = {1: "(C,) or (C, L)", 2: "(C, H, W)"}[rank]
+    ranks = {1: (1, 2), 2: (3,), 3: (4,)}[rank]
+    layout = {1: "(C,) or (C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}[rank]
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         x = inputs[0]
@@ -34,7 +36,7 @@ def _batchnorm(rank: int):
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
-        cls = nn.BatchNorm1d if rank == 1 else nn.BatchNorm2d
+        cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[rank]
         return cls(out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
 
     return OpDef(
@@ -69,6 +71,7 @@ def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 register(
     _batchnorm(1),
     _batchnorm(2),
+    _batchnorm(3),
     OpDef(
         name="lrn",
         summary="local response normalisation across channels (AlexNet)",

@@ -1,10 +1,10 @@
-"""Pooling: max/avg pool 1-D and 2-D, global and adaptive average pool, max unpooling.
+"""Pooling: max/avg pool 1-D, 2-D and 3-D, global average pool, max unpooling.
 
 Shape: the window rule of :mod:`archscope.ops.window` (shared with convolution), with
 ``ceil_mode`` as in PyTorch. Adaptive pooling outputs the requested size. Unpooling
 (Zeiler & Fergus' switches): O = (W − 1)·S − 2P + K.
 Cost: no MACs (no weights). ``ops`` = K_h·K_w comparisons or adds per output element;
-adaptive/global pool: one add per input element.
+adaptive/global pool: one add (average) or comparison (max) per input element.
 Max pooling with ``return_indices`` has an extra output, ``indices`` (int64, the output's
 shape), which ``max_unpool2d`` takes as its second input. Backward: every pool saves its input,
 max pooling also its indices, unpooling the indices it was given. Average pools' outputs are
@@ -53,6 +53,9 @@ def _indices(a: Attrs) -> tuple[ExtraOutput, ...]:
 
 def _pool_family(kind: str, rank: int):
     name = f"{kind}pool{rank}d"
+    # PyTorch's avg_pool3d (pool3d_shape_check with check_input_size) also requires the input
+    # itself, without padding, to be at least the kernel in every dim; the other pools do not
+    unpadded_fits = kind == "avg" and rank == 3
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         x = require_rank(inputs, rank, name)
@@ -66,6 +69,15 @@ def _pool_family(kind: str, rank: int):
                     found=p,
                 )
         dims = SPATIAL_NAMES[rank]
+        if unpadded_fits:
+            for size, k, dim in zip(x[1:], kernel, dims):
+                if size < k:
+                    raise ShapeError(
+                        "E102",
+                        f"{dim}: kernel {k} is larger than the input {size} (padding does not count here)",
+                        expected=f"{dim} ≥ {k}",
+                        found=size,
+                    )
         return (
             x[0],
             *(
@@ -87,7 +99,7 @@ def _pool_family(kind: str, rank: int):
 
         stride = a["stride"] if a["stride"] is not None else a["kernel"]
         if kind == "max":
-            cls = nn.MaxPool1d if rank == 1 else nn.MaxPool2d
+            cls = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}[rank]
             return cls(
                 a["kernel"],
                 stride,
@@ -96,7 +108,7 @@ def _pool_family(kind: str, rank: int):
                 ceil_mode=a["ceil_mode"],
                 return_indices=a["return_indices"],
             )
-        cls = nn.AvgPool1d if rank == 1 else nn.AvgPool2d
+        cls = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}[rank]
         return cls(
             a["kernel"], stride, a["padding"], ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"]
         )
@@ -148,19 +160,43 @@ def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     return nn.AdaptiveAvgPool1d(1) if len(inputs[0]) == 2 else nn.AdaptiveAvgPool2d(1)
 
 
-def _adaptive_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
-    x = require_rank(inputs, 2, "adaptive_avgpool2d")
-    return (x[0], *per_dim(a["output_size"], 2, "output_size"))
-
-
-def _adaptive_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.AdaptiveAvgPool2d(a["output_size"])
-
-
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(inputs[0]))
+
+
+def _adaptive(kind: str, rank: int) -> OpDef:
+    """Adaptive pooling to a fixed ``output_size`` on a (C, *spatial) map of exactly ``rank``
+    spatial dims (PyTorch's adaptive pools read other ranks as other batches). Cost: one add
+    (average) or one comparison (max) per input element. Max pooling saves its input and its
+    int64 argmax indices for backward; average pooling its input (only its size, in fact)."""
+    name = f"adaptive_{kind}pool{rank}d"
+
+    def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+        x = require_rank(inputs, rank, name)
+        return (x[0], *per_dim(a["output_size"], rank, "output_size"))
+
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+        from torch import nn
+
+        modules = {
+            "avg": {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d},
+            "max": {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d},
+        }
+        return modules[kind][rank](a["output_size"])
+
+    if kind == "max":
+        facts: dict[str, Any] = {"saves": Saves(inputs=(0,), like_output=(8,))}
+    else:
+        facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
+    return OpDef(
+        name=name,
+        summary=f"adaptive {dict(avg='average', max='max')[kind]} pooling to a fixed output size",
+        attrs=(Attr("output_size", Sizes(1, (rank,)), 1),),
+        shape=shape,
+        cost=_input_adds,
+        lower=lower,
+        **facts,
+    )
 
 
 def _unpool_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -239,10 +275,7 @@ def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _pool_family("max", 1),
-    _pool_family("max", 2),
-    _pool_family("avg", 1),
-    _pool_family("avg", 2),
+    *(_pool_family(kind, rank) for kind in ("max", "avg") for rank in (1, 2, 3)),
     OpDef(
         name="global_avgpool",
         summary="average over all spatial positions (adaptive to 1)",
@@ -253,16 +286,10 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
     ),
-    OpDef(
-        name="adaptive_avgpool2d",
-        summary="adaptive average pooling to a fixed output size",
-        attrs=(Attr("output_size", Sizes(1, (2,)), 1),),
-        shape=_adaptive_shape,
-        cost=_input_adds,
-        lower=_adaptive_lower,
-        overwritable_output=True,
-        saves=Saves(inputs=(0,)),
-    ),
+    _adaptive("avg", 2),
+    _adaptive("avg", 3),
+    _adaptive("max", 1),
+    _adaptive("max", 2),
     OpDef(
         name="max_unpool2d",
         summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",

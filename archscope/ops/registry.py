@@ -125,6 +125,30 @@ class Sizes:
 
 
 @dataclass(frozen=True)
+class Scales:
+    """A positive number, or a list of positive numbers (one per spatial dimension)."""
+
+    length: tuple[int, ...] = (1, 2, 3)
+    max: float = 1024.0
+
+    def _one(self, v: Any) -> bool:
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and 0 < v <= self.max
+
+    def __call__(self, v: Any) -> float | tuple[float, ...]:
+        if self._one(v):
+            return float(v)
+        if isinstance(v, (list, tuple)) and len(v) in self.length and all(self._one(x) for x in v):
+            return tuple(float(x) for x in v)
+        raise AttrError(self.describe(), v)
+
+    def describe(self) -> str:
+        lens = " or ".join(str(n) for n in self.length)
+        return f"a number in (0, {self.max:g}], or a list of {lens} such numbers"
+
+    accepts_str = False
+
+
+@dataclass(frozen=True)
 class Choice:
     values: tuple[str, ...]
 

@@ -1,4 +1,5 @@
-"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges.
+"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges, ConvNeXt's
+channel layer norm and layer scale, and stochastic depth.
 
 Imported only by lowerings, inside the function (this file imports torch at module level), and
 it imports nothing else from archscope, so loading it never loads the API or the backend.
@@ -55,3 +56,48 @@ class Mul(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x * y
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels at every position of (N, C, *spatial), as torchvision's
+    ``LayerNorm2d`` (ConvNeXt) computes it: channels last, ``F.layer_norm`` over C, channels back
+    (``movedim`` is torchvision's ``permute(0, 2, 3, 1)`` on a 4-D batch, and works for 1-D/3-D too)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.movedim(1, -1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned per-channel scale γ of shape (C, 1, …, 1): torchvision's ConvNeXt ``CNBlock`` has
+    ``self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)`` and multiplies by it."""
+
+    def __init__(self, channels: int, spatial_rank: int, init: float):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(channels, *(1,) * spatial_rank) * init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
+class StochasticDepth(nn.Module):
+    """Drops whole samples with probability ``p`` in training and rescales the others by 1/(1 − p)
+    (torchvision.ops.StochasticDepth, mode "row"); the identity in eval mode."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        noise = torch.empty((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype, device=x.device)
+        noise = noise.bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

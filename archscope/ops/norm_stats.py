@@ -1,0 +1,176 @@
+"""Normalisation that computes its statistics at inference too: layer, group and instance norm.
+
+Unlike batch norm (running statistics, folded into a scale and shift at inference), these
+normalise every input with its own mean and variance, so their cost cannot be folded away.
+Cost, fvcore's convention for its norm handles (``fvcore.nn.jit_handles.norm_flop_counter``):
+``ops`` = 5 per element with an affine transform ((x − mean)/√(var + ε)·γ + β), 4 without.
+No MACs (γ and β are not multiply-accumulated over an input).
+Params: 2 per normalised feature when affine (γ, β): layer norm 2·C (``over: channels``,
+ConvNeXt's LayerNorm2d) or 2·last (``over: last``, ``nn.LayerNorm`` over the last dim); group
+and instance norm 2·C. Buffers: instance norm with ``track_running_stats`` keeps a running mean,
+variance and ``num_batches_tracked`` (2·C + 1), as batch norm does.
+Backward saves the input and the mean and inverse std of each normalised group (see ``saves``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import Attr, Attrs, Bool, Choice, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .window import LAYOUT
+
+
+def _stats_ops(a: Attrs, out: Shape) -> int:
+    return (5 if a["affine"] else 4) * numel(out)
+
+
+# ---- layer norm ---------------------------------------------------------------------------
+
+
+def _layer_norm_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if a["over"] == "channels" and len(x) < 2:
+        raise ShapeError(
+            "E106",
+            "`layer_norm` with `over: channels` needs a feature map (C, L), (C, H, W) or (C, D, H, W)",
+            expected="(C, H, W)",
+            found=fmt_shape(x),
+        )
+    return x
+
+
+def _normalised_features(a: Attrs, x: Shape) -> int:
+    return x[0] if a["over"] == "channels" else x[-1]
+
+
+def _layer_norm_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    features = _normalised_features(a, out)
+    return Cost(params=2 * features if a["affine"] else 0, ops=_stats_ops(a, out))
+
+
+def _layer_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    from .torch_modules import ChannelLayerNorm
+
+    cls = {"channels": ChannelLayerNorm, "last": nn.LayerNorm}[a["over"]]
+    return cls(_normalised_features(a, out), eps=a["eps"], elementwise_affine=a["affine"])
+
+
+# ---- group norm ---------------------------------------------------------------------------
+
+
+def _group_norm_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    g = a["groups"]
+    if x[0] % g:
+        raise ShapeError(
+            "E103",
+            f"groups={g} does not divide the {x[0]} channels",
+            expected=f"channels divisible by {g}",
+            found=x[0],
+        )
+    if x[0] // g * numel(x[1:]) == 1:
+        # PyTorch (F.group_norm's _verify_batch_size): the statistics of one value are undefined
+        raise ShapeError(
+            "E107",
+            "group statistics need more than one value per group",
+            expected="channels/groups × positions > 1",
+            found=f"{x[0]}/{g} × {numel(x[1:])} = 1",
+        )
+    return x
+
+
+def _per_channel_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    c = out[0]
+    buffers = 2 * c + 1 if a.get("track_running_stats") else 0
+    return Cost(params=2 * c if a["affine"] else 0, buffers=buffers, ops=_stats_ops(a, out))
+
+
+def _group_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.GroupNorm(a["groups"], out[0], eps=a["eps"], affine=a["affine"])
+
+
+# ---- instance norm ------------------------------------------------------------------------
+
+INSTANCE_RANKS = (1, 2, 3)  # spatial ranks: (C, L), (C, H, W), (C, D, H, W)
+
+
+def _instance_norm_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    rank = len(x) - 1
+    if rank not in INSTANCE_RANKS:
+        raise ShapeError(
+            "E106",
+            "`instance_norm` needs a feature map (C, L), (C, H, W) or (C, D, H, W)",
+            expected=" or ".join(LAYOUT[r] for r in INSTANCE_RANKS),
+            found=fmt_shape(x),
+        )
+    if numel(x[1:]) == 1 and not a["track_running_stats"]:
+        # PyTorch (F.instance_norm's _verify_spatial_size): the statistics of one value are undefined
+        raise ShapeError(
+            "E107",
+            "instance statistics need more than one spatial element (or `track_running_stats: true`)",
+            expected="more than 1 spatial element",
+            found=fmt_shape(x),
+        )
+    return x
+
+
+def _instance_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    modules = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
+    if len(out) - 1 not in modules:  # the shape rule refuses it first (E106)
+        raise ValueError(f"no instance norm for a rank-{len(out)} input")
+    cls = modules[len(out) - 1]
+    return cls(out[0], eps=a["eps"], affine=a["affine"], track_running_stats=a["track_running_stats"])
+
+
+EPS = Attr("eps", Float(0.0), 1e-5, "added to the variance (ConvNeXt's LayerNorm2d uses 1e-6)")
+
+register(
+    OpDef(
+        name="layer_norm",
+        summary="layer normalisation over the channels at every position, or over the last dim",
+        attrs=(
+            Attr("over", Choice(("last", "channels")), "last", "`channels`: ConvNeXt's LayerNorm2d on (C, H, W)"),
+            EPS,
+            Attr("affine", Bool(), True, "learned γ and β (PyTorch's `elementwise_affine`)"),
+        ),
+        shape=_layer_norm_shape,
+        cost=_layer_norm_cost,
+        lower=_layer_norm_lower,
+        # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
+        # input's size) are left out
+        saves=Saves(inputs=(0,)),
+    ),
+    OpDef(
+        name="group_norm",
+        summary="group normalisation: statistics over groups of channels and all positions",
+        attrs=(Attr("groups", Int(1), doc="channel groups (divides C)"), EPS, Attr("affine", Bool(), True)),
+        shape=_group_norm_shape,
+        cost=_per_channel_cost,
+        lower=_group_norm_lower,
+        overwritable_output=True,
+        # an upper bound: mean and inverse std are kept per group, and groups ≤ C
+        saves=Saves(inputs=(0,), per_channel=2),
+    ),
+    OpDef(
+        name="instance_norm",
+        summary="instance normalisation: statistics per channel over all positions, per sample",
+        attrs=(
+            EPS,
+            Attr("affine", Bool(), False),
+            Attr("track_running_stats", Bool(), False, "keep running statistics (used at inference)"),
+        ),
+        shape=_instance_norm_shape,
+        cost=_per_channel_cost,
+        lower=_instance_norm_lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,), per_channel=2),  # mean and inverse std per sample and channel
+    ),
+)

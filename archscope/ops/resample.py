@@ -1,0 +1,213 @@
+"""Resampling and rearranging: upsample, pixel (un)shuffle, channel shuffle.
+
+upsample (``nn.Upsample``): ``size`` or ``scale``, exactly one. With ``scale`` the output size is
+PyTorch's: O = floor(W · scale) per dim (``F.interpolate``, ``recompute_scale_factor`` unset).
+``nearest`` takes (C, L), (C, H, W) or (C, D, H, W); ``bilinear`` and ``bicubic`` (C, H, W).
+Cost: no params, no MACs (the interpolation weights are computed from positions, not learned);
+``ops`` = taps per output element, counted as one multiply-add each: nearest 0 (a copy, zero on
+purpose), bilinear 4 (2×2 neighbours), bicubic 16 (4×4 neighbours). fvcore counts
+``upsample_bilinear2d`` as 4 per output element too (reported apart from MACs by ``verify``).
+Backward of every mode needs only sizes: nothing is saved.
+
+pixel_shuffle (Shi et al. 2016, ESPCN): (C·r², H, W) → (C, H·r, W·r); pixel_unshuffle is its
+inverse. channel_shuffle (ShuffleNet, Zhang et al. 2018): permutes channels across ``groups``.
+All three are reshapes and permutes: zero cost on purpose, nothing saved for backward.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..diagnostics import ShapeError
+from .registry import (
+    Attr,
+    Attrs,
+    Bool,
+    Choice,
+    Cost,
+    Int,
+    OpDef,
+    Saves,
+    Scales,
+    Shape,
+    Sizes,
+    fmt_shape,
+    numel,
+    register,
+)
+from .window import LAYOUT, SPATIAL_NAMES
+
+# spatial ranks each mode interpolates (PyTorch: "linear" is 1-D only, "trilinear" 3-D only)
+UPSAMPLE_RANKS = {"nearest": (1, 2, 3), "bilinear": (2,), "bicubic": (2,)}
+TAPS = {"nearest": 0, "bilinear": 4, "bicubic": 16}  # ops per output element
+
+
+def _per_dim(value: float | int | tuple, rank: int, attr: str) -> tuple:
+    if isinstance(value, tuple):
+        if len(value) != rank:
+            raise ShapeError(
+                "E107",
+                f"`{attr}` has {len(value)} values for a {rank}-D input",
+                expected=f"1 or {rank} values",
+                found=list(value),
+            )
+        return value
+    return (value,) * rank
+
+
+def _upsample_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    mode, rank = a["mode"], len(x) - 1
+    if rank not in UPSAMPLE_RANKS[mode]:
+        layouts = " or ".join(LAYOUT[r] for r in UPSAMPLE_RANKS[mode])
+        raise ShapeError(
+            "E106", f"`upsample` with `mode: {mode}` needs {layouts}", expected=layouts, found=fmt_shape(x)
+        )
+    if (a["size"] is None) == (a["scale"] is None):
+        raise ShapeError(
+            "E107",
+            "`upsample` needs exactly one of `size` and `scale`",
+            expected="`size` or `scale`",
+            found="both" if a["size"] is not None else "neither",
+        )
+    if a["align_corners"] is not None and mode == "nearest":
+        raise ShapeError(
+            "E107",
+            "`align_corners` only applies to `bilinear` and `bicubic` (as in PyTorch)",
+            expected="no `align_corners` with `mode: nearest`",
+            found=a["align_corners"],
+        )
+    if a["size"] is not None:
+        return (x[0], *_per_dim(a["size"], rank, "size"))
+    out = []
+    for size, scale, dim in zip(x[1:], _per_dim(a["scale"], rank, "scale"), SPATIAL_NAMES[rank]):
+        o = math.floor(float(size) * scale)  # F.interpolate's rule, in double precision
+        if o < 1:
+            raise ShapeError("E101", f"{dim}: output size floor({size}·{scale:g}) = {o}", expected="≥ 1", found=o)
+        out.append(o)
+    return (x[0], *out)
+
+
+def _upsample_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(ops=TAPS[a["mode"]] * numel(out))
+
+
+def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.Upsample(size=a["size"], scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
+
+
+def _shuffle_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) != 3:
+        raise ShapeError(
+            "E106", "`pixel_shuffle` needs a 2-D feature map (C, H, W)", expected=LAYOUT[2], found=fmt_shape(x)
+        )
+    r = a["upscale"]
+    if x[0] % (r * r):
+        raise ShapeError(
+            "E103",
+            f"upscale {r} needs channels divisible by {r}² = {r * r}",
+            expected=f"channels divisible by {r * r}",
+            found=x[0],
+        )
+    return (x[0] // (r * r), x[1] * r, x[2] * r)
+
+
+def _unshuffle_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) != 3:
+        raise ShapeError(
+            "E106", "`pixel_unshuffle` needs a 2-D feature map (C, H, W)", expected=LAYOUT[2], found=fmt_shape(x)
+        )
+    r = a["downscale"]
+    for size, dim in zip(x[1:], SPATIAL_NAMES[2]):
+        if size % r:
+            raise ShapeError(
+                "E107", f"{dim} {size} is not divisible by downscale {r}", expected=f"a multiple of {r}", found=size
+            )
+    return (x[0] * r * r, x[1] // r, x[2] // r)
+
+
+def _channel_shuffle_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    x = inputs[0]
+    if len(x) < 2:
+        raise ShapeError(
+            "E106", "`channel_shuffle` needs a feature map (C, L), (C, H, W)…", expected=LAYOUT[2], found=fmt_shape(x)
+        )
+    g = a["groups"]
+    if x[0] % g:
+        raise ShapeError(
+            "E103", f"groups={g} does not divide the {x[0]} channels", expected=f"channels divisible by {g}", found=x[0]
+        )
+    return x
+
+
+def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost()  # zero on purpose: a reshape and a permute move data, they compute nothing
+
+
+def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.PixelShuffle(a["upscale"])
+
+
+def _pixel_unshuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.PixelUnshuffle(a["downscale"])
+
+
+def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from torch import nn
+
+    return nn.ChannelShuffle(a["groups"])
+
+
+register(
+    OpDef(
+        name="upsample",
+        summary="nearest, bilinear or bicubic upsampling to a `size` or by a `scale`",
+        attrs=(
+            Attr("mode", Choice(tuple(UPSAMPLE_RANKS)), "nearest"),
+            Attr("scale", Scales(), None, "output = floor(input · scale) per dim"),
+            Attr("size", Sizes(1, (1, 2, 3)), None, "output size per dim"),
+            Attr("align_corners", Bool(), None, "`bilinear`/`bicubic` only, as in PyTorch"),
+        ),
+        shape=_upsample_shape,
+        cost=_upsample_cost,
+        lower=_upsample_lower,
+        overwritable_output=True,
+        saves=Saves(),
+    ),
+    OpDef(
+        name="pixel_shuffle",
+        summary="(C·r², H, W) → (C, H·r, W·r), sub-pixel upsampling (zero cost)",
+        attrs=(Attr("upscale", Int(1), doc="r"),),
+        shape=_shuffle_shape,
+        cost=_free,
+        lower=_pixel_shuffle_lower,
+        saves=Saves(),
+    ),
+    OpDef(
+        name="pixel_unshuffle",
+        summary="(C, H·r, W·r) → (C·r², H, W), the inverse of pixel_shuffle (zero cost)",
+        attrs=(Attr("downscale", Int(1), doc="r"),),
+        shape=_unshuffle_shape,
+        cost=_free,
+        lower=_pixel_unshuffle_lower,
+        saves=Saves(),
+    ),
+    OpDef(
+        name="channel_shuffle",
+        summary="interleave the channels of `groups` groups (ShuffleNet; zero cost)",
+        attrs=(Attr("groups", Int(1), doc="divides the channels"),),
+        shape=_channel_shuffle_shape,
+        cost=_free,
+        lower=_channel_shuffle_lower,
+        saves=Saves(),
+    ),
+)

@@ -1,0 +1,65 @@
+"""Pieces of modern residual blocks (ConvNeXt, EfficientNet): layer scale and stochastic depth.
+
+layer_scale (Touvron et al. 2021, "Going deeper with image transformers", CaiT; ConvNeXt): a
+learned per-channel scale γ of shape (C, 1, …, 1), initialised to ``init``. Params = C;
+``ops`` = 1 multiply per element; no MACs (a scale, not a weight summed over inputs).
+Backward saves the input (for γ's gradient).
+
+drop_path (stochastic depth, Huang et al. 2016): drops whole samples of a residual branch with
+probability ``p`` while training; the identity at inference, so it costs zero on purpose, as
+``dropout`` does: no params, no MACs, no ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, numel, register
+
+
+def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    return inputs[0]
+
+
+def _layer_scale_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(params=out[0], ops=numel(out))
+
+
+def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from .torch_modules import LayerScale
+
+    return LayerScale(out[0], len(out) - 1, a["init"])
+
+
+def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost()  # zero on purpose: the identity at inference
+
+
+def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+    from .torch_modules import StochasticDepth
+
+    return StochasticDepth(a["p"])
+
+
+register(
+    OpDef(
+        name="layer_scale",
+        summary="learned per-channel scale γ·x (ConvNeXt, CaiT)",
+        attrs=(Attr("init", Float(0.0), 1e-6, "initial value of every γ"),),
+        shape=_same,
+        cost=_layer_scale_cost,
+        lower=_layer_scale_lower,
+        overwritable_output=True,
+        saves=Saves(inputs=(0,)),
+    ),
+    OpDef(
+        name="drop_path",
+        summary="stochastic depth: drops whole samples while training (the identity at inference: zero cost)",
+        attrs=(Attr("p", Float(0.0, 1.0), 0.0, "probability of dropping a sample"),),
+        shape=_same,
+        cost=_free,
+        lower=_drop_path_lower,
+        # approximation: training keeps a mask of one float per sample, negligible and left out
+        saves=Saves(),
+    ),
+)
