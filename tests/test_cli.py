@@ -372,3 +372,19 @@ def test_main_help_and_version(cli):
         assert command in result.stdout
     version = cli("--version")
     assert version.exit_code == 0 and re.fullmatch(r"archscope \d+\.\d+\.\d+\S*\n", version.stdout)
+
+
+def test_list_groups_the_zoo_by_family_with_the_default_first(cli):
+    rows = json.loads(cli("list", "--format", "json").stdout)
+    assert sorted(r["name"] for r in rows) == sorted(bundled())
+    families = [r["family"] for r in rows]
+    seen: list = []
+    for family in families:  # each family's specs are contiguous
+        if not seen or seen[-1] != family:
+            assert family not in seen, f"`{family}` appears in two places"
+            seen.append(family)
+    firsts = {}
+    for r in rows:
+        firsts.setdefault(r["family"], r)
+    assert all(r["family_default"] for f, r in firsts.items() if f is not None)
+    assert firsts["resnet"]["name"] == "resnet50" and families[-1] is None  # the examples come last

@@ -7,15 +7,16 @@ from typing import Any
 from ..table import Column, Table
 
 SPEC_COLUMNS = (
+    Column("family_label", "family", show="human"),
     Column("name", "name"),
     Column("title", "title", fit="ellipsis"),
     Column("year", "year"),
     Column("family", "family", show="machine"),
     Column("family_default", "family_default", show="machine"),
-    Column("family_label", "family", show="human"),
     Column("path", "path", show="machine"),
     Column("summary", "notes", show="human", fit="ellipsis"),
 )
+OTHER = "(examples)"  # the specs of no family: the course's worked examples
 
 OP_COLUMNS = (
     Column("op", "op"),
@@ -27,21 +28,18 @@ OP_COLUMNS = (
 
 
 def specs_table(specs: list[Any]) -> Table:
-    """One row per bundled spec (:func:`archscope.api.list_specs`)."""
-    rows = tuple(
-        (
-            s.name,
-            s.title,
-            s.year,
-            s.family,
-            s.family_default,
-            f"{s.family}{' (default)' if s.family_default else ''}" if s.family else "",
-            str(s.path),
-            s.summary,
-        )
-        for s in specs
-    )
-    return Table(SPEC_COLUMNS, rows)
+    """One row per bundled spec (:func:`archscope.api.list_specs`), grouped by family: families in
+    alphabetical order (the specs of no family last), the family's default first, then by name.
+    People read the family once, on its first row."""
+    ordered = sorted(specs, key=lambda s: (s.family is None, s.family or "", not s.family_default, s.name))
+    rows = []
+    previous: object = ()
+    for s in ordered:
+        label = "" if s.family == previous else (s.family or OTHER)
+        previous = s.family
+        rows.append((label, s.name, s.title, s.year, s.family, s.family_default, str(s.path), s.summary))
+    note = "a family's first spec is its default: what the family's name (`resnet`, `vgg`…) resolves to"
+    return Table(SPEC_COLUMNS, tuple(rows), notes=(note,))
 
 
 def ops_table(registry: dict[str, Any]) -> Table:
