@@ -36,24 +36,11 @@ from .registry import (
     numel,
     register,
 )
-from .window import LAYOUT, SPATIAL_NAMES
+from .window import LAYOUT, SPATIAL_NAMES, per_dim
 
 # spatial ranks each mode interpolates (PyTorch: "linear" is 1-D only, "trilinear" 3-D only)
 UPSAMPLE_RANKS = {"nearest": (1, 2, 3), "bilinear": (2,), "bicubic": (2,)}
 TAPS = {"nearest": 0, "bilinear": 4, "bicubic": 16}  # ops per output element
-
-
-def _per_dim(value: float | int | tuple, rank: int, attr: str) -> tuple:
-    if isinstance(value, tuple):
-        if len(value) != rank:
-            raise ShapeError(
-                "E107",
-                f"`{attr}` has {len(value)} values for a {rank}-D input",
-                expected=f"1 or {rank} values",
-                found=list(value),
-            )
-        return value
-    return (value,) * rank
 
 
 def _upsample_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -79,9 +66,9 @@ def _upsample_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             found=a["align_corners"],
         )
     if a["size"] is not None:
-        return (x[0], *_per_dim(a["size"], rank, "size"))
+        return (x[0], *per_dim(a["size"], rank, "size"))
     out = []
-    for size, scale, dim in zip(x[1:], _per_dim(a["scale"], rank, "scale"), SPATIAL_NAMES[rank]):
+    for size, scale, dim in zip(x[1:], per_dim(a["scale"], rank, "scale"), SPATIAL_NAMES[rank]):
         o = math.floor(float(size) * scale)  # F.interpolate's rule, in double precision
         if o < 1:
             raise ShapeError("E101", f"{dim}: output size floor({size}·{scale:g}) = {o}", expected="≥ 1", found=o)

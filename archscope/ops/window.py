@@ -17,8 +17,8 @@ SPATIAL_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", 
 LAYOUT = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}
 
 
-def per_dim(value: Any, rank: int, attr: str) -> tuple[int, ...]:
-    """Broadcast an int attribute to one value per spatial dimension."""
+def per_dim(value: Any, rank: int, attr: str) -> tuple[Any, ...]:
+    """Broadcast an attribute (a size, or upsample's scale) to one value per spatial dimension."""
     if isinstance(value, tuple):
         if len(value) != rank:
             raise ShapeError(
