@@ -38,6 +38,8 @@ class Comparison:
                     "requested": a.source,
                     "resolved_from": a.note,
                     "input": list(r.input),
+                    "inputs_label": ", ".join("×".join(map(str, shape)) for _, shape in r.inputs)
+                    or "×".join(map(str, r.input)),
                     "depth": t.depth,
                     "params": t.params,
                     "macs": t.macs,

@@ -129,6 +129,14 @@ def test_json_and_terminal_summary_name_every_output(cli, tmp_path):
     assert "inputs p3 32×16×16, p4 64×8×8, p5 64×4×4, outputs out3 16×16×16, out4 16×8×8, out5 16×2×2" in out
 
 
+def test_compare_shows_every_input_of_a_neck(cli, tmp_path):
+    fpn = tmp_path / "fpn.yaml"
+    fpn.write_text(FPN)
+    out = cli("compare", "lenet5", str(fpn), "--format", "markdown").stdout
+    assert "| lenet5 | 1×32×32 |" in out
+    assert "| fpn_neck | 32×16×16, 64×8×8, 64×4×4 |" in out
+
+
 def test_expect_outputs_is_checked():
     assert analyze_text(FPN).ok
     text = FPN.replace("out5: [16, 2, 2]", "out5: [16, 3, 3]")

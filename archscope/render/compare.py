@@ -12,7 +12,8 @@ COLUMNS = (
     Column("title", "title", show="machine"),
     Column("requested", "requested", show="machine"),
     Column("resolved_from", "resolved_from", show="machine"),
-    Column("input", "input", "shape"),
+    Column("input", "input", "shape", show="machine"),
+    Column("inputs_label", "input", show="human"),  # every input's shape (a neck has several)
     Column("depth", "depth", "int"),
     Column("params", "params", "count"),
     Column("params_ratio", "×", "ratio"),
