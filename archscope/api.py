@@ -24,7 +24,7 @@ from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .passes import PASSES, run_passes
 from .report import Report, build_report
-from .spec import NetworkSpec
+from .specdata import NetworkSpec
 
 
 class UnknownSpec(SpecError):

@@ -10,7 +10,7 @@ from .diagnostics import Span
 from .ops.registry import Cost, Shape
 
 if TYPE_CHECKING:
-    from .spec import Expectation
+    from .specdata import Expectation
 
 
 @dataclass(eq=False)

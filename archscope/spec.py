@@ -9,13 +9,13 @@ and ``extends:`` are read by :mod:`archscope.loader`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .codes import CODES
 from .diagnostics import Collector, Span, SpecError
 from .edits import EDIT_KEYS  # edits of an inherited `layers:`
 from .ops.registry import suggest
+from .specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -40,68 +40,6 @@ BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if", "ignore")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
-
-
-@dataclass
-class LayerEntry:
-    op: str
-    op_span: Span
-    span: Span
-    name: str | None = None
-    name_span: Span | None = None
-    inputs: list[tuple[str, Span]] | None = None
-    repeat: YNode | None = None
-    cond: YNode | None = None
-    args: dict[str, tuple[Span, YNode]] = field(default_factory=dict)
-    ignore: tuple[str, ...] = ()  # warning codes not reported for this layer (or anywhere in this block instance)
-
-
-@dataclass
-class BlockDef:
-    name: str
-    span: Span
-    args: dict[str, tuple[Span, YNode]]
-    layers: list[LayerEntry]
-    output: tuple[str, Span] | None
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One ``expect:`` entry: the value as written (plain data, not yet checked) and where."""
-
-    key: str
-    value: object
-    span: Span
-
-
-@dataclass(frozen=True)
-class LayerPattern:
-    """One ``freeze:``/``unfreeze:`` glob over qualified layer names; ``span`` None: an override."""
-
-    text: str
-    span: Span | None = None
-
-
-@dataclass
-class NetworkSpec:
-    name: str
-    file: str
-    span: Span
-    meta: dict[str, object]
-    input: YNode | None
-    params: dict[str, tuple[Span, YNode]]
-    scale: dict[str, tuple[Span, YNode]]
-    blocks: dict[str, BlockDef]
-    layers: list[LayerEntry]
-    output: tuple[str, Span] | None
-    expect: dict[str, Expectation]
-    layers_span: Span | None = None
-    params_span: Span | None = None  # the `params:` key, where an override of an unknown name is reported
-    inputs: dict[str, YNode] | None = None  # `inputs:` (several named inputs), in declared order
-    outputs: list[tuple[str, Span]] | None = None  # `outputs:` (several outputs), in declared order
-    freeze: tuple[LayerPattern, ...] = ()
-    unfreeze: tuple[LayerPattern, ...] = ()
 
 
 def type_name(node: YNode) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..diagnostics import Collector, Diagnostic, Span
 from ..graph import Graph, Node, Output
 from ..overrides import Overrides
-from ..spec import LayerPattern, NetworkSpec
+from ..specdata import LayerPattern, NetworkSpec
 from .builder import Builder, Scope, TooBig
 from .freeze import freeze_layers
 from .values import Values, network_values

@@ -17,7 +17,7 @@ from ..graph import Node, Output
 from ..ops import REGISTRY
 from ..ops.registry import OpDef, suggest
 from ..passes.shapes import infer_shape
-from ..spec import BlockDef, LayerEntry, NetworkSpec
+from ..specdata import BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
 from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort

@@ -26,7 +26,7 @@ from ..graph import Graph, Node
 from ..ops.registry import suggest
 
 if TYPE_CHECKING:
-    from ..spec import LayerPattern
+    from ..specdata import LayerPattern
 
 
 def freeze_layers(

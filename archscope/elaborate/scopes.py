@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Collector, Span
 from ..ops.registry import suggest
-from ..spec import LayerEntry
+from ..specdata import LayerEntry
 
 # An `in:` reference as resolved within its scope: None for "the previous entry"; `("!", span)`
 # for a reference to no layer (already reported); otherwise the name as written and its span.

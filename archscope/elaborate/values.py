@@ -15,7 +15,7 @@ from ..diagnostics import Collector, brief
 from ..expr import ExprError, Scale, evaluate
 from ..ops.registry import AttrError, OpDef, suggest
 from ..overrides import Overrides
-from ..spec import NetworkSpec
+from ..specdata import NetworkSpec
 from ..yamlsrc import YNode, YScalar, YSeq
 
 

@@ -15,7 +15,7 @@ from .errors import BackendError, DeviceUnavailable, LoweringError, MemoryEstima
 if TYPE_CHECKING:
     from ..api import Analysis
     from .benchmark import BenchConfig, BenchResult
-    from .verification import VerifyReport
+    from .verify_results import VerifyReport
 
 __all__ = [
     "BackendError",
