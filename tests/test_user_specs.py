@@ -1,0 +1,104 @@
+"""Hand-written user specs of the building blocks behind the bundled ShuffleNet V2 and ConvNeXt
+specs, written inline as a user would (not the bundled files): their static shapes and params,
+checked against formulas in the test, and (with torch) `verify` through the API and the CLI."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import analyze_text, layer
+
+# ---- ShuffleNet V2: a stride-2 unit (both branches on the whole input) then a stride-1 unit
+# (split, branch on one half, concat, channel shuffle) ----------------------------------------
+
+SHUFFLENET_UNITS = """\
+name: my_shufflenet_units
+input: [24, 16, 16]
+blocks:
+  branch:
+    args: {c: null, stride: 1}
+    layers:
+      - {op: conv2d, name: pw1, out: c, kernel: 1, bias: false}
+      - {op: batchnorm2d}
+      - {op: relu}
+      - {op: conv2d, name: dw, out: c, kernel: 3, stride: stride, padding: 1, groups: c, bias: false}
+      - {op: batchnorm2d}
+      - {op: conv2d, name: pw2, out: c, kernel: 1, bias: false}
+      - {op: batchnorm2d}
+      - {op: relu}
+layers:
+  # stride 2: branch1 = depthwise 3x3/2 + BN, 1x1 + BN + ReLU; branch2 on the whole input too
+  - {op: conv2d, name: b1_dw, out: 24, kernel: 3, stride: 2, padding: 1, groups: 24, bias: false}
+  - {op: batchnorm2d, name: b1_bn1}
+  - {op: conv2d, name: b1_pw, out: 32, kernel: 1, bias: false}
+  - {op: batchnorm2d, name: b1_bn2}
+  - {op: relu, name: b1_relu}
+  - {op: branch, name: b2, in: input, c: 32, stride: 2}
+  - {op: concat, name: cat1, in: [b1_relu, b2]}
+  - {op: channel_shuffle, name: shuffle1, groups: 2}
+  # stride 1: split the 64 channels in two, branch on the second half
+  - {op: split, name: halves, sections: 2}
+  - {op: branch, name: b3, in: halves.1, c: 32}
+  - {op: concat, name: cat2, in: [halves, b3]}
+  - {op: channel_shuffle, name: shuffle2, groups: 2}
+expect:
+  output: [64, 8, 8]
+"""
+
+
+def _bn(c: int) -> int:
+    return 2 * c  # weight and bias (running stats are buffers)
+
+
+def _branch_params(cin: int, c: int) -> int:
+    return cin * c + _bn(c) + 9 * c + _bn(c) + c * c + _bn(c)
+
+
+def test_shufflenet_units_shapes_and_params():
+    a = analyze_text(SHUFFLENET_UNITS)
+    assert not a.diagnostics, [f"{d.span}: {d.code} {d.message}" for d in a.diagnostics]
+    assert layer(a, "b1_dw").output_shape == (24, 8, 8)
+    assert layer(a, "b1_relu").output_shape == (32, 8, 8)
+    assert layer(a, "b2.pw1").output_shape == (32, 16, 16)  # 1x1 on the whole 24-channel input
+    assert layer(a, "b2.dw").output_shape == (32, 8, 8)
+    assert layer(a, "cat1").output_shape == (64, 8, 8)
+    assert layer(a, "halves").output_shape == (32, 8, 8)  # the first chunk
+    assert layer(a, "b3.pw1").output_shape == (32, 8, 8)
+    assert layer(a, "cat2").output_shape == (64, 8, 8)
+    assert layer(a, "shuffle2").output_shape == (64, 8, 8)
+    branch1 = 24 * 9 + _bn(24) + 24 * 32 + _bn(32)
+    expected = branch1 + _branch_params(24, 32) + _branch_params(32, 32)
+    assert expected == 5_896
+    assert a.report.totals.params == expected
+    assert sum(r.params for r in a.report.layers if r.name.startswith("b2.")) == _branch_params(24, 32)
+    # MACs: the 1x1 and depthwise convs, per output position
+    macs = (24 * 9 * 64) + (24 * 32 * 64)  # branch1 at 8x8
+    macs += 24 * 32 * 256 + 32 * 9 * 64 + 32 * 32 * 64  # branch2: 1x1 at 16x16, then 8x8
+    macs += 32 * 32 * 64 + 32 * 9 * 64 + 32 * 32 * 64  # stride-1 branch at 8x8
+    assert a.report.totals.macs == macs
+
+
+# ---- torch: the built networks agree with the static analysis -------------------------------
+
+USER_SPECS = {"shufflenet_units": SHUFFLENET_UNITS}
+
+
+@pytest.mark.parametrize("name", sorted(USER_SPECS))
+def test_verify_api(name):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    import archscope
+
+    report = archscope.verify(f"{name}.yaml", text=USER_SPECS[name])
+    assert report.ok, [str(m) for m in report.mismatches]
+    assert report.output_forward == analyze_text(USER_SPECS[name]).report.output_shape
+
+
+@pytest.mark.parametrize("name", sorted(USER_SPECS))
+def test_verify_cli(name, cli, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(USER_SPECS[name])
+    result = cli("verify", str(path))
+    assert result.exit_code == 0, result.output
+    assert "all agree" in result.output
