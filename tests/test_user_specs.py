@@ -77,9 +77,58 @@ def test_shufflenet_units_shapes_and_params():
     assert a.report.totals.macs == macs
 
 
+# ---- ConvNeXt: a downsampling layer (LayerNorm2d, 2x2/2 conv) then a CNBlock (7x7 depthwise,
+# LayerNorm over channels, 1x1 to 4C, GELU, 1x1 to C, layer scale, drop path, + input) ------
+
+CONVNEXT_BLOCK = """\
+name: my_convnext_block
+input: [32, 14, 14]
+layers:
+  - {op: layer_norm, name: down_norm, over: channels, eps: 1.0e-6}
+  - {op: conv2d, name: down, out: 64, kernel: 2, stride: 2}
+  - {op: conv2d, name: dw, out: 64, kernel: 7, padding: 3, groups: 64}
+  - {op: layer_norm, name: norm, over: channels, eps: 1.0e-6}
+  - {op: conv2d, name: pw1, out: 256, kernel: 1}      # the position-wise Linear(C, 4C)
+  - {op: gelu, name: act}
+  - {op: conv2d, name: pw2, out: 64, kernel: 1}       # Linear(4C, C)
+  - {op: layer_scale, name: gamma, init: 1.0e-6}
+  - {op: drop_path, name: sd, p: 0.1}
+  - {op: add, name: residual, in: [sd, down]}
+expect:
+  output: [64, 7, 7]
+"""
+
+
+def test_convnext_block_shapes_and_params():
+    a = analyze_text(CONVNEXT_BLOCK)
+    assert not a.diagnostics, [f"{d.span}: {d.code} {d.message}" for d in a.diagnostics]
+    cin, c, hw = 32, 64, 7 * 7
+    assert layer(a, "down_norm").output_shape == (cin, 14, 14)
+    assert layer(a, "down").output_shape == (c, 7, 7)
+    assert layer(a, "dw").output_shape == (c, 7, 7)
+    assert layer(a, "pw1").output_shape == (4 * c, 7, 7)
+    assert layer(a, "pw2").output_shape == (c, 7, 7)
+    assert layer(a, "residual").output_shape == (c, 7, 7)
+    assert layer(a, "down_norm").params == 2 * cin  # LayerNorm2d: weight and bias per channel
+    assert layer(a, "gamma").params == c  # one scale per channel
+    assert layer(a, "sd").params == 0 and layer(a, "sd").macs == 0
+    expected = (
+        2 * cin  # down_norm
+        + cin * 4 * c + c  # 2x2 conv with bias
+        + 49 * c + c  # 7x7 depthwise with bias
+        + 2 * c  # norm
+        + c * 4 * c + 4 * c  # Linear C -> 4C
+        + 4 * c * c + c  # Linear 4C -> C
+        + c  # layer scale
+    )
+    assert expected == 44_800
+    assert a.report.totals.params == expected
+    assert a.report.totals.macs == (cin * 4 * c + 49 * c + c * 4 * c + 4 * c * c) * hw
+
+
 # ---- torch: the built networks agree with the static analysis -------------------------------
 
-USER_SPECS = {"shufflenet_units": SHUFFLENET_UNITS}
+USER_SPECS = {"shufflenet_units": SHUFFLENET_UNITS, "convnext_block": CONVNEXT_BLOCK}
 
 
 @pytest.mark.parametrize("name", sorted(USER_SPECS))
