@@ -18,13 +18,13 @@ blocks:
     args: {c: null, stride: 1}
     layers:
       - {op: conv2d, name: pw1, out: c, kernel: 1, bias: false}
-      - {op: batchnorm2d}
-      - {op: relu}
+      - {op: batchnorm2d, name: bn1}
+      - relu
       - {op: conv2d, name: dw, out: c, kernel: 3, stride: stride, padding: 1, groups: c, bias: false}
-      - {op: batchnorm2d}
+      - {op: batchnorm2d, name: bn2}
       - {op: conv2d, name: pw2, out: c, kernel: 1, bias: false}
-      - {op: batchnorm2d}
-      - {op: relu}
+      - {op: batchnorm2d, name: bn3}
+      - relu
 layers:
   # stride 2: branch1 = depthwise 3x3/2 + BN, 1x1 + BN + ReLU; branch2 on the whole input too
   - {op: conv2d, name: b1_dw, out: 24, kernel: 3, stride: 2, padding: 1, groups: 24, bias: false}
@@ -151,3 +151,68 @@ def test_verify_cli(name, cli, tmp_path):
     result = cli("verify", str(path))
     assert result.exit_code == 0, result.output
     assert "all agree" in result.output
+
+
+# ---- torch: the built networks compute what torchvision's modules compute --------------------
+
+
+def _torchvision_channel_shuffle(x, groups):
+    # torchvision.models.shufflenetv2.channel_shuffle
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+
+
+def test_shufflenet_units_compute_torchvisions_forward():
+    torch = pytest.importorskip("torch")
+    import archscope
+
+    torch.manual_seed(0)
+    model = archscope.build("u.yaml", text=SHUFFLENET_UNITS).eval()
+    for m in model.modules():  # non-trivial BN statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(2, 24, 16, 16)
+
+    def branch2(scope, t):  # torchvision's branch2 Sequential, from the built layers' modules
+        t = torch.relu(scope.bn1(scope.pw1(t)))
+        return torch.relu(scope.bn3(scope.pw2(scope.bn2(scope.dw(t)))))
+
+    with torch.no_grad():
+        # stride 2: torch.cat((branch1(x), branch2(x)), 1), then channel_shuffle(out, 2)
+        branch1 = torch.relu(model.b1_bn2(model.b1_pw(model.b1_bn1(model.b1_dw(x)))))
+        y = _torchvision_channel_shuffle(torch.cat((branch1, branch2(model.b2, x)), 1), 2)
+        # stride 1: x1, x2 = x.chunk(2, dim=1); torch.cat((x1, branch2(x2)), 1), then shuffle
+        x1, x2 = y.chunk(2, dim=1)
+        expected = _torchvision_channel_shuffle(torch.cat((x1, branch2(model.b3, x2)), 1), 2)
+        torch.testing.assert_close(model(x), expected)
+
+
+def test_convnext_block_computes_torchvisions_forward():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    import archscope
+
+    torch.manual_seed(0)
+    model = archscope.build("c.yaml", text=CONVNEXT_BLOCK).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # layer scale and norms away from their 1e-6 / 1 / 0 inits
+            p.uniform_(-0.5, 0.5)
+    x = torch.randn(2, 32, 14, 14)
+
+    def layer_norm_2d(t, norm):  # torchvision's LayerNorm2d: permute, F.layer_norm over C, permute back
+        t = t.permute(0, 2, 3, 1)
+        return F.layer_norm(t, (t.shape[-1],), norm.weight, norm.bias, 1e-6).permute(0, 3, 1, 2)
+
+    with torch.no_grad():
+        down = model.down(layer_norm_2d(x, model.down_norm))
+        # CNBlock: dwconv, Permute, LayerNorm, Linear, GELU, Linear, Permute; gamma · block + input
+        t = model.dw(down).permute(0, 2, 3, 1)
+        t = F.layer_norm(t, (64,), model.norm.weight, model.norm.bias, 1e-6)
+        t = F.linear(t, model.pw1.weight.flatten(1), model.pw1.bias)
+        t = F.gelu(t)
+        t = F.linear(t, model.pw2.weight.flatten(1), model.pw2.bias).permute(0, 3, 1, 2)
+        gamma = next(p for n, p in model.named_parameters() if n.startswith("gamma."))
+        expected = gamma.view(64, 1, 1) * t + down
+        torch.testing.assert_close(model(x), expected)
