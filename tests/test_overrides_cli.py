@@ -22,11 +22,11 @@ def test_options_parse_to_overrides():
 
 
 def test_summary_resolution(cli):
-    r = cli("summary", "efficientnet_b2", "--resolution", "288", "--exact")
+    r = cli("summary", "efficientnet_b2", "--resolution", "260", "--exact")
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[2:4] == ["overrides: resolution 288", "input 3×288×288, output 1000"]
-    assert "9,109,994" in r.stdout and "1,087,529,456" in r.stdout  # at 260 (its own): 993,561,872
+    assert lines[2:4] == ["overrides: resolution 260", "input 3×260×260, output 1000"]
+    assert "9,109,994" in r.stdout and "993,561,872" in r.stdout  # the paper's 260 (its own 288: 1,087,529,456)
 
 
 def test_summary_set_and_json(cli):
