@@ -114,15 +114,11 @@ def test_convnext_block_shapes_and_params():
     assert layer(a, "sd").params == 0 and layer(a, "sd").macs == 0
     expected = (
         2 * cin  # down_norm
-        + cin * 4 * c
-        + c  # 2x2 conv with bias
-        + 49 * c
-        + c  # 7x7 depthwise with bias
+        + (cin * 4 * c + c)  # 2x2 conv with bias
+        + (49 * c + c)  # 7x7 depthwise with bias
         + 2 * c  # norm
-        + c * 4 * c
-        + 4 * c  # Linear C -> 4C
-        + 4 * c * c
-        + c  # Linear 4C -> C
+        + (c * 4 * c + 4 * c)  # Linear C -> 4C
+        + (4 * c * c + c)  # Linear 4C -> C
         + c  # layer scale
     )
     assert expected == 44_800
