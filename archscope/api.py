@@ -168,7 +168,8 @@ def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Anal
         passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network))
         results = run_passes(graph, diags, passes)
         if results["costs"] is not None:
-            report = build_report(graph, results["costs"], [d for d in diags.items if not d.is_error])
+            warnings = [d for d in diags.items if not d.is_error]
+            report = build_report(graph, results["costs"], warnings, results["training"])
     return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides, results)
 
 

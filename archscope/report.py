@@ -9,6 +9,7 @@ from .diagnostics import Diagnostic
 from .graph import Graph
 from .ops.registry import Shape, numel
 from .passes.costs import BYTES_PER_ELEMENT, Totals
+from .passes.training import Training
 
 __all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report"]
 
@@ -36,6 +37,8 @@ class LayerRow:
     line: int
     trainable_params: int  # `params` when the layer trains, else 0 (elaborate/freeze.py)
     frozen_params: int  # `params` when it is frozen; buffers are never trainable
+    backward_input_macs: int = 0  # a training step's backward: the input gradient (passes/training.py)
+    backward_weight_macs: int = 0  # and the weight gradient; `macs` is the forward's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,8 @@ class LayerRow:
             "flops": 2 * self.macs,
             "ops": self.ops,
             "activations": self.activations,
+            "backward_input_macs": self.backward_input_macs,
+            "backward_weight_macs": self.backward_weight_macs,
             "line": self.line,
         }
 
@@ -70,6 +75,7 @@ class Report:
     convention: str = CONVENTION
     inputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every input, in declared order
     outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every output, in declared order
+    training: Training | None = None  # a training step's MACs (passes/training.py)
 
     @property
     def title(self) -> str:
@@ -87,14 +93,25 @@ class Report:
             "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "scale": self.scale,
             "convention": self.convention,
-            "totals": self.totals.to_dict(),
+            "totals": {**self.totals.to_dict(), **self._training_totals()},
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [d.to_dict() for d in self.warnings],
         }
 
+    def _training_totals(self) -> dict[str, int]:
+        """One training step (batch 1): forward MACs and backward MACs (input + weight gradients)."""
+        t = self.training
+        return {
+            "forward_macs": self.totals.macs,
+            "backward_macs": t.backward_macs if t else 0,
+            "backward_input_macs": t.backward_input_macs if t else 0,
+            "backward_weight_macs": t.backward_weight_macs if t else 0,
+        }
 
-def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Report:
-    """The report of a fully costed graph (``totals`` from :func:`archscope.passes.costs.totals`)."""
+
+def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic], training: Training | None = None) -> Report:
+    """The report of a fully costed graph (``totals`` from :func:`archscope.passes.costs.totals`,
+    ``training`` from :func:`archscope.passes.training.training_pass`)."""
     assert graph.output is not None and graph.output.shape is not None
     rows = tuple(
         LayerRow(
@@ -112,6 +129,7 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Re
             node.span.line,
             node.trainable_params,
             node.cost.params - node.trainable_params,
+            *_backward(training, node.name),
         )
         for node in graph.nodes
         if node.shape is not None and node.cost is not None
@@ -131,4 +149,10 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Re
         outputs=tuple(
             (name, node.shape or ()) for name, node in zip(graph.output_names, graph.outputs, strict=True) if node
         ),
+        training=training,
     )
+
+
+def _backward(training: Training | None, name: str) -> tuple[int, int]:
+    layer = training.layers.get(name) if training is not None else None
+    return (layer.backward_input_macs, layer.backward_weight_macs) if layer is not None else (0, 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from archscope.ops import REGISTRY
-from archscope.ops.registry import REQUIRED, Bool, ExtraOutput, Saves
+from archscope.ops.registry import REQUIRED, Bool, ExtraOutput, Saves, no_backward_macs
 
 BACKEND = Path(__file__).resolve().parent.parent / "archscope" / "torch_backend"
 
@@ -86,3 +86,13 @@ def test_declared_wiring_is_consistent(name: str):
         assert all(isinstance(e, ExtraOutput) and e.itemsize > 0 for e in op.extra_outputs(attrs))
     if op.reference.untraceable:
         assert op.reference.inputs is not None or not op.takes, "untraceable op with extra inputs needs `inputs`"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_declares_its_backward_macs(name: str):
+    op = REGISTRY[name]
+    assert op.backward is not None, f"`{name}` does not declare `backward` (its backward MACs; zero: no_backward_macs)"
+    if not op.weighted:  # MACs are conv/linear work: every other op declares zero on purpose
+        assert op.backward is no_backward_macs, f"`{name}` has no weights but declares backward MACs"
+    else:
+        assert op.backward is not no_backward_macs, f"`{name}` has weights: its gradients cost MACs"

@@ -37,6 +37,13 @@ def summary(
     ] = OutputFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Exact numbers in every row, not 1.81G.")] = False,
     warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="Show shape warnings.")] = True,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="A training step's MACs: forward, and backward for the input and the weight gradients (honours --freeze).",
+        ),
+    ] = False,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -52,6 +59,7 @@ def summary(
     spec's `expect:` numbers are not checked.
     """
     from ..render.summary import summary_table
+    from ..render.training import training_table
 
     result = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     if result.report is None:
@@ -59,6 +67,15 @@ def summary(
         raise typer.Exit(exit_for(result.diagnostics))
     if warnings or result.errors:
         print_diagnostics([d for d in result.diagnostics if d.is_error or warnings])
-    write_table(summary_table(result.report, depth, result.note, result.overrides), fmt, exact)
+    if train and not result.report.training.trains:  # type: ignore[union-attr]
+        print_diagnostics(result.diagnostics if warnings else result.errors)
+        typer.echo(
+            "archscope: error: `--train`: no layer of the network trains (every parameter is frozen, "
+            "or it has none), so a training step has no backward; unfreeze a layer with `--unfreeze PATTERN`",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.USAGE)
+    make = training_table if train else summary_table
+    write_table(make(result.report, depth, result.note, result.overrides), fmt, exact)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -8,6 +8,8 @@ torchvision's do: their backward needs their output (in place) or their input (o
 special case) does. What backward saves is read off the autograd node PyTorch 2 builds (its
 ``_saved_*`` fields, generated from ``tools/autograd/derivatives.yaml``): elu, mish, softplus,
 hardtanh and prelu keep their input (``_saved_self``; prelu also its weight, a parameter).
+Backward MACs: declared zero for every op here (their backward is elementwise, as their
+forward; prelu's slope gradient is a sum); torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -58,6 +60,7 @@ def _activation(
         lower=lower,
         inplace=inplace,
         saves=saves,
+        backward=no_backward_macs,
     )
 
 
@@ -179,6 +182,7 @@ register(
         cost=_prelu_cost,
         lower=_prelu_lower,
         saves=SAVES_INPUT,
+        backward=no_backward_macs,
     ),
     OpDef(
         name="hardtanh",
@@ -189,6 +193,7 @@ register(
         lower=_hardtanh_lower,
         inplace=True,
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
+        backward=no_backward_macs,
     ),
     OpDef(
         name="softmax",
@@ -198,6 +203,7 @@ register(
         cost=_per_element,
         lower=_softmax_lower,
         saves=SAVES_OUTPUT,
+        backward=no_backward_macs,
     ),
     OpDef(
         name="dropout",
@@ -207,6 +213,7 @@ register(
         cost=_free,
         lower=_dropout_lower,
         saves=Saves(like_output=(1,)),  # training: the bool mask
+        backward=no_backward_macs,
     ),
     OpDef(
         name="identity",
@@ -216,5 +223,6 @@ register(
         cost=_free,
         lower=_identity_lower,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
 )

@@ -12,17 +12,26 @@ Cost (fvcore's and torchvision's convention, one multiply-add = 1 MAC, bias excl
 (1-D: one kernel dim; 3-D, on (C, D, H, W) video clips: K_d·K_h·K_w and D_out·H_out·W_out.)
 Backward saves the input (and the weight, a parameter); the output is fresh and may be
 overwritten in place by the next layer.
+Backward MACs (training cost): the input gradient is a transposed convolution of the output
+gradient with the weight, the weight gradient a convolution of the input with the output
+gradient; each meets every (weight, position) pair once, so each costs the forward's MACs.
+``torch.utils.flop_counter`` counts the input gradient so, but its weight-gradient formula
+drops ``groups`` (it treats the batch-transposed input as ungrouped): for a grouped or
+depthwise layer it counts ``groups`` × the weight-gradient MACs (a depthwise 3×3 conv of 960
+channels: 960×). ``reference.backward`` declares that count, for the exact test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import ShapeError
 from .registry import (
     Attr,
     Attrs,
+    Backward,
     Bool,
     Cost,
     CounterHandle,
@@ -81,6 +90,21 @@ def _convolution_mode_macs(inputs: list[Any], outputs: list[Any]) -> int:
     return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
 
 
+def _backward_rules(cost: Callable[[Attrs, Sequence[Shape], Shape], Cost]):
+    """The op's backward MACs (input and weight gradient: each the forward's MACs), and what
+    torch.utils.flop_counter counts (its weight-gradient formula counts ``groups`` × that)."""
+
+    def backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
+        macs = cost(a, inputs, out).macs
+        return Backward(macs, macs)
+
+    def counted(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
+        macs = cost(a, inputs, out).macs
+        return Backward(macs, macs * a["groups"])
+
+    return backward, counted
+
+
 # `padding: same` / `valid` (strings) make torch call aten::_convolution_mode, which fvcore's table lacks
 PADDING_BY_NAME = Reference(
     handles=(
@@ -114,6 +138,8 @@ def _conv_family(rank: int):
         weights = k * (c_in // a["groups"]) * c_out
         bias = c_out if a["bias"] else 0
         return Cost(params=weights + bias, macs=weights * numel(out[1:]), ops=numel(out) if bias else 0)
+
+    backward, counted = _backward_rules(cost)
 
     def warnings(a: Attrs, inputs: Sequence[Shape]):
         if a["padding"] == "same":
@@ -155,7 +181,8 @@ def _conv_family(rank: int):
         warnings=warnings,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
-        reference=PADDING_BY_NAME,
+        backward=backward,
+        reference=replace(PADDING_BY_NAME, backward=counted),
     )
 
 
@@ -192,6 +219,8 @@ def _transposed_family(rank: int):
         bias = a["out"] if a["bias"] else 0
         return Cost(params=weights + bias, macs=weights * numel(x[1:]), ops=numel(out) if bias else 0)
 
+    backward, counted = _backward_rules(cost)
+
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
@@ -227,6 +256,8 @@ def _transposed_family(rank: int):
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        backward=backward,
+        reference=Reference(backward=counted),
     )
 
 

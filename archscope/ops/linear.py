@@ -3,6 +3,10 @@
 linear: needs a flat (features,) input; params = in·out (+ out bias); MACs = in·out.
 flatten: (C, H, W) → (C·H·W,), any rank; free (a view: its output may not be overwritten).
 Backward: linear saves its input; flatten saves nothing.
+Backward MACs: linear's input gradient (grad_out · W) and weight gradient (grad_outᵀ · x) are
+each in·out, as torch.utils.flop_counter counts its two ``mm`` calls; the bias gradient (a sum)
+and the bias add of the forward ``addmm`` are not MACs, and the counter counts neither.
+flatten is a view: declared zero.
 """
 
 from __future__ import annotations
@@ -10,7 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Backward,
+    Bool,
+    Cost,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -25,6 +43,11 @@ def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 def _linear_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     weights = inputs[0][0] * a["out"]
     return Cost(params=weights + (a["out"] if a["bias"] else 0), macs=weights, ops=a["out"] if a["bias"] else 0)
+
+
+def _linear_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
+    weights = inputs[0][0] * a["out"]
+    return Backward(weights, weights)
 
 
 def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -58,6 +81,7 @@ register(
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        backward=_linear_backward,
     ),
     OpDef(
         name="flatten",
@@ -67,5 +91,6 @@ register(
         cost=_flatten_cost,
         lower=_flatten_lower,
         saves=Saves(),
+        backward=no_backward_macs,  # a view: its backward is a reshape
     ),
 )

@@ -8,6 +8,8 @@ per output element.
 Every rank is accepted. ``add`` may accumulate into its first input in place (its backward
 needs nothing); each merge's output is fresh and may be overwritten in place. Backward: ``add``
 and ``concat`` save nothing, ``mul`` saves both inputs.
+Backward MACs: declared zero (add and concat pass or slice the gradient; mul's two gradients
+are elementwise products, not MACs); torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
 
 
 def _shapes(inputs: Sequence[Shape]) -> str:
@@ -128,6 +130,7 @@ register(
         inplace=True,
         overwritable_output=True,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="concat",
@@ -139,6 +142,7 @@ register(
         inputs=(2, None),
         overwritable_output=True,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="mul",
@@ -150,5 +154,6 @@ register(
         inputs=(2, 2),
         overwritable_output=True,
         saves=Saves(inputs=(0, 1)),
+        backward=no_backward_macs,
     ),
 )

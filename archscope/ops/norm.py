@@ -8,6 +8,9 @@ variance and PyTorch's ``num_batches_tracked`` counter). Inference ``ops`` = 2 p
 Backward: batch norm saves its input and 2 statistics per channel (mean, inverse std); LRN,
 composed of elementwise ops and an average pool, saves its input and 3 float intermediates of
 its size. Both outputs are fresh and may be overwritten in place.
+Backward MACs: declared zero (batch norm's and LRN's backward are elementwise and per-channel
+sums, not conv/linear MACs); torch.utils.flop_counter counts none of it (not even
+native_batch_norm_backward).
 """
 
 from __future__ import annotations
@@ -15,7 +18,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Bool,
+    Cost,
+    Float,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _batchnorm(rank: int):
@@ -48,6 +65,7 @@ def _batchnorm(rank: int):
         lower=lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),
+        backward=no_backward_macs,
     )
 
 
@@ -86,5 +104,6 @@ register(
         lower=_lrn_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
+        backward=no_backward_macs,
     ),
 )

@@ -10,6 +10,8 @@ ConvNeXt's LayerNorm2d) or 2·last (``over: last``, ``nn.LayerNorm`` over the la
 and instance norm 2·C. Buffers: instance norm with ``track_running_stats`` keeps a running mean,
 variance and ``num_batches_tracked`` (2·C + 1), as batch norm does.
 Backward saves the input and the mean and inverse std of each normalised group (see ``saves``).
+Backward MACs: declared zero (elementwise work and per-group sums, not conv/linear MACs);
+torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
-from .registry import Attr, Attrs, Bool, Choice, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Bool,
+    Choice,
+    Cost,
+    Float,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 from .window import LAYOUT
 
 
@@ -147,6 +164,7 @@ register(
         # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
         # input's size) are left out
         saves=Saves(inputs=(0,)),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="group_norm",
@@ -158,6 +176,7 @@ register(
         overwritable_output=True,
         # an upper bound: mean and inverse std are kept per group, and groups ≤ C
         saves=Saves(inputs=(0,), per_channel=2),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="instance_norm",
@@ -172,5 +191,6 @@ register(
         lower=_instance_norm_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),  # mean and inverse std per sample and channel
+        backward=no_backward_macs,
     ),
 )

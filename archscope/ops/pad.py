@@ -2,13 +2,14 @@
 
 ``padding`` is one integer for every side, or ``[left, right, top, bottom]`` as in PyTorch.
 Backward saves nothing (it slices the gradient); the output is fresh.
+Backward MACs: declared zero (the gradient is sliced); torch.utils.flop_counter counts none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, register
+from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, no_backward_macs, register
 from .window import require_rank
 
 
@@ -43,5 +44,6 @@ register(
         lower=_lower,
         overwritable_output=True,
         saves=Saves(),
+        backward=no_backward_macs,
     )
 )

@@ -9,6 +9,8 @@ Max pooling with ``return_indices`` has an extra output, ``indices`` (int64, the
 shape), which ``max_unpool2d`` takes as its second input. Backward: every pool saves its input,
 max pooling also its indices, unpooling the indices it was given. Average pools' outputs are
 fresh and may be overwritten in place.
+Backward MACs: declared zero (pooling backward scatters or spreads the gradient: no
+multiply-accumulates of weights); torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .registry import (
     Sizes,
     Source,
     fmt_shape,
+    no_backward_macs,
     numel,
     register,
 )
@@ -138,6 +141,7 @@ def _pool_family(kind: str, rank: int):
         cost=cost,
         lower=lower,
         warnings=warnings,
+        backward=no_backward_macs,
         **facts,
     )
 
@@ -195,6 +199,7 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         shape=shape,
         cost=_input_adds,
         lower=lower,
+        backward=no_backward_macs,
         **facts,
     )
 
@@ -285,6 +290,7 @@ register(
         lower=_global_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        backward=no_backward_macs,
     ),
     _adaptive("avg", 2),
     _adaptive("avg", 3),
@@ -305,6 +311,7 @@ register(
         check_inputs=_unpool_sources,
         takes=((1, INDICES.name),),
         saves=Saves(inputs=(1,)),
+        backward=no_backward_macs,
         reference=Reference(
             untraceable="TypeError: cond must be a bool, but got a Tensor",  # the jit tracer, in F.max_unpool2d's checks
             inputs=_unpool_reference_inputs,

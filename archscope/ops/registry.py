@@ -234,6 +234,24 @@ class Saves:
     like_output: tuple[int, ...] = ()
 
 
+class Backward(NamedTuple):
+    """Multiply-accumulates of one layer's backward pass (batch 1), in the convention of ``Cost.macs``.
+
+    ``input_macs``: to compute the gradient with respect to its inputs, paid only when one of
+    them requires grad (a trainable parameter lies upstream); ``weight_macs``: with respect to
+    its parameters, paid only when the layer trains (it is not frozen).
+    """
+
+    input_macs: int
+    weight_macs: int
+
+
+def no_backward_macs(attrs: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
+    """Declared zero: the op's backward has no conv/linear multiply-accumulates (its work is
+    elementwise, like its forward's ``ops``), and ``torch.utils.flop_counter`` counts none."""
+    return Backward(0, 0)
+
+
 @dataclass(frozen=True)
 class CounterHandle:
     """A count the reference counter (fvcore) lacks for an aten operator this op calls."""
@@ -256,6 +274,9 @@ class Reference:
     untraceable: str = ""
     handles: tuple[CounterHandle, ...] = ()
     inputs: Callable[[Attrs, Sequence[Shape], int], list[Any]] | None = None
+    # what torch.utils.flop_counter counts for the layer's backward, where it differs from the op's
+    # `backward` (None: it counts exactly that); the op's docstring says why
+    backward: Callable[[Attrs, Sequence[Shape], Shape], Backward] | None = None
 
 
 TRACED = Reference()  # fvcore traces the op on random float inputs
@@ -294,6 +315,9 @@ class OpDef:
     # (input index, extra output name): that input takes the named extra output of its source
     takes: tuple[tuple[int, str], ...] = ()
     saves: Saves | None = None  # None: undeclared (a test requires every op to declare it)
+    # the MACs of its backward pass: (input gradient, weight gradient); None: undeclared (a test
+    # requires every op to declare it; `no_backward_macs` declares zero)
+    backward: Callable[[Attrs, Sequence[Shape], Shape], Backward] | None = None
     reference: Reference = TRACED
     defined_at: str = field(default="", compare=False)
 

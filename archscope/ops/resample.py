@@ -12,6 +12,9 @@ Backward of every mode needs only sizes: nothing is saved.
 pixel_shuffle (Shi et al. 2016, ESPCN): (C·r², H, W) → (C, H·r, W·r); pixel_unshuffle is its
 inverse. channel_shuffle (ShuffleNet, Zhang et al. 2018): permutes channels across ``groups``.
 All three are reshapes and permutes: zero cost on purpose, nothing saved for backward.
+Backward MACs: declared zero (nearest/bilinear upsampling backward accumulates weighted
+gradients, but as interpolation, not conv/linear MACs, as its forward counts `ops`; shuffles
+are permutations); torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .registry import (
     Shape,
     Sizes,
     fmt_shape,
+    no_backward_macs,
     numel,
     register,
 )
@@ -169,6 +173,7 @@ register(
         lower=_upsample_lower,
         overwritable_output=True,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="pixel_shuffle",
@@ -178,6 +183,7 @@ register(
         cost=_free,
         lower=_pixel_shuffle_lower,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="pixel_unshuffle",
@@ -187,6 +193,7 @@ register(
         cost=_free,
         lower=_pixel_unshuffle_lower,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="channel_shuffle",
@@ -196,5 +203,6 @@ register(
         cost=_free,
         lower=_channel_shuffle_lower,
         saves=Saves(),
+        backward=no_backward_macs,
     ),
 )

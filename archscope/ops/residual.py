@@ -8,13 +8,15 @@ Backward saves the input (for γ's gradient).
 drop_path (stochastic depth, Huang et al. 2016): drops whole samples of a residual branch with
 probability ``p`` while training; the identity at inference, so it costs zero on purpose, as
 ``dropout`` does: no params, no MACs, no ops.
+Backward MACs: declared zero (elementwise scaling and masking); torch.utils.flop_counter
+counts none of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, numel, register
+from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -51,6 +53,7 @@ register(
         lower=_layer_scale_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        backward=no_backward_macs,
     ),
     OpDef(
         name="drop_path",
@@ -61,5 +64,6 @@ register(
         lower=_drop_path_lower,
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
+        backward=no_backward_macs,
     ),
 )

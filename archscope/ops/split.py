@@ -5,6 +5,8 @@ split: ``sections`` equal chunks along ``dim`` (0 = channels), or chunks of the 
 (``name`` or ``name.0``) is the first chunk; chunk ``k`` is extra output ``part<k>``, referenced
 as ``name.<k>`` or ``name.part<k>``; each has its own shape. Free on purpose: the chunks are
 views of the input (no copy, no arithmetic); backward saves nothing.
+Backward MACs: declared zero (the gradients are concatenated or permuted);
+torch.utils.flop_counter counts none of it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,21 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ..diagnostics import ShapeError
-from .registry import MAX_DIM, Attr, AttrError, Attrs, Cost, ExtraOutput, Int, OpDef, Saves, Shape, fmt_shape, register
+from .registry import (
+    MAX_DIM,
+    Attr,
+    AttrError,
+    Attrs,
+    Cost,
+    ExtraOutput,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    register,
+)
 
 MAX_SECTIONS = 4096
 
@@ -152,5 +168,6 @@ register(
         lower=_lower,
         extra_outputs=_parts,
         saves=Saves(),
+        backward=no_backward_macs,
     )
 )

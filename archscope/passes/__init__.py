@@ -17,6 +17,7 @@ from ..diagnostics import Collector
 from ..graph import Graph
 from .costs import cost_pass
 from .expect import expect_pass
+from .training import training_pass
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Pass:
 
 PASSES: tuple[Pass, ...] = (
     Pass("costs", cost_pass),
+    Pass("training", training_pass),  # after costs: it reads each node's cost
     Pass("expect", expect_pass, spec_numbers=True),
 )
 

@@ -22,6 +22,8 @@ class Row:
     ops: int
     activations: int
     trainable_params: int = 0
+    backward_input_macs: int = 0
+    backward_weight_macs: int = 0
 
 
 def _group_label(key: str, rows: list[LayerRow]) -> str:
@@ -61,6 +63,8 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
                 sum(r.ops for r in current),
                 sum(r.activations for r in current),
                 sum(r.trainable_params for r in current),
+                sum(r.backward_input_macs for r in current),
+                sum(r.backward_weight_macs for r in current),
             )
         )
 

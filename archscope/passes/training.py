@@ -1,0 +1,103 @@
+"""Training cost: the MACs of one training step's forward and backward pass, per layer and in total.
+
+Each op declares its backward MACs on its ``OpDef`` (``backward``: the input-gradient and the
+weight-gradient MACs); this pass decides which of them autograd pays, as PyTorch does:
+
+- a tensor *requires grad* when a parameter that trains feeds into it: the network's inputs do
+  not; a layer's output does when one of its inputs does, or when the layer has parameters and
+  is not frozen (``Node.trainable``, set from ``freeze:``/``unfreeze:``);
+- a layer runs its backward only when its output reaches a network output (the loss) and
+  requires grad; then it computes its input gradient when one of its inputs requires grad,
+  and its weight gradient when it trains.
+
+So the layers before the first trainable one compute no gradient at all, and a frozen layer
+after one computes its input gradient only. Batch 1; the convention is ``Cost.macs``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ..diagnostics import Collector
+from ..graph import Graph
+from ..ops import REGISTRY, OpDef
+from ..ops.registry import Attrs, Backward, Shape
+
+BackwardRule = Callable[[Attrs, Sequence[Shape], Shape], Backward]
+
+
+@dataclass(frozen=True)
+class LayerTraining:
+    forward_macs: int
+    backward_input_macs: int
+    backward_weight_macs: int
+
+    @property
+    def backward_macs(self) -> int:
+        return self.backward_input_macs + self.backward_weight_macs
+
+
+@dataclass(frozen=True)
+class Training:
+    layers: Mapping[str, LayerTraining]  # by node name, every node of the graph
+    forward_macs: int
+    backward_input_macs: int
+    backward_weight_macs: int
+    trains: bool  # some layer has parameters that train
+
+    @property
+    def backward_macs(self) -> int:
+        return self.backward_input_macs + self.backward_weight_macs
+
+
+def declared_backward(op: OpDef) -> BackwardRule:
+    """The op's own backward rule (every registered op declares one: tests/test_op_facts.py)."""
+    assert op.backward is not None, f"`{op.name}` declares no backward"
+    return op.backward
+
+
+def training_pass(graph: Graph, diags: Collector) -> Training | None:
+    """The training cost of a fully costed graph; None when its costs are not known."""
+    if not graph.complete or any(node.cost is None or node.shape is None for node in graph.nodes):
+        return None
+    return training_cost(graph)
+
+
+def training_cost(graph: Graph, rule: Callable[[OpDef], BackwardRule] = declared_backward) -> Training:
+    """The training cost of a costed graph, with each op's backward MACs from ``rule`` (tests pass
+    the reference counter's view of them)."""
+    requires_grad: set[int] = set()  # ids of the nodes whose output requires grad
+    trains = False
+    for node in graph.nodes:
+        own = node.trainable and node.cost is not None and node.cost.params > 0
+        trains = trains or own
+        if own or any(id(n) in requires_grad for n in node.inputs):
+            requires_grad.add(id(node))
+    reaches = _reaching_outputs(graph)
+    layers: dict[str, LayerTraining] = {}
+    fwd = grad_in = grad_w = 0
+    for node in graph.nodes:
+        assert node.cost is not None and node.shape is not None
+        inputs, weights = 0, 0
+        if id(node) in requires_grad and id(node) in reaches:
+            back = rule(REGISTRY[node.op])(node.attrs, node.input_shapes(), node.shape)  # type: ignore[arg-type]
+            if any(id(n) in requires_grad for n in node.inputs):
+                inputs = back.input_macs
+            if node.trainable:
+                weights = back.weight_macs
+        layers[node.name] = LayerTraining(node.cost.macs, inputs, weights)
+        fwd += node.cost.macs
+        grad_in += inputs
+        grad_w += weights
+    return Training(MappingProxyType(layers), fwd, grad_in, grad_w, trains)
+
+
+def _reaching_outputs(graph: Graph) -> set[int]:
+    """Ids of the nodes whose output reaches a network output (backward runs only there)."""
+    reached = {id(out) for out in graph.outputs if out is not None}
+    for node in reversed(graph.nodes):
+        if id(node) in reached:
+            reached.update(id(n) for n in node.inputs)
+    return reached
