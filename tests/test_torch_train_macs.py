@@ -32,21 +32,30 @@ def counted_backward(op: OpDef):
     return op.reference.backward or declared_backward(op)
 
 
+BATCH = 2
+
+
 def measured_flops(source: str | Path, **freezing) -> tuple[int, dict]:
-    """FLOPs of one forward and backward (batch 1, on the meta device), and the counts by operator.
-    The module is built from the spec's name and the freezing patterns (`build(freeze=...)`)."""
+    """FLOPs of one forward and backward per image (on the meta device), and the counts by operator.
+    The module is built from the spec's name and the freezing patterns (`build(freeze=...)`).
+
+    It runs at batch 2 and halves the counts: in training mode BatchNorm refuses a single value
+    per channel (DeepLabV3's image-pooling branch at batch 1), and every count the counter makes
+    (convolutions, matrix products and their backward) is linear in the batch."""
     module = archscope.build(source, device="meta", **freezing)
     analysis = archscope.analyze(source)  # for the input shapes only
     assert analysis.graph is not None
-    inputs = [torch.randn(1, *node.shape, device="meta") for node in analysis.graph.inputs]
+    inputs = [torch.randn(BATCH, *node.shape, device="meta") for node in analysis.graph.inputs]
     with FlopCounterMode(display=False) as counter:
         out = module(*inputs)
         outs = out if isinstance(out, tuple) else (out,)
         loss = sum(o.float().sum() for o in outs if o.is_floating_point())
         if loss.requires_grad:
             loss.backward()
-    by_op = {str(op): n for op, n in counter.get_flop_counts().get("Global", {}).items()}
-    return counter.get_total_flops(), by_op
+    by_op = {str(op): n // BATCH for op, n in counter.get_flop_counts().get("Global", {}).items()}
+    total = counter.get_total_flops()
+    assert total % BATCH == 0
+    return total // BATCH, by_op
 
 
 def static_views(source: str | Path, **freezing) -> tuple[Training, Training]:
