@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from archscope.ops import REGISTRY
+from archscope.ops.field import Field
 from archscope.ops.registry import REQUIRED, Bool, ExtraOutput, Saves
 
 BACKEND = Path(__file__).resolve().parent.parent / "archscope" / "torch_backend"
@@ -86,3 +87,14 @@ def test_declared_wiring_is_consistent(name: str):
         assert all(isinstance(e, ExtraOutput) and e.itemsize > 0 for e in op.extra_outputs(attrs))
     if op.reference.untraceable:
         assert op.reference.inputs is not None or not op.takes, "untraceable op with extra inputs needs `inputs`"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_declares_its_receptive_field(name: str):
+    op = REGISTRY[name]
+    assert op.receptive_field is not None, f"`{name}` does not declare `receptive_field` (ops/field.py)"
+    for attrs in attr_variants(name):
+        fact = op.receptive_field(attrs)
+        assert isinstance(fact, Field) and fact.kind in ("same", "taps", "global", "flat", "unknown")
+        assert (fact.taps is not None) == (fact.kind == "taps")
+        assert bool(fact.reason) == (fact.kind == "unknown")

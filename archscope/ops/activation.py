@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import GLOBAL, SAME, same
 from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
@@ -58,6 +59,7 @@ def _activation(
         lower=lower,
         inplace=inplace,
         saves=saves,
+        receptive_field=same,
     )
 
 
@@ -179,6 +181,7 @@ register(
         cost=_prelu_cost,
         lower=_prelu_lower,
         saves=SAVES_INPUT,
+        receptive_field=same,
     ),
     OpDef(
         name="hardtanh",
@@ -188,6 +191,7 @@ register(
         cost=_per_element,
         lower=_hardtanh_lower,
         inplace=True,
+        receptive_field=same,
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
     ),
     OpDef(
@@ -198,6 +202,7 @@ register(
         cost=_per_element,
         lower=_softmax_lower,
         saves=SAVES_OUTPUT,
+        receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
     ),
     OpDef(
         name="dropout",
@@ -207,6 +212,7 @@ register(
         cost=_free,
         lower=_dropout_lower,
         saves=Saves(like_output=(1,)),  # training: the bool mask
+        receptive_field=same,
     ),
     OpDef(
         name="identity",
@@ -216,5 +222,6 @@ register(
         cost=_free,
         lower=_identity_lower,
         saves=Saves(),
+        receptive_field=same,
     ),
 )

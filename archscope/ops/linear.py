@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import everything, flat
 from .registry import Attr, Attrs, Bool, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
@@ -58,6 +59,7 @@ register(
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        receptive_field=everything,  # every feature: after a flatten, every position
     ),
     OpDef(
         name="flatten",
@@ -67,5 +69,6 @@ register(
         cost=_flatten_cost,
         lower=_flatten_lower,
         saves=Saves(),
+        receptive_field=flat,
     ),
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import SAME, same, unknown
 from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
@@ -98,6 +99,9 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(out))
 
 
+SPATIAL_CONCAT = unknown("a concat along a spatial dim puts different inputs at different positions")
+
+
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from .torch_modules import Add
 
@@ -128,6 +132,7 @@ register(
         inplace=True,
         overwritable_output=True,
         saves=Saves(),
+        receptive_field=same,
     ),
     OpDef(
         name="concat",
@@ -139,6 +144,7 @@ register(
         inputs=(2, None),
         overwritable_output=True,
         saves=Saves(),
+        receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
     ),
     OpDef(
         name="mul",
@@ -150,5 +156,6 @@ register(
         inputs=(2, 2),
         overwritable_output=True,
         saves=Saves(inputs=(0, 1)),
+        receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
     ),
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import same
 from .registry import Attr, Attrs, Bool, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, numel, register
 
 
@@ -48,6 +49,7 @@ def _batchnorm(rank: int):
         lower=lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),
+        receptive_field=same,  # at inference: running statistics, a scale and shift per channel
     )
 
 
@@ -86,5 +88,6 @@ register(
         lower=_lrn_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
+        receptive_field=same,  # across channels only
     ),
 )

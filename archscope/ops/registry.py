@@ -295,6 +295,9 @@ class OpDef:
     takes: tuple[tuple[int, str], ...] = ()
     saves: Saves | None = None  # None: undeclared (a test requires every op to declare it)
     reference: Reference = TRACED
+    # what each output unit reads, per spatial dim (ops/field.py): attrs → Field; None: undeclared
+    # (a test requires every op to declare it)
+    receptive_field: Callable[[Attrs], Any] | None = None
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:

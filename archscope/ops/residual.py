@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .field import same
 from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, numel, register
 
 
@@ -51,6 +52,7 @@ register(
         lower=_layer_scale_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
+        receptive_field=same,
     ),
     OpDef(
         name="drop_path",
@@ -61,5 +63,6 @@ register(
         lower=_drop_path_lower,
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
+        receptive_field=same,
     ),
 )

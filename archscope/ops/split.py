@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import SAME, unknown
 from .registry import MAX_DIM, Attr, AttrError, Attrs, Cost, ExtraOutput, Int, OpDef, Saves, Shape, fmt_shape, register
 
 MAX_SECTIONS = 4096
@@ -134,6 +135,9 @@ def _split_module() -> type:
     return Split
 
 
+SPATIAL_SPLIT = unknown("a split along a spatial dim shifts each chunk's positions")
+
+
 def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     sections = a["sections"]
     return _split_module()(sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
@@ -152,5 +156,6 @@ register(
         lower=_lower,
         extra_outputs=_parts,
         saves=Saves(),
+        receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
     )
 )
