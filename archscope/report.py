@@ -70,10 +70,17 @@ class Report:
     convention: str = CONVENTION
     inputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every input, in declared order
     outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every output, in declared order
+    receptive_field: dict[str, Any] | None = None  # passes.field.final_dict: the output's field
 
     @property
     def title(self) -> str:
         return str(self.meta.get("title") or self.name)
+
+    def _totals(self) -> dict[str, Any]:
+        totals: dict[str, Any] = self.totals.to_dict()
+        if self.receptive_field is not None:
+            totals["receptive_field"] = self.receptive_field
+        return totals
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,13 +94,15 @@ class Report:
             "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "scale": self.scale,
             "convention": self.convention,
-            "totals": self.totals.to_dict(),
+            "totals": self._totals(),
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [d.to_dict() for d in self.warnings],
         }
 
 
-def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Report:
+def build_report(
+    graph: Graph, totals: Totals, warnings: list[Diagnostic], receptive_field: dict[str, Any] | None = None
+) -> Report:
     """The report of a fully costed graph (``totals`` from :func:`archscope.passes.costs.totals`)."""
     assert graph.output is not None and graph.output.shape is not None
     rows = tuple(
@@ -131,4 +140,5 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic]) -> Re
         outputs=tuple(
             (name, node.shape or ()) for name, node in zip(graph.output_names, graph.outputs, strict=True) if node
         ),
+        receptive_field=receptive_field,
     )
