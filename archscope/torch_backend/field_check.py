@@ -150,6 +150,10 @@ def _measure_axis(source, text, params, names, axis, length, torch) -> list[Meas
     first = analyze(source, text=text, params=params)
     resolution = _input_size(first.graph.input.shape, axis, length)
     analysis = analyze(source, text=text, overrides=Overrides(resolution=resolution, params=params or {}))
+    if not analysis.ok:  # too short for the network (a pool with no input left): the spec's own sizes there
+        native = first.graph.input.shape[1:]
+        resolution = tuple(length if i == axis else size for i, size in enumerate(native))
+        analysis = analyze(source, text=text, overrides=Overrides(resolution=resolution, params=params or {}))
     field: FieldResult = analysis.passes["receptive_field"]
     model = monotone(build(analysis, inplace=False))
     modules = model.meta["archscope"]["modules"]
