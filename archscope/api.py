@@ -23,6 +23,7 @@ from .loader import load_spec_file, load_spec_text
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .passes import PASSES, run_passes
+from .passes.field import final_dict
 from .report import Report, build_report
 from .specdata import NetworkSpec
 
@@ -169,7 +170,10 @@ def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Anal
         results = run_passes(graph, diags, passes)
         if results["costs"] is not None:
             warnings = [d for d in diags.items if not d.is_error]
-            report = build_report(graph, results["costs"], warnings, results["training"])
+            field = results.get("receptive_field")
+            report = build_report(
+                graph, results["costs"], warnings, results["training"], final_dict(field) if field else None
+            )
     return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides, results)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from .api import Analysis, analyze
 from .diagnostics import Diagnostic
 from .overrides import Overrides
+from .passes.field import field_cell
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Comparison:
                     "flops": t.flops,
                     "activations": t.activations,
                     "model_bytes": t.model_bytes,
+                    "receptive_field": field_cell(r.receptive_field),
                     "params_ratio": t.params / b.params if b.params else None,
                     "macs_ratio": t.macs / b.macs if b.macs else None,
                     "activations_ratio": t.activations / b.activations if b.activations else None,

@@ -76,10 +76,17 @@ class Report:
     inputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every input, in declared order
     outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every output, in declared order
     training: Training | None = None  # a training step's MACs (passes/training.py)
+    receptive_field: dict[str, Any] | None = None  # passes.field.final_dict: the output's field
 
     @property
     def title(self) -> str:
         return str(self.meta.get("title") or self.name)
+
+    def _totals(self) -> dict[str, Any]:
+        totals: dict[str, Any] = self.totals.to_dict()
+        if self.receptive_field is not None:
+            totals["receptive_field"] = self.receptive_field
+        return totals
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,7 +100,7 @@ class Report:
             "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "scale": self.scale,
             "convention": self.convention,
-            "totals": {**self.totals.to_dict(), **self._training_totals()},
+            "totals": {**self._totals(), **self._training_totals()},
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [d.to_dict() for d in self.warnings],
         }
@@ -109,9 +116,16 @@ class Report:
         }
 
 
-def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic], training: Training | None = None) -> Report:
+def build_report(
+    graph: Graph,
+    totals: Totals,
+    warnings: list[Diagnostic],
+    training: Training | None = None,
+    receptive_field: dict[str, Any] | None = None,
+) -> Report:
     """The report of a fully costed graph (``totals`` from :func:`archscope.passes.costs.totals`,
-    ``training`` from :func:`archscope.passes.training.training_pass`)."""
+    ``training`` from :func:`archscope.passes.training.training_pass`, ``receptive_field`` from
+    :func:`archscope.passes.field.final_dict`)."""
     assert graph.output is not None and graph.output.shape is not None
     rows = tuple(
         LayerRow(
@@ -150,6 +164,7 @@ def build_report(graph: Graph, totals: Totals, warnings: list[Diagnostic], train
             (name, node.shape or ()) for name, node in zip(graph.output_names, graph.outputs, strict=True) if node
         ),
         training=training,
+        receptive_field=receptive_field,
     )
 
 

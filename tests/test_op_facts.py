@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from archscope.ops import REGISTRY
+from archscope.ops.field import Field
 from archscope.ops.registry import REQUIRED, Bool, ExtraOutput, Saves, no_backward_macs
 
 BACKEND = Path(__file__).resolve().parent.parent / "archscope" / "torch_backend"
@@ -96,3 +97,14 @@ def test_every_op_declares_its_backward_macs(name: str):
         assert op.backward is no_backward_macs, f"`{name}` has no weights but declares backward MACs"
     else:
         assert op.backward is not no_backward_macs, f"`{name}` has weights: its gradients cost MACs"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_declares_its_receptive_field(name: str):
+    op = REGISTRY[name]
+    assert op.receptive_field is not None, f"`{name}` does not declare `receptive_field` (ops/field.py)"
+    for attrs in attr_variants(name):
+        fact = op.receptive_field(attrs)
+        assert isinstance(fact, Field) and fact.kind in ("same", "taps", "global", "flat", "unknown")
+        assert (fact.taps is not None) == (fact.kind == "taps")
+        assert bool(fact.reason) == (fact.kind == "unknown")

@@ -186,11 +186,11 @@ def test_overrides_are_frozen_and_combine():
 
 
 def test_passes_run_in_order_and_return_frozen_results():
-    assert [p.name for p in PASSES] == ["costs", "training", "expect"]
+    assert [p.name for p in PASSES] == ["costs", "training", "expect", "receptive_field"]
     diags = Collector()
     graph = elaborate(load_spec_text(net("{op: linear, out: 2}", input="[3]"), "t.yaml"), Overrides(), diags)
     results = run_passes(graph, diags)
-    assert list(results) == ["costs", "training", "expect"]
+    assert list(results) == ["costs", "training", "expect", "receptive_field"]
     assert results["costs"].params == 8 and results["expect"] == ExpectResult()
     for result in results.values():
         assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen
@@ -202,7 +202,11 @@ def test_the_analysis_carries_the_pass_results_and_leaves_expect_out_under_overr
     assert analysis.passes["costs"] == analysis.report.totals
     assert analysis.passes["expect"] == ExpectResult(checked=("params",))
     text = "input: [3]\nparams: {k: 2}\nlayers:\n  - {op: linear, out: k}\nexpect: {params: 8}\n"
-    assert list(archscope.analyze("t.yaml", text=text, params={"k": 3}).passes) == ["costs", "training"]
+    assert list(archscope.analyze("t.yaml", text=text, params={"k": 3}).passes) == [
+        "costs",
+        "training",
+        "receptive_field",
+    ]
     assert archscope.analyze("t.yaml", text="input: [").passes == {}  # nothing to run passes on
 
 

@@ -25,7 +25,15 @@ def _imported(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("args", [["summary", "resnet18"], ["summary", "resnet18", "--train"], ["lint", "specs/"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["summary", "resnet18"],
+        ["summary", "resnet18", "--train"],
+        ["lint", "specs/"],
+        ["rf", "resnet50", "--format", "json"],
+    ],
+)
 def test_static_command_imports_no_heavy_package(args: list[str]):
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "archscope", *args],
@@ -53,7 +61,7 @@ def test_every_static_command_and_the_api_stay_light():
         runner = CliRunner()
         for args in (["summary", "resnet50", "--format", "json"], ["summary", "resnet", "--depth", "1"],
                      ["summary", "resnet50", "--train", "--freeze", "*", "--unfreeze", "fc"],
-                     ["compare", "resnet", "vgg", "resnet18"], ["list"], ["ops"], ["schema"],
+                     ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["list"], ["ops"], ["schema"],
                      ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
                      ["bench", "--help"]):
             result = runner.invoke(app, args)

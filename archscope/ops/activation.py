@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import GLOBAL, SAME, same
 from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
 
 
@@ -61,6 +62,7 @@ def _activation(
         inplace=inplace,
         saves=saves,
         backward=no_backward_macs,
+        receptive_field=same,
     )
 
 
@@ -183,6 +185,7 @@ register(
         lower=_prelu_lower,
         saves=SAVES_INPUT,
         backward=no_backward_macs,
+        receptive_field=same,
     ),
     OpDef(
         name="hardtanh",
@@ -192,6 +195,7 @@ register(
         cost=_per_element,
         lower=_hardtanh_lower,
         inplace=True,
+        receptive_field=same,
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
         backward=no_backward_macs,
     ),
@@ -204,6 +208,7 @@ register(
         lower=_softmax_lower,
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
+        receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
     ),
     OpDef(
         name="dropout",
@@ -214,6 +219,7 @@ register(
         lower=_dropout_lower,
         saves=Saves(like_output=(1,)),  # training: the bool mask
         backward=no_backward_macs,
+        receptive_field=same,
     ),
     OpDef(
         name="identity",
@@ -224,5 +230,6 @@ register(
         lower=_identity_lower,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=same,
     ),
 )

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import transposed, window
 from .registry import (
     Attr,
     Attrs,
@@ -66,6 +67,17 @@ def _geometry(a: Attrs, x: Shape, rank: int):
         return kernel, stride, tuple(t // 2 for t in total), dilation, tuple(total)
     pads = per_dim(pad, rank, "padding")
     return kernel, stride, pads, dilation, tuple(2 * p for p in pads)
+
+
+def _field_geometry(a: Attrs, rank: int):
+    """Per-dim (kernel, stride, left padding, dilation) for the receptive field (``same``: PyTorch
+    pads ``total // 2`` on the left)."""
+    kernel, stride, pads, dilation, _ = _geometry(a, (), rank)
+    return kernel, stride, pads, dilation
+
+
+def _transposed_geometry(a: Attrs, rank: int):
+    return tuple(per_dim(a[k], rank, k) for k in ("kernel", "stride", "padding", "dilation"))
 
 
 def _check_groups(a: Attrs, c_in: int) -> None:
@@ -183,6 +195,7 @@ def _conv_family(rank: int):
         saves=Saves(inputs=(0,)),
         backward=backward,
         reference=replace(PADDING_BY_NAME, backward=counted),
+        receptive_field=window(_field_geometry),
     )
 
 
@@ -258,6 +271,7 @@ def _transposed_family(rank: int):
         saves=Saves(inputs=(0,)),
         backward=backward,
         reference=Reference(backward=counted),
+        receptive_field=transposed(_transposed_geometry),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import everything, flat
 from .registry import (
     Attr,
     Attrs,
@@ -82,6 +83,7 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=_linear_backward,
+        receptive_field=everything,  # every feature: after a flatten, every position
     ),
     OpDef(
         name="flatten",
@@ -92,5 +94,6 @@ register(
         lower=_flatten_lower,
         saves=Saves(),
         backward=no_backward_macs,  # a view: its backward is a reshape
+        receptive_field=flat,
     ),
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import SAME, same, unknown
 from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
 
 
@@ -100,6 +101,9 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(out))
 
 
+SPATIAL_CONCAT = unknown("a concat along a spatial dim puts different inputs at different positions")
+
+
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from .torch_modules import Add
 
@@ -131,6 +135,7 @@ register(
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=same,
     ),
     OpDef(
         name="concat",
@@ -143,6 +148,7 @@ register(
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
     ),
     OpDef(
         name="mul",
@@ -155,5 +161,6 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0, 1)),
         backward=no_backward_macs,
+        receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
     ),
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .field import same
 from .registry import (
     Attr,
     Attrs,
@@ -66,6 +67,7 @@ def _batchnorm(rank: int):
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
+        receptive_field=same,  # at inference: running statistics, a scale and shift per channel
     )
 
 
@@ -105,5 +107,6 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
         backward=no_backward_macs,
+        receptive_field=same,  # across channels only
     ),
 )

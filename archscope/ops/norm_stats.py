@@ -17,8 +17,10 @@ torch.utils.flop_counter counts none of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from ..diagnostics import ShapeError
+from .field import SAME, Field, Taps, everything
 from .registry import (
     Attr,
     Attrs,
@@ -73,6 +75,16 @@ def _layer_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
     cls = {"channels": ChannelLayerNorm, "last": nn.LayerNorm}[a["over"]]
     return cls(_normalised_features(a, out), eps=a["eps"], elementwise_affine=a["affine"])
+
+
+def _last_dim_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps | None, ...]:
+    """Over the last dim: every unit of it (global along it), the same unit along the others."""
+    rank = len(inputs[0]) - 1
+    return tuple(Taps(Fraction(1), lambda o: (o,)) for _ in range(rank - 1)) + (None,)
+
+
+def _layer_norm_field(a: Attrs) -> Field:
+    return SAME if a["over"] == "channels" else Field("taps", _last_dim_taps)
 
 
 # ---- group norm ---------------------------------------------------------------------------
@@ -161,6 +173,7 @@ register(
         shape=_layer_norm_shape,
         cost=_layer_norm_cost,
         lower=_layer_norm_lower,
+        receptive_field=_layer_norm_field,
         # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
         # input's size) are left out
         saves=Saves(inputs=(0,)),
@@ -174,6 +187,7 @@ register(
         cost=_per_channel_cost,
         lower=_group_norm_lower,
         overwritable_output=True,
+        receptive_field=everything,  # statistics over every position
         # an upper bound: mean and inverse std are kept per group, and groups ≤ C
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
@@ -190,6 +204,7 @@ register(
         cost=_per_channel_cost,
         lower=_instance_norm_lower,
         overwritable_output=True,
+        receptive_field=everything,  # statistics over every position
         saves=Saves(inputs=(0,), per_channel=2),  # mean and inverse std per sample and channel
         backward=no_backward_macs,
     ),

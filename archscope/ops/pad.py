@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .field import window
 from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, no_backward_macs, register
 from .window import require_rank
 
@@ -16,6 +17,11 @@ from .window import require_rank
 def _sides(a: Attrs) -> tuple[int, int, int, int]:
     p = a["padding"]
     return (p, p, p, p) if isinstance(p, int) else p
+
+
+def _field_geometry(a: Attrs, rank: int):
+    left, _, top, _ = _sides(a)
+    return (1, 1), (1, 1), (top, left), (1, 1)
 
 
 def _shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -45,5 +51,6 @@ register(
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
     )
 )

@@ -15,10 +15,13 @@ multiply-accumulates of weights); torch.utils.flop_counter counts none of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import Field, Taps, everything, transposed, window
 from .registry import (
     Attr,
     Attrs,
@@ -142,6 +145,7 @@ def _pool_family(kind: str, rank: int):
         lower=lower,
         warnings=warnings,
         backward=no_backward_macs,
+        receptive_field=window(_window),
         **facts,
     )
 
@@ -166,6 +170,23 @@ def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(inputs[0]))
+
+
+def _adaptive_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps | None, ...]:
+    """PyTorch's adaptive windows: output ``o`` of ``O`` reads ``⌊o·W/O⌋ … ⌈(o+1)·W/O⌉ − 1``; a
+    plain window when ``O`` divides ``W``, and periodic (stride ``W/O``) when it does not. Pooling
+    to 1: every unit (global)."""
+    taps: list[Taps | None] = []
+    for size_in, size_out in zip(inputs[0][1:], out[1:]):
+        if size_out == 1 and size_in > 1:
+            taps.append(None)
+            continue
+        r = Fraction(size_in, size_out)
+        taps.append(Taps(r, lambda o, r=r: range(math.floor(o * r), math.ceil((o + 1) * r))))
+    return tuple(taps)
+
+
+ADAPTIVE_FIELD = Field("taps", _adaptive_taps)
 
 
 def _adaptive(kind: str, rank: int) -> OpDef:
@@ -200,6 +221,7 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         cost=_input_adds,
         lower=lower,
         backward=no_backward_macs,
+        receptive_field=lambda a: ADAPTIVE_FIELD,
         **facts,
     )
 
@@ -265,6 +287,11 @@ def _check_switches_fit(a: Attrs, source: Source) -> None:
         )
 
 
+def _unpool_geometry(a: Attrs, rank: int):
+    kernel, stride, pads, _ = _window(a, rank)
+    return kernel, stride, pads, (1,) * rank
+
+
 def _unpool_reference_inputs(a: Attrs, inputs: Sequence[Shape], batch: int) -> list[Any]:
     """Random values and, as the switches, zeros: any valid indices give the same counts."""
     import torch
@@ -291,6 +318,7 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
+        receptive_field=everything,
     ),
     _adaptive("avg", 2),
     _adaptive("avg", 3),
@@ -312,6 +340,9 @@ register(
         takes=((1, INDICES.name),),
         saves=Saves(inputs=(1,)),
         backward=no_backward_macs,
+        # an output unit holds the value of the pooled unit whose window covers it, when the
+        # switch points there: every unit a window covers, as a transposed conv with the pool's window
+        receptive_field=transposed(_unpool_geometry),
         reference=Reference(
             untraceable="TypeError: cond must be a bool, but got a Tensor",  # the jit tracer, in F.max_unpool2d's checks
             inputs=_unpool_reference_inputs,

@@ -319,6 +319,9 @@ class OpDef:
     # requires every op to declare it; `no_backward_macs` declares zero)
     backward: Callable[[Attrs, Sequence[Shape], Shape], Backward] | None = None
     reference: Reference = TRACED
+    # what each output unit reads, per spatial dim (ops/field.py): attrs → Field; None: undeclared
+    # (a test requires every op to declare it)
+    receptive_field: Callable[[Attrs], Any] | None = None
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:

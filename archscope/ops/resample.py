@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 from ..diagnostics import ShapeError
+from .field import Field, Taps, same, upsample, window
 from .registry import (
     Attr,
     Attrs,
@@ -140,6 +142,21 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()  # zero on purpose: a reshape and a permute move data, they compute nothing
 
 
+def _shuffle_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps | None, ...]:
+    """Output position ``o`` (all its channels) reads input position ``o // r``: stride 1/r."""
+    r = a["upscale"]
+    return tuple(Taps(Fraction(1, r), lambda o: (o // r,)) for _ in out[1:])
+
+
+def _shuffle_field(a: Attrs) -> Field:
+    return Field("taps", _shuffle_taps)
+
+
+def _unshuffle_geometry(a: Attrs, rank: int):
+    r = a["downscale"]
+    return (r,) * rank, (r,) * rank, (0,) * rank, (1,) * rank
+
+
 def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from torch import nn
 
@@ -174,6 +191,7 @@ register(
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=upsample,
     ),
     OpDef(
         name="pixel_shuffle",
@@ -184,6 +202,7 @@ register(
         lower=_pixel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=_shuffle_field,
     ),
     OpDef(
         name="pixel_unshuffle",
@@ -194,6 +213,7 @@ register(
         lower=_pixel_unshuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
     ),
     OpDef(
         name="channel_shuffle",
@@ -204,5 +224,6 @@ register(
         lower=_channel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=same,
     ),
 )

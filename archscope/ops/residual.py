@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .field import same
 from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
 
 
@@ -54,6 +55,7 @@ register(
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
+        receptive_field=same,
     ),
     OpDef(
         name="drop_path",
@@ -65,5 +67,6 @@ register(
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=same,
     ),
 )

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .field import SAME, unknown
 from .registry import (
     MAX_DIM,
     Attr,
@@ -150,6 +151,9 @@ def _split_module() -> type:
     return Split
 
 
+SPATIAL_SPLIT = unknown("a split along a spatial dim shifts each chunk's positions")
+
+
 def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     sections = a["sections"]
     return _split_module()(sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
@@ -169,5 +173,6 @@ register(
         extra_outputs=_parts,
         saves=Saves(),
         backward=no_backward_macs,
+        receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
     )
 )

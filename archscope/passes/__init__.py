@@ -3,7 +3,7 @@
 A pass reads the graph (and what earlier passes set on its nodes), reports into ``diags`` and
 returns a frozen result. Shapes are not a graph pass: the elaborator infers them as it makes
 each node (:mod:`.shapes`), because a block sees its input's channel count. To add an analysis
-(receptive field, memory…), write a module with one such function and add it to :data:`PASSES`.
+(memory…), write a module with one such function and add it to :data:`PASSES`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..diagnostics import Collector
 from ..graph import Graph
 from .costs import cost_pass
 from .expect import expect_pass
+from .field import field_pass
 from .training import training_pass
 
 
@@ -31,6 +32,7 @@ PASSES: tuple[Pass, ...] = (
     Pass("costs", cost_pass),
     Pass("training", training_pass),  # after costs: it reads each node's cost
     Pass("expect", expect_pass, spec_numbers=True),
+    Pass("receptive_field", field_pass),
 )
 
 

@@ -23,6 +23,7 @@ COLUMNS = (
     Column("activations", "activations", "count"),
     Column("activations_ratio", "×", "ratio"),
     Column("model_bytes", "size (fp32)", "bytes"),
+    Column("receptive_field", "receptive field", align="right"),
 )
 
 

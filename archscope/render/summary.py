@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..overrides import Overrides
+from ..passes.field import field_words
 from ..report import LayerRow, Report
 from ..table import Column, Table
 from .numbers import compact, exact, shape, size_bytes
@@ -162,7 +163,7 @@ def _summary_table(report: Report, depth: int | None, note: str | None, override
         f"other ops   {exact(t.ops):>16}  ({compact(t.ops)})   BN, activations, pooling, adds, bias",
         f"activations {exact(t.activations):>16}  ({size_bytes(t.activation_bytes)} at float32, batch 1)",
         f"model size  {size_bytes(t.model_bytes):>16}   weighted layers (depth): {t.depth}",
-    )
+    ) + ((f"receptive field {field_words(report.receptive_field)}",) if report.receptive_field is not None else ())
     return Table(
         COLUMNS,
         rows,
