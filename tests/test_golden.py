@@ -39,6 +39,21 @@ CASES = {
     "lint_concise": ["lint", "--format", "concise", LINT_INPUT],
     "lint_github": ["lint", "--format", "github", LINT_INPUT],
     "lint_json": ["lint", "--format", "json", LINT_INPUT],
+    "memory_lenet5_table": ["memory", "lenet5"],
+    "memory_lenet5_json": ["memory", "lenet5", "--train", "--optimizer", "adam", "--format", "json"],
+    "memory_lenet5_csv": ["memory", "lenet5", "--batch", "8", "--format", "csv"],
+    "memory_lenet5_markdown": ["memory", "lenet5", "--train", "--format", "markdown"],
+    "memory_resnet18_train_depth1_table": [
+        "memory",
+        "resnet18",
+        "--train",
+        "--optimizer",
+        "adam",
+        "-b",
+        "8",
+        "-d",
+        "1",
+    ],
 }
 
 
@@ -70,7 +85,7 @@ def test_every_table_format_has_a_golden_file():
     """summary and compare in every format they accept; lint in each of its formats."""
     from archscope.render.emit import TABLE_FORMATS
 
-    for command, subject in (("summary", "summary_lenet5"), ("compare", "compare")):
+    for command, subject in (("summary", "summary_lenet5"), ("compare", "compare"), ("memory", "memory_lenet5")):
         for fmt in TABLE_FORMATS:
             assert f"{subject}_{fmt.value}" in CASES, (command, fmt.value)
     for fmt in ("text", "concise", "github", "json"):

@@ -271,14 +271,14 @@ def test_verify_reports_a_wrong_output_shape(monkeypatch):
 
 
 def test_memory_counts_every_input_and_every_chunk():
-    from archscope.torch_backend.memory import peak_live_elements
+    from archscope.passes.memory import MemoryOptions, memory
 
-    # two inputs of 16 alive with their sum (16)
+    # two inputs of 16 float32 alive with their sum (16): the sum cannot overwrite a network input
     two = analyze_text("inputs: {p: [4, 2, 2], q: [4, 2, 2]}\nlayers:\n  - {op: add, in: [p, q]}\n")
-    assert peak_live_elements(two.graph) == 48
-    # the input (16) with both chunks (8 + 8); then the chunks with their concat (16)
+    assert memory(two.graph, MemoryOptions()).peak_bytes == 48 * 4
+    # the input (16) with both chunks (views of it: nothing new), then their concat (16)
     split = analyze_text(net("{op: split, name: sp, sections: 2}", "{op: concat, in: [sp.1, sp]}", input="[4, 2, 2]"))
-    assert peak_live_elements(split.graph) == 32
+    assert memory(split.graph, MemoryOptions()).peak_bytes == 32 * 4
 
 
 def test_bench_feeds_one_tensor_per_input(tmp_path):

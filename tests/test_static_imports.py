@@ -32,6 +32,7 @@ def _imported(stderr: str) -> set[str]:
         ["summary", "resnet18", "--train"],
         ["lint", "specs/"],
         ["rf", "resnet50", "--format", "json"],
+        ["memory", "resnet50", "--train", "--optimizer", "adam", "--batch", "64", "--format", "json"],
     ],
 )
 def test_static_command_imports_no_heavy_package(args: list[str]):

@@ -20,10 +20,10 @@ from typer.testing import CliRunner  # noqa: E402
 
 import archscope  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
+from archscope.passes.memory import MemoryOptions, memory  # noqa: E402
 from archscope.render.numbers import size_bytes  # noqa: E402
 from archscope.torch_backend import DeviceUnavailable, MemoryEstimateTooLarge  # noqa: E402
 from archscope.torch_backend.benchmark import BenchConfig, _run_interleaved  # noqa: E402
-from archscope.torch_backend.memory import estimate, peak_live_elements  # noqa: E402
 
 QUICK = ["--min-time", "0.05", "--min-runs", "3", "--warmup", "1", "--device", "cpu"]
 
@@ -43,9 +43,7 @@ def test_json_records_environment_and_consistent_statistics():
     assert [t["batch"] for t in data["timings"]] == [1, 3]
     for t in data["timings"]:
         assert t["macs"] == macs
-        assert (
-            t["memory_estimate"] == estimate(analysis.graph, totals.params, totals.buffers, t["batch"], "float32").total
-        )
+        assert t["memory_estimate"] == memory(analysis.graph, MemoryOptions(t["batch"], "float32")).peak_bytes
         assert 0 < t["p10"] <= t["p25"] <= t["median"] <= t["p75"] <= t["p90"]
         assert t["runs"] >= 3 and t["calls_per_run"] >= 1
         assert t["latency_ms"] == pytest.approx(t["median"] * 1e3)
@@ -77,10 +75,10 @@ def test_table_output_and_bfloat16_channels_last():
     assert "bfloat16 · channels_last" in out.output and "GFLOP/s" in out.output
     assert f"torch {torch.__version__}" in out.output
     a = archscope.analyze("conv_depthwise_separable")
-    est = estimate(a.graph, a.report.totals.params, a.report.totals.buffers, 1, "bfloat16")
+    est = memory(a.graph, MemoryOptions(1, "bfloat16"))
     row = next(line for line in out.output.splitlines() if "conv_depthwise_separable" in line and "│" in line)
     cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[1] == "1" and cells[-1] == size_bytes(est.total)  # batch, memory estimate in bfloat16
+    assert cells[1] == "1" and cells[-1] == size_bytes(est.peak_bytes)  # batch, memory estimate in bfloat16
     blocks, calls = map(int, cells[-2].split("×"))
     assert blocks >= 3 and calls >= 1
 
@@ -97,7 +95,7 @@ def test_a_batch_that_cannot_fit_is_refused_before_allocating():
     with pytest.raises(MemoryEstimateTooLarge, match="batch 10000000"):
         archscope.bench("vgg16", BenchConfig(device="cpu", batches=(1, 10_000_000)))
     out = CliRunner().invoke(app, ["bench", "vgg16", "--device", "cpu", "--batch", "10000000"])
-    assert out.exit_code == 2 and "needs about" in out.output and "use a smaller batch" in out.output
+    assert out.exit_code == 2 and "at its peak" in out.output and "use a smaller batch" in out.output
 
 
 def test_channels_last_on_a_1d_network_is_refused():
@@ -105,16 +103,24 @@ def test_channels_last_on_a_1d_network_is_refused():
     assert out.exit_code == 2 and "(C, H, W)" in out.output
 
 
-def test_memory_estimate_by_hand():
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_memory_estimate_equals_what_pytorch_allocates(dtype):
+    from torch.distributed._tools.mem_tracker import MemTracker
+
     text = "input: [10]\nlayers:\n  - {op: linear, out: 20}\n  - relu\n  - {op: linear, out: 5}\n"
     a = archscope.analyze("t.yaml", text=text)
-    params = 10 * 20 + 20 + 20 * 5 + 5
-    est = estimate(a.graph, a.report.totals.params, a.report.totals.buffers, 8, "float32")
-    assert est.weights == params * 4
-    # peak: relu's input (20) and output (20) alive together; the input (10) is freed after layer 1
-    assert est.activations == 40 * 8 * 4
-    half = estimate(a.graph, a.report.totals.params, 0, 8, "float16")
-    assert half.weights == params * (4 + 2) and half.activations == 40 * 8 * 2
+    module = archscope.build(a).eval().to(getattr(torch, dtype))
+    x = torch.randn(8, 10, dtype=getattr(torch, dtype))
+    tracker = MemTracker()
+    tracker.track_external(module, x)
+    with tracker, torch.no_grad():
+        module(x)
+    measured = next(iter(tracker.get_tracker_snapshot("peak").values()))["Total"]
+    est = memory(a.graph, MemoryOptions(batch=8, dtype=dtype))
+    width = 4 if dtype == "float32" else 2
+    assert est.weights_bytes == (10 * 20 + 20 + 20 * 5 + 5) * width
+    # the input (10), the first layer's output (20, which the relu overwrites) and the last one's (5)
+    assert est.peak_bytes == measured == est.weights_bytes + (10 + 20 + 5) * 8 * width
 
 
 def test_blocks_are_interleaved_round_robin():
@@ -192,18 +198,26 @@ def test_cuda_bench(extra):
         assert 0 < t["p10"] <= t["p25"] <= t["median"] <= t["p75"] <= t["p90"]
         assert t["runs"] >= 10 and t["calls_per_run"] >= 1  # the default --min-runs
         assert t["macs"] == totals.macs
-        assert t["memory_estimate"] == estimate(analysis.graph, totals.params, totals.buffers, t["batch"], dtype).total
+        assert t["memory_estimate"] == memory(analysis.graph, MemoryOptions(t["batch"], dtype)).peak_bytes
         assert t["images_per_s"] == pytest.approx(t["batch"] / t["median"])
         assert t["achieved_gflops"] == pytest.approx(2 * totals.macs * t["batch"] / t["median"] / 1e9)
 
 
 def test_memory_estimate_counts_extra_outputs_at_their_item_size():
+    from torch.distributed._tools.mem_tracker import MemTracker
+
     text = (
         "input: [1, 4, 4]\nlayers:\n  - {op: maxpool2d, name: pool, kernel: 2, return_indices: true}\n"
         "  - {op: relu, name: r}\n  - {op: max_unpool2d, kernel: 2, in: [r, pool]}\n"
     )
     a = archscope.analyze("t.yaml", text=text)
-    # the unpool runs with the pool's values (4) and int64 switches (4 × 8 bytes = 8 floats) alive,
-    # beside the relu's output (4) and its own (16): 32 float32 elements
-    assert peak_live_elements(a.graph) == 4 + 8 + 4 + 16
-    assert estimate(a.graph, 0, 0, 2, "float32").activations == 32 * 2 * 4
+    module = archscope.build(a).eval()
+    x = torch.randn(2, 1, 4, 4)
+    tracker = MemTracker()
+    tracker.track_external(module, x)
+    with tracker, torch.no_grad():
+        module(x)
+    measured = next(iter(tracker.get_tracker_snapshot("peak").values()))["Total"]
+    # the unpool runs with the input (16 floats), the pool's int64 switches (4 × 8 bytes), the
+    # relu's output (4; the pool's values died with the relu) and its own output (16), × batch 2
+    assert memory(a.graph, MemoryOptions(batch=2)).peak_bytes == measured == (36 * 4 + 4 * 8) * 2

@@ -19,7 +19,22 @@ from typing import Any
 
 from ..diagnostics import ShapeError
 from .field import GLOBAL, SAME, same
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Float,
+    Int,
+    MemoryFacts,
+    OpDef,
+    Saves,
+    Shape,
+    always,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -36,6 +51,9 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 SAVES_INPUT = Saves(inputs=(0,))
 SAVES_OUTPUT = Saves(output=True)
+# in place, `hardtanh_` (and relu6, which calls it) keeps a copy of its input; measured with
+# torch.autograd.graph.saved_tensors_hooks: the saved tensor is a new storage
+SAVES_INPUT_COPIED_IN_PLACE = Saves(inputs=(0,), copies_in_place=True)
 
 
 def _activation(
@@ -139,8 +157,9 @@ def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 register(
     _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True),
-    # relu6 and leaky_relu save their input out of place, their output (the same size) in place
-    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT, inplace=True),
+    # relu6 and leaky_relu save their input out of place; in place leaky_relu keeps its output
+    # (the same tensor) and relu6 a copy of its input
+    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT_COPIED_IN_PLACE, inplace=True),
     _activation(
         "leaky_relu",
         "LeakyReLU",
@@ -184,6 +203,7 @@ register(
         cost=_prelu_cost,
         lower=_prelu_lower,
         saves=SAVES_INPUT,
+        memory=MemoryFacts(backward_temporaries=1),  # its backward computes the slopes' gradient per element first
         backward=no_backward_macs,
         receptive_field=same,
     ),
@@ -196,7 +216,7 @@ register(
         lower=_hardtanh_lower,
         inplace=True,
         receptive_field=same,
-        saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
+        saves=SAVES_INPUT_COPIED_IN_PLACE,  # in place (`hardtanh_`), a copy of its input
         backward=no_backward_macs,
     ),
     OpDef(
@@ -217,7 +237,10 @@ register(
         shape=_same,
         cost=_free,
         lower=_dropout_lower,
-        saves=Saves(like_output=(1,)),  # training: the bool mask
+        # training on CPU keeps a mask in the input's dtype (4 bytes at float32; the fused CUDA
+        # kernel keeps a bool one); at inference, or with p = 0, it returns its input itself
+        saves=Saves(like_output=(4,)),
+        memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),
         backward=no_backward_macs,
         receptive_field=same,
     ),
@@ -229,6 +252,7 @@ register(
         cost=_free,
         lower=_identity_lower,
         saves=Saves(),
+        memory=MemoryFacts(view=always, grad_view=True),
         backward=no_backward_macs,
         receptive_field=same,
     ),

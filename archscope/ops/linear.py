@@ -22,9 +22,11 @@ from .registry import (
     Bool,
     Cost,
     Int,
+    MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    always,
     fmt_shape,
     no_backward_macs,
     numel,
@@ -81,7 +83,7 @@ register(
         lower=_linear_lower,
         weighted=True,
         overwritable_output=True,
-        saves=Saves(inputs=(0,)),
+        saves=Saves(inputs_for_weights=(0,)),  # grad of the input needs only the weight
         backward=_linear_backward,
         receptive_field=everything,  # every feature: after a flatten, every position
     ),
@@ -93,6 +95,7 @@ register(
         cost=_flatten_cost,
         lower=_flatten_lower,
         saves=Saves(),
+        memory=MemoryFacts(view=always, grad_view=True),  # a view, and so is its gradient
         backward=no_backward_macs,  # a view: its backward is a reshape
         receptive_field=flat,
     ),

@@ -18,7 +18,20 @@ from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .field import SAME, same, unknown
-from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Int,
+    MemoryFacts,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _shapes(inputs: Sequence[Shape]) -> str:
@@ -134,6 +147,7 @@ register(
         inplace=True,
         overwritable_output=True,
         saves=Saves(),
+        memory=MemoryFacts(grad_view=True),  # passes its gradient through to every input
         backward=no_backward_macs,
         receptive_field=same,
     ),
@@ -147,6 +161,7 @@ register(
         inputs=(2, None),
         overwritable_output=True,
         saves=Saves(),
+        memory=MemoryFacts(grad_view=True),  # each input's gradient is a slice of its own
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
     ),

@@ -28,6 +28,7 @@ from .registry import (
     Bool,
     Cost,
     ExtraOutput,
+    MemoryFacts,
     OpDef,
     Reference,
     Saves,
@@ -134,6 +135,8 @@ def _pool_family(kind: str, rank: int):
         attrs += [Attr("count_include_pad", Bool(), True)]
     if kind == "max":
         facts: dict[str, Any] = {"extra_outputs": _indices, "saves": Saves(inputs=(0,), like_output=(8,))}
+        if rank == 3:  # max_pool3d computes int64 indices even at inference, and drops them unless returned
+            facts["memory"] = MemoryFacts(transient=lambda a: 0 if a["return_indices"] else 8)
     else:
         facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
     return OpDef(
@@ -189,6 +192,10 @@ def _adaptive_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps 
 ADAPTIVE_FIELD = Field("taps", _adaptive_taps)
 
 
+def _int64(a: Attrs) -> int:
+    return 8
+
+
 def _adaptive(kind: str, rank: int) -> OpDef:
     """Adaptive pooling to a fixed ``output_size`` on a (C, *spatial) map of exactly ``rank``
     spatial dims (PyTorch's adaptive pools read other ranks as other batches). Cost: one add
@@ -210,7 +217,8 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         return modules[kind][rank](a["output_size"])
 
     if kind == "max":
-        facts: dict[str, Any] = {"saves": Saves(inputs=(0,), like_output=(8,))}
+        # it computes int64 indices whatever it returns: kept in training, discarded at inference
+        facts: dict[str, Any] = {"saves": Saves(inputs=(0,), like_output=(8,)), "memory": MemoryFacts(transient=_int64)}
     else:
         facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
     return OpDef(

@@ -232,6 +232,46 @@ class Saves:
     output: bool = False
     per_channel: int = 0
     like_output: tuple[int, ...] = ()
+    # inputs kept only when the layer's own parameters train (a linear layer's input serves its
+    # weight gradient alone; PyTorch skips saving it when the weight is frozen)
+    inputs_for_weights: tuple[int, ...] = ()
+    # run in place, it keeps a copy of its input (made before it is overwritten) rather than the
+    # shared tensor: `hardtanh_` (relu6) does; `relu_` and `leaky_relu_` keep their output instead
+    copies_in_place: bool = False
+
+
+def never(attrs: Attrs, training: bool) -> bool:
+    return False
+
+
+def always(attrs: Attrs, training: bool) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class MemoryFacts:
+    """What an op allocates beyond its outputs and what it keeps, for the memory model
+    (passes/memory.py); measured for every op against PyTorch's MemTracker.
+
+    ``view(attrs, training)``: the main output is a view of the first input, or the input itself
+    (flatten, identity, split's chunks; dropout at inference): it takes no new memory and keeps
+    the input's alive. ``grad_view``: the gradient it passes to its inputs is its output's
+    gradient itself or a view of it (add passes it through, concat narrows it), not a new tensor.
+    ``transient(attrs)``: bytes per output element of tensors alive only while the op runs when it keeps
+    nothing for backward (adaptive max pooling computes its int64 indices even at inference, and
+    discards them; in training they are what it keeps, ``Saves.like_output``). The default: a fresh output,
+    fresh input gradients, nothing else.
+    """
+
+    view: Callable[[Attrs, bool], bool] = never
+    grad_view: bool = False
+    transient: Callable[[Attrs], int] = lambda attrs: 0
+    # tensors the size of its output, in the dtype, alive only while its backward runs (beyond
+    # the gradients it returns): instance norm's backward copies the reshaped gradient
+    backward_temporaries: int = 0
+
+
+FRESH = MemoryFacts()
 
 
 class Backward(NamedTuple):
@@ -315,6 +355,7 @@ class OpDef:
     # (input index, extra output name): that input takes the named extra output of its source
     takes: tuple[tuple[int, str], ...] = ()
     saves: Saves | None = None  # None: undeclared (a test requires every op to declare it)
+    memory: MemoryFacts = FRESH  # views, pass-through gradients, transient tensors: for the memory model
     # the MACs of its backward pass: (input gradient, weight gradient); None: undeclared (a test
     # requires every op to declare it; `no_backward_macs` declares zero)
     backward: Callable[[Attrs, Sequence[Shape], Shape], Backward] | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .field import same
-from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
+from .registry import Attr, Attrs, Cost, Float, MemoryFacts, OpDef, Saves, Shape, no_backward_macs, numel, register
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -66,6 +66,7 @@ register(
         lower=_drop_path_lower,
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
+        memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),  # then the identity
         backward=no_backward_macs,
         receptive_field=same,
     ),

@@ -25,9 +25,11 @@ from .registry import (
     Cost,
     ExtraOutput,
     Int,
+    MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    always,
     fmt_shape,
     no_backward_macs,
     register,
@@ -172,6 +174,7 @@ register(
         lower=_lower,
         extra_outputs=_parts,
         saves=Saves(),
+        memory=MemoryFacts(view=always),  # every chunk is a view; backward concatenates (a new tensor)
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
     )

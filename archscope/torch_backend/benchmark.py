@@ -25,9 +25,10 @@ from typing import Any
 
 from .. import __version__
 from ..api import Analysis
+from ..passes.memory import DTYPES, Memory, MemoryOptions, memory
 from .errors import BackendError, DeviceUnavailable, MemoryEstimateTooLarge, require_torch
 from .lowering import checked_analysis, lower_graph
-from .memory import DTYPE_BYTES, MemoryEstimate, available_host_memory, estimate
+from .memory import available_host_memory
 
 BLOCK_S = 0.02  # a timed block lasts at least this long
 Progress = Callable[[str, float], None]  # (what is running, fraction done)
@@ -165,7 +166,9 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict[tuple[int, int], MemoryEstimate]:
+def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict[tuple[int, int], Memory]:
+    """The inference memory of every configuration, from the one memory model (``archscope
+    memory``); refuses a batch whose peak exceeds what the device has free."""
     torch = require_torch()
     if device == "cuda":
         free = torch.cuda.mem_get_info()[0]
@@ -175,16 +178,16 @@ def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict
         where = "available RAM"
     out = {}
     for i, a in enumerate(analyses):
-        t = a.report.totals
         for batch in config.batches:
-            est = estimate(a.graph, t.params, t.buffers, batch, config.dtype)
+            est = memory(a.graph, MemoryOptions(batch=batch, dtype=config.dtype))
             out[(i, batch)] = est
-            if free is not None and est.total > free:
+            if free is not None and est.peak_bytes > free:
                 from ..render.numbers import size_bytes
 
                 raise MemoryEstimateTooLarge(
-                    f"`{a.report.name}` at batch {batch} in {config.dtype} needs about {size_bytes(est.total)} "
-                    f"(weights {size_bytes(est.weights)} + activations {size_bytes(est.activations)}), more than the "
+                    f"`{a.report.name}` at batch {batch} in {config.dtype} needs {size_bytes(est.peak_bytes)} at its "
+                    f"peak (weights {size_bytes(est.weights_bytes)} + activations {size_bytes(est.activations_bytes)}; "
+                    f"`archscope memory {a.report.name} --batch {batch}` shows where), more than the "
                     f"{size_bytes(free)} {where}; use a smaller batch"
                 )
     return out
@@ -304,11 +307,11 @@ def bench_many(
     """Time several networks, interleaved (see the module docstring). One result per source."""
     torch = require_torch("`bench`")
     config = config or BenchConfig()
-    if config.dtype not in DTYPE_BYTES:
-        raise BackendError(f"unknown dtype `{config.dtype}`: use " + ", ".join(DTYPE_BYTES))
+    if config.dtype not in DTYPES:
+        raise BackendError(f"unknown dtype `{config.dtype}`: use " + ", ".join(DTYPES))
     device = resolve_device(config.device)
     analyses = [checked_analysis(s) for s in sources]
-    memory = _check_memory(analyses, config, device)
+    estimates = _check_memory(analyses, config, device)
     env = environment(config, device)
     timings: list[list[Timing]] = [[] for _ in analyses]
     for batch in config.batches:
@@ -334,7 +337,7 @@ def bench_many(
                     len(sm.per_call),
                     sm.calls_per_block,
                     a.report.totals.macs,
-                    memory[(i, batch)].total,
+                    estimates[(i, batch)].peak_bytes,
                 )
             )
         del entries

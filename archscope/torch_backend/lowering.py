@@ -42,6 +42,7 @@ from ..api import Analysis, analyze
 from ..diagnostics import SpecError
 from ..graph import Graph, Node
 from ..ops import REGISTRY
+from ..passes.memory import inplace_nodes
 from .errors import LoweringError, require_torch
 
 
@@ -127,27 +128,6 @@ def module_names(graph: Graph) -> dict[str, str]:
             spec_prefix, module_prefix = spec_key, renamed[spec_key]
         out[node.name] = module_prefix
     return out
-
-
-def inplace_nodes(g: Graph) -> set[Node]:
-    """The layers that may overwrite their first input (see the module docstring)."""
-    consumers: dict[Node, int] = {}
-    for node in g.nodes:
-        for src in node.inputs:
-            consumers[src] = consumers.get(src, 0) + 1
-    for out in g.outputs:
-        if out is not None:
-            consumers[out] = consumers.get(out, 0) + 1
-    inputs = set(g.inputs)
-    return {
-        node
-        for node in g.nodes
-        if REGISTRY[node.op].inplace
-        and node.inputs[0] not in inputs
-        and node.input_shapes()[0] == node.shape  # a broadcast result does not fit in its first input
-        and REGISTRY[node.inputs[0].op].overwritable_output
-        and consumers.get(node.inputs[0]) == 1
-    }
 
 
 def lower_graph(g: Graph, *, inplace: bool = True) -> Any:

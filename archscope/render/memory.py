@@ -1,0 +1,149 @@
+"""The table model of `archscope memory`: per layer what it allocates, keeps and has alive, and
+the totals of the peak."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..passes.memory import BACKWARD, STEP, Memory
+from ..report import Report
+from ..table import Column, Table
+from .numbers import size_bytes
+
+CONVENTION = (
+    "memory in bytes (KiB/MiB/GiB = 2^10/2^20/2^30) for the whole batch at the dtype, replayed from the graph: "
+    "a tensor lives until its last consumer (or until backward has used what autograd keeps); in-place layers "
+    "and views allocate nothing; a floor: allocator rounding and caching, conv workspaces and framework "
+    "tensors are not counted"
+)
+
+
+def _columns(train: bool) -> tuple[Column, ...]:
+    cols = [
+        Column("name", "layer", "name"),
+        Column("op", "op"),
+        Column("output_shape", "output", "shape"),
+        Column("output_bytes", "allocates", "bytes", blank_zero=True),
+    ]
+    if train:
+        cols.append(Column("saved_bytes", "kept for backward", "bytes", blank_zero=True))
+    cols.append(Column("live_bytes", "live (forward)", "bytes"))
+    if train:
+        cols.append(Column("backward_live_bytes", "live (backward)", "bytes"))
+    return tuple(cols)
+
+
+def memory_dict(memory: Memory) -> dict[str, Any]:
+    o = memory.options
+    peak = memory.peak
+    return {
+        "batch": o.batch,
+        "dtype": o.dtype,
+        "train": o.train,
+        "optimizer": o.optimizer if o.train else None,
+        "peak_bytes": memory.peak_bytes,
+        "weights_bytes": memory.weights_bytes,
+        "gradients_bytes": memory.gradients_bytes,
+        "optimizer_bytes": memory.optimizer_bytes,
+        "activations_bytes": memory.activations_bytes,
+        "input_bytes": memory.input_bytes,
+        "peak": {
+            "phase": memory.peak_phase,
+            "layer": memory.peak_layer or None,
+            "weights_bytes": peak.weights,
+            "gradients_bytes": peak.gradients,
+            "optimizer_bytes": peak.optimizer,
+            "activations_bytes": peak.activations,
+            "temporaries_bytes": peak.temporaries,
+        },
+    }
+
+
+def _where(memory: Memory) -> str:
+    if memory.peak_phase == STEP:
+        return "in the optimizer step"
+    return f"in {memory.peak_phase} of `{memory.peak_layer}`"
+
+
+def memory_table(report: Report, memory: Memory, depth: int | None = None, note: str | None = None) -> Table:
+    """One row per layer (or per group of ``depth``: sums of what it allocates and keeps, the
+    largest live total); JSON has every layer."""
+    train = memory.options.train
+    shapes = {row.name: row.output_shape for row in report.layers}
+    rows: list[tuple[Any, ...]] = []
+    groups: dict[str, list[Any]] = {}
+    for layer in memory.layers:
+        key = ".".join(layer.name.split(".")[:depth]) if depth else layer.name
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [layer.op if key == layer.name else "", shapes[layer.name], layer.output_bytes]
+            groups[key] += [layer.saved_bytes, layer.forward_live_bytes, layer.backward_live_bytes]
+            continue
+        g[0] = g[0] if key == layer.name else f"{key.split('.')[-1]} (group)"
+        g[1] = shapes[layer.name]
+        g[2] += layer.output_bytes
+        g[3] += layer.saved_bytes
+        g[4] = max(g[4], layer.forward_live_bytes)
+        if layer.backward_live_bytes is not None:
+            g[5] = max(g[5] or 0, layer.backward_live_bytes)
+    for key, (op, out_shape, allocated, saved, live, back) in groups.items():
+        row: list[Any] = [key, op or "(group)", out_shape, allocated]
+        if train:
+            row.append(saved)
+        row.append(live)
+        if train:
+            row.append(back)
+        rows.append(tuple(row))
+    o = memory.options
+    mode = f"training step, {o.optimizer}" if train else "inference"
+    totals = memory_dict(memory)
+    lines = [f"peak {size_bytes(memory.peak_bytes)} {_where(memory)}"]
+    parts = [f"weights {size_bytes(memory.weights_bytes)}"]
+    if train:
+        parts += [
+            f"gradients {size_bytes(memory.gradients_bytes)}",
+            f"optimizer state {size_bytes(memory.optimizer_bytes)}",
+            f"kept for backward {size_bytes(memory.activations_bytes)}",
+        ]
+    else:
+        parts.append(f"activations at the peak {size_bytes(memory.activations_bytes)}")
+    parts.append(f"input {size_bytes(memory.input_bytes)}")
+    lines.append(", ".join(parts))
+    p = memory.peak
+    at_peak = f"at the peak: weights {size_bytes(p.weights)}, activations {size_bytes(p.activations)}"
+    if train:
+        at_peak += (
+            f", gradients {size_bytes(p.gradients)}, optimizer state {size_bytes(p.optimizer)}, "
+            f"temporaries {size_bytes(p.temporaries)}"
+        )
+    lines.append(at_peak)
+    document = {
+        "name": report.name,
+        "title": report.title,
+        "input": list(report.input),
+        **totals,
+        "layers": [
+            {
+                "name": layer.name,
+                "op": layer.op,
+                "output_bytes": layer.output_bytes,
+                "saved_bytes": layer.saved_bytes,
+                "live_bytes": layer.forward_live_bytes,
+                "backward_live_bytes": layer.backward_live_bytes,
+            }
+            for layer in memory.layers
+        ],
+    }
+    notes = ()
+    if train and memory.peak_phase == BACKWARD:
+        notes = ("the peak is in backward: what forward kept, minus what backward has already freed, plus gradients",)
+    return Table(
+        _columns(train),
+        tuple(rows),
+        title=f"{report.title}: memory, {mode}, batch {o.batch}, {o.dtype}",
+        preamble=tuple(line for line in (note,) if line),
+        footer=tuple(lines),
+        notes=notes,
+        convention=CONVENTION,
+        document=document,
+    )

@@ -1,0 +1,69 @@
+"""What PyTorch itself allocates: one inference pass or one training step of a built network,
+measured with ``torch.distributed._tools.mem_tracker.MemTracker`` (it works on CPU and counts
+every tensor storage by kind: parameters, buffers, gradients, activations, temporaries,
+optimizer state). The proof of the static model, :mod:`archscope.passes.memory`
+(``tests/test_torch_memory.py``, ``bench/memory_check.py``).
+
+A training step is measured in its steady state, as a training loop runs it: one step first
+(which creates the optimizer's state), ``zero_grad()`` (gradients freed), then the measured
+step. The loss is the sum of every output.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .errors import require_torch
+
+MODES = ("infer", "sgd", "momentum", "adam", "adamw")
+
+
+def _optimizer(torch: Any, params: Any, mode: str) -> Any:
+    if mode == "sgd":
+        return torch.optim.SGD(params, lr=1e-3)
+    if mode == "momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    if mode == "adam":
+        return torch.optim.Adam(params, lr=1e-6)
+    if mode == "adamw":
+        return torch.optim.AdamW(params, lr=1e-6)
+    raise ValueError(f"unknown mode `{mode}`: one of {', '.join(MODES)}")
+
+
+def measured_peak(module: Any, inputs: list[Any], mode: str) -> dict[str, int]:
+    """MemTracker's peak snapshot (bytes by kind, and ``Total``) of one inference pass (``mode``
+    ``infer``: eval mode, no grad) or one steady-state training step with an optimizer
+    (``sgd``, ``momentum``, ``adam``, ``adamw``)."""
+    torch = require_torch("measuring memory")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.distributed._tools.mem_tracker import MemTracker
+
+    def snapshot(tracker: Any) -> dict[str, int]:
+        peak = tracker.get_tracker_snapshot("peak")
+        return {getattr(k, "value", k): v for device in peak.values() for k, v in device.items()}
+
+    if mode == "infer":
+        module.eval()
+        tracker = MemTracker()
+        tracker.track_external(module, *inputs)
+        with tracker, torch.no_grad():
+            module(*inputs)
+        return snapshot(tracker)
+    module.train()
+    opt = _optimizer(torch, [p for p in module.parameters() if p.requires_grad], mode)
+
+    def step() -> None:
+        out = module(*inputs)
+        outs = out if isinstance(out, tuple) else (out,)
+        sum(o.sum() for o in outs).backward()
+        opt.step()
+        opt.zero_grad()
+
+    step()
+    tracker = MemTracker()
+    tracker.track_external(module, opt, *inputs)
+    with tracker:
+        step()
+    return snapshot(tracker)
