@@ -73,7 +73,7 @@ class LayerMemory:
     name: str
     op: str
     output_bytes: int  # its output (and extra outputs) for the batch; 0 for a view or in place
-    saved_bytes: int  # what it keeps for backward (shared tensors counted at every keeper)
+    saved_bytes: int  # what it adds to what backward keeps (a tensor another layer keeps already: 0)
     forward_live_bytes: int  # everything alive while it runs forward
     backward_live_bytes: int | None  # everything alive while it runs backward (None: no backward)
 
@@ -232,6 +232,7 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:
 
     peak_activations = ledger.live["activations"]
     kept: dict[Node, list[_Storage]] = {}  # what each layer keeps for its backward
+    counted: set[int] = set()  # the kept storages already reported at a layer
     layer_rows: dict[Node, list[int]] = {}
     for node in nodes:
         op = REGISTRY[node.op]
@@ -283,7 +284,9 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:
         live = ledger.mark(node.name, FORWARD)
         ledger.add("temporaries", -transient)
         peak_activations = max(peak_activations, ledger.live["activations"])
-        layer_rows[node] = [allocated, sum(s.size for s in keep), live]
+        new_kept = [s for s in keep if id(s) not in counted]
+        counted.update(id(s) for s in new_kept)
+        layer_rows[node] = [allocated, sum(s.size for s in new_kept), live]
         # drop the inputs whose last forward use this was
         for i, src in enumerate(node.inputs):
             key = (src, node.port(i))

@@ -9,6 +9,7 @@ from ..passes.memory import BACKWARD, STEP, Memory
 from ..report import Report
 from ..table import Column, Table
 from .numbers import size_bytes
+from .summary import grouped_rows
 
 CONVENTION = (
     "memory in bytes (KiB/MiB/GiB = 2^10/2^20/2^30) for the whole batch at the dtype, replayed from the graph: "
@@ -79,15 +80,15 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
             groups[key] = [layer.op if key == layer.name else "", shapes[layer.name], layer.output_bytes]
             groups[key] += [layer.saved_bytes, layer.forward_live_bytes, layer.backward_live_bytes]
             continue
-        g[0] = g[0] if key == layer.name else f"{key.split('.')[-1]} (group)"
         g[1] = shapes[layer.name]
         g[2] += layer.output_bytes
         g[3] += layer.saved_bytes
         g[4] = max(g[4], layer.forward_live_bytes)
         if layer.backward_live_bytes is not None:
             g[5] = max(g[5] or 0, layer.backward_live_bytes)
+    labels = {row.name: row.op for row in grouped_rows(report, depth)} if depth else {}
     for key, (op, out_shape, allocated, saved, live, back) in groups.items():
-        row: list[Any] = [key, op or "(group)", out_shape, allocated]
+        row: list[Any] = [key, labels.get(key, op), out_shape, allocated]
         if train:
             row.append(saved)
         row.append(live)
