@@ -136,6 +136,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        merge="residual",
     ),
     OpDef(
         name="concat",
@@ -149,6 +150,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
+        merge="concat",
     ),
     OpDef(
         name="mul",
@@ -162,5 +164,6 @@ register(
         saves=Saves(inputs=(0, 1)),
         backward=no_backward_macs,
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
+        merge="scale",
     ),
 )
