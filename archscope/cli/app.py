@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, compare, draw, explain, field, lint, listing, summary, verify
+from . import bench, compare, draw, explain, field, lint, listing, report, summary, verify
 from .common import set_debug
 
 
@@ -93,6 +93,7 @@ app.command("lint")(lint.lint)
 app.command("compare")(compare.compare)
 app.command("rf")(field.rf)
 app.command("draw")(draw.draw)
+app.command("report")(report.report)
 app.command("list")(listing.list_)
 app.command("ops")(listing.ops)
 app.command("schema")(listing.schema)
