@@ -112,8 +112,8 @@ def _summary_cells(
 ) -> str:
     share = 100 * macs / total if total else 0.0
     values = (
-        (name, ""),
-        (op, ""),
+        (name, name),
+        (op, op),
         (shape(out), _sort_value(out)),
         (compact(params) if params else "", str(params)),
         (compact(macs) if macs else "", str(macs)),
@@ -289,7 +289,7 @@ height:auto}
 SCRIPT = """
 (function(){
 function key(td){var v=td.getAttribute('data-v');if(v!==null&&v!==''&&!isNaN(Number(v)))return Number(v);
-return (td.textContent||'').trim().toLowerCase();}
+return (v||td.textContent||'').trim().toLowerCase();}
 function cmp(a,b,i,dir){var x=key(a.cells[i]),y=key(b.cells[i]);
 if(typeof x!==typeof y){x=String(x);y=String(y);}return (x<y?-1:x>y?1:0)*dir;}
 function sortBy(t,th,i){var numeric=th.classList.contains('num');var was=th.getAttribute('aria-sort');
