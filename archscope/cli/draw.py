@@ -12,6 +12,7 @@ import typer
 from ..api import analyze
 from .common import ExitCode, exit_for, handled, print_diagnostics
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
+from .pictures import ForceOpt, OutputOpt, usage_error
 
 
 class DrawFormat(str, enum.Enum):
@@ -26,17 +27,6 @@ class DrawFormat(str, enum.Enum):
 
 SUFFIXES = {".mmd": DrawFormat.mermaid, ".dot": DrawFormat.dot, ".gv": DrawFormat.dot}
 SUFFIXES.update({".svg": DrawFormat.svg, ".png": DrawFormat.png})
-
-OutputOpt = Annotated[
-    str | None,
-    typer.Option("--output", "-o", help="Write to this file (atomically; an existing file only with --force)."),
-]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the -o file if it exists.")]
-
-
-def usage_error(message: str) -> typer.Exit:
-    typer.echo(f"archscope: error: {message}", err=True)
-    return typer.Exit(ExitCode.USAGE)
 
 
 def pick_format(fmt: DrawFormat | None, output: str | None) -> DrawFormat:

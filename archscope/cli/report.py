@@ -10,8 +10,8 @@ from ..compare import compare as run_compare
 from . import bench as bench_cli
 from .backend import backend_errors
 from .common import ExitCode, exit_for, handled, print_diagnostics
-from .draw import ForceOpt
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
+from .pictures import ForceOpt
 
 
 @handled

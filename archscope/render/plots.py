@@ -70,16 +70,18 @@ def layer_chart(report: Report, fmt: str = "svg", salt: str = "") -> bytes:
         ax.yaxis.set_major_formatter(FuncFormatter(_tick))
         ax.grid(axis="y", alpha=0.3)
         ax.set_xlim(-1, count)
-    starts: list[tuple[int, str]] = []
+    starts: list[tuple[int, str, int]] = []  # (first bar, top-level name, bars)
     for i, r in enumerate(layers):
         top = r.name.split(".")[0]
         if not starts or starts[-1][1] != top:
-            starts.append((i, top))
+            starts.append((i, top, 0))
+        starts[-1] = (starts[-1][0], top, starts[-1][2] + 1)
     gap = count / 40  # names at least this many bars apart, so that they do not overlap
     shown: list[tuple[int, str]] = []
-    for i, name in starts:
-        if not shown or i - shown[-1][0] >= gap:
+    for i, name, _ in sorted(starts, key=lambda s: (s[2] == 1, s[0])):  # blocks first, then single layers
+        if all(abs(i - j) >= gap for j, _ in shown):
             shown.append((i, name))
+    shown.sort()
     axes[-1].set_xticks([i for i, _ in shown], [name for _, name in shown], rotation=60, ha="right", fontsize=7)
     axes[-1].set_xlabel("layer (in network order; the name is where each top-level layer or block starts)")
     fig.suptitle(f"{report.title}: per layer (batch 1)")
