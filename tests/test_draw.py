@@ -4,6 +4,7 @@ report's own totals, golden Mermaid and DOT text, SVG/PNG through Graphviz, and 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ from archscope.diagram import build_diagram
 
 FPN = "tests/golden/inputs/fpn_neck.yaml"
 HAS_DOT = shutil.which("dot") is not None
+try:
+    import graphviz  # noqa: F401  (the `draw` extra)
+
+    HAS_GRAPHVIZ = True
+except ImportError:
+    HAS_GRAPHVIZ = False
 
 GOLDEN = {
     "draw_resnet50_mermaid": ["draw", "resnet50"],
@@ -96,7 +103,7 @@ def test_several_inputs_and_outputs_are_boxes():
     assert [b.name for b in d.boxes if b.kind == "output"] == ["out3", "out4", "out5"]
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's `dot` is not installed")
+@pytest.mark.skipif(not (HAS_DOT and HAS_GRAPHVIZ), reason="Graphviz's `dot` or the graphviz package is missing")
 def test_svg_and_png(cli, tmp_path: Path):
     svg = cli("draw", "resnet50", "--format", "svg")
     assert svg.exit_code == 0 and "<svg" in svg.stdout and "bottleneck ×6" in svg.stdout
@@ -112,6 +119,14 @@ def test_without_dot_it_says_how_to_install_it(cli, tmp_path: Path, monkeypatch)
     assert result.exit_code == 2 and not out.exists()
     assert "apt-get install graphviz" in result.stderr and "--format dot" in result.stderr
     assert cli("draw", "resnet50", "-f", "dot").exit_code == 0  # text formats still work
+
+
+def test_without_the_graphviz_package_it_says_how_to_install_it(cli, tmp_path: Path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` fails
+    out = tmp_path / "r.png"
+    result = cli("draw", "resnet50", "-o", str(out))
+    assert result.exit_code == 2 and not out.exists()
+    assert "pip install 'archscope[draw]'" in result.stderr and "apt-get install graphviz" in result.stderr
 
 
 BROKEN = "input: [3, 8, 8]\nlayers:\n  - {op: conv2d, out: 4, kernel: 9}\n"

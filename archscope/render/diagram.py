@@ -12,14 +12,14 @@ from __future__ import annotations
 from ..diagram import Box, Diagram
 from .numbers import compact, shape
 
-INSTALL_DOT = (
-    "Graphviz's `dot` program is not installed, and SVG/PNG need it: install it with "
-    "`sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS) or "
+_HOW = (
+    "install it with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS) or "
     "`conda install -c conda-forge graphviz`; meanwhile `--format dot` and `--format mermaid` need nothing"
 )
+INSTALL_DOT = "SVG and PNG need Graphviz's `dot` program, which is not installed: " + _HOW
 INSTALL_PACKAGE = (
-    "SVG/PNG need the `graphviz` Python package: `pip install 'archscope[draw]'` (and Graphviz's `dot` "
-    "program); meanwhile `--format dot` and `--format mermaid` need nothing"
+    "SVG and PNG need the `graphviz` Python package (`pip install 'archscope[draw]'`) and Graphviz's "
+    "`dot` program: " + _HOW
 )
 
 
