@@ -114,7 +114,7 @@ def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None =
             ax.yaxis.set_major_formatter(FuncFormatter(_tick))
         ax.grid(alpha=0.3, zorder=0)
         ax.margins(0.15)
-    fig.suptitle("networks: " + ", ".join(names))
+    fig.suptitle("params vs MACs" + (", and MACs vs latency" if latency_ms is not None else "") + " (batch 1)")
     return _save(fig, fmt, "scatter-" + "-".join(names))
 
 
