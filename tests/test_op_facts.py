@@ -108,3 +108,15 @@ def test_every_op_declares_its_receptive_field(name: str):
         assert isinstance(fact, Field) and fact.kind in ("same", "taps", "global", "flat", "unknown")
         assert (fact.taps is not None) == (fact.kind == "taps")
         assert bool(fact.reason) == (fact.kind == "unknown")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_merge_says_how_it_merges(name: str):
+    """`archscope draw` labels the edges into a merge (a residual sum, a concat) from this fact."""
+    op = REGISTRY[name]
+    low, high = op.inputs
+    several = high is None or high > 1
+    if several and not op.takes:
+        assert op.merge in ("residual", "concat", "scale"), f"`{name}` takes several inputs: declare `merge`"
+    else:
+        assert op.merge == "", f"`{name}` does not merge inputs but declares `merge`"

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from conftest import ROOT
 
-HEAVY = ("torch", "fvcore")
+HEAVY = ("torch", "fvcore", "matplotlib", "graphviz", "selenium")  # the optional extras
 
 
 def _imported(stderr: str) -> set[str]:
@@ -33,6 +33,8 @@ def _imported(stderr: str) -> set[str]:
         ["lint", "specs/"],
         ["rf", "resnet50", "--format", "json"],
         ["memory", "resnet50", "--train", "--optimizer", "adam", "--batch", "64", "--format", "json"],
+        ["draw", "resnet50", "--format", "mermaid"],
+        ["draw", "resnet50", "--format", "dot", "--expand"],
     ],
 )
 def test_static_command_imports_no_heavy_package(args: list[str]):
@@ -62,7 +64,7 @@ def test_every_static_command_and_the_api_stay_light():
         runner = CliRunner()
         for args in (["summary", "resnet50", "--format", "json"], ["summary", "resnet", "--depth", "1"],
                      ["summary", "resnet50", "--train", "--freeze", "*", "--unfreeze", "fc"],
-                     ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["list"], ["ops"], ["schema"],
+                     ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["draw", "unet"], ["list"], ["ops"], ["schema"],
                      ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
                      ["bench", "--help"]):
             result = runner.invoke(app, args)

@@ -15,6 +15,7 @@ import typer
 from ..diagnostics import Diagnostic, SpecError
 from ..render.emit import OutputFormat, emit
 from ..table import Table
+from .output import OutputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +60,9 @@ def handled(fn: F) -> F:
         except SpecError as exc:
             print_diagnostics(exc.diagnostics)
             raise typer.Exit(exit_for(exc.diagnostics)) from None
+        except OutputError as exc:  # `-o FILE` cannot be written: about the command line, not the spec
+            print(f"archscope: error: {exc}", file=sys.stderr)
+            raise typer.Exit(ExitCode.USAGE) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             raise typer.Exit(130) from None

@@ -13,6 +13,7 @@ from .backend import backend_errors
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
+from .pictures import PlotForceOpt, PlotOpt, check_plot, write_plot
 
 
 @handled
@@ -37,6 +38,8 @@ def compare(
     warmup: bench_cli.WarmupOpt = 5,
     min_time: bench_cli.MinTimeOpt = 10.0,
     min_runs: bench_cli.MinRunsOpt = 10,
+    plot: PlotOpt = None,
+    force: PlotForceOpt = False,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -50,9 +53,11 @@ def compare(
     latency and images/s per batch size (JSON and CSV also carry the IQR and GFLOP/s), timed
     interleaved so that machine drift does not favour one network (options as `archscope bench`).
     --resolution, --input and --set apply to every network (listed under the table).
+    --plot FILE.svg|png also draws params vs MACs (and MACs vs latency with --bench; matplotlib).
     """
     from ..render.compare import compare_table
 
+    chart = check_plot(plot, force)
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
     result = run_compare(specs, given)
     if not result.ok:
@@ -71,3 +76,9 @@ def compare(
     if given.changes_network:
         notes.append(f"overrides: {given}")
     write_table(compare_table(result.rows(), notes, timed), fmt)
+    if plot is not None:
+        from ..render.plots import scatter
+
+        rows = result.rows()
+        latency = [t.timings[0].median * 1e3 for t in timed] if timed else None
+        write_plot(lambda: scatter(rows, latency, str(chart)), plot, force)

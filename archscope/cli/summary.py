@@ -11,6 +11,7 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
+from .pictures import PlotForceOpt, PlotOpt, check_plot, write_plot
 
 
 @handled
@@ -44,6 +45,8 @@ def summary(
             help="A training step's MACs: forward, and backward for the input and the weight gradients (honours --freeze).",
         ),
     ] = False,
+    plot: PlotOpt = None,
+    force: PlotForceOpt = False,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -56,11 +59,13 @@ def summary(
     MACs count conv and linear multiply-accumulates (FLOPs = 2 × MACs); other work (BN,
     activations, pooling, adds) is counted separately as `ops`. Batch 1. With --resolution,
     --input or --set the network is another one: the header lists the overrides, and the
-    spec's `expect:` numbers are not checked.
+    spec's `expect:` numbers are not checked. --plot FILE.svg|png also charts MACs, params and
+    activations per layer (matplotlib, the `plot` extra).
     """
     from ..render.summary import summary_table
     from ..render.training import training_table
 
+    chart = check_plot(plot, force)
     result = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     if result.report is None:
         print_diagnostics(result.diagnostics)
@@ -77,5 +82,10 @@ def summary(
         raise typer.Exit(ExitCode.USAGE)
     make = training_table if train else summary_table
     write_table(make(result.report, depth, result.note, result.overrides), fmt, exact)
+    if plot is not None:
+        from ..render.plots import layer_chart
+
+        report = result.report
+        write_plot(lambda: layer_chart(report, str(chart)), plot, force)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -150,6 +150,7 @@ register(
         memory=MemoryFacts(grad_view=True),  # passes its gradient through to every input
         backward=no_backward_macs,
         receptive_field=same,
+        merge="residual",
     ),
     OpDef(
         name="concat",
@@ -164,6 +165,7 @@ register(
         memory=MemoryFacts(grad_view=True),  # each input's gradient is a slice of its own
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
+        merge="concat",
     ),
     OpDef(
         name="mul",
@@ -177,5 +179,6 @@ register(
         saves=Saves(inputs=(0, 1)),
         backward=no_backward_macs,
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
+        merge="scale",
     ),
 )

@@ -363,6 +363,10 @@ class OpDef:
     # what each output unit reads, per spatial dim (ops/field.py): attrs → Field; None: undeclared
     # (a test requires every op to declare it)
     receptive_field: Callable[[Attrs], Any] | None = None
+    # how it combines several inputs, as a diagram labels the edges into it (`archscope draw`):
+    # `residual` (a sum), `concat`, `scale` (a product); "" for an op that does not merge inputs
+    # (an op of several inputs declares it, or takes an extra output: tests/test_op_facts.py)
+    merge: str = ""
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:

@@ -1,0 +1,148 @@
+"""A :class:`~archscope.diagram.Diagram` as Mermaid or Graphviz text, and as SVG/PNG through Graphviz.
+
+Mermaid pastes into GitHub Markdown as is (inside a ```` ```mermaid ```` fence); the DOT text is
+what Graphviz's ``dot`` lays out for SVG and PNG (through the ``graphviz`` package of the ``draw``
+extra, imported only here and only then). Each box reads: name, op (or block ``×N``), output
+shape, params and MACs (zeros left out); inputs and outputs are rounded; a repeated block has a
+double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`).
+"""
+
+from __future__ import annotations
+
+from ..diagram import Box, Diagram
+from .numbers import compact, shape
+
+_HOW = (
+    "install it with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS) or "
+    "`conda install -c conda-forge graphviz`; meanwhile `--format dot` and `--format mermaid` need nothing"
+)
+INSTALL_DOT = "SVG and PNG need Graphviz's `dot` program, which is not installed: " + _HOW
+INSTALL_PACKAGE = (
+    "SVG and PNG need the `graphviz` Python package (`pip install 'archscope[draw]'`) and Graphviz's "
+    "`dot` program: " + _HOW
+)
+
+
+class DrawError(Exception):
+    """An image cannot be made (Graphviz missing, or it failed); ``str()`` says what to do."""
+
+
+def box_lines(box: Box) -> list[str]:
+    """The lines of a box's label."""
+    if box.kind in ("input", "output"):
+        return [f"{box.kind} {box.name}" if box.name not in ("input", "output") else box.kind, shape(box.shape)]
+    name = box.name[len(box.frame) + 1 :] if box.frame and box.name.startswith(box.frame + ".") else box.name
+    lines = [name] if name == box.what else [name, box.what]
+    lines.append(shape(box.shape))
+    cost = " · ".join(f"{compact(n)} {unit}" for n, unit in ((box.params, "params"), (box.macs, "MACs")) if n)
+    if cost:
+        lines.append(cost)
+    return lines
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def to_mermaid(diagram: Diagram) -> str:
+    """A Mermaid flowchart (top to bottom)."""
+    out = ["flowchart TD"]
+
+    def node(box: Box, indent: str) -> str:
+        label = "<br/>".join(_mermaid_text(line) for line in box_lines(box))
+        if box.kind in ("input", "output"):
+            return f'{indent}{box.id}(["{label}"])'
+        if box.count > 1:
+            return f'{indent}{box.id}[["{label}"]]'
+        return f'{indent}{box.id}["{label}"]'
+
+    framed: dict[str, list[Box]] = {}
+    for box in diagram.boxes:
+        framed.setdefault(box.frame, []).append(box)
+    labels = dict(diagram.frames)
+    done: set[str] = set()
+    for box in diagram.boxes:
+        if not box.frame:
+            out.append(node(box, "  "))
+        elif box.frame not in done:
+            done.add(box.frame)
+            index = len(done) - 1
+            out.append(f'  subgraph f{index} ["{_mermaid_text(labels.get(box.frame, box.frame))}"]')
+            out.extend(node(b, "    ") for b in framed[box.frame])
+            out.append("  end")
+    for arrow in diagram.arrows:
+        if arrow.skip:
+            out.append(f"  {arrow.src} -. {arrow.merge} .-> {arrow.dst}")
+        else:
+            out.append(f"  {arrow.src} --> {arrow.dst}")
+    repeated = [b.id for b in diagram.boxes if b.count > 1]
+    if repeated:
+        out.append("  classDef repeated stroke-width:3px")
+        out.append(f"  class {','.join(repeated)} repeated")
+    return "\n".join(out) + "\n"
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_dot(diagram: Diagram) -> str:
+    """Graphviz DOT text (``dot -Tsvg`` lays it out)."""
+    out = [
+        f'digraph "{_dot_text(diagram.name)}" {{',
+        f'  graph [rankdir=TB, label="{_dot_text(diagram.title)}", labelloc=t, fontname="Helvetica", '
+        "fontsize=14, nodesep=0.25, ranksep=0.3];",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5", '
+        'fontname="Helvetica", fontsize=10];',
+        '  edge [color="#555555", fontname="Helvetica", fontsize=9];',
+    ]
+
+    def node(box: Box, indent: str) -> str:
+        label = "\\n".join(_dot_text(line) for line in box_lines(box))
+        extra = ""
+        if box.kind in ("input", "output"):
+            extra = ', shape=ellipse, fillcolor="#fdf3dc", color="#b08a2e"'
+        elif box.count > 1:
+            extra = ', peripheries=2, fillcolor="#e3ecf8"'
+        elif box.kind == "block":
+            extra = ', fillcolor="#e3ecf8"'
+        return f'{indent}{box.id} [label="{label}"{extra}];'
+
+    labels = dict(diagram.frames)
+    framed: dict[str, list[Box]] = {}
+    for box in diagram.boxes:
+        framed.setdefault(box.frame, []).append(box)
+    done: set[str] = set()
+    for box in diagram.boxes:
+        if not box.frame:
+            out.append(node(box, "  "))
+        elif box.frame not in done:
+            done.add(box.frame)
+            out.append(f"  subgraph cluster_{len(done) - 1} {{")
+            out.append(
+                f'    label="{_dot_text(labels.get(box.frame, box.frame))}"; style="rounded,dashed"; color="#8899aa";'
+            )
+            out.extend(node(b, "    ") for b in framed[box.frame])
+            out.append("  }")
+    for arrow in diagram.arrows:
+        if arrow.skip:
+            out.append(f'  {arrow.src} -> {arrow.dst} [style=dashed, color="#c0504d", label="{arrow.merge}"];')
+        else:
+            out.append(f"  {arrow.src} -> {arrow.dst};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def render_dot(dot_text: str, fmt: str) -> bytes:
+    """Lay ``dot_text`` out with Graphviz's ``dot`` as ``fmt`` (``svg`` or ``png``); raises DrawError."""
+    try:
+        import graphviz
+    except ImportError:
+        raise DrawError(INSTALL_PACKAGE) from None
+    try:
+        return graphviz.Source(dot_text).pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise DrawError(INSTALL_DOT) from None
+    except graphviz.CalledProcessError as exc:  # dot refused the text: a bug here, said plainly
+        detail = (exc.stderr or b"").decode("utf-8", "replace").strip()
+        raise DrawError(f"Graphviz's `dot` failed: {detail}") from None

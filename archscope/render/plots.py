@@ -1,0 +1,126 @@
+"""Charts through matplotlib (the ``plot`` extra, imported only when a chart is made).
+
+``layer_chart``: MACs, params and activations per layer (one bar per layer, the top-level
+groups named under the axis); ``scatter``: networks by params and MACs, and by MACs and measured
+latency when there are timings. Both return the file's bytes (SVG or PNG). No pyplot: each chart
+is its own :class:`~matplotlib.figure.Figure`, so nothing global is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from io import BytesIO
+from typing import Any
+
+from ..report import Report
+
+FORMATS = ("svg", "png")
+INSTALL = "charts need matplotlib: `pip install 'archscope[plot]'`"
+
+
+class PlotError(Exception):
+    """A chart cannot be made (matplotlib missing); ``str()`` says what to do."""
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter
+    except ImportError:
+        raise PlotError(INSTALL) from None
+    return matplotlib, Figure, FuncFormatter
+
+
+def _tick(value: float, _pos: object = None) -> str:
+    """An axis label: 2.5M, 10G (fewer digits than the tables' 2.50M, so that ticks do not collide)."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def _save(fig: Any, fmt: str, salt: str) -> bytes:
+    import matplotlib
+
+    out = BytesIO()
+    # svg.hashsalt: the ids inside the SVG are stable (reproducible files) and differ between charts
+    # (several inline in one HTML page); fonttype none keeps text as text (smaller, selectable)
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        fig.savefig(out, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else None)
+    return out.getvalue()
+
+
+def layer_chart(report: Report, fmt: str = "svg", salt: str = "") -> bytes:
+    """Three bar charts over the layers, in network order: MACs, params, activations."""
+    _, Figure, FuncFormatter = _matplotlib()
+    layers = report.layers
+    count = len(layers)
+    fig = Figure(figsize=(min(max(6.0, 0.05 * count + 4), 14.0), 6.0), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    series = (
+        ("MACs", [r.macs for r in layers], "#4a6fa5"),
+        ("params", [r.params for r in layers], "#c0504d"),
+        ("activations", [r.activations for r in layers], "#9bbb59"),
+    )
+    edges = [i - 0.5 for i in range(count + 1)]
+    for ax, (label, values, color) in zip(axes, series):
+        ax.stairs(values, edges, fill=True, color=color)  # one path, not a patch per bar: fast to draw
+        ax.set_ylabel(label)
+        ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_xlim(-1, count)
+    starts: list[tuple[int, str, int]] = []  # (first bar, top-level name, bars)
+    for i, r in enumerate(layers):
+        top = r.name.split(".")[0]
+        if not starts or starts[-1][1] != top:
+            starts.append((i, top, 0))
+        starts[-1] = (starts[-1][0], top, starts[-1][2] + 1)
+    gap = count / 40  # names at least this many bars apart, so that they do not overlap
+    shown: list[tuple[int, str]] = []
+    for i, name, _ in sorted(starts, key=lambda s: (s[2] == 1, s[0])):  # blocks first, then single layers
+        if all(abs(i - j) >= gap for j, _ in shown):
+            shown.append((i, name))
+    shown.sort()
+    axes[-1].set_xticks([i for i, _ in shown], [name for _, name in shown], rotation=60, ha="right", fontsize=7)
+    axes[-1].set_xlabel("layer (in network order; the name is where each top-level layer or block starts)")
+    fig.suptitle(f"{report.title}: per layer (batch 1)")
+    return _save(fig, fmt, salt or report.name)
+
+
+def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None = None, fmt: str = "svg") -> bytes:
+    """Params vs MACs of each network (``rows``: :meth:`Comparison.rows`); with ``latency_ms`` (one
+    per network), a second panel: MACs vs measured latency."""
+    _, Figure, FuncFormatter = _matplotlib()
+    panels = 2 if latency_ms is not None else 1
+    fig = Figure(figsize=(5.5 * panels, 4.5), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    names = [r["name"] for r in rows]
+    pairs = [("params", [r["params"] for r in rows], "MACs", [r["macs"] for r in rows])]
+    if latency_ms is not None:
+        pairs.append(("MACs", [r["macs"] for r in rows], "latency (ms, batch 1)", list(latency_ms)))
+    for ax, (xlabel, xs, ylabel, ys) in zip(axes, pairs):
+        ax.scatter(xs, ys, color="#4a6fa5", zorder=3)
+        for name, xv, yv in zip(names, xs, ys):
+            ax.annotate(name, (xv, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        for axis, values in ((ax.set_xscale, xs), (ax.set_yscale, ys)):
+            positive = [v for v in values if v > 0]
+            if positive and max(positive) > 20 * min(positive):  # over decades: a log axis
+                axis("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        if not ylabel.startswith("latency"):
+            ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.grid(alpha=0.3, zorder=0)
+        ax.margins(0.15)
+    fig.suptitle("params vs MACs" + (", and MACs vs latency" if latency_ms is not None else "") + " (batch 1)")
+    return _save(fig, fmt, "scatter-" + "-".join(names))
+
+
+def plot_format(path: str) -> str:
+    """``svg`` or ``png`` from a file name; raises PlotError otherwise."""
+    suffix = path.rpartition(".")[2].lower() if "." in path else ""
+    if suffix not in FORMATS:
+        raise PlotError(f"`{path}`: --plot writes .svg or .png files")
+    return suffix
