@@ -216,6 +216,32 @@ def field_section(net: NetworkPage) -> str | None:
     return f"<p><b>{_e(words)}</b></p>{table_html(table)}<p class=note>{_e(FIELD_CONVENTION)}</p>"
 
 
+def memory_section(net: NetworkPage) -> str | None:
+    """Peak memory at batch 1 and 32: inference, and a training step with Adam (`archscope memory`)."""
+    from ..passes.memory import MemoryOptions, memory
+    from .memory import CONVENTION as MEMORY_CONVENTION
+
+    graph = net.analysis.graph
+    if graph is None:
+        return None
+    rows = []
+    for batch in (1, 32):
+        for train in (False, True):
+            m = memory(graph, MemoryOptions(batch=batch, train=train, optimizer="adam"))
+            where = "optimizer step" if m.peak_phase == "optimizer step" else f"{m.peak_phase} of {m.peak_layer}"
+            rows.append(
+                f"<tr><td>{'training step, Adam' if train else 'inference'}</td><td class=num>{batch}</td>"
+                f"<td class=num>{_e(size_bytes(m.peak_bytes))}</td><td>{_e(where)}</td>"
+                f"<td class=num>{_e(size_bytes(m.activations_bytes))}</td></tr>"
+            )
+    head = "<tr><th>step</th><th>batch</th><th>peak</th><th>where</th><th>activations (kept for backward)</th></tr>"
+    return (
+        f"<table class=small><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p class=note>float32; `archscope memory {_e(net.report.name)} --train --batch N` has every layer. "
+        f"{_e(MEMORY_CONVENTION)}</p>"
+    )
+
+
 Section = Callable[[NetworkPage], "str | None"]
 
 # (id, title, section): each network's part of the page, in order. A new analysis adds one entry.
@@ -224,6 +250,7 @@ SECTIONS: tuple[tuple[str, str, Section], ...] = (
     ("diagram", "Diagram", diagram_section),
     ("charts", "Per-layer charts", charts_section),
     ("field", "Receptive field", field_section),
+    ("memory", "Memory", memory_section),
 )
 
 
