@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -58,6 +57,8 @@ def write_output(path: str | Path, data: bytes | str, *, force: bool = False) ->
         folder = target.parent if str(target.parent) else Path(".")
         if not folder.is_dir():
             raise OutputError(f"{target}: the folder {folder} does not exist")
+        import tempfile  # here, not at import: it costs every command's start-up ~10 ms
+
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
         try:
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); a new file is the user's usual
