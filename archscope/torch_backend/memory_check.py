@@ -31,6 +31,20 @@ def _optimizer(torch: Any, params: Any, mode: str) -> Any:
     raise ValueError(f"unknown mode `{mode}`: one of {', '.join(MODES)}")
 
 
+class _NoHook:
+    def remove(self) -> None:
+        pass
+
+
+def _skip_frozen(tracker: Any, module: Any) -> None:
+    """MemTracker registers a gradient hook on every parameter, which PyTorch refuses for a frozen
+    one (``requires_grad=False``); mark those as hooked already (a frozen parameter has no
+    gradient to track)."""
+    for param in module.parameters():
+        if not param.requires_grad:
+            tracker._param_to_grad_hook_handles[param] = (_NoHook(), _NoHook())
+
+
 def measured_peak(module: Any, inputs: list[Any], mode: str) -> dict[str, int]:
     """MemTracker's peak snapshot (bytes by kind, and ``Total``) of one inference pass (``mode``
     ``infer``: eval mode, no grad) or one steady-state training step with an optimizer
@@ -63,6 +77,7 @@ def measured_peak(module: Any, inputs: list[Any], mode: str) -> dict[str, int]:
 
     step()
     tracker = MemTracker()
+    _skip_frozen(tracker, module)
     tracker.track_external(module, opt, *inputs)
     with tracker:
         step()
