@@ -19,7 +19,21 @@ from typing import Any
 
 from ..diagnostics import ShapeError
 from .field import GLOBAL, SAME, same
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Float,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    kernel_is,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -63,6 +77,7 @@ def _activation(
         saves=saves,
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     )
 
 
@@ -186,6 +201,7 @@ register(
         saves=SAVES_INPUT,
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="hardtanh",
@@ -196,6 +212,7 @@ register(
         lower=_hardtanh_lower,
         inplace=True,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
         backward=no_backward_macs,
     ),
@@ -209,6 +226,7 @@ register(
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="dropout",
@@ -220,6 +238,7 @@ register(
         saves=Saves(like_output=(1,)),  # training: the bool mask
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
     OpDef(
         name="identity",
@@ -231,5 +250,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
 )

@@ -26,6 +26,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -84,6 +85,7 @@ register(
         saves=Saves(inputs=(0,)),
         backward=_linear_backward,
         receptive_field=everything,  # every feature: after a flatten, every position
+        kernel=kernel_is("gemm"),
     ),
     OpDef(
         name="flatten",
@@ -95,5 +97,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,  # a view: its backward is a reshape
         receptive_field=flat,
+        kernel=kernel_is("view"),
     ),
 )

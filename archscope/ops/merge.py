@@ -18,7 +18,20 @@ from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .field import SAME, same, unknown
-from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    kernel_is,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _shapes(inputs: Sequence[Shape]) -> str:
@@ -136,6 +149,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="concat",
@@ -149,6 +163,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
+        kernel=kernel_is("copy"),
     ),
     OpDef(
         name="mul",
@@ -162,5 +177,6 @@ register(
         saves=Saves(inputs=(0, 1)),
         backward=no_backward_macs,
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
+        kernel=kernel_is("elementwise"),
     ),
 )

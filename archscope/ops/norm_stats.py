@@ -33,6 +33,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -174,6 +175,7 @@ register(
         cost=_layer_norm_cost,
         lower=_layer_norm_lower,
         receptive_field=_layer_norm_field,
+        kernel=kernel_is("norm"),
         # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
         # input's size) are left out
         saves=Saves(inputs=(0,)),
@@ -188,6 +190,7 @@ register(
         lower=_group_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
+        kernel=kernel_is("norm"),
         # an upper bound: mean and inverse std are kept per group, and groups ≤ C
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
@@ -205,6 +208,7 @@ register(
         lower=_instance_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
+        kernel=kernel_is("norm"),
         saves=Saves(inputs=(0,), per_channel=2),  # mean and inverse std per sample and channel
         backward=no_backward_macs,
     ),

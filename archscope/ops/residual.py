@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .field import same
-from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
+from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, kernel_is, no_backward_macs, numel, register
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -56,6 +56,7 @@ register(
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="drop_path",
@@ -68,5 +69,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
 )

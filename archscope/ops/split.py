@@ -29,6 +29,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     register,
 )
@@ -174,5 +175,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
+        kernel=kernel_is("view"),
     )
 )
