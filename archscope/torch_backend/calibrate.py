@@ -7,7 +7,7 @@ until ``min_run_time`` seconds; the median per call; on CUDA the timer synchroni
 * compute: an n×n matrix product (2n³ FLOPs) and a 3×3 convolution of 128 → 128 channels on
   56×56 (2 × MACs FLOPs); the peak is the faster of the two, in the chosen dtype;
 * bandwidth: ``dst.copy_(src)`` (2 × bytes moved) and STREAM's triad ``a = b + s·c`` (3 ×),
-  on tensors far larger than the CPU caches (256 MiB on CPU, 1 GiB on CUDA at float32); the
+  on tensors far larger than the CPU caches (128 MiB on CPU, 1 GiB on CUDA at float32); the
   bandwidth is the faster of the two;
 * the model: the synthetic layers of ``calibration_layers.yaml`` (never a network that
   ``bench/predict.py`` judges) are timed per layer as `bench --per-layer` does, at batch 1
@@ -61,7 +61,7 @@ def measure_peaks(device: str, dtype: str, threads: int, min_run_time: float = 1
         macs = batch * c * c * 9 * hw * hw
         out["conv_gflops"] = 2 * macs / _seconds(torch, "conv(x)", {"conv": conv, "x": x}, threads, min_run_time) / 1e9
         del conv, x
-        elements = (1 << 28 if cuda else 1 << 26) * 4 // size  # 1 GiB / 256 MiB per tensor
+        elements = (1 << 28 if cuda else 1 << 25) * 4 // size  # 1 GiB / 128 MiB per tensor
         src = torch.randn(elements, device=device, dtype=dt)
         dst = torch.empty_like(src)
         nbytes = elements * size
@@ -90,16 +90,18 @@ def fit_model(samples: list[tuple[str, float, float]]) -> tuple[dict[str, float]
     − overhead) over its layers (the least-squares optimum in log space when the overhead is
     small beside the time); the overhead with the least total squared log error wins."""
     kinds = sorted({k for k, _, _ in samples})
-    best: tuple[float, dict[str, float], float] = (math.inf, {}, 0.0)
-    for o_us in OVERHEAD_GRID_US:
+
+    def trial(o_us: float) -> tuple[float, dict[str, float], float]:
         o = o_us * 1e-6
         eff = {}
         for kind in kinds:
             logs = [math.log(r / max(t - o, 0.05 * t)) for k, r, t in samples if k == kind]
             eff[kind] = math.exp(sum(logs) / len(logs))
-        err = sum((math.log(r / eff[k] + o) - math.log(t)) ** 2 for k, r, t in samples)
-        if err < best[0]:
-            best = (err, eff, o_us)
+        return sum((math.log(r / eff[k] + o) - math.log(t)) ** 2 for k, r, t in samples), eff, o_us
+
+    best = min((trial(o) for o in OVERHEAD_GRID_US), key=lambda b: b[0])
+    # then a finer grid around the best point (±25% in 1% steps)
+    best = min((trial(best[2] * (0.75 + 0.01 * i)) for i in range(51)), key=lambda b: b[0], default=best)
     _, eff, o_us = best
     errors = sorted(abs((r / eff[k] + o_us * 1e-6) / t - 1) for k, r, t in samples)
     return eff, o_us, errors[len(errors) // 2]
