@@ -14,6 +14,7 @@ there are none, when the file cannot be read, or when it was measured under othe
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -43,7 +44,8 @@ class Calibration:
     copy_gbs: float  # dst.copy_(src) of a tensor far larger than the caches
     triad_gbs: float  # a = b + s·c (STREAM's triad)
     # the per-layer model of `predict`, fitted on synthetic layers (torch_backend/calibrate.py):
-    # time = max(FLOPs / peak, bytes / bandwidth) / efficiency[kind of kernel] + overheads
+    # time = max(FLOPs / peak, bytes / bandwidth) / efficiency(kind of kernel, batch) + overheads;
+    # keys `kind@batch` (`gemm@16`): fitted at each batch size the layers were timed at
     efficiency: dict[str, float] = field(default_factory=dict)
     layer_overhead_us: float = 0.0  # per layer: the call, dispatch and allocation
     framework_overhead_us: float = 0.0  # per layer: the network's forward between layers
@@ -107,6 +109,30 @@ class Calibration:
         if cal.peak_gflops <= 0 or cal.bandwidth_gbs <= 0:
             raise CalibrationError(f"{where}: the `{cal.key}` entry has no positive peak or bandwidth")
         return cal
+
+    def efficiency_at(self, kind: str, batch: int) -> float:
+        """The fitted efficiency of ``kind`` at ``batch``: between two calibrated batch sizes,
+        interpolated on log(batch); outside them, the nearest; 1.0 for a kind never fitted (a view,
+        which moves nothing)."""
+        points = sorted(
+            (int(b), e)
+            for key, e in self.efficiency.items()
+            for k, _, b in [key.partition("@")]
+            if k == kind and b.isdigit()
+        )
+        if not points:
+            return 1.0
+        if batch <= points[0][0]:
+            return points[0][1]
+        for (b0, e0), (b1, e1) in zip(points, points[1:]):
+            if batch <= b1:
+                w = math.log(batch / b0) / math.log(b1 / b0)
+                return math.exp((1 - w) * math.log(e0) + w * math.log(e1))
+        return points[-1][1]
+
+    @property
+    def batches(self) -> list[int]:
+        return sorted({int(key.partition("@")[2]) for key in self.efficiency if key.partition("@")[2].isdigit()})
 
     def conditions(self) -> str:
         return f"{self.device_name}, {self.threads} thread{'s' * (self.threads != 1)}, torch {self.torch}"

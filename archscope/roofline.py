@@ -16,10 +16,12 @@ Per layer, for a batch of ``batch`` at a dtype of ``s`` bytes per element:
 The prediction adds what calibration fitted on synthetic layers (never on the networks it is
 judged on): each kind of kernel (the op's declared ``kernel``: gemm, grouped, pool, norm,
 elementwise, copy; ``archscope.ops.registry.KERNELS``) reaches its roof at a fraction ``e`` of
-it, and every layer costs a fixed overhead besides (the module call, dispatch, allocation, and
-the network's own forward between layers)::
+it, fitted at a few batch sizes (a depthwise convolution on CPU reaches a far smaller fraction
+at batch 16 than at batch 1) and interpolated on log(batch) between them; every layer costs a
+fixed overhead besides (the module call, dispatch, allocation, and the network's own forward
+between layers)::
 
-    predicted = Σ max(FLOPs / peak, bytes / bandwidth) / e[kind] + overhead
+    predicted = Σ max(FLOPs / peak, bytes / bandwidth) / e(kind, batch) + overhead
 
 The MACs-only predictor that ``bench/predict.py`` compares against is 2 × MACs × batch / peak.
 Where the model stops being right: kernels far from both roofs (depthwise and grouped
@@ -82,11 +84,11 @@ class LayerRoof:
     predicted_s: float  # the fitted model, overhead included
 
 
-def roof(work: LayerWork, cal: Calibration) -> LayerRoof:
+def roof(work: LayerWork, cal: Calibration, batch: int = 1) -> LayerRoof:
     compute = work.flops / (cal.peak_gflops * 1e9)
     memory = work.bytes / (cal.bandwidth_gbs * 1e9)
     bound = "none" if not (work.flops or work.bytes) else "compute" if compute >= memory else "memory"
-    modelled = max(compute, memory) / cal.efficiency.get(work.kernel, 1.0)
+    modelled = max(compute, memory) / cal.efficiency_at(work.kernel, batch)
     overhead = (cal.layer_overhead_us + cal.framework_overhead_us) * 1e-6
     return LayerRoof(work, bound, max(compute, memory), modelled + overhead)
 
@@ -150,5 +152,5 @@ def layer_dict(r: LayerRoof) -> dict[str, Any]:
 def predict(graph: Graph, cal: Calibration, batch: int = 1, dtype: str | None = None) -> Prediction:
     """The static latency of one forward pass of ``batch`` images on ``cal``'s device."""
     dtype = dtype or cal.dtype
-    layers = tuple(roof(w, cal) for w in layer_work(graph, batch, dtype))
+    layers = tuple(roof(w, cal, batch) for w in layer_work(graph, batch, dtype))
     return Prediction(graph.name, batch, dtype, cal, layers)

@@ -41,7 +41,11 @@ CAL = Calibration(
     conv_gflops=40.0,
     copy_gbs=10.0,
     triad_gbs=12.5,
-    efficiency={"gemm": 0.5, "grouped": 0.1, "pool": 0.25, "norm": 0.5, "elementwise": 1.0, "copy": 1.0},
+    efficiency={
+        **{f"{kind}@1": 0.5 for kind in ("gemm", "grouped", "pool", "norm", "elementwise", "copy")},
+        **{f"{kind}@16": 0.25 for kind in ("gemm", "grouped", "pool", "norm", "elementwise", "copy")},
+        "grouped@1": 0.1,
+    },
     layer_overhead_us=10.0,
     framework_overhead_us=5.0,
     fit_median_error=0.2,
@@ -74,6 +78,15 @@ def test_round_trip_keeps_every_figure_and_other_entries(cache):
     d = CAL.to_dict()
     assert (d["peak_gflops"], d["bandwidth_gbs"]) == (50.0, 12.5)  # the faster of each pair
     assert CAL.ridge == 4.0
+
+
+def test_efficiency_is_interpolated_on_log_batch():
+    assert CAL.batches == [1, 16]
+    assert CAL.efficiency_at("gemm", 1) == 0.5 and CAL.efficiency_at("gemm", 16) == 0.25
+    assert CAL.efficiency_at("gemm", 4) == pytest.approx(math.sqrt(0.5 * 0.25))  # halfway on log(batch)
+    assert CAL.efficiency_at("grouped", 4) == pytest.approx(math.sqrt(0.1 * 0.25))
+    assert CAL.efficiency_at("gemm", 256) == 0.25  # beyond the calibrated batches: the nearest
+    assert CAL.efficiency_at("view", 4) == 1.0  # never fitted: moves nothing
 
 
 def test_cache_path_follows_xdg_and_the_override(monkeypatch, tmp_path):
@@ -191,7 +204,7 @@ def test_prediction_is_the_sum_of_its_layers_and_json_says_so(cache):
         compute, memory = w.flops / 50e9, w.bytes / 12.5e9
         assert row["bound"] == ("none" if not w.flops and not w.bytes else "compute" if compute >= memory else "memory")
         assert row["attainable_ms"] == pytest.approx(max(compute, memory) * 1e3)
-        expected = max(compute, memory) / CAL.efficiency.get(w.kernel, 1.0) + 15e-6
+        expected = max(compute, memory) / CAL.efficiency_at(w.kernel, 4) + 15e-6
         assert row["predicted_ms"] == pytest.approx(expected * 1e3)
     assert data["macs_only_ms"] == pytest.approx(2 * a.report.totals.macs * 4 / 50e9 * 1e3)
     table = CliRunner().invoke(app, ["predict", "resnet18", "--depth", "1"])

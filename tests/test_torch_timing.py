@@ -85,14 +85,16 @@ def test_depth_groups_and_refusals(cache):
 
 
 def test_calibrate_measures_and_stores(cache):
-    out = CliRunner().invoke(app, ["calibrate", "--threads", "1", "--min-time", "0.02", "--format", "json"])
+    args = ["calibrate", "--threads", "1", "--min-time", "0.02", "--batches", "1,2", "--format", "json"]
+    out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["peak_gflops"] == max(data["gemm_gflops"], data["conv_gflops"]) > 0
     assert data["bandwidth_gbs"] == max(data["copy_gbs"], data["triad_gbs"]) > 0
     assert (data["device"], data["dtype"], data["threads"], data["torch"]) == ("cpu", "float32", 1, torch.__version__)
     assert data["cache"] == str(cache)
-    assert set(data["efficiency"]) == {"gemm", "grouped", "pool", "norm", "elementwise", "copy"}
+    kinds = ("gemm", "grouped", "pool", "norm", "elementwise", "copy")
+    assert set(data["efficiency"]) == {f"{k}@{b}" for k in kinds for b in (1, 2)}
     stored = calibration.lookup("cpu", "float32")
     assert stored is not None and stored.peak_gflops == data["peak_gflops"] and stored.threads == 1
     table = CliRunner().invoke(app, ["predict", "lenet5"])

@@ -13,8 +13,8 @@ import typer
 
 from ..calibration import CalibrationError
 from ..render.emit import OutputFormat
-from .backend import backend_errors
-from .bench import DType, ThreadsOpt, progress_display
+from .backend import backend_errors, parse_batches
+from .bench import DType, ThreadsOpt, _check_batches, progress_display
 from .common import ExitCode, format_option, handled, write_table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +49,14 @@ def calibrate(
     min_time: Annotated[
         float, typer.Option("--min-time", min=0.01, help="Seconds of timing per kernel (the layers get 3×).")
     ] = 1.0,
+    batches: Annotated[
+        str | None,
+        typer.Option(
+            "--batches",
+            callback=lambda v: v and _check_batches(v),
+            help="Batch sizes to time the synthetic layers at (default 1,4,16; cuda 1,16,128).",
+        ),
+    ] = None,
     fmt: Annotated[
         OutputFormat, format_option(OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
     ] = OutputFormat.table,
@@ -67,7 +75,13 @@ def calibrate(
 
     with progress_display() as progress:
         cal = measure(
-            device.value, dtype.value, threads, min_run_time=min_time, layer_time=3 * min_time, progress=progress
+            device.value,
+            dtype.value,
+            threads,
+            min_run_time=min_time,
+            layer_time=3 * min_time,
+            batches=tuple(parse_batches(batches)) if batches else None,
+            progress=progress,
         )
     try:
         path = store(cal)

@@ -65,8 +65,11 @@ def calibration_table(cal: Calibration, path: str, notes: tuple[str, ...] = ()) 
         ("bandwidth", cal.bandwidth_gbs, "GB/s", "the faster of the two"),
         ("ridge point", cal.ridge, "FLOP/byte", "peak / bandwidth: above it a layer is compute-bound"),
     ]
-    for kind, eff in sorted(cal.efficiency.items()):
-        rows.append((f"{kind} kernels", eff * 100, "% of roof", f"fitted: {KERNELS.get(kind, kind)}"))
+    for key, eff in sorted(
+        cal.efficiency.items(), key=lambda kv: (kv[0].partition("@")[0], int(kv[0].partition("@")[2] or 0))
+    ):
+        kind, _, batch = key.partition("@")
+        rows.append((f"{kind} @ batch {batch}", eff * 100, "% of roof", f"fitted: {KERNELS.get(kind, kind)}"))
     rows += [
         ("overhead per layer", cal.layer_overhead_us, "µs", "fitted: the module call, dispatch, allocation"),
         ("between layers", cal.framework_overhead_us, "µs", "measured: the network's forward, per layer"),
@@ -132,7 +135,7 @@ def per_layer_table(
                     "macs": w.macs,
                     "flops": w.flops,
                     "bytes": w.bytes,
-                    "roof": roof(w, cal).attainable_s if cal else 0.0,
+                    "roof": roof(w, cal, timing.batch).attainable_s if cal else 0.0,
                 },
             )
         )
@@ -308,7 +311,7 @@ def predict_table(
         f"predicted latency {prediction.latency_s * 1e3:.2f} ms (roofline floor {prediction.attainable_s * 1e3:.2f} ms; "
         f"MACs / peak alone: {prediction.macs_only_s * 1e3:.2f} ms); {counts['compute']} layers compute-bound, "
         f"{counts['memory']} memory-bound",
-        "predicted = Σ max(FLOPs / peak, bytes / bandwidth) / efficiency of the layer's kind of kernel + "
+        "predicted = Σ max(FLOPs / peak, bytes / bandwidth) / efficiency of the layer's kind of kernel at this batch + "
         f"{cal.layer_overhead_us + cal.framework_overhead_us:.1f} µs per layer (fitted by `archscope calibrate` on "
         "synthetic layers); bytes = inputs + weights + outputs at the dtype",
         FLOPS_NOTE,

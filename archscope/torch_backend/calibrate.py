@@ -10,11 +10,12 @@ until ``min_run_time`` seconds; the median per call; on CUDA the timer synchroni
   on tensors far larger than the CPU caches (128 MiB on CPU, 1 GiB on CUDA at float32); the
   bandwidth is the faster of the two;
 * the model: the synthetic layers of ``calibration_layers.yaml`` (never a network that
-  ``bench/predict.py`` judges) are timed per layer as `bench --per-layer` does, at batch 1
-  and 8 (32 on CUDA); the model's constants (the fraction of its roof each kind of kernel
-  reaches, an overhead per layer) are fitted to those times (:func:`fit_model`); the time
-  between layers (the network's forward) is measured on the same net, per layer (the smaller
-  of the two batches' figures: it does not grow with the batch).
+  ``bench/predict.py`` judges) are timed per layer as `bench --per-layer` does, at a few
+  batch sizes (1, 4, 16 on CPU; 1, 16, 128 on CUDA); the model's constants (the fraction of
+  its roof each kind of kernel reaches at each batch size, one overhead per layer) are fitted
+  to those times (:func:`fit_model`); the time between layers (the network's forward) is
+  measured on the same net, per layer (the smallest of the batches' figures: it does not grow
+  with the batch).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .benchmark import BenchConfig, Progress, _cpu_name, resolve_device
 from .errors import BackendError, require_torch
 
 LAYERS_SPEC = Path(__file__).with_name("calibration_layers.yaml")
+DEFAULT_BATCHES = (1, 4, 16)  # where the synthetic layers are timed (predict interpolates between)
+DEFAULT_BATCHES_CUDA = (1, 16, 128)
 
 
 def _seconds(torch: Any, stmt: str, env: dict[str, Any], threads: int, min_run_time: float) -> float:
@@ -114,6 +117,7 @@ def calibrate(
     *,
     min_run_time: float = 1.0,
     layer_time: float = 3.0,
+    batches: tuple[int, ...] | None = None,
     progress: Progress | None = None,
 ) -> Calibration:
     """Measure ``device`` in ``dtype`` (see the module docstring). Stores nothing."""
@@ -139,12 +143,12 @@ def calibrate(
         )
         if progress:
             progress("synthetic layers", 0.5)
-        return _fit(cal, layer_time)
+        return _fit(cal, layer_time, batches or (DEFAULT_BATCHES_CUDA if device == "cuda" else DEFAULT_BATCHES))
     finally:
         torch.set_num_threads(previous)
 
 
-def _fit(cal: Calibration, layer_time: float) -> Calibration:
+def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calibration:
     from ..roofline import layer_work, roof
     from .layer_timing import time_layers
     from .lowering import checked_analysis
@@ -153,7 +157,7 @@ def _fit(cal: Calibration, layer_time: float) -> Calibration:
     assert graph is not None
     samples: list[tuple[str, float, float]] = []
     between: list[float] = []
-    for batch in (1, 8) if cal.device == "cpu" else (1, 32):
+    for batch in batches:
         config = BenchConfig(
             device=cal.device, dtype=cal.dtype, threads=cal.threads, warmup=3, min_time=layer_time, min_runs=5
         )
@@ -162,7 +166,7 @@ def _fit(cal: Calibration, layer_time: float) -> Calibration:
         for t in timing.layers:
             w = work[t.name]
             if (w.flops or w.bytes) and t.median_s > 0:
-                samples.append((w.kernel, roof(w, cal).attainable_s, t.median_s))
+                samples.append((f"{w.kernel}@{batch}", roof(w, cal).attainable_s, t.median_s))
         between.append(max(timing.overhead_s, 0.0) / len(timing.layers))
     efficiency, overhead, error = fit_model(samples)
     return replace(
