@@ -52,6 +52,9 @@ class Calibration:
     fit_median_error: float = 0.0  # |predicted / measured − 1| over the synthetic layers, median
     fit_layers: int = 0
     measured_at: str = ""  # UTC, ISO 8601
+    # wall: elapsed time; cpu: the process's CPU time (time.process_time), for a busy shared
+    # machine, where elapsed time measures the machine's share rather than the kernels (1 thread)
+    clock: str = "wall"
 
     @property
     def key(self) -> str:
@@ -135,7 +138,8 @@ class Calibration:
         return sorted({int(key.partition("@")[2]) for key in self.efficiency if key.partition("@")[2].isdigit()})
 
     def conditions(self) -> str:
-        return f"{self.device_name}, {self.threads} thread{'s' * (self.threads != 1)}, torch {self.torch}"
+        clock = ", CPU time" if self.clock == "cpu" else ""
+        return f"{self.device_name}, {self.threads} thread{'s' * (self.threads != 1)}, torch {self.torch}{clock}"
 
 
 def entry_key(device: str, dtype: str) -> str:

@@ -68,6 +68,9 @@ def test_warnings_name_the_command_to_run(cache):
     assert stale.exit_code == 0
     assert f"torch 1.0.0, not {torch.__version__}" in stale.stderr and "4 threads, not 1" in stale.stderr
     assert "--threads 1`" in stale.stderr
+    clock = CliRunner().invoke(app, [*args, "--cpu-time", "--format", "json"])
+    assert clock.exit_code == 0 and "measured in elapsed time, these layers in CPU time" in clock.stderr
+    assert "process_time" in json.loads(clock.stdout)["environment"]["timer"]
     cache.write_text("{not json")
     corrupt = CliRunner().invoke(app, args)
     assert corrupt.exit_code == 0 and "is not valid JSON" in corrupt.stderr and "Traceback" not in corrupt.output
@@ -85,14 +88,14 @@ def test_depth_groups_and_refusals(cache):
 
 
 def test_calibrate_measures_and_stores(cache):
-    args = ["calibrate", "--threads", "1", "--min-time", "0.02", "--batches", "1,2", "--format", "json"]
+    args = ["calibrate", "--threads", "1", "--min-time", "0.02", "--batches", "1,2", "--cpu-time", "--format", "json"]
     out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["peak_gflops"] == max(data["gemm_gflops"], data["conv_gflops"]) > 0
     assert data["bandwidth_gbs"] == max(data["copy_gbs"], data["triad_gbs"]) > 0
     assert (data["device"], data["dtype"], data["threads"], data["torch"]) == ("cpu", "float32", 1, torch.__version__)
-    assert data["cache"] == str(cache)
+    assert data["cache"] == str(cache) and data["clock"] == "cpu"
     kinds = ("gemm", "grouped", "pool", "norm", "elementwise", "copy")
     assert set(data["efficiency"]) == {f"{k}@{b}" for k in kinds for b in (1, 2)}
     stored = calibration.lookup("cpu", "float32")
@@ -105,6 +108,8 @@ def test_calibrate_measures_and_stores(cache):
 def test_calibrate_cuda_without_a_gpu_is_a_clear_error(cache):
     out = CliRunner().invoke(app, ["calibrate", "--device", "cuda"])
     assert out.exit_code == 2 and "no CUDA GPU is available" in out.stderr and "Traceback" not in out.output
+    bad = CliRunner().invoke(app, ["calibrate", "--batches", "0"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
 
 
 @pytest.mark.parametrize(("spec", "dtype"), [("resnet18", torch.float32), ("mobilenet_v3_small", torch.float16)])

@@ -121,6 +121,9 @@ def bench(
     depth: Annotated[
         int | None, typer.Option("--depth", "-d", min=1, help="With --per-layer: group layers by dotted name.")
     ] = None,
+    cpu_time: Annotated[
+        bool, typer.Option("--cpu-time", help="With --per-layer: the process's CPU time (a busy machine, 1 thread).")
+    ] = False,
     # transfer learning (no effect on inference timing; accepted as every command that reads a spec does)
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -142,10 +145,10 @@ def bench(
 
     analysis = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
-    if per_layer or depth is not None:
+    if per_layer or depth is not None or cpu_time:
         from .per_layer import bench_per_layer
 
-        bench_per_layer(analysis, config, depth, fmt)
+        bench_per_layer(analysis, config, depth, fmt, "cpu" if cpu_time else "wall")
         return
     with progress_display() as progress:
         result = run_bench(analysis, config, progress=progress)

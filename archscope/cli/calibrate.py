@@ -57,6 +57,13 @@ def calibrate(
             help="Batch sizes to time the synthetic layers at (default 1,4,16; cuda 1,16,128).",
         ),
     ] = None,
+    cpu_time: Annotated[
+        bool,
+        typer.Option(
+            "--cpu-time",
+            help="Measure the process's CPU time, not elapsed time: for a busy shared machine (CPU, 1 thread).",
+        ),
+    ] = False,
     fmt: Annotated[
         OutputFormat, format_option(OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
     ] = OutputFormat.table,
@@ -81,6 +88,7 @@ def calibrate(
             min_run_time=min_time,
             layer_time=3 * min_time,
             batches=tuple(parse_batches(batches)) if batches else None,
+            clock="cpu" if cpu_time else "wall",
             progress=progress,
         )
     try:

@@ -14,7 +14,7 @@ from ..render.summary import grouped_rows
 from .common import ExitCode, write_table
 
 
-def bench_per_layer(analysis: Any, config: Any, depth: int | None, fmt: OutputFormat) -> None:
+def bench_per_layer(analysis: Any, config: Any, depth: int | None, fmt: OutputFormat, clock: str = "wall") -> None:
     """Time ``analysis``'s network per layer at ``config``'s one batch size and print the table."""
     from ..render.timing import per_layer_table
     from ..roofline import layer_work
@@ -29,6 +29,9 @@ def bench_per_layer(analysis: Any, config: Any, depth: int | None, fmt: OutputFo
         raise typer.Exit(ExitCode.USAGE)
     analysis = checked_analysis(analysis)
     device = resolve_device(config.device)
+    if clock == "cpu" and device != "cpu":
+        print("archscope: `--cpu-time` measures the CPU: use `--device cpu`", file=sys.stderr)
+        raise typer.Exit(ExitCode.USAGE)
     notes: tuple[str, ...] = ()
     try:
         cal = lookup(device, config.dtype)
@@ -43,10 +46,14 @@ def bench_per_layer(analysis: Any, config: Any, depth: int | None, fmt: OutputFo
         why = mismatch(cal, torch.__version__, threads, name)
         if why:
             notes = (f"warning: {why}",)
+        if cal.clock != clock:
+            was = "CPU time (--cpu-time)" if cal.clock == "cpu" else "elapsed time"
+            now = "CPU time" if clock == "cpu" else "elapsed time"
+            notes += (f"warning: the calibration was measured in {was}, these layers in {now}",)
     for note in notes:
         print(f"archscope: {note.removeprefix('warning: ')}", file=sys.stderr)
     with progress_display() as progress:
-        timing = time_layers(analysis, config, progress=progress)
+        timing = time_layers(analysis, config, progress=progress, clock=clock)
     work = layer_work(analysis.graph, timing.batch, config.dtype)
     labels = {r.name: r.op for r in grouped_rows(analysis.report, depth)} if depth else None
     write_table(per_layer_table(timing, work, cal, depth, notes, labels), fmt)

@@ -77,7 +77,7 @@ def calibration_table(cal: Calibration, path: str, notes: tuple[str, ...] = ()) 
     ]
     preamble = (
         f"{cal.device} ({cal.device_name}) · {cal.dtype} · {cal.threads} thread{'s' * (cal.threads != 1)} · "
-        f"torch {cal.torch} · {cal.measured_at}",
+        f"torch {cal.torch} · {cal.measured_at}" + (" · CPU time (--cpu-time)" if cal.clock == "cpu" else ""),
     )
     return Table(
         CALIBRATION_COLUMNS,
@@ -180,12 +180,22 @@ def per_layer_table(
     env = timing.environment
     preamble = (
         f"{timing.name} · batch {timing.batch} · {env['device']} ({env['device_name']}) · {env['threads']} thread{'s' * (env['threads'] != 1)} · "
-        f"{env['dtype']} · torch {env['torch']} · {timing.runs} plain and {timing.runs} hooked calls, interleaved",
+        f"{env['dtype']} · torch {env['torch']} · {timing.runs} plain and {timing.runs} hooked calls, interleaved"
+        + (" · CPU time" if "process_time" in env.get("timer", "") else ""),
     )
+    share = f"layers add up to {timing.layers_s * 1e3:.2f} ms of the {median * 1e3:.2f} ms median ({timing.layers_s / median:.0%})"
+    if overhead >= 0:
+        rest = (
+            f"; the rest, {overhead * 1e3:.2f} ms ({overhead / median:.0%}), is framework overhead: the generated "
+            "forward, module calls and freeing tensors between layers"
+        )
+    else:
+        rest = (
+            f"; {-overhead * 1e3:.2f} ms more than the plain calls' median: the hooks' own cost and the machine's "
+            "noise between calls (the framework overhead between layers is smaller than that)"
+        )
     footer_notes = (
-        f"layers add up to {timing.layers_s * 1e3:.2f} ms of the {median * 1e3:.2f} ms median "
-        f"({timing.layers_s / median:.0%}); the rest, {overhead * 1e3:.2f} ms ({overhead / median:.0%}), is framework "
-        "overhead: the generated forward, module calls and freeing tensors between layers",
+        share + rest,
         FLOPS_NOTE,
     )
     if cal:

@@ -21,6 +21,7 @@ until ``min_run_time`` seconds; the median per call; on CUDA the timer synchroni
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,15 +36,20 @@ DEFAULT_BATCHES = (1, 4, 16)  # where the synthetic layers are timed (predict in
 DEFAULT_BATCHES_CUDA = (1, 16, 128)
 
 
-def _seconds(torch: Any, stmt: str, env: dict[str, Any], threads: int, min_run_time: float) -> float:
+def _seconds(torch: Any, stmt: str, env: dict[str, Any], threads: int, min_run_time: float, clock: str) -> float:
     from torch.utils.benchmark import Timer
 
-    timer = Timer(stmt, globals=env, num_threads=threads)
+    if clock == "cpu":
+        timer = Timer(stmt, globals=env, num_threads=threads, timer=time.process_time)
+    else:
+        timer = Timer(stmt, globals=env, num_threads=threads)
     timer.timeit(2)  # warm-up: allocation, kernel choice
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
-def measure_peaks(device: str, dtype: str, threads: int, min_run_time: float = 1.0) -> dict[str, float]:
+def measure_peaks(
+    device: str, dtype: str, threads: int, min_run_time: float = 1.0, clock: str = "wall"
+) -> dict[str, float]:
     """GEMM and convolution GFLOP/s, copy and triad GB/s."""
     torch = require_torch("`calibrate`")
     dt = getattr(torch, dtype)
@@ -55,26 +61,31 @@ def measure_peaks(device: str, dtype: str, threads: int, min_run_time: float = 1
         a = torch.randn(n, n, device=device, dtype=dt)
         b = torch.randn(n, n, device=device, dtype=dt)
         out["gemm_gflops"] = (
-            2 * n**3 / _seconds(torch, "torch.mm(a, b)", {"torch": torch, "a": a, "b": b}, threads, min_run_time) / 1e9
+            2
+            * n**3
+            / _seconds(torch, "torch.mm(a, b)", {"torch": torch, "a": a, "b": b}, threads, min_run_time, clock)
+            / 1e9
         )
         del a, b
         batch, c, hw = (32, 256, 56) if cuda else (1, 128, 56)
         conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False).to(device=device, dtype=dt).eval()
         x = torch.randn(batch, c, hw, hw, device=device, dtype=dt)
         macs = batch * c * c * 9 * hw * hw
-        out["conv_gflops"] = 2 * macs / _seconds(torch, "conv(x)", {"conv": conv, "x": x}, threads, min_run_time) / 1e9
+        out["conv_gflops"] = (
+            2 * macs / _seconds(torch, "conv(x)", {"conv": conv, "x": x}, threads, min_run_time, clock) / 1e9
+        )
         del conv, x
         elements = (1 << 28 if cuda else 1 << 25) * 4 // size  # 1 GiB / 128 MiB per tensor
         src = torch.randn(elements, device=device, dtype=dt)
         dst = torch.empty_like(src)
         nbytes = elements * size
         out["copy_gbs"] = (
-            2 * nbytes / _seconds(torch, "dst.copy_(src)", {"dst": dst, "src": src}, threads, min_run_time) / 1e9
+            2 * nbytes / _seconds(torch, "dst.copy_(src)", {"dst": dst, "src": src}, threads, min_run_time, clock) / 1e9
         )
         other = torch.randn(elements, device=device, dtype=dt)
         env = {"torch": torch, "a": dst, "b": src, "c": other}
         out["triad_gbs"] = (
-            3 * nbytes / _seconds(torch, "torch.add(b, c, alpha=3.0, out=a)", env, threads, min_run_time) / 1e9
+            3 * nbytes / _seconds(torch, "torch.add(b, c, alpha=3.0, out=a)", env, threads, min_run_time, clock) / 1e9
         )
         del src, dst, other
         if cuda:
@@ -118,6 +129,7 @@ def calibrate(
     min_run_time: float = 1.0,
     layer_time: float = 3.0,
     batches: tuple[int, ...] | None = None,
+    clock: str = "wall",
     progress: Progress | None = None,
 ) -> Calibration:
     """Measure ``device`` in ``dtype`` (see the module docstring). Stores nothing."""
@@ -125,13 +137,15 @@ def calibrate(
     if dtype not in DTYPE_BYTES:
         raise BackendError(f"unknown dtype `{dtype}`: use " + ", ".join(DTYPE_BYTES))
     device = resolve_device(device)
+    if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
+        raise BackendError("the CPU-time clock measures the CPU only: use `--device cpu`, or the wall clock")
     previous = torch.get_num_threads()
     threads = threads or previous
     torch.set_num_threads(threads)
     try:
         if progress:
             progress("compute and bandwidth", 0.0)
-        peaks = measure_peaks(device, dtype, threads, min_run_time)
+        peaks = measure_peaks(device, dtype, threads, min_run_time, clock)
         cal = Calibration(
             device=device,
             dtype=dtype,
@@ -139,6 +153,7 @@ def calibrate(
             torch=torch.__version__,
             threads=threads,
             measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            clock=clock,
             **peaks,
         )
         if progress:
@@ -158,10 +173,16 @@ def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calib
     samples: list[tuple[str, float, float]] = []
     between: list[float] = []
     for batch in batches:
+        quick = layer_time < 0.5  # a smoke run (the tests): fewer calls
         config = BenchConfig(
-            device=cal.device, dtype=cal.dtype, threads=cal.threads, warmup=3, min_time=layer_time, min_runs=5
+            device=cal.device,
+            dtype=cal.dtype,
+            threads=cal.threads,
+            warmup=1 if quick else 3,
+            min_time=layer_time,
+            min_runs=3 if quick else 5,
         )
-        timing = time_layers(LAYERS_SPEC, config, batch=batch)
+        timing = time_layers(LAYERS_SPEC, config, batch=batch, clock=cal.clock)
         work = {w.name: w for w in layer_work(graph, batch, cal.dtype)}
         for t in timing.layers:
             w = work[t.name]

@@ -61,9 +61,10 @@ class LayerTiming:
 class _Clock:
     """Reads the time around every layer of one hooked call."""
 
-    def __init__(self, torch: Any, cuda: bool) -> None:
+    def __init__(self, torch: Any, cuda: bool, read: Callable[[], float] = time.perf_counter) -> None:
         self.torch = torch
         self.cuda = cuda
+        self.read = read
         self.marks: dict[str, list[Any]] = {}
 
     def start(self, name: str) -> None:
@@ -77,7 +78,7 @@ class _Clock:
             event = self.torch.cuda.Event(enable_timing=True)
             event.record()
             return event
-        return time.perf_counter()
+        return self.read()
 
     def durations(self) -> dict[str, float]:
         """Seconds per layer of the call just made (synchronises the GPU first)."""
@@ -90,7 +91,7 @@ class _Clock:
         return out
 
 
-def _timed_call(torch: Any, cuda: bool, call: Callable[[], Any]) -> float:
+def _timed_call(torch: Any, cuda: bool, call: Callable[[], Any], read: Callable[[], float]) -> float:
     """Seconds of one call; on CUDA between two events, after a synchronisation."""
     if cuda:
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -99,9 +100,9 @@ def _timed_call(torch: Any, cuda: bool, call: Callable[[], Any]) -> float:
         end.record()
         torch.cuda.synchronize()
         return start.elapsed_time(end) / 1e3
-    t0 = time.perf_counter()
+    t0 = read()
     call()
-    return time.perf_counter() - t0
+    return read() - t0
 
 
 def _median(values: list[float]) -> float:
@@ -117,12 +118,16 @@ def time_model_layers(
     device: str,
     config: BenchConfig,
     progress: Progress | None = None,
+    clock: str = "wall",
 ) -> tuple[float, int, dict[str, float]]:
     """Time ``model`` plain and per layer (``layers``: layer name → module qualified name).
-    Returns (median seconds of a plain call, calls of each kind, median seconds per layer)."""
+    Returns (median seconds of a plain call, calls of each kind, seconds per layer).
+    ``clock``: ``wall`` (elapsed time) or ``cpu`` (the process's CPU time, on CPU only: on a busy
+    machine elapsed time measures the machine's share of the process)."""
     torch = require_torch("`bench --per-layer`")
     cuda = device == "cuda"
-    clock = _Clock(torch, cuda)
+    read = time.process_time if clock == "cpu" else time.perf_counter
+    clock_ = _Clock(torch, cuda, read)
     modules = dict(model.named_modules())
     call = (lambda: model(*x)) if isinstance(x, tuple) else (lambda: model(x))
 
@@ -130,11 +135,11 @@ def time_model_layers(
         handles = []
         for name, qualname in layers.items():
             module = modules[qualname]
-            handles.append(module.register_forward_pre_hook(lambda m, a, name=name: clock.start(name)))
-            handles.append(module.register_forward_hook(lambda m, a, o, name=name: clock.stop(name)))
+            handles.append(module.register_forward_pre_hook(lambda m, a, name=name: clock_.start(name)))
+            handles.append(module.register_forward_hook(lambda m, a, o, name=name: clock_.stop(name)))
         try:
             call()
-            return clock.durations()
+            return clock_.durations()
         finally:
             for h in handles:
                 h.remove()
@@ -153,7 +158,7 @@ def time_model_layers(
             calls: list[dict[str, float]] = []
             started = time.perf_counter()
             while time.perf_counter() - started < config.min_time or len(plain) < config.min_runs:
-                plain.append(_timed_call(torch, cuda, call))
+                plain.append(_timed_call(torch, cuda, call, read))
                 calls.append(hooked())
                 if progress:
                     done = min(
@@ -180,7 +185,12 @@ def central_mean(calls: list[dict[str, float]]) -> dict[str, float]:
 
 
 def time_layers(
-    source: Any, config: BenchConfig | None = None, *, progress: Progress | None = None, batch: int | None = None
+    source: Any,
+    config: BenchConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    batch: int | None = None,
+    clock: str = "wall",
 ) -> LayerTiming:
     """Time every layer of one network at one batch size (see the module docstring)."""
     torch = require_torch("`bench --per-layer`")
@@ -195,7 +205,7 @@ def time_layers(
     try:
         model, x = _prepare(analysis, config, device, batch)
         names = module_names(analysis.graph)
-        median, runs, per_layer = time_model_layers(model, x, names, device, config, progress)
+        median, runs, per_layer = time_model_layers(model, x, names, device, config, progress, clock)
     except (RuntimeError, NotImplementedError) as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
             raise MemoryEstimateTooLarge(f"batch {batch}: the device ran out of memory ({exc})") from None
@@ -207,6 +217,10 @@ def time_layers(
     layers = tuple(LayerTime(n.name, n.op, per_layer.get(n.name, 0.0)) for n in graph.nodes)
     env = environment(config, device)
     env["timer"] = "forward hooks around every layer: " + (
-        "CUDA events, synchronised after each call" if device == "cuda" else "time.perf_counter"
+        "CUDA events, synchronised after each call"
+        if device == "cuda"
+        else "time.process_time (CPU time)"
+        if clock == "cpu"
+        else "time.perf_counter"
     )
     return LayerTiming(analysis.report.name, analysis.source, batch, median, runs, layers, env)
