@@ -148,7 +148,7 @@ def bench(
     if per_layer or depth is not None or cpu_time:
         from .per_layer import bench_per_layer
 
-        bench_per_layer(analysis, config, depth, fmt, "cpu" if cpu_time else "wall")
+        bench_per_layer(analysis, config, depth, fmt, "cpu" if cpu_time else "wall", progress_display)
         return
     with progress_display() as progress:
         result = run_bench(analysis, config, progress=progress)

@@ -14,15 +14,17 @@ from ..render.summary import grouped_rows
 from .common import ExitCode, write_table
 
 
-def bench_per_layer(analysis: Any, config: Any, depth: int | None, fmt: OutputFormat, clock: str = "wall") -> None:
-    """Time ``analysis``'s network per layer at ``config``'s one batch size and print the table."""
+def bench_per_layer(
+    analysis: Any, config: Any, depth: int | None, fmt: OutputFormat, clock: str, progress_display: Any
+) -> None:
+    """Time ``analysis``'s network per layer at ``config``'s one batch size and print the table
+    (``progress_display``: `bench`'s progress bar, a context manager that yields the callback)."""
     from ..render.timing import per_layer_table
     from ..roofline import layer_work
     from ..torch_backend.benchmark import resolve_device
     from ..torch_backend.errors import require_torch
     from ..torch_backend.layer_timing import time_layers
     from ..torch_backend.lowering import checked_analysis
-    from .bench import progress_display
 
     if len(config.batches) != 1:
         print("archscope: `--per-layer` times one batch size: give one `--batch`", file=sys.stderr)
