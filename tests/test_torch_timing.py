@@ -53,6 +53,7 @@ def test_layers_add_up_to_the_whole_network(cache):
         conv1["achieved_gflops"] / 50.0
     )
     assert "hooks" in data["environment"]["timer"]
+    assert conv1["bound"] == "compute" and conv1["attainable_ms"] == pytest.approx(conv1["flops"] / 50e9 * 1e3)
 
 
 def test_warnings_name_the_command_to_run(cache):

@@ -227,6 +227,8 @@ def per_layer_table(
                 "bytes": int(v["bytes"]),
                 "achieved_gflops": v["flops"] / v["s"] / 1e9 if v["s"] > 0 else None,
                 "peak_share": v["flops"] / v["s"] / 1e9 / peak if peak and v["s"] > 0 else None,
+                "bound": row(name, op, v)[7] or None,
+                "attainable_ms": v["roof"] * 1e3 if cal else None,
             }
             for name, op, v in items
         ],
