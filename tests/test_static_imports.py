@@ -66,7 +66,7 @@ def test_every_static_command_and_the_api_stay_light():
                      ["summary", "resnet50", "--train", "--freeze", "*", "--unfreeze", "fc"],
                      ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["draw", "unet"], ["list"], ["ops"], ["schema"],
                      ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
-                     ["bench", "--help"]):
+                     ["bench", "--help"], ["calibrate", "--help"], ["predict", "--help"]):
             result = runner.invoke(app, args)
             assert result.exit_code == 0, (args, result.output[-2000:])
         print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy})))

@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, compare, draw, explain, field, lint, listing, memory, report, summary, verify
+from . import bench, calibrate, compare, draw, explain, field, lint, listing, memory, predict, report, summary, verify
 from .common import set_debug
 
 
@@ -59,8 +59,8 @@ app = typer.Typer(
     cls=_Group,
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
     "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-    "Static commands (summary, rf, memory, draw, lint, compare, list, ops, schema) never import torch; "
-    "build, verify and bench need the `torch` extra.",
+    "Static commands (summary, rf, memory, predict, draw, lint, compare, list, ops, schema) never import torch; "
+    "build, verify, bench and calibrate need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -101,6 +101,8 @@ app.command("schema")(listing.schema)
 app.command("explain")(explain.explain_command)
 app.command("verify")(verify.verify)
 app.command("bench")(bench.bench)
+app.command("calibrate")(calibrate.calibrate)
+app.command("predict")(predict.predict)
 
 
 def main() -> None:

@@ -115,6 +115,15 @@ def bench(
     min_time: MinTimeOpt = 10.0,
     min_runs: MinRunsOpt = 10,
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
+    per_layer: Annotated[
+        bool, typer.Option("--per-layer", help="Time every layer too (one batch size; see `archscope calibrate`).")
+    ] = False,
+    depth: Annotated[
+        int | None, typer.Option("--depth", "-d", min=1, help="With --per-layer: group layers by dotted name.")
+    ] = None,
+    cpu_time: Annotated[
+        bool, typer.Option("--cpu-time", help="With --per-layer: the process's CPU time (a busy machine, 1 thread).")
+    ] = False,
     # transfer learning (no effect on inference timing; accepted as every command that reads a spec does)
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -125,7 +134,8 @@ def bench(
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
     Reports the median latency per batch with IQR and p10/p90, images/s, and the GFLOP/s the
-    static MACs imply (FLOPs = 2 × MACs). The memory a batch needs is estimated first; a batch
+    static MACs imply (FLOPs = 2 × MACs). `--per-layer` times every layer as well (forward hooks;
+    CUDA events on a GPU) beside its share of the MACs and its % of the calibrated peak. The memory a batch needs is estimated first; a batch
     that would not fit is refused. Needs the `torch` extra. Exit codes: 0 timed; 1 spec errors;
     2 bad usage, unavailable device, torch missing, or a batch too large.
     """
@@ -135,6 +145,11 @@ def bench(
 
     analysis = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
+    if per_layer or depth is not None or cpu_time:
+        from .per_layer import bench_per_layer
+
+        bench_per_layer(analysis, config, depth, fmt, "cpu" if cpu_time else "wall", progress_display)
+        return
     with progress_display() as progress:
         result = run_bench(analysis, config, progress=progress)
     write_table(bench_table(result), fmt)

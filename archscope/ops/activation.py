@@ -31,6 +31,7 @@ from .registry import (
     Shape,
     always,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -81,6 +82,7 @@ def _activation(
         saves=saves,
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     )
 
 
@@ -206,6 +208,7 @@ register(
         memory=MemoryFacts(backward_temporaries=1),  # its backward computes the slopes' gradient per element first
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="hardtanh",
@@ -217,6 +220,7 @@ register(
         inplace=True,
         receptive_field=same,
         saves=SAVES_INPUT_COPIED_IN_PLACE,  # in place (`hardtanh_`), a copy of its input
+        kernel=kernel_is("elementwise"),
         backward=no_backward_macs,
     ),
     OpDef(
@@ -229,6 +233,7 @@ register(
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="dropout",
@@ -243,6 +248,7 @@ register(
         memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
     OpDef(
         name="identity",
@@ -255,5 +261,6 @@ register(
         memory=MemoryFacts(view=always, grad_view=True),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
 )

@@ -129,6 +129,11 @@ PADDING_BY_NAME = Reference(
 )
 
 
+def conv_kernel(a: Attrs) -> str:
+    """Dense (one GEMM-like kernel) or grouped: depthwise and grouped convolutions run other kernels."""
+    return "grouped" if a["groups"] > 1 else "gemm"
+
+
 def _conv_family(rank: int):
     name = f"conv{rank}d"
 
@@ -196,6 +201,7 @@ def _conv_family(rank: int):
         backward=backward,
         reference=replace(PADDING_BY_NAME, backward=counted),
         receptive_field=window(_field_geometry),
+        kernel=conv_kernel,
     )
 
 
@@ -272,6 +278,7 @@ def _transposed_family(rank: int):
         backward=backward,
         reference=Reference(backward=counted),
         receptive_field=transposed(_transposed_geometry),
+        kernel=conv_kernel,
     )
 
 

@@ -28,6 +28,7 @@ from .registry import (
     Shape,
     always,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -86,6 +87,7 @@ register(
         saves=Saves(inputs_for_weights=(0,)),  # grad of the input needs only the weight
         backward=_linear_backward,
         receptive_field=everything,  # every feature: after a flatten, every position
+        kernel=kernel_is("gemm"),
     ),
     OpDef(
         name="flatten",
@@ -98,5 +100,6 @@ register(
         memory=MemoryFacts(view=always, grad_view=True),  # a view, and so is its gradient
         backward=no_backward_macs,  # a view: its backward is a reshape
         receptive_field=flat,
+        kernel=kernel_is("view"),
     ),
 )

@@ -28,6 +28,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -151,6 +152,7 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         merge="residual",
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="concat",
@@ -166,6 +168,7 @@ register(
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
         merge="concat",
+        kernel=kernel_is("copy"),
     ),
     OpDef(
         name="mul",
@@ -180,5 +183,6 @@ register(
         backward=no_backward_macs,
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
         merge="scale",
+        kernel=kernel_is("elementwise"),
     ),
 )

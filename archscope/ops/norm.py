@@ -30,6 +30,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -68,6 +69,7 @@ def _batchnorm(rank: int):
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
         receptive_field=same,  # at inference: running statistics, a scale and shift per channel
+        kernel=kernel_is("norm"),
     )
 
 
@@ -108,5 +110,6 @@ register(
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
         backward=no_backward_macs,
         receptive_field=same,  # across channels only
+        kernel=kernel_is("norm"),
     ),
 )

@@ -34,6 +34,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -175,6 +176,7 @@ register(
         cost=_layer_norm_cost,
         lower=_layer_norm_lower,
         receptive_field=_layer_norm_field,
+        kernel=kernel_is("norm"),
         # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
         # input's size) are left out
         saves=Saves(inputs=(0,)),
@@ -189,6 +191,7 @@ register(
         lower=_group_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
+        kernel=kernel_is("norm"),
         # an upper bound: mean and inverse std are kept per group, and groups ≤ C
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
@@ -206,6 +209,7 @@ register(
         lower=_instance_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
+        kernel=kernel_is("norm"),
         saves=Saves(inputs=(0,), per_channel=2),  # mean and inverse std per sample and channel
         # F.instance_norm runs batch norm on a (1, N·C, …) view: its backward makes two copies of
         # the gradient (measured with MemTracker)

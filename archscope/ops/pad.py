@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .field import window
-from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, no_backward_macs, register
+from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, kernel_is, no_backward_macs, register
 from .window import require_rank
 
 
@@ -52,5 +52,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
+        kernel=kernel_is("copy"),
     )
 )

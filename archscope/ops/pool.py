@@ -36,6 +36,7 @@ from .registry import (
     Sizes,
     Source,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -149,6 +150,7 @@ def _pool_family(kind: str, rank: int):
         warnings=warnings,
         backward=no_backward_macs,
         receptive_field=window(_window),
+        kernel=kernel_is("pool"),
         **facts,
     )
 
@@ -230,6 +232,7 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         lower=lower,
         backward=no_backward_macs,
         receptive_field=lambda a: ADAPTIVE_FIELD,
+        kernel=kernel_is("pool"),
         **facts,
     )
 
@@ -327,6 +330,7 @@ register(
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
         receptive_field=everything,
+        kernel=kernel_is("pool"),
     ),
     _adaptive("avg", 2),
     _adaptive("avg", 3),
@@ -351,6 +355,7 @@ register(
         # an output unit holds the value of the pooled unit whose window covers it, when the
         # switch points there: every unit a window covers, as a transposed conv with the pool's window
         receptive_field=transposed(_unpool_geometry),
+        kernel=kernel_is("copy"),
         reference=Reference(
             untraceable="TypeError: cond must be a bool, but got a Tensor",  # the jit tracer, in F.max_unpool2d's checks
             inputs=_unpool_reference_inputs,

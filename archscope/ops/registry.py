@@ -322,6 +322,26 @@ class Reference:
 TRACED = Reference()  # fvcore traces the op on random float inputs
 
 
+# The kinds of kernel a layer runs at inference, for the roofline and `predict` (archscope/roofline.py):
+# calibration fits how close each kind comes to the device's roofs, on synthetic layers.
+KERNELS: dict[str, str] = {
+    "gemm": "a dense convolution or matrix product (one GEMM-like kernel)",
+    "grouped": "a grouped or depthwise convolution",
+    "pool": "a sliding-window or global pooling",
+    "norm": "a normalisation (at inference: per-channel statistics or a reduction)",
+    "elementwise": "an elementwise map or merge (activations, add, mul)",
+    "copy": "moves data without arithmetic (concat, padding, upsampling, shuffles)",
+    "view": "moves no data: its output is a view of its input (flatten, identity, dropout at inference)",
+}
+
+
+def kernel_is(kind: str) -> Callable[[Attrs], str]:
+    """The ``kernel`` fact of an op whose kind does not depend on its attributes."""
+    if kind not in KERNELS:
+        raise ValueError(f"unknown kernel kind `{kind}`: one of {', '.join(KERNELS)}")
+    return lambda attrs: kind
+
+
 class Source(NamedTuple):
     """The layer that produces one of an op's inputs, as ``check_inputs`` sees it."""
 
@@ -367,6 +387,9 @@ class OpDef:
     # `residual` (a sum), `concat`, `scale` (a product); "" for an op that does not merge inputs
     # (an op of several inputs declares it, or takes an extra output: tests/test_op_facts.py)
     merge: str = ""
+    # which kind of kernel the layer runs at inference (a key of KERNELS): attrs → kind; None:
+    # undeclared (a test requires every op to declare it). A `view` moves no data (roofline bytes 0)
+    kernel: Callable[[Attrs], str] | None = None
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:

@@ -38,6 +38,7 @@ from .registry import (
     Shape,
     Sizes,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     numel,
     register,
@@ -192,6 +193,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=upsample,
+        kernel=kernel_is("copy"),
     ),
     OpDef(
         name="pixel_shuffle",
@@ -203,6 +205,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=_shuffle_field,
+        kernel=kernel_is("copy"),
     ),
     OpDef(
         name="pixel_unshuffle",
@@ -214,6 +217,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
+        kernel=kernel_is("copy"),
     ),
     OpDef(
         name="channel_shuffle",
@@ -225,5 +229,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("copy"),
     ),
 )

@@ -17,7 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .field import same
-from .registry import Attr, Attrs, Cost, Float, MemoryFacts, OpDef, Saves, Shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Float,
+    MemoryFacts,
+    OpDef,
+    Saves,
+    Shape,
+    kernel_is,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -56,6 +69,7 @@ register(
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("elementwise"),
     ),
     OpDef(
         name="drop_path",
@@ -69,5 +83,6 @@ register(
         memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),  # then the identity
         backward=no_backward_macs,
         receptive_field=same,
+        kernel=kernel_is("view"),
     ),
 )

@@ -31,6 +31,7 @@ from .registry import (
     Shape,
     always,
     fmt_shape,
+    kernel_is,
     no_backward_macs,
     register,
 )
@@ -177,5 +178,6 @@ register(
         memory=MemoryFacts(view=always),  # every chunk is a view; backward concatenates (a new tensor)
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
+        kernel=kernel_is("view"),
     )
 )

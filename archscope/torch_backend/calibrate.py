@@ -1,0 +1,200 @@
+"""`archscope calibrate`: measure this machine's peak compute and memory bandwidth, and fit the
+per-layer model of `predict` on synthetic layers.
+
+Each kernel is timed with ``torch.utils.benchmark.Timer.blocked_autorange`` (blocks of calls
+until ``min_run_time`` seconds; the median per call; on CUDA the timer synchronises):
+
+* compute: an n×n matrix product (2n³ FLOPs) and a 3×3 convolution of 128 → 128 channels on
+  56×56 (2 × MACs FLOPs); the peak is the faster of the two, in the chosen dtype;
+* bandwidth: ``dst.copy_(src)`` (2 × bytes moved) and STREAM's triad ``a = b + s·c`` (3 ×),
+  on tensors far larger than the CPU caches (128 MiB on CPU, 1 GiB on CUDA at float32); the
+  bandwidth is the faster of the two;
+* the model: the synthetic layers of ``calibration_layers.yaml`` (never a network that
+  ``bench/predict.py`` judges) are timed per layer as `bench --per-layer` does, at a few
+  batch sizes (1, 4, 16 on CPU; 1, 16, 128 on CUDA); the model's constants (the fraction of
+  its roof each kind of kernel reaches at each batch size, one overhead per layer) are fitted
+  to those times (:func:`fit_model`); the time between layers (the network's forward) is
+  measured on the same net, per layer (the smallest of the batches' figures: it does not grow
+  with the batch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..calibration import DTYPE_BYTES, Calibration
+from .benchmark import BenchConfig, Progress, _cpu_name, resolve_device
+from .errors import BackendError, require_torch
+
+LAYERS_SPEC = Path(__file__).with_name("calibration_layers.yaml")
+DEFAULT_BATCHES = (1, 4, 16)  # where the synthetic layers are timed (predict interpolates between)
+DEFAULT_BATCHES_CUDA = (1, 16, 128)
+
+
+def _seconds(torch: Any, stmt: str, env: dict[str, Any], threads: int, min_run_time: float, clock: str) -> float:
+    from torch.utils.benchmark import Timer
+
+    if clock == "cpu":
+        timer = Timer(stmt, globals=env, num_threads=threads, timer=time.process_time)
+    else:
+        timer = Timer(stmt, globals=env, num_threads=threads)
+    timer.timeit(2)  # warm-up: allocation, kernel choice
+    return timer.blocked_autorange(min_run_time=min_run_time).median
+
+
+def measure_peaks(
+    device: str, dtype: str, threads: int, min_run_time: float = 1.0, clock: str = "wall"
+) -> dict[str, float]:
+    """GEMM and convolution GFLOP/s, copy and triad GB/s."""
+    torch = require_torch("`calibrate`")
+    dt = getattr(torch, dtype)
+    cuda = device == "cuda"
+    size = DTYPE_BYTES[dtype]
+    out: dict[str, float] = {}
+    with torch.inference_mode():
+        n = 4096 if cuda else 1024 if dtype == "float32" else 512  # CPU half precision is slow
+        a = torch.randn(n, n, device=device, dtype=dt)
+        b = torch.randn(n, n, device=device, dtype=dt)
+        out["gemm_gflops"] = (
+            2
+            * n**3
+            / _seconds(torch, "torch.mm(a, b)", {"torch": torch, "a": a, "b": b}, threads, min_run_time, clock)
+            / 1e9
+        )
+        del a, b
+        batch, c, hw = (32, 256, 56) if cuda else (1, 128, 56)
+        conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False).to(device=device, dtype=dt).eval()
+        x = torch.randn(batch, c, hw, hw, device=device, dtype=dt)
+        macs = batch * c * c * 9 * hw * hw
+        out["conv_gflops"] = (
+            2 * macs / _seconds(torch, "conv(x)", {"conv": conv, "x": x}, threads, min_run_time, clock) / 1e9
+        )
+        del conv, x
+        elements = (1 << 28 if cuda else 1 << 25) * 4 // size  # 1 GiB / 128 MiB per tensor
+        src = torch.randn(elements, device=device, dtype=dt)
+        dst = torch.empty_like(src)
+        nbytes = elements * size
+        out["copy_gbs"] = (
+            2 * nbytes / _seconds(torch, "dst.copy_(src)", {"dst": dst, "src": src}, threads, min_run_time, clock) / 1e9
+        )
+        other = torch.randn(elements, device=device, dtype=dt)
+        env = {"torch": torch, "a": dst, "b": src, "c": other}
+        out["triad_gbs"] = (
+            3 * nbytes / _seconds(torch, "torch.add(b, c, alpha=3.0, out=a)", env, threads, min_run_time, clock) / 1e9
+        )
+        del src, dst, other
+        if cuda:
+            torch.cuda.empty_cache()
+    return out
+
+
+OVERHEAD_GRID_US = (0.0, *(0.5 * 1.25**i for i in range(36)))  # 0 … 1.5 ms
+
+
+def fit_model(samples: list[tuple[str, float, float]]) -> tuple[dict[str, float], float, float]:
+    """(efficiency per kind of kernel, overhead µs per layer, median |error|) that best predict
+    ``samples`` of (kind, roofline seconds, measured seconds), in squared log error.
+
+    For each overhead on a grid, each kind's efficiency is the geometric mean of roof / (measured
+    − overhead) over its layers (the least-squares optimum in log space when the overhead is
+    small beside the time); the overhead with the least total squared log error wins."""
+    kinds = sorted({k for k, _, _ in samples})
+
+    def trial(o_us: float) -> tuple[float, dict[str, float], float]:
+        o = o_us * 1e-6
+        eff = {}
+        for kind in kinds:
+            logs = [math.log(r / max(t - o, 0.05 * t)) for k, r, t in samples if k == kind]
+            eff[kind] = math.exp(sum(logs) / len(logs))
+        return sum((math.log(r / eff[k] + o) - math.log(t)) ** 2 for k, r, t in samples), eff, o_us
+
+    best = min((trial(o) for o in OVERHEAD_GRID_US), key=lambda b: b[0])
+    # then a finer grid around the best point (±25% in 1% steps)
+    best = min((trial(best[2] * (0.75 + 0.01 * i)) for i in range(51)), key=lambda b: b[0], default=best)
+    _, eff, o_us = best
+    errors = sorted(abs((r / eff[k] + o_us * 1e-6) / t - 1) for k, r, t in samples)
+    return eff, o_us, errors[len(errors) // 2]
+
+
+def calibrate(
+    device: str = "cpu",
+    dtype: str = "float32",
+    threads: int | None = None,
+    *,
+    min_run_time: float = 1.0,
+    layer_time: float = 3.0,
+    batches: tuple[int, ...] | None = None,
+    clock: str = "wall",
+    progress: Progress | None = None,
+) -> Calibration:
+    """Measure ``device`` in ``dtype`` (see the module docstring). Stores nothing."""
+    torch = require_torch("`calibrate`")
+    if dtype not in DTYPE_BYTES:
+        raise BackendError(f"unknown dtype `{dtype}`: use " + ", ".join(DTYPE_BYTES))
+    device = resolve_device(device)
+    if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
+        raise BackendError("the CPU-time clock measures the CPU only: use `--device cpu`, or the wall clock")
+    previous = torch.get_num_threads()
+    threads = threads or previous
+    torch.set_num_threads(threads)
+    try:
+        if progress:
+            progress("compute and bandwidth", 0.0)
+        peaks = measure_peaks(device, dtype, threads, min_run_time, clock)
+        cal = Calibration(
+            device=device,
+            dtype=dtype,
+            device_name=torch.cuda.get_device_name(0) if device == "cuda" else _cpu_name(),
+            torch=torch.__version__,
+            threads=threads,
+            measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            clock=clock,
+            **peaks,
+        )
+        if progress:
+            progress("synthetic layers", 0.5)
+        return _fit(cal, layer_time, batches or (DEFAULT_BATCHES_CUDA if device == "cuda" else DEFAULT_BATCHES))
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calibration:
+    from ..roofline import layer_work, roof
+    from .layer_timing import time_layers
+    from .lowering import checked_analysis
+
+    graph = checked_analysis(LAYERS_SPEC).graph
+    assert graph is not None
+    samples: list[tuple[str, float, float]] = []
+    between: list[float] = []
+    for batch in batches:
+        quick = layer_time < 0.5  # a smoke run (the tests): fewer calls
+        config = BenchConfig(
+            device=cal.device,
+            dtype=cal.dtype,
+            threads=cal.threads,
+            warmup=1 if quick else 3,
+            min_time=layer_time,
+            min_runs=3 if quick else 5,
+        )
+        timing = time_layers(LAYERS_SPEC, config, batch=batch, clock=cal.clock)
+        work = {w.name: w for w in layer_work(graph, batch, cal.dtype)}
+        for t in timing.layers:
+            w = work[t.name]
+            if (w.flops or w.bytes) and t.median_s > 0:
+                samples.append((f"{w.kernel}@{batch}", roof(w, cal).attainable_s, t.median_s))
+        between.append(max(timing.overhead_s, 0.0) / len(timing.layers))
+    efficiency, overhead, error = fit_model(samples)
+    return replace(
+        cal,
+        efficiency=efficiency,
+        layer_overhead_us=overhead,
+        framework_overhead_us=min(between) * 1e6,
+        fit_median_error=error,
+        fit_layers=len(samples),
+    )
