@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, compare, explain, field, lint, listing, summary, verify
+from . import bench, compare, conventions, explain, field, lint, listing, summary, verify
 from .common import set_debug
 
 
@@ -59,7 +59,7 @@ app = typer.Typer(
     cls=_Group,
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
     "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-    "Static commands (summary, rf, lint, compare, list, ops, schema) never import torch; "
+    "Static commands (summary, rf, conventions, lint, compare, list, ops, schema) never import torch; "
     "build, verify and bench need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
@@ -92,6 +92,7 @@ app.command("summary")(summary.summary)
 app.command("lint")(lint.lint)
 app.command("compare")(compare.compare)
 app.command("rf")(field.rf)
+app.command("conventions")(conventions.conventions)
 app.command("list")(listing.list_)
 app.command("ops")(listing.ops)
 app.command("schema")(listing.schema)

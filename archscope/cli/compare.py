@@ -11,6 +11,7 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from . import bench as bench_cli
 from .backend import backend_errors
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -37,6 +38,7 @@ def compare(
     warmup: bench_cli.WarmupOpt = 5,
     min_time: bench_cli.MinTimeOpt = 10.0,
     min_runs: bench_cli.MinRunsOpt = 10,
+    convention: ConventionOpt = None,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -54,7 +56,7 @@ def compare(
     from ..render.compare import compare_table
 
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    result = run_compare(specs, given)
+    result = run_compare(specs, given, convention_name(convention))
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))
@@ -70,4 +72,4 @@ def compare(
     notes = [a.note for a in result.analyses if a.note]
     if given.changes_network:
         notes.append(f"overrides: {given}")
-    write_table(compare_table(result.rows(), notes, timed), fmt)
+    write_table(compare_table(result.rows(), notes, timed, convention_name(convention)), fmt)

@@ -9,6 +9,7 @@ import typer
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -44,6 +45,7 @@ def summary(
             help="A training step's MACs: forward, and backward for the input and the weight gradients (honours --freeze).",
         ),
     ] = False,
+    convention: ConventionOpt = None,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -56,7 +58,8 @@ def summary(
     MACs count conv and linear multiply-accumulates (FLOPs = 2 × MACs); other work (BN,
     activations, pooling, adds) is counted separately as `ops`. Batch 1. With --resolution,
     --input or --set the network is another one: the header lists the overrides, and the
-    spec's `expect:` numbers are not checked.
+    spec's `expect:` numbers are not checked. --convention counts as fvcore, ptflops, thop,
+    torchinfo or PyTorch's FlopCounterMode count (`archscope conventions` says how each differs).
     """
     from ..render.summary import summary_table
     from ..render.training import training_table
@@ -75,7 +78,18 @@ def summary(
             err=True,
         )
         raise typer.Exit(ExitCode.USAGE)
+    report = result.report
+    if convention_name(convention) != "torchvision":
+        if train:
+            typer.echo(
+                "archscope: error: `--train` counts in archscope's own convention; drop `--convention`", err=True
+            )
+            raise typer.Exit(ExitCode.USAGE)
+        from ..report import with_convention
+
+        assert result.graph is not None
+        report = with_convention(report, result.graph, convention_name(convention))
     make = training_table if train else summary_table
-    write_table(make(result.report, depth, result.note, result.overrides), fmt, exact)
+    write_table(make(report, depth, result.note, result.overrides), fmt, exact)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -10,6 +10,14 @@ special case) does. What backward saves is read off the autograd node PyTorch 2 
 hardtanh and prelu keep their input (``_saved_self``; prelu also its weight, a parameter).
 Backward MACs: declared zero for every op here (their backward is elementwise, as their
 forward; prelu's slope gradient is a sum); torch.utils.flop_counter counts none of it.
+Peer tools (``counted``, per element): fvcore, torchinfo and flop_counter count no activation
+(torchinfo counts prelu's slopes: its parameters × batch). ptflops counts a module hook (relu,
+relu6, leaky_relu, elu, gelu, prelu: 1) plus the ``torch.nn.functional`` calls it patches
+(F.relu, F.elu, F.gelu, F.prelu, F.silu, F.softmax: 1 more), and nn.ReLU calls F.relu: so relu,
+elu, gelu and prelu count 2, relu6 and leaky_relu 1 (F.hardtanh and F.leaky_relu are not
+patched), silu and softmax 1, the others 0. thop: prelu 1 (``count_prelu`` in eval mode),
+softmax 3·n − 1 per row of n values (exp, sum, divide: ``count_softmax``), the others 0 (relu,
+relu6, leaky_relu and dropout have rules that count 0; the rest no rule).
 """
 
 from __future__ import annotations
@@ -18,8 +26,23 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING, only, per_output
 from .field import GLOBAL, SAME, same
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Cost,
+    Count,
+    Float,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -46,7 +69,10 @@ def _activation(
     attrs: tuple[Attr, ...] = (),
     kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
     inplace: bool = False,
+    ptflops: int = 0,
 ) -> OpDef:
+    """``ptflops``: what ptflops counts per element (see the module docstring); no other tool counts it."""
+
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
@@ -63,6 +89,7 @@ def _activation(
         saves=saves,
         backward=no_backward_macs,
         receptive_field=same,
+        counted=only(ptflops=per_output(ptflops)),
     )
 
 
@@ -112,6 +139,14 @@ def _prelu_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=a["num_parameters"], ops=numel(out))
 
 
+PRELU_COUNTED = only(ptflops=per_output(2), thop=per_output(1), torchinfo=lambda a, inputs, out: a["num_parameters"])
+
+
+def _softmax_thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    n = out[a["dim"]]
+    return numel(out) // n * (3 * n - 1)
+
+
 def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from torch import nn
 
@@ -138,9 +173,9 @@ def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True),
+    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True, ptflops=2),
     # relu6 and leaky_relu save their input out of place, their output (the same size) in place
-    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT, inplace=True),
+    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT, inplace=True, ptflops=1),
     _activation(
         "leaky_relu",
         "LeakyReLU",
@@ -149,13 +184,14 @@ register(
         (Attr("negative_slope", Float(), 0.01),),
         lambda a: {"negative_slope": a["negative_slope"]},
         inplace=True,
+        ptflops=1,
     ),
     _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT),
     _activation("sigmoid", "Sigmoid", "logistic sigmoid", SAVES_OUTPUT),
-    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT),
+    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT, ptflops=1),
     _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
     _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
-    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT),
+    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT, ptflops=2),
     _activation(
         "elu",
         "ELU",
@@ -163,6 +199,7 @@ register(
         SAVES_INPUT,
         (Attr("alpha", Float(), 1.0),),
         lambda a: {"alpha": a["alpha"]},
+        ptflops=2,
     ),
     _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT),
     _activation(
@@ -186,6 +223,7 @@ register(
         saves=SAVES_INPUT,
         backward=no_backward_macs,
         receptive_field=same,
+        counted=PRELU_COUNTED,
     ),
     OpDef(
         name="hardtanh",
@@ -198,6 +236,7 @@ register(
         receptive_field=same,
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
         backward=no_backward_macs,
+        counted=NOTHING,  # nn.Hardtanh: no ptflops or thop rule, F.hardtanh not patched
     ),
     OpDef(
         name="softmax",
@@ -209,6 +248,7 @@ register(
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
+        counted=only(ptflops=per_output(1), thop=_softmax_thop),
     ),
     OpDef(
         name="dropout",
@@ -220,6 +260,7 @@ register(
         saves=Saves(like_output=(1,)),  # training: the bool mask
         backward=no_backward_macs,
         receptive_field=same,
+        counted=NOTHING,
     ),
     OpDef(
         name="identity",
@@ -231,5 +272,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        counted=NOTHING,
     ),
 )

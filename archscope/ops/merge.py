@@ -10,6 +10,12 @@ needs nothing); each merge's output is fresh and may be overwritten in place. Ba
 and ``concat`` save nothing, ``mul`` saves both inputs.
 Backward MACs: declared zero (add and concat pass or slice the gradient; mul's two gradients
 are elementwise products, not MACs); torch.utils.flop_counter counts none of it.
+Peer tools (``counted``): zero in every tool. The merges are archscope modules (``Add``,
+``Concat``, ``Mul``) that compute with the operators ``+``, ``add_`` and ``*``: ptflops patches the
+functions ``torch.add``/``Tensor.add``/``Tensor.mul``, not the operators, and has no module rule
+for them; thop counts modules by type and has none; fvcore, torchinfo and flop_counter count no
+elementwise op. (A network that calls ``torch.add`` in its ``forward`` would count 1 per element
+in ptflops.)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING
 from .field import SAME, same, unknown
 from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
 
@@ -136,6 +143,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        counted=NOTHING,
     ),
     OpDef(
         name="concat",
@@ -149,6 +157,7 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
+        counted=NOTHING,
     ),
     OpDef(
         name="mul",
@@ -162,5 +171,6 @@ register(
         saves=Saves(inputs=(0, 1)),
         backward=no_backward_macs,
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
+        counted=NOTHING,
     ),
 )

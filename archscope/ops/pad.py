@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .counting import NOTHING
 from .field import window
 from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, no_backward_macs, register
 from .window import require_rank
@@ -52,5 +53,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
+        counted=NOTHING,
     )
 )

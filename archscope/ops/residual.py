@@ -10,12 +10,15 @@ probability ``p`` while training; the identity at inference, so it costs zero on
 ``dropout`` does: no params, no MACs, no ops.
 Backward MACs: declared zero (elementwise scaling and masking); torch.utils.flop_counter
 counts none of it.
+Peer tools (``counted``): zero in every tool (layer scale is a ``*`` in an archscope module, and
+its γ is not named ``weight``, so torchinfo does not count it either).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .counting import NOTHING
 from .field import same
 from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
 
@@ -56,6 +59,7 @@ register(
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
         receptive_field=same,
+        counted=NOTHING,
     ),
     OpDef(
         name="drop_path",
@@ -68,5 +72,6 @@ register(
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,
+        counted=NOTHING,
     ),
 )
