@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from conftest import ROOT
 
-HEAVY = ("torch", "fvcore")
+HEAVY = ("torch", "fvcore", "ptflops", "thop", "torchinfo")
 
 
 def _imported(stderr: str) -> set[str]:
@@ -32,6 +32,8 @@ def _imported(stderr: str) -> set[str]:
         ["summary", "resnet18", "--train"],
         ["lint", "specs/"],
         ["rf", "resnet50", "--format", "json"],
+        ["summary", "resnet50", "--convention", "ptflops"],
+        ["conventions"],
     ],
 )
 def test_static_command_imports_no_heavy_package(args: list[str]):
@@ -61,7 +63,8 @@ def test_every_static_command_and_the_api_stay_light():
         runner = CliRunner()
         for args in (["summary", "resnet50", "--format", "json"], ["summary", "resnet", "--depth", "1"],
                      ["summary", "resnet50", "--train", "--freeze", "*", "--unfreeze", "fc"],
-                     ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["list"], ["ops"], ["schema"],
+                     ["compare", "resnet", "vgg", "resnet18"], ["compare", "resnet", "vgg", "--convention", "thop"],
+                     ["summary", "mobilenet_v3_large", "--convention", "fvcore"], ["conventions", "-f", "json"], ["rf", "googlenet", "--depth", "1"], ["list"], ["ops"], ["schema"],
                      ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
                      ["bench", "--help"]):
             result = runner.invoke(app, args)
