@@ -9,7 +9,9 @@ size: bias, affine, `padding: same`, upsample mode, size or scale…; a test kee
 small input size (the smallest of 32, 64, 96… at which the spec is valid: the rules are functions
 of the shapes), with every installed tool; and resnet50 and efficientnet_b0 at their own size.
 ``bench/conventions_check.py`` checks every bundled spec at its own size (README: all equal).
-A tool that is not installed skips its tests.
+Every registered op, in each case of tests/test_torch_lowering.py (attribute variants included:
+`padding: same`, bicubic, 3-D, PReLU…, most absent from the bundled specs), is checked with every
+tool as a one-layer network too. A tool that is not installed skips its tests.
 """
 
 from __future__ import annotations
@@ -147,3 +149,24 @@ def test_resnet50_under_each_convention():
     for tool in TOOLS:
         if installed(tool):
             assert tool_count("resnet50", tool, native=True) == totals[tool], tool
+
+
+def _op_cases():
+    from test_torch_lowering import CASES
+
+    for op in sorted(REGISTRY):
+        for i, (shape, layers, _) in enumerate(CASES.get(op, [])):
+            yield pytest.param(
+                f"input: {shape}\nlayers:\n" + "".join(f"  - {line}\n" for line in layers), id=f"{op}-{i}"
+            )
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("text", list(_op_cases()))
+def test_every_op_counts_as_each_tool(text: str):
+    analysis = archscope.analyze("t.yaml", text=text)
+    net, inputs = built(analysis)
+    for tool in TOOLS:
+        if not installed(tool) or (tool == "fvcore" and untraceable(analysis)):
+            continue
+        assert count(analysis.graph, tool).total == count_built(net, inputs, tool), tool

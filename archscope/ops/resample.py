@@ -21,7 +21,7 @@ Peer tools (``counted``), upsample, per output element unless said:
                 upsample_bilinear2d only: nearest 1-D/3-D and bicubic count 0)
   ptflops       1 (its nn.Upsample hook) + its F.interpolate hook: the output's elements when
                 given a `size`; with a `scale`, the input's elements × scale^rank in floats (a
-                list of scales: × int(∏ scales)), whatever the real output size
+                list of scales: × ∏ int(scale), each truncated), whatever the real output size
   thop          nearest 1, bilinear 11, bicubic 259 (``calculate_upsample``)
   torchinfo, flop_counter  0
 The shuffles count 0 in every tool.
@@ -111,9 +111,10 @@ def _upsample_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
     if scale is None:
         return 2 * numel(out)
     rank = len(out) - 1
-    interpolated = (
-        numel(inputs[0]) * int(math.prod(scale)) if isinstance(scale, tuple) else numel(inputs[0]) * scale**rank
-    )
+    if isinstance(scale, tuple):  # np.prod(scale, dtype=np.int64): each scale truncated to an integer first
+        interpolated = numel(inputs[0]) * math.prod(int(x) for x in scale)
+    else:
+        interpolated = numel(inputs[0]) * scale**rank
     return numel(out) + exact(interpolated)
 
 
