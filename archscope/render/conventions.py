@@ -36,9 +36,7 @@ CONVENTION = (
 
 def conventions_table(spec: str | None, totals: dict[str, int] | None) -> Table:
     """``totals``: each convention's total for ``spec`` (None: no total row)."""
-    columns = (Column("what", "counts"),) + tuple(
-        Column(c.name, c.name, fit="wrap", align="left") for c in CONVENTIONS
-    )
+    columns = (Column("what", "counts"),) + tuple(Column(c.name, c.name, fit="wrap", align="left") for c in CONVENTIONS)
     rows = []
     for key, label in ROWS:
         if key == "total":
