@@ -9,12 +9,14 @@ from typing import Any
 from .api import Analysis, analyze
 from .diagnostics import Diagnostic
 from .overrides import Overrides
+from .passes.conventions import DEFAULT, count
 from .passes.field import field_cell
 
 
 @dataclass(frozen=True)
 class Comparison:
     analyses: tuple[Analysis, ...]
+    convention: str = DEFAULT  # `--convention`: `counted` in each row is that tool's total
 
     @property
     def ok(self) -> bool:
@@ -28,7 +30,8 @@ class Comparison:
         """One dict per network; ratios are to the first network."""
         out = []
         base = self.analyses[0].report
-        for a in self.analyses:
+        counted = [self._counted(a) for a in self.analyses]
+        for a, n in zip(self.analyses, counted, strict=True):
             r = a.report
             assert r is not None and base is not None
             t, b = r.totals, base.totals
@@ -51,11 +54,21 @@ class Comparison:
                     "params_ratio": t.params / b.params if b.params else None,
                     "macs_ratio": t.macs / b.macs if b.macs else None,
                     "activations_ratio": t.activations / b.activations if b.activations else None,
+                    "counted": n,
+                    "counted_ratio": n / counted[0] if counted[0] else None,
                 }
             )
         return out
 
+    def _counted(self, a: Analysis) -> int:
+        """The network's total under the comparison's convention (its MACs under the default)."""
+        assert a.report is not None
+        if self.convention == DEFAULT or a.graph is None:
+            return a.report.totals.macs
+        return count(a.graph, self.convention).total
 
-def compare(sources: Iterable[str], overrides: Overrides | None = None) -> Comparison:
-    """Each source analysed with the same ``overrides`` (e.g. one resolution for all)."""
-    return Comparison(tuple(analyze(s, overrides=overrides) for s in sources))
+
+def compare(sources: Iterable[str], overrides: Overrides | None = None, convention: str = DEFAULT) -> Comparison:
+    """Each source analysed with the same ``overrides`` (e.g. one resolution for all); ``counted``
+    in each row is its total under ``convention`` (:mod:`archscope.passes.conventions`)."""
+    return Comparison(tuple(analyze(s, overrides=overrides) for s in sources), convention)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .diagnostics import Diagnostic
 from .graph import Graph
 from .ops.registry import Shape, numel
+from .passes import conventions
 from .passes.costs import BYTES_PER_ELEMENT, Totals
 from .passes.training import Training
 
-__all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report"]
+__all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report", "with_convention"]
 
 CONVENTION = (
     "MACs = multiply-accumulates of conv and linear weights (1 fused multiply-add = 1 MAC; "
@@ -39,8 +40,10 @@ class LayerRow:
     frozen_params: int  # `params` when it is frozen; buffers are never trainable
     backward_input_macs: int = 0  # a training step's backward: the input gradient (passes/training.py)
     backward_weight_macs: int = 0  # and the weight gradient; `macs` is the forward's
+    counted: int | float | None = None  # under `--convention` (another tool's count), else None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.counted is None else {"counted": self.counted}
         return {
             "name": self.name,
             "op": self.op,
@@ -58,7 +61,7 @@ class LayerRow:
             "backward_input_macs": self.backward_input_macs,
             "backward_weight_macs": self.backward_weight_macs,
             "line": self.line,
-        }
+        } | extra
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Report:
     outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of every output, in declared order
     training: Training | None = None  # a training step's MACs (passes/training.py)
     receptive_field: dict[str, Any] | None = None  # passes.field.final_dict: the output's field
+    counted: conventions.ConventionCount | None = None  # `--convention`: another tool's counts (with_convention)
 
     @property
     def title(self) -> str:
@@ -100,6 +104,7 @@ class Report:
             "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "scale": self.scale,
             "convention": self.convention,
+            **({"counted": self.counted.to_dict()} if self.counted is not None else {}),
             "totals": {**self._totals(), **self._training_totals()},
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [d.to_dict() for d in self.warnings],
@@ -166,6 +171,17 @@ def build_report(
         training=training,
         receptive_field=receptive_field,
     )
+
+
+def with_convention(report: Report, graph: Graph, name: str) -> Report:
+    """``report`` counted under convention ``name`` as well (:mod:`archscope.passes.conventions`):
+    each row's and the total's count, and that convention's statement. The default convention
+    returns ``report`` unchanged: its counts are the MACs."""
+    if name == conventions.DEFAULT:
+        return report
+    counted = conventions.count(graph, name)
+    rows = tuple(replace(row, counted=conventions.cell(counted.layers[row.name])) for row in report.layers)
+    return replace(report, layers=rows, counted=counted, convention=counted.convention.statement())
 
 
 def _backward(training: Training | None, name: str) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from conftest import ROOT
 
-HEAVY = ("torch", "fvcore", "matplotlib", "graphviz", "selenium")  # the optional extras
+HEAVY = ("torch", "fvcore", "ptflops", "thop", "torchinfo", "matplotlib", "graphviz", "selenium")  # the optional extras
 
 
 def _imported(stderr: str) -> set[str]:
@@ -35,6 +35,8 @@ def _imported(stderr: str) -> set[str]:
         ["memory", "resnet50", "--train", "--optimizer", "adam", "--batch", "64", "--format", "json"],
         ["draw", "resnet50", "--format", "mermaid"],
         ["draw", "resnet50", "--format", "dot", "--expand"],
+        ["summary", "resnet50", "--convention", "ptflops"],
+        ["conventions"],
     ],
 )
 def test_static_command_imports_no_heavy_package(args: list[str]):
@@ -64,7 +66,9 @@ def test_every_static_command_and_the_api_stay_light():
         runner = CliRunner()
         for args in (["summary", "resnet50", "--format", "json"], ["summary", "resnet", "--depth", "1"],
                      ["summary", "resnet50", "--train", "--freeze", "*", "--unfreeze", "fc"],
-                     ["compare", "resnet", "vgg", "resnet18"], ["rf", "googlenet", "--depth", "1"], ["draw", "unet"], ["list"], ["ops"], ["schema"],
+                     ["compare", "resnet", "vgg", "resnet18"], ["compare", "resnet", "vgg", "--convention", "thop"],
+                     ["summary", "mobilenet_v3_large", "--convention", "fvcore"], ["conventions", "-f", "json"],
+                     ["rf", "googlenet", "--depth", "1"], ["draw", "unet"], ["list"], ["ops"], ["schema"],
                      ["lint", "--format", "github", "specs"], ["--help"], ["verify", "--help"],
                      ["bench", "--help"], ["calibrate", "--help"], ["predict", "--help"]):
             result = runner.invoke(app, args)

@@ -8,7 +8,22 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, calibrate, compare, draw, explain, field, lint, listing, memory, predict, report, summary, verify
+from . import (
+    bench,
+    calibrate,
+    compare,
+    conventions,
+    draw,
+    explain,
+    field,
+    lint,
+    listing,
+    memory,
+    predict,
+    report,
+    summary,
+    verify,
+)
 from .common import set_debug
 
 
@@ -59,8 +74,8 @@ app = typer.Typer(
     cls=_Group,
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
     "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-    "Static commands (summary, rf, memory, predict, draw, lint, compare, list, ops, schema) never import torch; "
-    "build, verify, bench and calibrate need the `torch` extra.",
+    "Static commands (summary, rf, memory, predict, conventions, draw, lint, compare, list, ops, schema) never "
+    "import torch; build, verify, bench and calibrate need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -95,6 +110,7 @@ app.command("rf")(field.rf)
 app.command("memory")(memory.memory)
 app.command("draw")(draw.draw)
 app.command("report")(report.report)
+app.command("conventions")(conventions.conventions)
 app.command("list")(listing.list_)
 app.command("ops")(listing.ops)
 app.command("schema")(listing.schema)

@@ -11,6 +11,7 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from . import bench as bench_cli
 from .backend import backend_errors
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 from .pictures import PlotForceOpt, PlotOpt, check_plot, write_plot
@@ -40,6 +41,7 @@ def compare(
     min_runs: bench_cli.MinRunsOpt = 10,
     plot: PlotOpt = None,
     force: PlotForceOpt = False,
+    convention: ConventionOpt = None,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -59,7 +61,7 @@ def compare(
 
     chart = check_plot(plot, force)
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    result = run_compare(specs, given)
+    result = run_compare(specs, given, convention_name(convention))
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))
@@ -75,7 +77,7 @@ def compare(
     notes = [a.note for a in result.analyses if a.note]
     if given.changes_network:
         notes.append(f"overrides: {given}")
-    write_table(compare_table(result.rows(), notes, timed), fmt)
+    write_table(compare_table(result.rows(), notes, timed, convention_name(convention)), fmt)
     if plot is not None:
         from ..render.plots import scatter
 

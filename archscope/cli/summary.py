@@ -9,6 +9,7 @@ import typer
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 from .pictures import PlotForceOpt, PlotOpt, check_plot, write_plot
@@ -47,6 +48,7 @@ def summary(
     ] = False,
     plot: PlotOpt = None,
     force: PlotForceOpt = False,
+    convention: ConventionOpt = None,
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
@@ -59,8 +61,9 @@ def summary(
     MACs count conv and linear multiply-accumulates (FLOPs = 2 × MACs); other work (BN,
     activations, pooling, adds) is counted separately as `ops`. Batch 1. With --resolution,
     --input or --set the network is another one: the header lists the overrides, and the
-    spec's `expect:` numbers are not checked. --plot FILE.svg|png also charts MACs, params and
-    activations per layer (matplotlib, the `plot` extra).
+    spec's `expect:` numbers are not checked. --convention counts as fvcore, ptflops, thop,
+    torchinfo or PyTorch's FlopCounterMode count (`archscope conventions` says how each differs).
+    --plot FILE.svg|png also charts MACs, params and activations per layer (matplotlib, the `plot` extra).
     """
     from ..render.summary import summary_table
     from ..render.training import training_table
@@ -80,12 +83,22 @@ def summary(
             err=True,
         )
         raise typer.Exit(ExitCode.USAGE)
+    report = result.report
+    if convention_name(convention) != "torchvision":
+        if train:
+            typer.echo(
+                "archscope: error: `--train` counts in archscope's own convention; drop `--convention`", err=True
+            )
+            raise typer.Exit(ExitCode.USAGE)
+        from ..report import with_convention
+
+        assert result.graph is not None
+        report = with_convention(report, result.graph, convention_name(convention))
     make = training_table if train else summary_table
-    write_table(make(result.report, depth, result.note, result.overrides), fmt, exact)
+    write_table(make(report, depth, result.note, result.overrides), fmt, exact)
     if plot is not None:
         from ..render.plots import layer_chart
 
-        report = result.report
         write_plot(lambda: layer_chart(report, str(chart)), plot, force)
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -10,6 +10,14 @@ special case) does. What backward saves is read off the autograd node PyTorch 2 
 hardtanh and prelu keep their input (``_saved_self``; prelu also its weight, a parameter).
 Backward MACs: declared zero for every op here (their backward is elementwise, as their
 forward; prelu's slope gradient is a sum); torch.utils.flop_counter counts none of it.
+Peer tools (``counted``, per element): fvcore, torchinfo and flop_counter count no activation
+(torchinfo counts prelu's slopes: its parameters × batch). ptflops counts a module hook (relu,
+relu6, leaky_relu, elu, gelu, prelu: 1) plus the ``torch.nn.functional`` calls it patches
+(F.relu, F.elu, F.gelu, F.prelu, F.silu, F.softmax: 1 more), and nn.ReLU calls F.relu: so relu,
+elu, gelu and prelu count 2, relu6 and leaky_relu 1 (F.hardtanh and F.leaky_relu are not
+patched), silu and softmax 1, the others 0. thop: prelu 1 (``count_prelu`` in eval mode),
+softmax 3·n − 1 per row of n values (exp, sum, divide: ``count_softmax``), the others 0 (relu,
+relu6, leaky_relu and dropout have rules that count 0; the rest no rule).
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING, only, per_output
 from .field import GLOBAL, SAME, same
 from .registry import (
     Attr,
     Attrs,
     Cost,
+    Count,
     Float,
     Int,
     MemoryFacts,
@@ -65,7 +75,10 @@ def _activation(
     attrs: tuple[Attr, ...] = (),
     kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
     inplace: bool = False,
+    ptflops: int = 0,
 ) -> OpDef:
+    """``ptflops``: what ptflops counts per element (see the module docstring); no other tool counts it."""
+
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
@@ -83,6 +96,7 @@ def _activation(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("elementwise"),
+        counted=only(ptflops=per_output(ptflops)),
     )
 
 
@@ -132,6 +146,14 @@ def _prelu_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=a["num_parameters"], ops=numel(out))
 
 
+PRELU_COUNTED = only(ptflops=per_output(2), thop=per_output(1), torchinfo=lambda a, inputs, out: a["num_parameters"])
+
+
+def _softmax_thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    n = out[a["dim"]]
+    return numel(out) // n * (3 * n - 1)
+
+
 def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
     from torch import nn
 
@@ -158,10 +180,12 @@ def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 
 register(
-    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True),
+    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True, ptflops=2),
     # relu6 and leaky_relu save their input out of place; in place leaky_relu keeps its output
     # (the same tensor) and relu6 a copy of its input
-    _activation("relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT_COPIED_IN_PLACE, inplace=True),
+    _activation(
+        "relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT_COPIED_IN_PLACE, inplace=True, ptflops=1
+    ),
     _activation(
         "leaky_relu",
         "LeakyReLU",
@@ -170,13 +194,14 @@ register(
         (Attr("negative_slope", Float(), 0.01),),
         lambda a: {"negative_slope": a["negative_slope"]},
         inplace=True,
+        ptflops=1,
     ),
     _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT),
     _activation("sigmoid", "Sigmoid", "logistic sigmoid", SAVES_OUTPUT),
-    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT),
+    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT, ptflops=1),
     _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
     _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
-    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT),
+    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT, ptflops=2),
     _activation(
         "elu",
         "ELU",
@@ -184,6 +209,7 @@ register(
         SAVES_INPUT,
         (Attr("alpha", Float(), 1.0),),
         lambda a: {"alpha": a["alpha"]},
+        ptflops=2,
     ),
     _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT),
     _activation(
@@ -209,6 +235,7 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("elementwise"),
+        counted=PRELU_COUNTED,
     ),
     OpDef(
         name="hardtanh",
@@ -222,6 +249,7 @@ register(
         saves=SAVES_INPUT_COPIED_IN_PLACE,  # in place (`hardtanh_`), a copy of its input
         kernel=kernel_is("elementwise"),
         backward=no_backward_macs,
+        counted=NOTHING,  # nn.Hardtanh: no ptflops or thop rule, F.hardtanh not patched
     ),
     OpDef(
         name="softmax",
@@ -234,6 +262,7 @@ register(
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
         kernel=kernel_is("elementwise"),
+        counted=only(ptflops=per_output(1), thop=_softmax_thop),
     ),
     OpDef(
         name="dropout",
@@ -249,6 +278,7 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("view"),
+        counted=NOTHING,
     ),
     OpDef(
         name="identity",
@@ -262,5 +292,6 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("view"),
+        counted=NOTHING,
     ),
 )

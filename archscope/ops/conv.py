@@ -19,6 +19,17 @@ gradient; each meets every (weight, position) pair once, so each costs the forwa
 drops ``groups`` (it treats the batch-transposed input as ungrouped): for a grouped or
 depthwise layer it counts ``groups`` × the weight-gradient MACs (a depthwise 3×3 conv of 960
 channels: 960×). ``reference.backward`` declares that count, for the exact test.
+
+Peer tools (``counted``; MACs unless said):
+  fvcore        MACs, but 0 for `padding: same`/`valid`: torch then calls aten::_convolution_mode,
+                which fvcore's table lacks (its headline skips it; `verify` declares a handle)
+  ptflops       MACs + 1 per output element for the bias (its conv hook adds the bias)
+  thop          conv: MACs (bias ignored); transposed: C_out·H_out·W_out · C_in/groups · K
+                (``calculate_conv2d_flops`` uses the output size and the input channels for both)
+  torchinfo     (weight + bias numel) × output positions: conv MACs + the bias per output
+                element; transposed K · C_in · C_out/groups · H_out·W_out (output, not input,
+                positions) + the bias per output element
+  flop_counter  2 × MACs (FLOPs), bias excluded (its ``conv_flop_count``)
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from .registry import (
     Backward,
     Bool,
     Cost,
+    Counted,
     CounterHandle,
     Int,
     OpDef,
@@ -158,6 +170,23 @@ def _conv_family(rank: int):
 
     backward, counted = _backward_rules(cost)
 
+    def macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return cost(a, inputs, out).macs
+
+    def macs_and_bias(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return macs(a, inputs, out) + (numel(out) if a["bias"] else 0)
+
+    def fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return 0 if isinstance(a["padding"], str) else macs(a, inputs, out)
+
+    peers = Counted(
+        fvcore=fvcore,
+        ptflops=macs_and_bias,
+        thop=macs,
+        torchinfo=macs_and_bias,
+        flop_counter=lambda a, inputs, out: 2 * macs(a, inputs, out),
+    )
+
     def warnings(a: Attrs, inputs: Sequence[Shape]):
         if a["padding"] == "same":
             return []
@@ -202,6 +231,7 @@ def _conv_family(rank: int):
         reference=replace(PADDING_BY_NAME, backward=counted),
         receptive_field=window(_field_geometry),
         kernel=conv_kernel,
+        counted=peers,
     )
 
 
@@ -239,6 +269,30 @@ def _transposed_family(rank: int):
         return Cost(params=weights + bias, macs=weights * numel(x[1:]), ops=numel(out) if bias else 0)
 
     backward, counted = _backward_rules(cost)
+
+    def macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return cost(a, inputs, out).macs
+
+    def bias(a: Attrs, out: Shape) -> int:
+        return numel(out) if a["bias"] else 0
+
+    def kernel(a: Attrs) -> int:
+        return numel(per_dim(a["kernel"], rank, "kernel"))
+
+    def thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return numel(out) * (inputs[0][0] // a["groups"]) * kernel(a)
+
+    def torchinfo(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        weights = kernel(a) * inputs[0][0] * (a["out"] // a["groups"])
+        return weights * numel(out[1:]) + bias(a, out)
+
+    peers = Counted(
+        fvcore=macs,
+        ptflops=lambda a, inputs, out: macs(a, inputs, out) + bias(a, out),
+        thop=thop,
+        torchinfo=torchinfo,
+        flop_counter=lambda a, inputs, out: 2 * macs(a, inputs, out),
+    )
 
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
@@ -279,6 +333,7 @@ def _transposed_family(rank: int):
         reference=Reference(backward=counted),
         receptive_field=transposed(_transposed_geometry),
         kernel=conv_kernel,
+        counted=peers,
     )
 
 

@@ -7,6 +7,9 @@ Backward MACs: linear's input gradient (grad_out · W) and weight gradient (grad
 each in·out, as torch.utils.flop_counter counts its two ``mm`` calls; the bias gradient (a sum)
 and the bias add of the forward ``addmm`` are not MACs, and the counter counts neither.
 flatten is a view: declared zero.
+Peer tools (``counted``): linear in·out MACs in fvcore and thop (bias ignored); + out for the
+bias in ptflops (its linear hook) and torchinfo ((weight + bias numel) × batch); 2·in·out FLOPs
+in flop_counter (``addmm``: the bias add is not counted). flatten: zero in every tool.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING
 from .field import everything, flat
 from .registry import (
     Attr,
@@ -21,6 +25,7 @@ from .registry import (
     Backward,
     Bool,
     Cost,
+    Counted,
     Int,
     MemoryFacts,
     OpDef,
@@ -52,6 +57,23 @@ def _linear_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 def _linear_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
     weights = inputs[0][0] * a["out"]
     return Backward(weights, weights)
+
+
+def _linear_macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    return inputs[0][0] * a["out"]
+
+
+def _linear_and_bias(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    return _linear_macs(a, inputs, out) + (a["out"] if a["bias"] else 0)
+
+
+LINEAR_COUNTED = Counted(
+    fvcore=_linear_macs,
+    ptflops=_linear_and_bias,
+    thop=_linear_macs,
+    torchinfo=_linear_and_bias,
+    flop_counter=lambda a, inputs, out: 2 * _linear_macs(a, inputs, out),
+)
 
 
 def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -88,6 +110,7 @@ register(
         backward=_linear_backward,
         receptive_field=everything,  # every feature: after a flatten, every position
         kernel=kernel_is("gemm"),
+        counted=LINEAR_COUNTED,
     ),
     OpDef(
         name="flatten",
@@ -101,5 +124,6 @@ register(
         backward=no_backward_macs,  # a view: its backward is a reshape
         receptive_field=flat,
         kernel=kernel_is("view"),
+        counted=NOTHING,
     ),
 )

@@ -10,6 +10,12 @@ needs nothing); each merge's output is fresh and may be overwritten in place. Ba
 and ``concat`` save nothing, ``mul`` saves both inputs.
 Backward MACs: declared zero (add and concat pass or slice the gradient; mul's two gradients
 are elementwise products, not MACs); torch.utils.flop_counter counts none of it.
+Peer tools (``counted``): zero in every tool. The merges are archscope modules (``Add``,
+``Concat``, ``Mul``) that compute with the operators ``+``, ``add_`` and ``*``: ptflops patches the
+functions ``torch.add``/``Tensor.add``/``Tensor.mul``, not the operators, and has no module rule
+for them; thop counts modules by type and has none; fvcore, torchinfo and flop_counter count no
+elementwise op. (A network that calls ``torch.add`` in its ``forward`` would count 1 per element
+in ptflops.)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING
 from .field import SAME, same, unknown
 from .registry import (
     Attr,
@@ -153,6 +160,7 @@ register(
         receptive_field=same,
         merge="residual",
         kernel=kernel_is("elementwise"),
+        counted=NOTHING,
     ),
     OpDef(
         name="concat",
@@ -169,6 +177,7 @@ register(
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_CONCAT,
         merge="concat",
         kernel=kernel_is("copy"),
+        counted=NOTHING,
     ),
     OpDef(
         name="mul",
@@ -184,5 +193,6 @@ register(
         receptive_field=same,  # a (C, 1, 1) scale from a global branch makes it global
         merge="scale",
         kernel=kernel_is("elementwise"),
+        counted=NOTHING,
     ),
 )

@@ -11,6 +11,14 @@ its size. Both outputs are fresh and may be overwritten in place.
 Backward MACs: declared zero (batch norm's and LRN's backward are elementwise and per-channel
 sums, not conv/linear MACs); torch.utils.flop_counter counts none of it (not even
 native_batch_norm_backward).
+Peer tools (``counted``), batch norm in eval mode: fvcore 2 per element with γ/β, 1 without
+(``batchnorm_flop_jit``); ptflops the same (``bn_flops_counter_hook``); thop 4 per element
+with γ/β, 2 without (``count_normalization``: 2·numel, doubled when affine); torchinfo 2·C
+with γ/β (its parameters × batch), 0 without; flop_counter 0. LRN: only ptflops counts it,
+through the tensor ops and pools it patches inside ``F.local_response_norm``: ``x.mul(x)``,
+``div.mul(alpha)`` and ``.add(k)`` (one per element each) and the ``avg_pool3d`` over the
+channel-padded (C + size − 1, H, W) squares (one per element of that input); the other tools
+have no rule for it (fvcore: none of its aten ops; thop and torchinfo: no hook, no parameters).
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
+from .counting import only, zero
 from .field import same
 from .registry import (
     Attr,
     Attrs,
     Bool,
     Cost,
+    Counted,
     Float,
     Int,
     OpDef,
@@ -52,6 +62,17 @@ def _batchnorm(rank: int):
         c = out[0]
         return Cost(params=2 * c if a["affine"] else 0, buffers=2 * c + 1, ops=2 * numel(out))
 
+    def scale_shift(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+        return (2 if a["affine"] else 1) * numel(out)
+
+    peers = Counted(
+        fvcore=scale_shift,
+        ptflops=scale_shift,
+        thop=lambda a, inputs, out: 2 * scale_shift(a, inputs, out),
+        torchinfo=lambda a, inputs, out: 2 * out[0] if a["affine"] else 0,
+        flop_counter=zero,
+    )
+
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
         from torch import nn
 
@@ -70,6 +91,7 @@ def _batchnorm(rank: int):
         backward=no_backward_macs,
         receptive_field=same,  # at inference: running statistics, a scale and shift per channel
         kernel=kernel_is("norm"),
+        counted=peers,
     )
 
 
@@ -82,6 +104,11 @@ def _lrn_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 
 def _lrn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=(a["size"] + 3) * numel(out))
+
+
+def _lrn_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    c, *spatial = inputs[0]
+    return 3 * numel(out) + (c + a["size"] - 1) * numel(tuple(spatial))
 
 
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -111,5 +138,6 @@ register(
         backward=no_backward_macs,
         receptive_field=same,  # across channels only
         kernel=kernel_is("norm"),
+        counted=only(ptflops=_lrn_ptflops),
     ),
 )

@@ -12,6 +12,15 @@ variance and ``num_batches_tracked`` (2·C + 1), as batch norm does.
 Backward saves the input and the mean and inverse std of each normalised group (see ``saves``).
 Backward MACs: declared zero (elementwise work and per-group sums, not conv/linear MACs);
 torch.utils.flop_counter counts none of it.
+Peer tools (``counted``, per element unless said; "affine" is γ/β):
+  fvcore        5 affine, 4 without, for all three (``norm_flop_counter``)
+  ptflops       group/instance norm 2 affine, 1 without (``bn_flops_counter_hook``); nn.LayerNorm 1
+                (the hook tests an `affine` attribute, which LayerNorm lacks); ConvNeXt's channel
+                layer norm 0 (a subclass: ptflops matches exact module types)
+  thop          instance norm and nn.LayerNorm 4 affine, 2 without (``count_normalization``);
+                group norm and the channel layer norm 0 (no rule for the type)
+  torchinfo     the γ/β parameters × batch: 2·features when affine, else 0
+  flop_counter  0
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from ..diagnostics import ShapeError
+from .counting import zero
 from .field import SAME, Field, Taps, everything
 from .registry import (
     Attr,
@@ -27,6 +37,8 @@ from .registry import (
     Bool,
     Choice,
     Cost,
+    Count,
+    Counted,
     Float,
     Int,
     MemoryFacts,
@@ -44,6 +56,30 @@ from .window import LAYOUT
 
 def _stats_ops(a: Attrs, out: Shape) -> int:
     return (5 if a["affine"] else 4) * numel(out)
+
+
+def _fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    return _stats_ops(a, out)
+
+
+def _affine_doubles(k: int):
+    def rule(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+        return k * (2 if a["affine"] else 1) * numel(out)
+
+    return rule
+
+
+def _torchinfo(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    features = out[-1] if a.get("over") == "last" else out[0]
+    return 2 * features if a["affine"] else 0
+
+
+def _layer_norm_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    return numel(out) if a["over"] == "last" else 0
+
+
+def _layer_norm_thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    return _affine_doubles(2)(a, inputs, out) if a["over"] == "last" else 0
 
 
 # ---- layer norm ---------------------------------------------------------------------------
@@ -181,6 +217,9 @@ register(
         # input's size) are left out
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
+        counted=Counted(
+            fvcore=_fvcore, ptflops=_layer_norm_ptflops, thop=_layer_norm_thop, torchinfo=_torchinfo, flop_counter=zero
+        ),
     ),
     OpDef(
         name="group_norm",
@@ -195,6 +234,7 @@ register(
         # an upper bound: mean and inverse std are kept per group, and groups ≤ C
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
+        counted=Counted(fvcore=_fvcore, ptflops=_affine_doubles(1), thop=zero, torchinfo=_torchinfo, flop_counter=zero),
     ),
     OpDef(
         name="instance_norm",
@@ -215,5 +255,8 @@ register(
         # the gradient (measured with MemTracker)
         memory=MemoryFacts(backward_temporaries=2),
         backward=no_backward_macs,
+        counted=Counted(
+            fvcore=_fvcore, ptflops=_affine_doubles(1), thop=_affine_doubles(2), torchinfo=_torchinfo, flop_counter=zero
+        ),
     ),
 )

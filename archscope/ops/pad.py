@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .counting import NOTHING
 from .field import window
 from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, kernel_is, no_backward_macs, register
 from .window import require_rank
@@ -53,5 +54,6 @@ register(
         backward=no_backward_macs,
         receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
         kernel=kernel_is("copy"),
+        counted=NOTHING,
     )
 )

@@ -11,6 +11,14 @@ max pooling also its indices, unpooling the indices it was given. Average pools'
 fresh and may be overwritten in place.
 Backward MACs: declared zero (pooling backward scatters or spreads the gradient: no
 multiply-accumulates of weights); torch.utils.flop_counter counts none of it.
+Peer tools (``counted``): ptflops counts every max/avg/adaptive pool twice its input's
+elements (its module hook counts the input, and the module's call of the F.*pool* function it
+patches counts it again); fvcore counts 1 per input element of ``adaptive_avg_pool2d`` (global
+average pooling of a (C, H, W) map) and nothing else here (no handle for the other pools, nor for
+``adaptive_avg_pool1d``/``3d``); thop counts average pooling 1 per output element and adaptive
+average pooling ``int((∏ in/out + 1) · out)`` in float64 (window + 1 divide), max pooling 0;
+torchinfo and flop_counter count no pool; max unpooling counts 0 in every tool (fvcore cannot
+trace it: see ``reference``).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING, only, per_input, per_output, thop_adaptive_avg
 from .field import Field, Taps, everything, transposed, window
 from .registry import (
     Attr,
@@ -140,6 +149,7 @@ def _pool_family(kind: str, rank: int):
             facts["memory"] = MemoryFacts(transient=lambda a: 0 if a["return_indices"] else 8)
     else:
         facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
+    counted = only(ptflops=per_input(2), thop=per_output(1)) if kind == "avg" else only(ptflops=per_input(2))
     return OpDef(
         name=name,
         summary=f"{rank}-D {kind} pooling",
@@ -151,6 +161,7 @@ def _pool_family(kind: str, rank: int):
         backward=no_backward_macs,
         receptive_field=window(_window),
         kernel=kernel_is("pool"),
+        counted=counted,
         **facts,
     )
 
@@ -175,6 +186,11 @@ def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
 
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(inputs[0]))
+
+
+def _global_fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    """fvcore has a handle for aten::adaptive_avg_pool2d (a (C, H, W) map), not ``…1d`` ((C, L))."""
+    return numel(inputs[0]) if len(inputs[0]) == 3 else 0
 
 
 def _adaptive_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps | None, ...]:
@@ -221,8 +237,11 @@ def _adaptive(kind: str, rank: int) -> OpDef:
     if kind == "max":
         # it computes int64 indices whatever it returns: kept in training, discarded at inference
         facts: dict[str, Any] = {"saves": Saves(inputs=(0,), like_output=(8,)), "memory": MemoryFacts(transient=_int64)}
+        counted = only(ptflops=per_input(2))
     else:
         facts = {"overwritable_output": True, "saves": Saves(inputs=(0,))}
+        # fvcore's handle is for aten::adaptive_avg_pool2d only
+        counted = only(fvcore=per_input(1 if rank == 2 else 0), ptflops=per_input(2), thop=thop_adaptive_avg)
     return OpDef(
         name=name,
         summary=f"adaptive {dict(avg='average', max='max')[kind]} pooling to a fixed output size",
@@ -233,6 +252,7 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         backward=no_backward_macs,
         receptive_field=lambda a: ADAPTIVE_FIELD,
         kernel=kernel_is("pool"),
+        counted=counted,
         **facts,
     )
 
@@ -331,6 +351,7 @@ register(
         backward=no_backward_macs,
         receptive_field=everything,
         kernel=kernel_is("pool"),
+        counted=only(fvcore=_global_fvcore, ptflops=per_input(2), thop=thop_adaptive_avg),
     ),
     _adaptive("avg", 2),
     _adaptive("avg", 3),
@@ -360,5 +381,6 @@ register(
             untraceable="TypeError: cond must be a bool, but got a Tensor",  # the jit tracer, in F.max_unpool2d's checks
             inputs=_unpool_reference_inputs,
         ),
+        counted=NOTHING,
     ),
 )

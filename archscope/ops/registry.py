@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 Shape = tuple[int, ...]
@@ -342,6 +343,27 @@ def kernel_is(kind: str) -> Callable[[Attrs], str]:
     return lambda attrs: kind
 
 
+Count = int | Fraction  # a tool's count for one layer; a Fraction where the tool's own arithmetic is fractional
+CountRule = Callable[[Attrs, Sequence[Shape], Shape], Count]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What each peer counting tool counts for one layer of this op (batch 1), on the module the op's
+    ``lower`` builds: the rules ``--convention`` sums (:mod:`archscope.passes.conventions`). One field
+    per tool, each ``(attrs, input shapes, output shape) -> count`` in the tool's unit (MACs, or
+    FLOPs for ``flop_counter``); the op's docstring says why. ``torchvision``, archscope's own
+    convention, is ``Cost.macs`` and is not repeated here. Proven against each tool's headline
+    number on every bundled spec (tests/test_torch_conventions.py).
+    """
+
+    fvcore: CountRule  # FlopCountAnalysis(...).total()
+    ptflops: CountRule  # get_model_complexity_info(...)'s MACs, pytorch backend
+    thop: CountRule  # profile(...)'s MACs
+    torchinfo: CountRule  # summary(...).total_mult_adds
+    flop_counter: CountRule  # torch.utils.flop_counter.FlopCounterMode: FLOPs
+
+
 class Source(NamedTuple):
     """The layer that produces one of an op's inputs, as ``check_inputs`` sees it."""
 
@@ -390,6 +412,9 @@ class OpDef:
     # which kind of kernel the layer runs at inference (a key of KERNELS): attrs → kind; None:
     # undeclared (a test requires every op to declare it). A `view` moves no data (roofline bytes 0)
     kernel: Callable[[Attrs], str] | None = None
+    # what each peer counting tool counts for a layer (--convention); None: undeclared (a test requires
+    # every op to declare it)
+    counted: Counted | None = None
     defined_at: str = field(default="", compare=False)
 
     def attr(self, name: str) -> Attr | None:

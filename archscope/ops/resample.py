@@ -15,6 +15,16 @@ All three are reshapes and permutes: zero cost on purpose, nothing saved for bac
 Backward MACs: declared zero (nearest/bilinear upsampling backward accumulates weighted
 gradients, but as interpolation, not conv/linear MACs, as its forward counts `ops`; shuffles
 are permutations); torch.utils.flop_counter counts none of it.
+
+Peer tools (``counted``), upsample, per output element unless said:
+  fvcore        nearest on (C, H, W) 1, bilinear 4 (handles for upsample_nearest2d and
+                upsample_bilinear2d only: nearest 1-D/3-D and bicubic count 0)
+  ptflops       1 (its nn.Upsample hook) + its F.interpolate hook: the output's elements when
+                given a `size`; with a `scale`, the input's elements × scale^rank in floats (a
+                list of scales: × ∏ int(scale), each truncated), whatever the real output size
+  thop          nearest 1, bilinear 11, bicubic 259 (``calculate_upsample``)
+  torchinfo, flop_counter  0
+The shuffles count 0 in every tool.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING, exact, only
 from .field import Field, Taps, same, upsample, window
 from .registry import (
     Attr,
@@ -31,6 +42,7 @@ from .registry import (
     Bool,
     Choice,
     Cost,
+    Count,
     Int,
     OpDef,
     Saves,
@@ -85,6 +97,26 @@ def _upsample_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 
 def _upsample_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=TAPS[a["mode"]] * numel(out))
+
+
+FVCORE_TAPS = {"nearest": 1, "bilinear": 4, "bicubic": 0}  # per output element, 2-D only
+THOP_TAPS = {"nearest": 1, "bilinear": 11, "bicubic": 259}
+
+
+def _upsample_fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    return FVCORE_TAPS[a["mode"]] * numel(out) if len(out) == 3 else 0
+
+
+def _upsample_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    scale = a["scale"]
+    if scale is None:
+        return 2 * numel(out)
+    rank = len(out) - 1
+    if isinstance(scale, tuple):  # np.prod(scale, dtype=np.int64): each scale truncated to an integer first
+        interpolated = numel(inputs[0]) * math.prod(int(x) for x in scale)
+    else:
+        interpolated = numel(inputs[0]) * scale**rank
+    return numel(out) + exact(interpolated)
 
 
 def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
@@ -194,6 +226,11 @@ register(
         backward=no_backward_macs,
         receptive_field=upsample,
         kernel=kernel_is("copy"),
+        counted=only(
+            fvcore=_upsample_fvcore,
+            ptflops=_upsample_ptflops,
+            thop=lambda a, inputs, out: THOP_TAPS[a["mode"]] * numel(out),
+        ),
     ),
     OpDef(
         name="pixel_shuffle",
@@ -206,6 +243,7 @@ register(
         backward=no_backward_macs,
         receptive_field=_shuffle_field,
         kernel=kernel_is("copy"),
+        counted=NOTHING,
     ),
     OpDef(
         name="pixel_unshuffle",
@@ -218,6 +256,7 @@ register(
         backward=no_backward_macs,
         receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
         kernel=kernel_is("copy"),
+        counted=NOTHING,
     ),
     OpDef(
         name="channel_shuffle",
@@ -230,5 +269,6 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("copy"),
+        counted=NOTHING,
     ),
 )

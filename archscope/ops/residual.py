@@ -10,12 +10,15 @@ probability ``p`` while training; the identity at inference, so it costs zero on
 ``dropout`` does: no params, no MACs, no ops.
 Backward MACs: declared zero (elementwise scaling and masking); torch.utils.flop_counter
 counts none of it.
+Peer tools (``counted``): zero in every tool (layer scale is a ``*`` in an archscope module, and
+its γ is not named ``weight``, so torchinfo does not count it either).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .counting import NOTHING
 from .field import same
 from .registry import (
     Attr,
@@ -70,6 +73,7 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("elementwise"),
+        counted=NOTHING,
     ),
     OpDef(
         name="drop_path",
@@ -84,5 +88,6 @@ register(
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("view"),
+        counted=NOTHING,
     ),
 )

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ..diagnostics import ShapeError
+from .counting import NOTHING
 from .field import SAME, unknown
 from .registry import (
     MAX_DIM,
@@ -179,5 +180,6 @@ register(
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
         kernel=kernel_is("view"),
+        counted=NOTHING,
     )
 )

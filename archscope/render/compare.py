@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..passes.conventions import BY_NAME, DEFAULT
 from ..report import CONVENTION
 from ..table import Column, Table
 
@@ -27,11 +28,25 @@ COLUMNS = (
 )
 
 
-def compare_table(rows: list[dict[str, Any]], notes: list[str], timed: list[Any] | None = None) -> Table:
+def _columns(convention: str) -> tuple[Column, ...]:
+    """Under another convention its total (and ratio) replace the MACs, which JSON and CSV keep."""
+    if convention == DEFAULT:
+        return COLUMNS
+    unit = BY_NAME[convention].unit
+    at = [c.key for c in COLUMNS].index("macs")
+    counted = (Column("counted", f"{unit} ({convention})", "count"), Column("counted_ratio", "×", "ratio"))
+    machine = tuple(Column(c.key, c.header, c.kind, show="machine") for c in COLUMNS[at : at + 2])
+    return COLUMNS[:at] + counted + machine + COLUMNS[at + 2 :]
+
+
+def compare_table(
+    rows: list[dict[str, Any]], notes: list[str], timed: list[Any] | None = None, convention: str = DEFAULT
+) -> Table:
     """``rows``: :meth:`Comparison.rows`; ``notes``: families resolved to a spec; ``timed``:
-    the bench results of `compare --bench`, one per network."""
-    columns = COLUMNS
-    cells = [tuple(r[c.key] for c in COLUMNS) for r in rows]
+    the bench results of `compare --bench`, one per network; ``convention``: the counting
+    convention of the MACs column (`--convention`)."""
+    columns = _columns(convention)
+    cells = [tuple(r[c.key] for c in columns) for r in rows]
     preamble = list(notes)
     if timed:
         from .bench import compare_bench_columns, environment_line
@@ -45,5 +60,5 @@ def compare_table(rows: list[dict[str, Any]], notes: list[str], timed: list[Any]
         tuple(cells),
         preamble=tuple(preamble),
         notes=(f"ratios (×) are to {rows[0]['name']}",),
-        convention=CONVENTION,
+        convention=CONVENTION if convention == DEFAULT else BY_NAME[convention].statement(),
     )

@@ -25,6 +25,7 @@ class Row:
     trainable_params: int = 0
     backward_input_macs: int = 0
     backward_weight_macs: int = 0
+    counted: int | float = 0  # under `--convention`
 
 
 def _group_label(key: str, rows: list[LayerRow]) -> str:
@@ -66,6 +67,7 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
                 sum(r.trainable_params for r in current),
                 sum(r.backward_input_macs for r in current),
                 sum(r.backward_weight_macs for r in current),
+                sum(r.counted or 0 for r in current),
             )
         )
 
@@ -94,6 +96,43 @@ COLUMNS = (
 )
 
 
+def counted_columns(name: str, unit: str) -> tuple[Column, ...]:
+    """`--convention NAME`: its count and share in place of the MACs (which JSON and CSV keep)."""
+    return (
+        Column("counted", f"{unit} ({name})", "count", blank_zero=True),
+        Column("counted_share", f"% {unit}", "percent", show="human", blank_zero=True),
+        Column("macs", "MACs", "count", show="machine"),
+    )
+
+
+def _with_counted(table: Table, report: Report, depth: int | None) -> Table:
+    """The table of another convention: its count replaces the MACs, its total the footer's MACs line."""
+    counted = report.counted
+    assert counted is not None and table.total is not None
+    at = [c.key for c in table.columns].index("macs")
+    columns = table.columns[:at] + counted_columns(counted.convention.name, counted.convention.unit)
+    columns += tuple(c for c in table.columns[at + 1 :] if c.key not in ("macs_share", "flops"))
+    keep = [i for i, c in enumerate(table.columns) if i > at and c.key not in ("macs_share", "flops")]
+    total = counted.total or 1
+    groups = grouped_rows(report, depth)
+
+    def row(cells: tuple, count: int | float) -> tuple:
+        return cells[:at] + (count, 100 * count / total, cells[at]) + tuple(cells[i] for i in keep)
+
+    unit = counted.convention.unit
+    line = (
+        f"{unit:<12}{exact(counted.total):>16}  ({compact(counted.total)})   as {counted.convention.tool} counts them"
+    )
+    return replace(
+        table,
+        columns=columns,
+        rows=tuple(row(cells, g.counted) for cells, g in zip(table.rows, groups, strict=True)),
+        total=row(table.total, counted.total),
+        footer=(table.footer[0], line, f"MACs        {exact(report.totals.macs):>16}  (torchvision's convention)")
+        + table.footer[2:],
+    )
+
+
 TRAINABLE = Column("trainable_params", "trainable", "count", blank_zero=True)  # only when a layer is frozen
 
 
@@ -108,10 +147,12 @@ def summary_table(
     (what the caller changed) show in the header and, when there are any, as the JSON's
     ``overrides`` object."""
     table = _summary_table(report, depth, note, overrides)
+    if report.counted is not None:
+        table = _with_counted(table, report, depth)
     t = report.totals
     if not t.frozen_params:
         return table
-    at = [c.key for c in COLUMNS].index("params") + 1
+    at = [c.key for c in table.columns].index("params") + 1
     groups = [r.trainable_params for r in grouped_rows(report, depth)]
     assert table.total is not None
     split = (
@@ -121,7 +162,7 @@ def summary_table(
     )
     return replace(
         table,
-        columns=COLUMNS[:at] + (TRAINABLE,) + COLUMNS[at:],
+        columns=table.columns[:at] + (TRAINABLE,) + table.columns[at:],
         rows=tuple(row[:at] + (n,) + row[at:] for row, n in zip(table.rows, groups, strict=True)),
         total=table.total[:at] + (t.trainable_params,) + table.total[at:],
         footer=table.footer[:1]
