@@ -61,6 +61,7 @@ def measured_peak(module: Any, inputs: list[Any], mode: str) -> dict[str, int]:
     if mode == "infer":
         module.eval()
         tracker = MemTracker()
+        _skip_frozen(tracker, module)
         tracker.track_external(module, *inputs)
         with tracker, torch.no_grad():
             module(*inputs)
