@@ -19,7 +19,22 @@ from typing import Any
 
 from ..diagnostics import ShapeError
 from .field import GLOBAL, SAME, same
-from .registry import Attr, Attrs, Cost, Float, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Construct,
+    Cost,
+    Float,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    no_backward_macs,
+    numel,
+    register,
+)
+from .registry import module as nn_module
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -47,10 +62,8 @@ def _activation(
     kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
     inplace: bool = False,
 ) -> OpDef:
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        return getattr(nn, module)(**kwargs(a))
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return nn_module(module, **kwargs(a))
 
     return OpDef(
         name=name,
@@ -58,7 +71,7 @@ def _activation(
         attrs=attrs,
         shape=_same,
         cost=_per_element,
-        lower=lower,
+        module=lower,
         inplace=inplace,
         saves=saves,
         backward=no_backward_macs,
@@ -78,22 +91,16 @@ def _softmax_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return x
 
 
-def _softmax_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Softmax(dim=a["dim"] + 1)  # our dims exclude the batch
+def _softmax_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Softmax", dim=a["dim"] + 1)  # our dims exclude the batch
 
 
-def _dropout_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Dropout(p=a["p"])
+def _dropout_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Dropout", p=a["p"])
 
 
-def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Identity()
+def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Identity")
 
 
 def _prelu_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -112,10 +119,8 @@ def _prelu_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=a["num_parameters"], ops=numel(out))
 
 
-def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PReLU(a["num_parameters"], init=a["init"])
+def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("PReLU", a["num_parameters"], init=a["init"])
 
 
 def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -129,12 +134,10 @@ def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return inputs[0]
 
 
-def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
+def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     if not a["min_val"] < a["max_val"]:  # nn.Hardtanh would assert
         raise ValueError("hardtanh needs min_val < max_val")
-    return nn.Hardtanh(a["min_val"], a["max_val"])
+    return nn_module("Hardtanh", a["min_val"], a["max_val"])
 
 
 register(
@@ -182,7 +185,7 @@ register(
         ),
         shape=_prelu_shape,
         cost=_prelu_cost,
-        lower=_prelu_lower,
+        module=_prelu_lower,
         saves=SAVES_INPUT,
         backward=no_backward_macs,
         receptive_field=same,
@@ -193,7 +196,7 @@ register(
         attrs=(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0)),
         shape=_hardtanh_shape,
         cost=_per_element,
-        lower=_hardtanh_lower,
+        module=_hardtanh_lower,
         inplace=True,
         receptive_field=same,
         saves=SAVES_INPUT,  # out of place; in place (`hardtanh_`) its output, of the same size
@@ -205,7 +208,7 @@ register(
         attrs=(Attr("dim", Int(0, 8), 0, "dimension, not counting the batch"),),
         shape=_softmax_shape,
         cost=_per_element,
-        lower=_softmax_lower,
+        module=_softmax_lower,
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
@@ -216,7 +219,7 @@ register(
         attrs=(Attr("p", Float(0.0, 1.0), 0.5),),
         shape=_same,
         cost=_free,
-        lower=_dropout_lower,
+        module=_dropout_lower,
         saves=Saves(like_output=(1,)),  # training: the bool mask
         backward=no_backward_macs,
         receptive_field=same,
@@ -227,7 +230,7 @@ register(
         attrs=(),
         shape=_same,
         cost=_free,
-        lower=_identity_lower,
+        module=_identity_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,

@@ -34,6 +34,7 @@ from .registry import (
     Attrs,
     Backward,
     Bool,
+    Construct,
     Cost,
     CounterHandle,
     Int,
@@ -42,6 +43,7 @@ from .registry import (
     Saves,
     Shape,
     Sizes,
+    module,
     numel,
     register,
 )
@@ -159,11 +161,9 @@ def _conv_family(rank: int):
         kernel, stride, pads, dilation, _ = _geometry(a, inputs[0], rank)
         return drop_warnings(inputs[0], kernel, stride, pads, dilation)
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[rank]
-        return cls(
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(
+            f"Conv{rank}d",
             inputs[0][0],
             a["out"],
             a["kernel"],
@@ -188,7 +188,7 @@ def _conv_family(rank: int):
         ),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         weighted=True,
         warnings=warnings,
         overwritable_output=True,
@@ -234,11 +234,9 @@ def _transposed_family(rank: int):
 
     backward, counted = _backward_rules(cost)
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[rank]
-        return cls(
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(
+            f"ConvTranspose{rank}d",
             inputs[0][0],
             a["out"],
             a["kernel"],
@@ -265,7 +263,7 @@ def _transposed_family(rank: int):
         ),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),

@@ -20,12 +20,14 @@ from .registry import (
     Attrs,
     Backward,
     Bool,
+    Construct,
     Cost,
     Int,
     OpDef,
     Saves,
     Shape,
     fmt_shape,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -51,10 +53,8 @@ def _linear_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
     return Backward(weights, weights)
 
 
-def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Linear(inputs[0][0], a["out"], bias=a["bias"])
+def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Linear", inputs[0][0], a["out"], bias=a["bias"])
 
 
 def _flatten_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -65,10 +65,8 @@ def _flatten_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
-def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Flatten(1)
+def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Flatten", 1)
 
 
 register(
@@ -78,7 +76,7 @@ register(
         attrs=(Attr("out", Int(1), doc="output features"), Attr("bias", Bool(), True)),
         shape=_linear_shape,
         cost=_linear_cost,
-        lower=_linear_lower,
+        module=_linear_lower,
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
@@ -91,7 +89,7 @@ register(
         attrs=(),
         shape=_flatten_shape,
         cost=_flatten_cost,
-        lower=_flatten_lower,
+        module=_flatten_lower,
         saves=Saves(),
         backward=no_backward_macs,  # a view: its backward is a reshape
         receptive_field=flat,

@@ -18,7 +18,21 @@ from collections.abc import Sequence
 
 from ..diagnostics import ShapeError
 from .field import SAME, same, unknown
-from .registry import Attr, Attrs, Cost, Int, OpDef, Saves, Shape, fmt_shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Construct,
+    Cost,
+    Int,
+    OpDef,
+    Saves,
+    Shape,
+    fmt_shape,
+    helper_module,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _shapes(inputs: Sequence[Shape]) -> str:
@@ -104,22 +118,16 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 SPATIAL_CONCAT = unknown("a concat along a spatial dim puts different inputs at different positions")
 
 
-def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Add
-
-    return Add()
+def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Add")
 
 
-def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Concat
-
-    return Concat(a["dim"] + 1)
+def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Concat", a["dim"] + 1)
 
 
-def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Mul
-
-    return Mul()
+def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Mul")
 
 
 register(
@@ -129,7 +137,7 @@ register(
         attrs=(),
         shape=_add_shape,
         cost=_add_cost,
-        lower=_lower_add,
+        module=_lower_add,
         inputs=(2, None),
         inplace=True,
         overwritable_output=True,
@@ -143,7 +151,7 @@ register(
         attrs=(Attr("dim", Int(0, 8), 0),),
         shape=_concat_shape,
         cost=_free,
-        lower=_lower_concat,
+        module=_lower_concat,
         inputs=(2, None),
         overwritable_output=True,
         saves=Saves(),
@@ -156,7 +164,7 @@ register(
         attrs=(),
         shape=_mul_shape,
         cost=_per_element,
-        lower=_lower_mul,
+        module=_lower_mul,
         inputs=(2, 2),
         overwritable_output=True,
         saves=Saves(inputs=(0, 1)),

@@ -23,6 +23,7 @@ from .registry import (
     Attr,
     Attrs,
     Bool,
+    Construct,
     Cost,
     Float,
     Int,
@@ -30,6 +31,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -51,11 +53,8 @@ def _batchnorm(rank: int):
         c = out[0]
         return Cost(params=2 * c if a["affine"] else 0, buffers=2 * c + 1, ops=2 * numel(out))
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[rank]
-        return cls(out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(f"BatchNorm{rank}d", out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
 
     return OpDef(
         name=name,
@@ -63,7 +62,7 @@ def _batchnorm(rank: int):
         attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1), Attr("affine", Bool(), True)),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
@@ -82,10 +81,8 @@ def _lrn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=(a["size"] + 3) * numel(out))
 
 
-def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.LocalResponseNorm(a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("LocalResponseNorm", a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
 
 register(
@@ -103,7 +100,7 @@ register(
         ),
         shape=_lrn_shape,
         cost=_lrn_cost,
-        lower=_lrn_lower,
+        module=_lrn_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
         backward=no_backward_macs,

@@ -30,6 +30,7 @@ from .registry import (
     Attrs,
     Bool,
     Choice,
+    Construct,
     Cost,
     Int,
     OpDef,
@@ -38,6 +39,7 @@ from .registry import (
     Shape,
     Sizes,
     fmt_shape,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -86,10 +88,8 @@ def _upsample_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=TAPS[a["mode"]] * numel(out))
 
 
-def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Upsample(size=a["size"], scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
+def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Upsample", size=a["size"], scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
 
 
 def _shuffle_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -157,22 +157,16 @@ def _unshuffle_geometry(a: Attrs, rank: int):
     return (r,) * rank, (r,) * rank, (0,) * rank, (1,) * rank
 
 
-def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PixelShuffle(a["upscale"])
+def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("PixelShuffle", a["upscale"])
 
 
-def _pixel_unshuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PixelUnshuffle(a["downscale"])
+def _pixel_unshuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("PixelUnshuffle", a["downscale"])
 
 
-def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.ChannelShuffle(a["groups"])
+def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("ChannelShuffle", a["groups"])
 
 
 register(
@@ -187,7 +181,7 @@ register(
         ),
         shape=_upsample_shape,
         cost=_upsample_cost,
-        lower=_upsample_lower,
+        module=_upsample_lower,
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
@@ -199,7 +193,7 @@ register(
         attrs=(Attr("upscale", Int(1), doc="r"),),
         shape=_shuffle_shape,
         cost=_free,
-        lower=_pixel_shuffle_lower,
+        module=_pixel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=_shuffle_field,
@@ -210,7 +204,7 @@ register(
         attrs=(Attr("downscale", Int(1), doc="r"),),
         shape=_unshuffle_shape,
         cost=_free,
-        lower=_pixel_unshuffle_lower,
+        module=_pixel_unshuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
@@ -221,7 +215,7 @@ register(
         attrs=(Attr("groups", Int(1), doc="divides the channels"),),
         shape=_channel_shuffle_shape,
         cost=_free,
-        lower=_channel_shuffle_lower,
+        module=_channel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,

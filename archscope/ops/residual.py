@@ -17,7 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .field import same
-from .registry import Attr, Attrs, Cost, Float, OpDef, Saves, Shape, no_backward_macs, numel, register
+from .registry import (
+    Attr,
+    Attrs,
+    Construct,
+    Cost,
+    Float,
+    OpDef,
+    Saves,
+    Shape,
+    helper_module,
+    no_backward_macs,
+    numel,
+    register,
+)
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -28,20 +41,16 @@ def _layer_scale_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=out[0], ops=numel(out))
 
 
-def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import LayerScale
-
-    return LayerScale(out[0], len(out) - 1, a["init"])
+def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("LayerScale", out[0], len(out) - 1, a["init"])
 
 
 def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()  # zero on purpose: the identity at inference
 
 
-def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import StochasticDepth
-
-    return StochasticDepth(a["p"])
+def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("StochasticDepth", a["p"])
 
 
 register(
@@ -51,7 +60,7 @@ register(
         attrs=(Attr("init", Float(0.0), 1e-6, "initial value of every γ"),),
         shape=_same,
         cost=_layer_scale_cost,
-        lower=_layer_scale_lower,
+        module=_layer_scale_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
@@ -63,7 +72,7 @@ register(
         attrs=(Attr("p", Float(0.0, 1.0), 0.0, "probability of dropping a sample"),),
         shape=_same,
         cost=_free,
-        lower=_drop_path_lower,
+        module=_drop_path_lower,
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
         backward=no_backward_macs,

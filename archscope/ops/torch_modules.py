@@ -1,11 +1,13 @@
-"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges, ConvNeXt's
-channel layer norm and layer scale, and stochastic depth.
+"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges, the split,
+ConvNeXt's channel layer norm and layer scale, and stochastic depth.
 
 Imported only by lowerings, inside the function (this file imports torch at module level), and
 it imports nothing else from archscope, so loading it never loads the API or the backend.
 The merges take their inputs as separate positional arguments, in the order of the spec's
 ``in:`` list, so that the generated ``forward`` reads ``self.add(bn2, down_bn)``.
 Dimensions count the batch (the lowering adds 1 to the spec's batch-free ``dim``).
+Each class is self-contained (torch and ``nn`` only): ``archscope export --to pytorch`` copies
+the source of the ones a network uses into the exported file.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ class Add(nn.Module):
     accumulated into the first input, as torchvision's ``out += identity`` does.
     """
 
-    inplace = False
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, first: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
         if self.inplace:
@@ -49,6 +53,30 @@ class Concat(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Split(nn.Module):
+    """Chunks along ``dim`` (batch included: channels are dim 1), as a tuple (a tensor for one):
+    ``sections`` equal ones (refused when they do not divide the size, as the static rule
+    refuses them), or ones of the listed sizes (``torch.split``)."""
+
+    def __init__(self, sections: int | list[int], dim: int):
+        super().__init__()
+        self.sections = sections
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        if isinstance(self.sections, int):
+            size = x.shape[self.dim]
+            if size % self.sections:
+                raise ValueError(f"cannot cut size {size} into {self.sections} equal chunks")
+            parts = x.split(size // self.sections, dim=self.dim)
+        else:
+            parts = x.split(self.sections, dim=self.dim)
+        return tuple(parts) if len(parts) > 1 else parts[0]  # one chunk: no extra outputs
+
+    def extra_repr(self) -> str:
+        return f"sections={self.sections}, dim={self.dim}"
 
 
 class Mul(nn.Module):
