@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
-from . import bench, compare, explain, field, lint, listing, summary, verify
+from . import bench, compare, explain, export, field, lint, listing, summary, verify
 from .common import set_debug
 
 
@@ -60,7 +60,7 @@ app = typer.Typer(
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
     "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
     "Static commands (summary, rf, lint, compare, list, ops, schema) never import torch; "
-    "build, verify and bench need the `torch` extra.",
+    "build, verify, bench and export need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -98,6 +98,7 @@ app.command("schema")(listing.schema)
 app.command("explain")(explain.explain_command)
 app.command("verify")(verify.verify)
 app.command("bench")(bench.bench)
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -1,0 +1,300 @@
+"""Export a spec's network: a standalone PyTorch source file, or an ONNX file.
+
+``pytorch_source``: a Python file that defines the network as an ``nn.Module`` and needs only
+torch. Each layer's constructor is its op's declared :class:`~archscope.ops.registry.Construct`
+(the one :func:`~archscope.torch_backend.lowering.build` instantiates), written as source; the
+modules sit at the names ``build`` gives them (block instances and repeated layers as ``Block``
+containers), so the ``state_dict`` of a built network loads into it with ``strict=True``; the
+``forward`` calls the layers in the graph's order, one line each, with the static output shape
+in a comment. Classes beyond ``torch.nn`` (the merges, ConvNeXt's channel layer norm…) are
+copied from :mod:`archscope.ops.torch_modules`. In place and frozen layers are as ``build``
+makes them.
+
+``onnx_model``: ``torch.onnx.export`` of the built network in eval mode, with the TorchScript
+exporter (``dynamo=False``: it needs neither onnxscript nor a network connection; torch 2.13
+still ships it, deprecated), a dynamic batch dimension, and the spec's title, paper and source
+in the model's metadata; ``onnx.checker.check_model`` must accept the result.
+
+Like the lowering, this module names no op: what it needs, it reads from the op's facts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import keyword
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..api import Analysis
+from ..graph import Graph, Node
+from ..ops import REGISTRY
+from ..ops.registry import Construct, python_literal
+from .errors import BackendError, require_torch
+
+EXPORT_HINT = "pip install 'archscope[export]'"
+OPSET = 17  # ONNX opset: supported by torch 2.13's TorchScript exporter and by onnxruntime ≥ 1.14
+
+
+class OnnxMissing(BackendError):
+    pass
+
+
+class ExportFailed(BackendError):
+    """The exporter refused the network (an operator without an ONNX form, say)."""
+
+    exit_code = 1
+
+
+def require_onnx() -> Any:
+    """Import and return ``onnx``, or raise :class:`OnnxMissing` with the install command."""
+    try:
+        import onnx
+    except ImportError as exc:
+        raise OnnxMissing(
+            f"`export --to onnx` needs the onnx package, which is not installed ({exc.msg}); "
+            f"install archscope's export extra: {EXPORT_HINT}"
+        ) from None
+    return onnx
+
+
+# ---- pytorch -------------------------------------------------------------------------------
+
+BLOCK_SOURCE = '''class Block(nn.Module):
+    """The layers of one block instance (or of one repeated layer), under its name: a container
+    without a forward of its own (the network's forward calls its layers). ``kind`` is the
+    block's type (``repeat`` for a repeated layer); ``block[0]`` is child ``"0"``."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def _get_name(self) -> str:
+        return self.kind
+
+    def __getitem__(self, key: int | str) -> nn.Module:
+        return self._modules[str(key)]
+'''
+
+
+def class_name(g: Graph) -> str:
+    """``resnet50`` → ``Resnet50``, ``mobilenet_v2`` → ``MobilenetV2``."""
+    words = [w for w in re.split(r"[\W_]+", g.name) if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words) or "Network"
+    return name if name[0].isalpha() else f"Net{name}"
+
+
+def _attribute(part: str) -> bool:
+    return part.isidentifier() and not keyword.iskeyword(part)
+
+
+def _access(qualname: str) -> str:
+    """``layer1.0.conv1`` → ``self.layer1[0].conv1``."""
+    out = "self"
+    for part in qualname.split("."):
+        if part.isdigit():
+            out += f"[{int(part)}]" if str(int(part)) == part else f'["{part}"]'
+        elif _attribute(part):
+            out += f".{part}"
+        else:
+            out += f"[{python_literal(part)}]"
+    return out
+
+
+def _assign(qualname: str, value: str) -> str:
+    """The statement that puts ``value`` at ``qualname`` under ``self``."""
+    parent, _, leaf = qualname.rpartition(".")
+    owner = _access(parent) if parent else "self"
+    if _attribute(leaf):
+        return f"{owner}.{leaf} = {value}"
+    return f"{owner}.add_module({python_literal(leaf)}, {value})"
+
+
+class _Names:
+    """Python variable names for the forward's values, unique and never a keyword."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+
+    def new(self, name: str) -> str:
+        base = re.sub(r"\W", "_", name)
+        if not base or base[0].isdigit():
+            base = f"_{base}"
+        candidate = base
+        while keyword.iskeyword(candidate) or candidate in self.taken:
+            candidate += "_"
+        self.taken.add(candidate)
+        return candidate
+
+
+def _batched(shape: tuple[int, ...] | None) -> str:
+    return "(N, " + ", ".join(str(d) for d in shape or ()) + ")"
+
+
+def _docstring(g: Graph, source_name: str, params: int) -> str:
+    meta = g.meta
+    lines = [str(meta.get("title") or g.name), ""]
+    for key in ("paper", "year", "source", "url"):
+        if meta.get(key):
+            lines.append(f"{key.capitalize()}: {meta[key]}")
+    ins = ", ".join(f"`{name}` {_batched(n.shape)}" for name, n in zip(_input_names(g), g.inputs))
+    outs = ", ".join(f"`{name}` {_batched(n.shape if n else None)}" for name, n in zip(g.output_names, g.outputs))
+    lines += [
+        "",
+        f"Input {ins}; output {outs}; {params:,} parameters.",
+        f"Generated by `archscope export {source_name} --to pytorch` from {Path(g.file).name}: it needs only",
+        "PyTorch. Edit the spec and export again rather than editing this file.",
+    ]
+    return "\n".join(lines)
+
+
+def _input_names(g: Graph) -> list[str]:
+    return ["x"] if len(g.inputs) == 1 else [n.name for n in g.inputs]
+
+
+def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
+    """The network of ``analysis`` (without errors) as a standalone PyTorch file's source."""
+    require_torch("`export --to pytorch`")
+    from .lowering import inplace_nodes, module_names
+
+    g = analysis.graph
+    assert g is not None and analysis.report is not None
+    names = module_names(g)
+    in_place = inplace_nodes(g)
+    helpers: dict[str, type] = {}
+    init: list[str] = []
+    forward: list[str] = []
+    made: set[str] = set()
+    variables = _Names({"self", "torch", "nn"})
+    inputs = [variables.new(n) for n in _input_names(g)]
+    values: dict[tuple[Node, int], str] = {(node, 0): name for node, name in zip(g.inputs, inputs)}
+    scope = ""
+    for node in g.nodes:
+        op = REGISTRY[node.op]
+        construct: Construct = op.module(node.attrs, [n.shape for n in node.inputs], node.shape)
+        if node in in_place:
+            construct = construct.with_kwargs(inplace=True)
+        if construct.helper:
+            helpers[construct.cls] = construct.module_class()
+        qualname = names[node.name]
+        where = ".".join(node.path)
+        if where != scope:
+            scope = where
+            init.append("")
+            if where:
+                init.append(f"# {where}: {node.blocks[-1]}")
+                forward.append(f"# {where}: {node.blocks[-1]}")
+        parts = qualname.split(".")
+        block_of = dict(zip(node.path, node.blocks))
+        spec_parts = node.name.split(".")
+        for depth in range(1, len(parts)):
+            container = ".".join(parts[:depth])
+            if container not in made:
+                made.add(container)
+                kind = block_of.get(".".join(spec_parts[:depth]), "repeat")
+                init.append(_assign(container, f"Block({python_literal(kind)})"))
+        init.append(_assign(qualname, construct.source()))
+        if not node.trainable:
+            init.append(f"{_access(qualname)}.requires_grad_(False)  # frozen (`freeze:` in the spec)")
+        args = ", ".join(_value(values, src, node.port(i)) for i, src in enumerate(node.inputs))
+        var = variables.new(node.name)
+        values[(node, 0)] = var
+        forward.append(f"{var} = {_access(qualname)}({args})  # {_batched(node.shape)}")
+    outs = [_value(values, out, 0) for out in g.outputs if out is not None]
+    forward.append("return " + ", ".join(outs))
+    cls = class_name(g)
+    params = analysis.report.totals.params
+    doc = _docstring(g, source_name or g.name, params)
+    signature = ", ".join(f"{name}: torch.Tensor" for name in inputs)
+    returns = "torch.Tensor" if len(outs) == 1 else "tuple[torch.Tensor, ...]"
+    pieces = [
+        f'"""{doc}\n"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import torch",
+        "from torch import nn",
+    ]
+    for helper in helpers.values():
+        pieces += ["", "", inspect.getsource(helper).rstrip()]
+    if made:
+        pieces += ["", "", BLOCK_SOURCE.rstrip()]
+    title = str(g.meta.get("title") or g.name)
+    pieces += [
+        "",
+        "",
+        f"class {cls}(nn.Module):",
+        f'    """{title}: {len(g.nodes)} layers, {params:,} parameters (see the module docstring)."""',
+        "",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+        *[f"        {line}" if line else "" for line in init],
+        "",
+        f"    def forward(self, {signature}) -> {returns}:",
+        *[f"        {line}" for line in forward],
+        "",
+    ]
+    return "\n".join(pieces)
+
+
+def _value(values: dict[tuple[Node, int], str], src: Node, port: int) -> str:
+    """The expression for output ``port`` of ``src``: a layer whose op has extra outputs returns
+    the tuple ``(main, *extras)`` (as in the lowering), indexed here."""
+    if (src, 0) in values and src.op in REGISTRY and REGISTRY[src.op].extra_outputs(src.attrs):
+        return f"{values[(src, 0)]}[{port}]"
+    return values[(src, 0)]
+
+
+# ---- onnx ----------------------------------------------------------------------------------
+
+
+def onnx_model(analysis: Analysis, source_name: str | None = None, *, model: Any = None, opset: int = OPSET) -> bytes:
+    """The network of ``analysis`` (without errors) as a checked ONNX model's bytes: ``model``
+    (a module ``build`` made from it, with trained weights, say) or a newly built one."""
+    torch = require_torch("`export --to onnx`")
+    onnx = require_onnx()
+    from .lowering import lower_graph
+
+    g = analysis.graph
+    assert g is not None
+    model = (model if model is not None else lower_graph(g)).eval()
+    example = tuple(torch.randn(1, *n.shape) for n in g.inputs)
+    input_names = _input_names(g)
+    output_names = list(g.output_names)
+    batch = {name: {0: "batch"} for name in input_names + output_names}
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                example,
+                buffer,
+                dynamo=False,
+                opset_version=opset,
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=batch,
+            )
+    except Exception as exc:  # noqa: BLE001 - the exporter's many error types, for people
+        raise ExportFailed(f"the ONNX exporter refused `{g.name}`: {type(exc).__name__}: {_first_line(exc)}") from None
+    proto = onnx.load_from_string(buffer.getvalue())
+    proto.doc_string = str(g.meta.get("title") or g.name)
+    for key in ("title", "paper", "year", "source", "url"):
+        if g.meta.get(key):
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, str(g.meta[key])
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "archscope_spec", f"{source_name or g.name} ({g.file})"
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise ExportFailed(f"onnx.checker refused the exported `{g.name}`: {_first_line(exc)}") from None
+    return proto.SerializeToString()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
