@@ -89,12 +89,15 @@ class Mul(nn.Module):
 class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels at every position of (N, C, *spatial), as torchvision's
     ``LayerNorm2d`` (ConvNeXt) computes it: channels last, ``F.layer_norm`` over C, channels back
-    (``movedim`` is torchvision's ``permute(0, 2, 3, 1)`` on a 4-D batch, and works for 1-D/3-D too)."""
+    (torchvision's ``permute(0, 2, 3, 1)`` on a 4-D batch, written for 1-D/3-D too; with
+    non-negative dims, as the ONNX exporter needs: ``movedim(1, -1)`` exported as an invalid
+    Transpose)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.movedim(1, -1)
+        last = x.dim() - 1
+        x = x.permute(0, *range(2, last + 1), 1)
         x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.movedim(-1, 1)
+        return x.permute(0, last, *range(1, last))
 
 
 class LayerScale(nn.Module):
