@@ -29,6 +29,12 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_output(path: str | Path, data: bytes | str, *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically; returns the path written.
 
@@ -54,6 +60,7 @@ def write_output(path: str | Path, data: bytes | str, *, force: bool = False) ->
             raise OutputError(f"{target}: the folder {folder} does not exist")
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
         try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600: the file gets the mode `open` would give it
             with os.fdopen(fd, "wb") as f:
                 f.write(payload)
                 f.flush()
