@@ -39,8 +39,7 @@ def export(
 
     FILE is written whole or not at all; an existing FILE is replaced only with --force.
     Needs the `torch` extra, and for ONNX the `export` extra.
-    Exit codes: 0 written; 1 a spec error or a network the exporter refuses; 2 bad usage, a file
-    that cannot be written, torch or onnx missing.
+    Exit codes: 0 written; 1 a spec error, or a network no exporter takes; 2 bad usage, a FILE that cannot be written, torch or onnx missing.
     """
     from ..api import analyze
 

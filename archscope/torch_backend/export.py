@@ -174,7 +174,8 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     made: set[str] = set()
     variables = _Names({"self", "torch", "nn"})
     inputs = [variables.new(n) for n in _input_names(g)]
-    values: dict[tuple[Node, int], str] = {(node, 0): name for node, name in zip(g.inputs, inputs)}
+    values: dict[Node, str] = dict(zip(g.inputs, inputs))
+    tuples: set[Node] = set()  # layers that return (main, *extras)
     scope = ""
     for node in g.nodes:
         op = REGISTRY[node.op]
@@ -203,11 +204,13 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
         init.append(_assign(qualname, construct.source()))
         if not node.trainable:
             init.append(f"{_access(qualname)}.requires_grad_(False)  # frozen (`freeze:` in the spec)")
-        args = ", ".join(_value(values, src, node.port(i)) for i, src in enumerate(node.inputs))
+        args = ", ".join(_value(values, tuples, src, node.port(i)) for i, src in enumerate(node.inputs))
         var = variables.new(node.name)
-        values[(node, 0)] = var
+        values[node] = var
+        if op.extra_outputs(node.attrs):
+            tuples.add(node)
         forward.append(f"{var} = {_access(qualname)}({args})  # {_batched(node.shape)}")
-    outs = [_value(values, out, 0) for out in g.outputs if out is not None]
+    outs = [_value(values, tuples, out, 0) for out in g.outputs if out is not None]
     forward.append("return " + ", ".join(outs))
     cls = class_name(g)
     params = analysis.report.totals.params
@@ -244,12 +247,10 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     return "\n".join(pieces)
 
 
-def _value(values: dict[tuple[Node, int], str], src: Node, port: int) -> str:
-    """The expression for output ``port`` of ``src``: a layer whose op has extra outputs returns
-    the tuple ``(main, *extras)`` (as in the lowering), indexed here."""
-    if (src, 0) in values and src.op in REGISTRY and REGISTRY[src.op].extra_outputs(src.attrs):
-        return f"{values[(src, 0)]}[{port}]"
-    return values[(src, 0)]
+def _value(values: dict[Node, str], tuples: set[Node], src: Node, port: int) -> str:
+    """The expression for output ``port`` of ``src``: a layer whose op has extra outputs (in
+    ``tuples``) returns the tuple ``(main, *extras)`` (as in the lowering), indexed here."""
+    return f"{values[src]}[{port}]" if src in tuples else values[src]
 
 
 # ---- onnx ----------------------------------------------------------------------------------
