@@ -185,7 +185,7 @@ def test_constructor_source_leaves_out_defaults():
 
 def test_lenet5_source_reads_like_the_spec():
     source = pytorch_source(analyze("lenet5"), "lenet5")
-    assert "class Lenet5(nn.Module):" in source
+    assert "class LeNet5(nn.Module):" in source
     assert "LeCun, Bottou, Bengio, Haffner" in source  # the citation, in the docstring
     assert '        self.c1 = Block("conv_tanh_pool")\n        self.c1.conv = nn.Conv2d(1, 6, 5)\n' in source
     assert "        c1_conv = self.c1.conv(x)  # (N, 6, 28, 28)\n" in source
@@ -216,7 +216,7 @@ def test_cli_writes_pytorch_and_refuses_to_overwrite(tmp_path: Path):
 
 def test_cli_pytorch_to_stdout():
     result = runner.invoke(app, ["export", "lenet5", "--to", "pytorch"])
-    assert result.exit_code == 0 and "class Lenet5(nn.Module):" in result.stdout
+    assert result.exit_code == 0 and "class LeNet5(nn.Module):" in result.stdout
 
 
 def test_cli_bad_input(tmp_path: Path):

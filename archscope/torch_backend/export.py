@@ -85,10 +85,15 @@ BLOCK_SOURCE = '''class Block(nn.Module):
 
 
 def class_name(g: Graph) -> str:
-    """``resnet50`` → ``Resnet50``, ``mobilenet_v2`` → ``MobilenetV2``."""
-    words = [w for w in re.split(r"[\W_]+", g.name) if w]
-    name = "".join(w[:1].upper() + w[1:] for w in words) or "Network"
-    return name if name[0].isalpha() else f"Net{name}"
+    """From the spec's title where it gives a short name (``LeNet-5`` → ``LeNet5``,
+    ``ConvNeXt-T`` → ``ConvNeXtT``, ``AlexNet (torchvision)`` → ``AlexNet``), else from its name
+    (``mobilenet_v2`` → ``MobilenetV2``)."""
+    for text in (str(g.meta.get("title") or "").split("(")[0], g.name):
+        words = [w for w in re.split(r"[\W_]+", text, flags=re.ASCII) if w]
+        name = "".join(w[:1].upper() + w[1:] for w in words)
+        if name and name[0].isalpha() and len(name) <= 32:
+            return name
+    return "Network"
 
 
 def _attribute(part: str) -> bool:
