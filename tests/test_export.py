@@ -192,6 +192,26 @@ def test_lenet5_source_reads_like_the_spec():
     assert source.rstrip().endswith("return output")
 
 
+def test_awkward_names_and_titles(tmp_path: Path):
+    """Layer names that are keywords, nn.Module attributes or not identifiers, a repeated layer, and
+    a title with quotes and a backslash still give a file that loads build()'s weights."""
+    text = (
+        'title: \'A """quoted\\ net\'\n'
+        "input: [3, 8, 8]\n"
+        "layers:\n"
+        "  - {op: conv2d, name: lambda, out: 4, kernel: 3}\n"
+        "  - {op: batchnorm2d, name: forward}\n"
+        "  - {op: relu, name: re-lu}\n"
+        "  - {op: conv2d, name: c, out: 4, kernel: 1, n: 2}\n"
+        "  - {op: add, name: training, in: [re-lu, c]}\n"
+    )
+    analysis = analyze("awkward.yaml", text=text)
+    assert not analysis.errors, analysis.errors
+    source = pytorch_source(analysis, "awkward.yaml")
+    assert "self.lambda_ = nn.Conv2d(3, 4, 3)" in source and "self.forward_ = nn.BatchNorm2d(4)" in source
+    assert_same_network(analysis, tmp_path, "awkward")
+
+
 def test_inplace_layers_are_written_in_place():
     source = pytorch_source(analyze("resnet18"), "resnet18")
     assert "self.relu = nn.ReLU(inplace=True)" in source

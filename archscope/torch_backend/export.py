@@ -101,15 +101,16 @@ def _attribute(part: str) -> bool:
 
 
 def _access(qualname: str) -> str:
-    """``layer1.0.conv1`` → ``self.layer1[0].conv1``."""
+    """``layer1.0.conv1`` → ``self.layer1[0].conv1`` (a Block is indexed by its children's
+    numbers; any other name that is not an attribute is reached with ``getattr``)."""
     out = "self"
-    for part in qualname.split("."):
-        if part.isdigit():
-            out += f"[{int(part)}]" if str(int(part)) == part else f'["{part}"]'
-        elif _attribute(part):
+    for depth, part in enumerate(qualname.split(".")):
+        if _attribute(part):
             out += f".{part}"
+        elif depth > 0 and part.isdigit() and str(int(part)) == part:
+            out += f"[{part}]"
         else:
-            out += f"[{python_literal(part)}]"
+            out = f"getattr({out}, {python_literal(part)})"
     return out
 
 
@@ -219,7 +220,7 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     forward.append("return " + ", ".join(outs))
     cls = class_name(g)
     params = analysis.report.totals.params
-    doc = _docstring(g, source_name or g.name, params)
+    doc = _docstring(g, source_name or g.name, params).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     signature = ", ".join(f"{name}: torch.Tensor" for name in inputs)
     returns = "torch.Tensor" if len(outs) == 1 else "tuple[torch.Tensor, ...]"
     pieces = [
@@ -234,7 +235,7 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
         pieces += ["", "", inspect.getsource(helper).rstrip()]
     if made:
         pieces += ["", "", BLOCK_SOURCE.rstrip()]
-    title = str(g.meta.get("title") or g.name)
+    title = str(g.meta.get("title") or g.name).replace("\\", "\\\\").replace('"', '\\"')
     pieces += [
         "",
         "",
