@@ -167,7 +167,7 @@ def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 
 
 def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return module(f"AdaptiveAvgPool{len(inputs[0]) - 1}d", 1)
+    return module("AdaptiveAvgPool1d" if len(inputs[0]) == 2 else "AdaptiveAvgPool2d", 1)
 
 
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
