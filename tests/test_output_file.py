@@ -48,3 +48,13 @@ def test_unwritable_folder(tmp_path: Path) -> None:
 def test_full_device_is_a_message() -> None:
     with pytest.raises(OutputError, match="no space left"):
         write_output("/dev/full", "data" * 1000)
+
+
+def test_the_file_gets_the_usual_mode(tmp_path: Path) -> None:
+    """Not mkstemp's 0600: what `open` would give it under the umask."""
+    mask = os.umask(0o022)
+    try:
+        write_output(tmp_path / "a.py", "x = 1\n")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.py").stat().st_mode & 0o777 == 0o644

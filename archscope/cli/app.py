@@ -15,6 +15,7 @@ from . import (
     conventions,
     draw,
     explain,
+    export,
     field,
     lint,
     listing,
@@ -75,7 +76,7 @@ app = typer.Typer(
     help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
     "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
     "Static commands (summary, rf, memory, predict, conventions, draw, lint, compare, list, ops, schema) never "
-    "import torch; build, verify, bench and calibrate need the `torch` extra.",
+    "import torch; build, verify, bench, calibrate and export need the `torch` extra.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -119,6 +120,7 @@ app.command("verify")(verify.verify)
 app.command("bench")(bench.bench)
 app.command("calibrate")(calibrate.calibrate)
 app.command("predict")(predict.predict)
+app.command("export")(export.export)
 
 
 def main() -> None:

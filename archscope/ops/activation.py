@@ -31,6 +31,7 @@ from .field import GLOBAL, SAME, same
 from .registry import (
     Attr,
     Attrs,
+    Construct,
     Cost,
     Count,
     Float,
@@ -46,6 +47,7 @@ from .registry import (
     numel,
     register,
 )
+from .registry import module as nn_module
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -79,10 +81,8 @@ def _activation(
 ) -> OpDef:
     """``ptflops``: what ptflops counts per element (see the module docstring); no other tool counts it."""
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        return getattr(nn, module)(**kwargs(a))
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return nn_module(module, **kwargs(a))
 
     return OpDef(
         name=name,
@@ -90,7 +90,7 @@ def _activation(
         attrs=attrs,
         shape=_same,
         cost=_per_element,
-        lower=lower,
+        module=lower,
         inplace=inplace,
         saves=saves,
         backward=no_backward_macs,
@@ -112,22 +112,16 @@ def _softmax_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return x
 
 
-def _softmax_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Softmax(dim=a["dim"] + 1)  # our dims exclude the batch
+def _softmax_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Softmax", dim=a["dim"] + 1)  # our dims exclude the batch
 
 
-def _dropout_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Dropout(p=a["p"])
+def _dropout_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Dropout", p=a["p"])
 
 
-def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Identity()
+def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("Identity")
 
 
 def _prelu_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -154,10 +148,8 @@ def _softmax_thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
     return numel(out) // n * (3 * n - 1)
 
 
-def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PReLU(a["num_parameters"], init=a["init"])
+def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return nn_module("PReLU", a["num_parameters"], init=a["init"])
 
 
 def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -171,12 +163,10 @@ def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return inputs[0]
 
 
-def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
+def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     if not a["min_val"] < a["max_val"]:  # nn.Hardtanh would assert
         raise ValueError("hardtanh needs min_val < max_val")
-    return nn.Hardtanh(a["min_val"], a["max_val"])
+    return nn_module("Hardtanh", a["min_val"], a["max_val"])
 
 
 register(
@@ -229,7 +219,7 @@ register(
         ),
         shape=_prelu_shape,
         cost=_prelu_cost,
-        lower=_prelu_lower,
+        module=_prelu_lower,
         saves=SAVES_INPUT,
         memory=MemoryFacts(backward_temporaries=1),  # its backward computes the slopes' gradient per element first
         backward=no_backward_macs,
@@ -243,7 +233,7 @@ register(
         attrs=(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0)),
         shape=_hardtanh_shape,
         cost=_per_element,
-        lower=_hardtanh_lower,
+        module=_hardtanh_lower,
         inplace=True,
         receptive_field=same,
         saves=SAVES_INPUT_COPIED_IN_PLACE,  # in place (`hardtanh_`), a copy of its input
@@ -257,7 +247,7 @@ register(
         attrs=(Attr("dim", Int(0, 8), 0, "dimension, not counting the batch"),),
         shape=_softmax_shape,
         cost=_per_element,
-        lower=_softmax_lower,
+        module=_softmax_lower,
         saves=SAVES_OUTPUT,
         backward=no_backward_macs,
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
@@ -270,11 +260,11 @@ register(
         attrs=(Attr("p", Float(0.0, 1.0), 0.5),),
         shape=_same,
         cost=_free,
-        lower=_dropout_lower,
         # training on CPU keeps a mask in the input's dtype (4 bytes at float32; the fused CUDA
         # kernel keeps a bool one); at inference, or with p = 0, it returns its input itself
         saves=Saves(like_output=(4,)),
         memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),
+        module=_dropout_lower,
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("view"),
@@ -286,7 +276,7 @@ register(
         attrs=(),
         shape=_same,
         cost=_free,
-        lower=_identity_lower,
+        module=_identity_lower,
         saves=Saves(),
         memory=MemoryFacts(view=always, grad_view=True),
         backward=no_backward_macs,

@@ -45,6 +45,7 @@ from .registry import (
     Attrs,
     Backward,
     Bool,
+    Construct,
     Cost,
     Counted,
     CounterHandle,
@@ -54,6 +55,7 @@ from .registry import (
     Saves,
     Shape,
     Sizes,
+    module,
     numel,
     register,
 )
@@ -193,11 +195,9 @@ def _conv_family(rank: int):
         kernel, stride, pads, dilation, _ = _geometry(a, inputs[0], rank)
         return drop_warnings(inputs[0], kernel, stride, pads, dilation)
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[rank]
-        return cls(
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(
+            f"Conv{rank}d",
             inputs[0][0],
             a["out"],
             a["kernel"],
@@ -222,7 +222,7 @@ def _conv_family(rank: int):
         ),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         weighted=True,
         warnings=warnings,
         overwritable_output=True,
@@ -294,11 +294,9 @@ def _transposed_family(rank: int):
         flop_counter=lambda a, inputs, out: 2 * macs(a, inputs, out),
     )
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[rank]
-        return cls(
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(
+            f"ConvTranspose{rank}d",
             inputs[0][0],
             a["out"],
             a["kernel"],
@@ -325,7 +323,7 @@ def _transposed_family(rank: int):
         ),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),

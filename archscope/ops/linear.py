@@ -24,6 +24,7 @@ from .registry import (
     Attrs,
     Backward,
     Bool,
+    Construct,
     Cost,
     Counted,
     Int,
@@ -34,6 +35,7 @@ from .registry import (
     always,
     fmt_shape,
     kernel_is,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -76,10 +78,8 @@ LINEAR_COUNTED = Counted(
 )
 
 
-def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Linear(inputs[0][0], a["out"], bias=a["bias"])
+def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Linear", inputs[0][0], a["out"], bias=a["bias"])
 
 
 def _flatten_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -90,10 +90,8 @@ def _flatten_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
-def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Flatten(1)
+def _flatten_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Flatten", 1)
 
 
 register(
@@ -103,7 +101,7 @@ register(
         attrs=(Attr("out", Int(1), doc="output features"), Attr("bias", Bool(), True)),
         shape=_linear_shape,
         cost=_linear_cost,
-        lower=_linear_lower,
+        module=_linear_lower,
         weighted=True,
         overwritable_output=True,
         saves=Saves(inputs_for_weights=(0,)),  # grad of the input needs only the weight
@@ -118,7 +116,7 @@ register(
         attrs=(),
         shape=_flatten_shape,
         cost=_flatten_cost,
-        lower=_flatten_lower,
+        module=_flatten_lower,
         saves=Saves(),
         memory=MemoryFacts(view=always, grad_view=True),  # a view, and so is its gradient
         backward=no_backward_macs,  # a view: its backward is a reshape

@@ -28,6 +28,7 @@ from .field import SAME, same, unknown
 from .registry import (
     Attr,
     Attrs,
+    Construct,
     Cost,
     Int,
     MemoryFacts,
@@ -35,6 +36,7 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    helper_module,
     kernel_is,
     no_backward_macs,
     numel,
@@ -125,22 +127,16 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 SPATIAL_CONCAT = unknown("a concat along a spatial dim puts different inputs at different positions")
 
 
-def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Add
-
-    return Add()
+def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Add")
 
 
-def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Concat
-
-    return Concat(a["dim"] + 1)
+def _lower_concat(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Concat", a["dim"] + 1)
 
 
-def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import Mul
-
-    return Mul()
+def _lower_mul(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("Mul")
 
 
 register(
@@ -150,7 +146,7 @@ register(
         attrs=(),
         shape=_add_shape,
         cost=_add_cost,
-        lower=_lower_add,
+        module=_lower_add,
         inputs=(2, None),
         inplace=True,
         overwritable_output=True,
@@ -168,7 +164,7 @@ register(
         attrs=(Attr("dim", Int(0, 8), 0),),
         shape=_concat_shape,
         cost=_free,
-        lower=_lower_concat,
+        module=_lower_concat,
         inputs=(2, None),
         overwritable_output=True,
         saves=Saves(),
@@ -185,7 +181,7 @@ register(
         attrs=(),
         shape=_mul_shape,
         cost=_per_element,
-        lower=_lower_mul,
+        module=_lower_mul,
         inputs=(2, 2),
         overwritable_output=True,
         saves=Saves(inputs=(0, 1)),

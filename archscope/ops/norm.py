@@ -32,6 +32,7 @@ from .registry import (
     Attr,
     Attrs,
     Bool,
+    Construct,
     Cost,
     Counted,
     Float,
@@ -41,6 +42,7 @@ from .registry import (
     Shape,
     fmt_shape,
     kernel_is,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -73,11 +75,8 @@ def _batchnorm(rank: int):
         flop_counter=zero,
     )
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[rank]
-        return cls(out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(f"BatchNorm{rank}d", out[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
 
     return OpDef(
         name=name,
@@ -85,7 +84,7 @@ def _batchnorm(rank: int):
         attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1), Attr("affine", Bool(), True)),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
@@ -111,10 +110,8 @@ def _lrn_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
     return 3 * numel(out) + (c + a["size"] - 1) * numel(tuple(spatial))
 
 
-def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.LocalResponseNorm(a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("LocalResponseNorm", a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
 
 register(
@@ -132,7 +129,7 @@ register(
         ),
         shape=_lrn_shape,
         cost=_lrn_cost,
-        lower=_lrn_lower,
+        module=_lrn_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
         backward=no_backward_macs,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import partial
 
 from ..diagnostics import ShapeError
 from .counting import zero
@@ -36,6 +37,7 @@ from .registry import (
     Attrs,
     Bool,
     Choice,
+    Construct,
     Cost,
     Count,
     Counted,
@@ -46,7 +48,9 @@ from .registry import (
     Saves,
     Shape,
     fmt_shape,
+    helper_module,
     kernel_is,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -106,13 +110,9 @@ def _layer_norm_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=2 * features if a["affine"] else 0, ops=_stats_ops(a, out))
 
 
-def _layer_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    from .torch_modules import ChannelLayerNorm
-
-    cls = {"channels": ChannelLayerNorm, "last": nn.LayerNorm}[a["over"]]
-    return cls(_normalised_features(a, out), eps=a["eps"], elementwise_affine=a["affine"])
+def _layer_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    make = {"channels": partial(helper_module, "ChannelLayerNorm"), "last": partial(module, "LayerNorm")}[a["over"]]
+    return make(_normalised_features(a, out), eps=a["eps"], elementwise_affine=a["affine"])
 
 
 def _last_dim_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps | None, ...]:
@@ -155,10 +155,8 @@ def _per_channel_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=2 * c if a["affine"] else 0, buffers=buffers, ops=_stats_ops(a, out))
 
 
-def _group_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.GroupNorm(a["groups"], out[0], eps=a["eps"], affine=a["affine"])
+def _group_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("GroupNorm", a["groups"], out[0], eps=a["eps"], affine=a["affine"])
 
 
 # ---- instance norm ------------------------------------------------------------------------
@@ -187,14 +185,16 @@ def _instance_norm_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return x
 
 
-def _instance_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    modules = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-    if len(out) - 1 not in modules:  # the shape rule refuses it first (E106)
+def _instance_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    if len(out) - 1 not in INSTANCE_RANKS:  # the shape rule refuses it first (E106)
         raise ValueError(f"no instance norm for a rank-{len(out)} input")
-    cls = modules[len(out) - 1]
-    return cls(out[0], eps=a["eps"], affine=a["affine"], track_running_stats=a["track_running_stats"])
+    return module(
+        f"InstanceNorm{len(out) - 1}d",
+        out[0],
+        eps=a["eps"],
+        affine=a["affine"],
+        track_running_stats=a["track_running_stats"],
+    )
 
 
 EPS = Attr("eps", Float(0.0), 1e-5, "added to the variance (ConvNeXt's LayerNorm2d uses 1e-6)")
@@ -210,7 +210,7 @@ register(
         ),
         shape=_layer_norm_shape,
         cost=_layer_norm_cost,
-        lower=_layer_norm_lower,
+        module=_layer_norm_lower,
         receptive_field=_layer_norm_field,
         kernel=kernel_is("norm"),
         # approximation: the mean and inverse std (2 floats per normalised row, 2/features of the
@@ -227,7 +227,7 @@ register(
         attrs=(Attr("groups", Int(1), doc="channel groups (divides C)"), EPS, Attr("affine", Bool(), True)),
         shape=_group_norm_shape,
         cost=_per_channel_cost,
-        lower=_group_norm_lower,
+        module=_group_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
         kernel=kernel_is("norm"),
@@ -246,7 +246,7 @@ register(
         ),
         shape=_instance_norm_shape,
         cost=_per_channel_cost,
-        lower=_instance_norm_lower,
+        module=_instance_norm_lower,
         overwritable_output=True,
         receptive_field=everything,  # statistics over every position
         kernel=kernel_is("norm"),

@@ -11,7 +11,20 @@ from collections.abc import Sequence
 
 from .counting import NOTHING
 from .field import window
-from .registry import Attr, Attrs, Cost, OpDef, Saves, Shape, Sizes, kernel_is, no_backward_macs, register
+from .registry import (
+    Attr,
+    Attrs,
+    Construct,
+    Cost,
+    OpDef,
+    Saves,
+    Shape,
+    Sizes,
+    kernel_is,
+    module,
+    no_backward_macs,
+    register,
+)
 from .window import require_rank
 
 
@@ -35,10 +48,8 @@ def _cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
-def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.ZeroPad2d(_sides(a))
+def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("ZeroPad2d", _sides(a))
 
 
 register(
@@ -48,7 +59,7 @@ register(
         attrs=(Attr("padding", Sizes(0, (4,)), doc="all sides, or [left, right, top, bottom]"),),
         shape=_shape,
         cost=_cost,
-        lower=_lower,
+        module=_lower,
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,

@@ -35,6 +35,7 @@ from .registry import (
     Attr,
     Attrs,
     Bool,
+    Construct,
     Cost,
     ExtraOutput,
     MemoryFacts,
@@ -46,6 +47,7 @@ from .registry import (
     Source,
     fmt_shape,
     kernel_is,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -111,23 +113,25 @@ def _pool_family(kind: str, rank: int):
             return []
         return drop_warnings(inputs[0], *_window(a, rank))
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
         stride = a["stride"] if a["stride"] is not None else a["kernel"]
         if kind == "max":
-            cls = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}[rank]
-            return cls(
+            return module(
+                f"MaxPool{rank}d",
                 a["kernel"],
-                stride,
-                a["padding"],
+                stride=stride,
+                padding=a["padding"],
                 dilation=a["dilation"],
                 ceil_mode=a["ceil_mode"],
                 return_indices=a["return_indices"],
             )
-        cls = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}[rank]
-        return cls(
-            a["kernel"], stride, a["padding"], ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"]
+        return module(
+            f"AvgPool{rank}d",
+            a["kernel"],
+            stride=stride,
+            padding=a["padding"],
+            ceil_mode=a["ceil_mode"],
+            count_include_pad=a["count_include_pad"],
         )
 
     attrs = [
@@ -157,7 +161,7 @@ def _pool_family(kind: str, rank: int):
         attrs=tuple(attrs),
         shape=shape,
         cost=cost,
-        lower=lower,
+        module=lower,
         warnings=warnings,
         backward=no_backward_macs,
         receptive_field=window(_window),
@@ -179,10 +183,8 @@ def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return (x[0],) + (1,) * (len(x) - 1)
 
 
-def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.AdaptiveAvgPool1d(1) if len(inputs[0]) == 2 else nn.AdaptiveAvgPool2d(1)
+def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("AdaptiveAvgPool1d" if len(inputs[0]) == 2 else "AdaptiveAvgPool2d", 1)
 
 
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
@@ -226,14 +228,8 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         x = require_rank(inputs, rank, name)
         return (x[0], *per_dim(a["output_size"], rank, "output_size"))
 
-    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-        from torch import nn
-
-        modules = {
-            "avg": {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d},
-            "max": {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d},
-        }
-        return modules[kind][rank](a["output_size"])
+    def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+        return module(f"Adaptive{kind.capitalize()}Pool{rank}d", a["output_size"])
 
     if kind == "max":
         # it computes int64 indices whatever it returns: kept in training, discarded at inference
@@ -249,7 +245,7 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         attrs=(Attr("output_size", Sizes(1, (rank,)), 1),),
         shape=shape,
         cost=_input_adds,
-        lower=lower,
+        module=lower,
         backward=no_backward_macs,
         receptive_field=lambda a: ADAPTIVE_FIELD,
         kernel=kernel_is("pool"),
@@ -331,11 +327,9 @@ def _unpool_reference_inputs(a: Attrs, inputs: Sequence[Shape], batch: int) -> l
     return [torch.randn(batch, *inputs[0]), torch.zeros(batch, *inputs[1], dtype=torch.long)]
 
 
-def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
+def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     stride = a["stride"] if a["stride"] is not None else a["kernel"]
-    return nn.MaxUnpool2d(a["kernel"], stride, a["padding"])
+    return module("MaxUnpool2d", a["kernel"], stride=stride, padding=a["padding"])
 
 
 register(
@@ -346,7 +340,7 @@ register(
         attrs=(),
         shape=_global_shape,
         cost=_input_adds,
-        lower=_global_lower,
+        module=_global_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
@@ -368,7 +362,7 @@ register(
         ),
         shape=_unpool_shape,
         cost=_input_adds,
-        lower=_unpool_lower,
+        module=_unpool_lower,
         inputs=(2, 2),
         check_inputs=_unpool_sources,
         takes=((1, INDICES.name),),

@@ -1,8 +1,10 @@
 """The op registry: one :class:`OpDef` per op, registered once.
 
 An op is a name plus its attributes (with types and defaults), a pure *shape rule* over
-shapes without the batch dimension, a *cost rule*, and a *lowering* to PyTorch that imports
-torch only when it is called. Beside those rules an op declares the facts that passes and the
+shapes without the batch dimension, a *cost rule*, and a *lowering* to PyTorch, declared as
+data (a :class:`Construct`: the module's class and constructor arguments) so that the same
+declaration builds the module (imports torch only then) and writes it as Python source
+(``archscope export --to pytorch``). Beside those rules an op declares the facts that passes and the
 PyTorch backend need about it (in-place safety, extra outputs, what backward saves, how the
 reference counter measures it), so that no code outside the op's family file names the op.
 Family files (``conv.py``, ``pool.py``…) define and register their ops; :mod:`archscope.ops`
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -364,6 +366,81 @@ class Counted:
     flop_counter: CountRule  # torch.utils.flop_counter.FlopCounterMode: FLOPs
 
 
+@dataclass(frozen=True)
+class Construct:
+    """One layer's PyTorch module, as data: a class and the arguments of its constructor.
+
+    An op declares it once (``OpDef.module``); :meth:`build` makes the module (``OpDef.lower``)
+    and :meth:`source` writes the same call as Python (``nn.Conv2d(3, 64, 7, stride=2)``), so a
+    built network and its exported source cannot disagree. ``cls`` names a ``torch.nn`` class,
+    or, with ``helper``, a class of :mod:`archscope.ops.torch_modules` (an exported file carries
+    that class's source).
+    """
+
+    cls: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    helper: bool = False
+
+    def module_class(self) -> type:
+        """The class (imports torch)."""
+        if self.helper:
+            from . import torch_modules
+
+            return getattr(torch_modules, self.cls)
+        from torch import nn
+
+        return getattr(nn, self.cls)
+
+    def build(self) -> Any:
+        return self.module_class()(*self.args, **dict(self.kwargs))
+
+    def with_kwargs(self, **kwargs: Any) -> Construct:
+        return replace(self, kwargs=tuple({**dict(self.kwargs), **kwargs}.items()))
+
+    def source(self) -> str:
+        """The constructor call as Python source; keyword arguments equal to the constructor's
+        defaults are left out (imports torch, to read the signature)."""
+        import inspect
+
+        params = inspect.signature(self.module_class().__init__).parameters
+        shown = [
+            f"{k}={python_literal(v)}"
+            for k, v in self.kwargs
+            if k not in params or params[k].default is inspect.Parameter.empty or not _same_value(params[k].default, v)
+        ]
+        prefix = "" if self.helper else "nn."
+        return f"{prefix}{self.cls}(" + ", ".join([python_literal(a) for a in self.args] + shown) + ")"
+
+
+def module(cls: str, *args: Any, **kwargs: Any) -> Construct:
+    """A ``torch.nn`` module: ``module("Conv2d", 3, 64, 7, stride=2)``."""
+    return Construct(cls, args, tuple(kwargs.items()))
+
+
+def helper_module(cls: str, *args: Any, **kwargs: Any) -> Construct:
+    """A module of :mod:`archscope.ops.torch_modules`: ``helper_module("Add")``."""
+    return Construct(cls, args, tuple(kwargs.items()), helper=True)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b or (a is None and b is None)
+
+
+def python_literal(v: Any) -> str:
+    """``v`` (a number, string, boolean, None, or a tuple or list of them) as Python source."""
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, tuple):
+        inner = ", ".join(python_literal(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, list):
+        return "[" + ", ".join(python_literal(x) for x in v) + "]"
+    if v is None or isinstance(v, (bool, int, float)):
+        return repr(v)
+    raise TypeError(f"no Python literal for {v!r}")
+
+
 class Source(NamedTuple):
     """The layer that produces one of an op's inputs, as ``check_inputs`` sees it."""
 
@@ -379,7 +456,8 @@ class OpDef:
     attrs: tuple[Attr, ...]
     shape: Callable[[Attrs, Sequence[Shape]], Shape]
     cost: Callable[[Attrs, Sequence[Shape], Shape], Cost]
-    lower: Callable[[Attrs, Sequence[Shape], Shape], Any]
+    # its PyTorch module for one layer, as data: built by `lower`, written as source by `export`
+    module: Callable[[Attrs, Sequence[Shape], Shape], Construct]
     inputs: tuple[int, int | None] = (1, 1)
     weighted: bool = False  # a conv/linear layer: counts towards a network's depth
     warnings: Callable[[Attrs, Sequence[Shape]], list[ShapeWarning]] = no_warnings
@@ -416,6 +494,10 @@ class OpDef:
     # every op to declare it)
     counted: Counted | None = None
     defined_at: str = field(default="", compare=False)
+
+    def lower(self, attrs: Attrs, inputs: Sequence[Shape], out: Shape) -> Any:
+        """The layer's PyTorch module (imports torch): its declared ``module``, built."""
+        return self.module(attrs, inputs, out).build()
 
     def attr(self, name: str) -> Attr | None:
         for a in self.attrs:

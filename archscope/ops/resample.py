@@ -41,6 +41,7 @@ from .registry import (
     Attrs,
     Bool,
     Choice,
+    Construct,
     Cost,
     Count,
     Int,
@@ -51,6 +52,7 @@ from .registry import (
     Sizes,
     fmt_shape,
     kernel_is,
+    module,
     no_backward_macs,
     numel,
     register,
@@ -119,10 +121,8 @@ def _upsample_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
     return numel(out) + exact(interpolated)
 
 
-def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.Upsample(size=a["size"], scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
+def _upsample_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("Upsample", size=a["size"], scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
 
 
 def _shuffle_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -190,22 +190,16 @@ def _unshuffle_geometry(a: Attrs, rank: int):
     return (r,) * rank, (r,) * rank, (0,) * rank, (1,) * rank
 
 
-def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PixelShuffle(a["upscale"])
+def _pixel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("PixelShuffle", a["upscale"])
 
 
-def _pixel_unshuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.PixelUnshuffle(a["downscale"])
+def _pixel_unshuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("PixelUnshuffle", a["downscale"])
 
 
-def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from torch import nn
-
-    return nn.ChannelShuffle(a["groups"])
+def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return module("ChannelShuffle", a["groups"])
 
 
 register(
@@ -220,7 +214,7 @@ register(
         ),
         shape=_upsample_shape,
         cost=_upsample_cost,
-        lower=_upsample_lower,
+        module=_upsample_lower,
         overwritable_output=True,
         saves=Saves(),
         backward=no_backward_macs,
@@ -238,7 +232,7 @@ register(
         attrs=(Attr("upscale", Int(1), doc="r"),),
         shape=_shuffle_shape,
         cost=_free,
-        lower=_pixel_shuffle_lower,
+        module=_pixel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=_shuffle_field,
@@ -251,7 +245,7 @@ register(
         attrs=(Attr("downscale", Int(1), doc="r"),),
         shape=_unshuffle_shape,
         cost=_free,
-        lower=_pixel_unshuffle_lower,
+        module=_pixel_unshuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
@@ -264,7 +258,7 @@ register(
         attrs=(Attr("groups", Int(1), doc="divides the channels"),),
         shape=_channel_shuffle_shape,
         cost=_free,
-        lower=_channel_shuffle_lower,
+        module=_channel_shuffle_lower,
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,

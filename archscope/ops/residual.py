@@ -23,12 +23,14 @@ from .field import same
 from .registry import (
     Attr,
     Attrs,
+    Construct,
     Cost,
     Float,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    helper_module,
     kernel_is,
     no_backward_macs,
     numel,
@@ -44,20 +46,16 @@ def _layer_scale_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(params=out[0], ops=numel(out))
 
 
-def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import LayerScale
-
-    return LayerScale(out[0], len(out) - 1, a["init"])
+def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("LayerScale", out[0], len(out) - 1, a["init"])
 
 
 def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()  # zero on purpose: the identity at inference
 
 
-def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
-    from .torch_modules import StochasticDepth
-
-    return StochasticDepth(a["p"])
+def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
+    return helper_module("StochasticDepth", a["p"])
 
 
 register(
@@ -67,7 +65,7 @@ register(
         attrs=(Attr("init", Float(0.0), 1e-6, "initial value of every γ"),),
         shape=_same,
         cost=_layer_scale_cost,
-        lower=_layer_scale_lower,
+        module=_layer_scale_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,)),
         backward=no_backward_macs,
@@ -81,7 +79,7 @@ register(
         attrs=(Attr("p", Float(0.0, 1.0), 0.0, "probability of dropping a sample"),),
         shape=_same,
         cost=_free,
-        lower=_drop_path_lower,
+        module=_drop_path_lower,
         # approximation: training keeps a mask of one float per sample, negligible and left out
         saves=Saves(),
         memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),  # then the identity

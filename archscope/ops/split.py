@@ -12,7 +12,7 @@ torch.utils.flop_counter counts none of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from ..diagnostics import ShapeError
@@ -23,6 +23,7 @@ from .registry import (
     Attr,
     AttrError,
     Attrs,
+    Construct,
     Cost,
     ExtraOutput,
     Int,
@@ -32,6 +33,7 @@ from .registry import (
     Shape,
     always,
     fmt_shape,
+    helper_module,
     kernel_is,
     no_backward_macs,
     register,
@@ -125,42 +127,12 @@ def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost()
 
 
-@lru_cache(maxsize=1)
-def _split_module() -> type:
-    from torch import nn
-
-    class Split(nn.Module):
-        """Chunks along ``dim`` (batch included: channels are dim 1), as a tuple (a tensor for one): ``sections``
-        equal ones (refused when they do not divide the size, as the static rule refuses them),
-        or ones of the listed sizes (``torch.split``)."""
-
-        def __init__(self, sections: int | list[int], dim: int):
-            super().__init__()
-            self.sections = sections
-            self.dim = dim
-
-        def forward(self, x: Any) -> Any:
-            if isinstance(self.sections, int):
-                size = x.shape[self.dim]
-                if size % self.sections:
-                    raise ValueError(f"cannot cut size {size} into {self.sections} equal chunks")
-                parts = x.split(size // self.sections, dim=self.dim)
-            else:
-                parts = x.split(self.sections, dim=self.dim)
-            return tuple(parts) if len(parts) > 1 else parts[0]  # one chunk: no extra outputs
-
-        def extra_repr(self) -> str:
-            return f"sections={self.sections}, dim={self.dim}"
-
-    return Split
-
-
 SPATIAL_SPLIT = unknown("a split along a spatial dim shifts each chunk's positions")
 
 
-def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape):
+def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     sections = a["sections"]
-    return _split_module()(sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
+    return helper_module("Split", sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
 
 
 register(
@@ -173,7 +145,7 @@ register(
         ),
         shape=_chunk(0),
         cost=_free,
-        lower=_lower,
+        module=_lower,
         extra_outputs=_parts,
         saves=Saves(),
         memory=MemoryFacts(view=always),  # every chunk is a view; backward concatenates (a new tensor)

@@ -1,11 +1,13 @@
-"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges, ConvNeXt's
-channel layer norm and layer scale, and stochastic depth.
+"""The small torch modules that op lowerings need beyond ``torch.nn``: the merges, the split,
+ConvNeXt's channel layer norm and layer scale, and stochastic depth.
 
 Imported only by lowerings, inside the function (this file imports torch at module level), and
 it imports nothing else from archscope, so loading it never loads the API or the backend.
 The merges take their inputs as separate positional arguments, in the order of the spec's
 ``in:`` list, so that the generated ``forward`` reads ``self.add(bn2, down_bn)``.
 Dimensions count the batch (the lowering adds 1 to the spec's batch-free ``dim``).
+Each class is self-contained (torch and ``nn`` only): ``archscope export --to pytorch`` copies
+the source of the ones a network uses into the exported file.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ class Add(nn.Module):
     accumulated into the first input, as torchvision's ``out += identity`` does.
     """
 
-    inplace = False
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, first: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
         if self.inplace:
@@ -51,6 +55,30 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
+class Split(nn.Module):
+    """Chunks along ``dim`` (batch included: channels are dim 1), as a tuple (a tensor for one):
+    ``sections`` equal ones (refused when they do not divide the size, as the static rule
+    refuses them), or ones of the listed sizes (``torch.split``)."""
+
+    def __init__(self, sections: int | list[int], dim: int):
+        super().__init__()
+        self.sections = sections
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        if isinstance(self.sections, int):
+            size = x.shape[self.dim]
+            if size % self.sections:
+                raise ValueError(f"cannot cut size {size} into {self.sections} equal chunks")
+            parts = x.split(size // self.sections, dim=self.dim)
+        else:
+            parts = x.split(self.sections, dim=self.dim)
+        return tuple(parts) if len(parts) > 1 else parts[0]  # one chunk: no extra outputs
+
+    def extra_repr(self) -> str:
+        return f"sections={self.sections}, dim={self.dim}"
+
+
 class Mul(nn.Module):
     """Broadcast product of two tensors (squeeze-excitation scales (N, C, H, W) by (N, C, 1, 1))."""
 
@@ -61,12 +89,15 @@ class Mul(nn.Module):
 class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels at every position of (N, C, *spatial), as torchvision's
     ``LayerNorm2d`` (ConvNeXt) computes it: channels last, ``F.layer_norm`` over C, channels back
-    (``movedim`` is torchvision's ``permute(0, 2, 3, 1)`` on a 4-D batch, and works for 1-D/3-D too)."""
+    (torchvision's ``permute(0, 2, 3, 1)`` on a 4-D batch, written for 1-D/3-D too; with
+    non-negative dims, as the ONNX exporter needs: ``movedim(1, -1)`` exported as an invalid
+    Transpose)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.movedim(1, -1)
+        last = x.dim() - 1
+        x = x.permute(0, *range(2, last + 1), 1)
         x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.movedim(-1, 1)
+        return x.permute(0, last, *range(1, last))
 
 
 class LayerScale(nn.Module):

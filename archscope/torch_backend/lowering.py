@@ -11,7 +11,8 @@ Conventions:
 - it is returned in training mode, like any new ``nn.Module``: call ``.eval()`` for inference;
 - a frozen layer (``freeze:``, ``build(freeze=...)``) has ``requires_grad=False`` parameters;
 - a name that would shadow an ``nn.Module`` attribute (a layer called ``forward``, ``to`` or
-  ``training``) gets a trailing ``_``; ``module.meta["archscope"]["modules"]`` maps every layer
+  ``training``) or is a Python keyword (``lambda``: fx's generated ``forward`` would not
+  compile) gets a trailing ``_``; ``module.meta["archscope"]["modules"]`` maps every layer
   name to its module's qualified name;
 - the lowering names no op: what it needs to know about one, it reads from the op's declared
   facts on its :class:`~archscope.ops.registry.OpDef`, as below;
@@ -31,6 +32,7 @@ Conventions:
 
 from __future__ import annotations
 
+import keyword
 import operator
 import re
 from collections.abc import Iterable
@@ -121,7 +123,7 @@ def module_names(graph: Graph) -> dict[str, str]:
             if spec_key not in renamed:
                 siblings = taken.setdefault(module_prefix, set())
                 name = part
-                while name in reserved or name in siblings:
+                while name in reserved or name in siblings or keyword.iskeyword(name):
                     name += "_"
                 siblings.add(name)
                 renamed[spec_key] = f"{module_prefix}.{name}" if module_prefix else name
