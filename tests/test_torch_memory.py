@@ -20,21 +20,21 @@ from archscope.torch_backend.memory_check import measured_peak  # noqa: E402
 
 TOLERANCE = 0.10
 
-# one per family, together using every op a bundled spec uses (resolution: None = the spec's own)
+# one per family, together using every op a bundled spec uses (resolution: None = the spec's own;
+# small, to keep the suite fast: MemTracker's cost is per op, the model's exactness is not per pixel)
 NETWORKS = {
     "lenet5": None,  # tanh, avgpool, linear
-    "resnet18": 64,  # batch norm, relu and add in place, max pooling
-    "mobilenet_v2": 64,  # relu6 (in place, it keeps a copy), depthwise convs
-    "mobilenet_v3_small": 64,  # hardswish, hardsigmoid, squeeze-excitation (mul)
-    "squeezenet1_1": 64,  # concat, dropout
-    "densenet121": 64,  # dense concatenation
-    "shufflenet_v2_x0_5": 64,  # split (views), channel_shuffle
-    "convnext_tiny": 64,  # layer_norm over channels, gelu, layer_scale, drop_path
-    "regnet_y_400mf": 64,  # sigmoid, grouped convs
+    "resnet18": 32,  # batch norm, relu and add in place, max pooling
+    "mobilenet_v2": 32,  # relu6 (in place, it keeps a copy), depthwise convs
+    "mobilenet_v3_small": 32,  # hardswish, hardsigmoid, squeeze-excitation (mul)
+    "squeezenet1_1": 64,  # concat, dropout, ceil-mode max pooling
+    "shufflenet_v2_x0_5": 32,  # split (views), channel_shuffle
+    "convnext_tiny": 32,  # layer_norm over channels, gelu, layer_scale, drop_path
+    "regnet_y_400mf": 32,  # sigmoid, grouped convs
     "zfnet": 64,  # lrn
     "tcn1d": None,  # conv1d, batchnorm1d, maxpool1d
     "deconvnet": 64,  # conv_transpose2d, max_unpool2d with the pool's switches
-    "yolov8n": 64,  # silu, split, upsample, softmax, several outputs
+    "yolov8n": 64,  # silu, split, upsample, softmax, several outputs, a frozen layer (DFL)
     "unet": 64,  # upsample, skip concatenation
 }
 MODES = ("infer", "sgd", "adam")
@@ -134,6 +134,14 @@ OP_NETWORKS = {
 }
 
 
+def test_the_networks_use_every_op_a_bundled_spec_uses():
+    used = {node.op for spec in archscope.list_specs() for node in archscope.analyze(spec.name).graph.nodes}
+    covered = {
+        node.op for name, res in NETWORKS.items() for node in archscope.analyze(name, resolution=res).graph.nodes
+    }
+    assert sorted(used - covered) == []
+
+
 def test_the_op_networks_cover_every_op_no_bundled_spec_uses():
     from archscope.ops import REGISTRY
 
@@ -155,11 +163,11 @@ def test_every_other_op(op: str):
 
 def test_a_frozen_backbone_and_other_optimizers():
     """resnet18 with only `fc` trainable (transfer learning), momentum SGD and AdamW."""
-    head = archscope.analyze("resnet18", resolution=64, freeze=["*"], unfreeze=["fc"])
-    full = archscope.analyze("resnet18", resolution=64)
+    head = archscope.analyze("resnet18", resolution=32, freeze=["*"], unfreeze=["fc"])
+    full = archscope.analyze("resnet18", resolution=32)
     for analysis, mode in ((head, "adam"), (head, "sgd"), (full, "momentum"), (full, "adamw")):
         module = archscope.build(analysis)
-        x = torch.randn(8, 3, 64, 64)
+        x = torch.randn(8, 3, 32, 32)
         measured = measured_peak(module, [x], mode)
         static = memory(analysis.graph, MemoryOptions(batch=8, train=True, optimizer=mode))
         assert abs(static.peak_bytes / measured["Total"] - 1) <= TOLERANCE, (mode, static.peak_bytes, measured)
