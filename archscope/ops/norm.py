@@ -37,6 +37,7 @@ from .registry import (
     Counted,
     Float,
     Int,
+    MemoryFacts,
     OpDef,
     Saves,
     Shape,
@@ -132,6 +133,9 @@ register(
         module=_lrn_lower,
         overwritable_output=True,
         saves=Saves(inputs=(0,), like_output=(4, 4, 4)),
+        # at inference F.local_response_norm's squares and their pooled sum (two float32 tensors
+        # of the output's size) are alive beside the output (measured with MemTracker)
+        memory=MemoryFacts(transient=lambda a: 8),
         backward=no_backward_macs,
         receptive_field=same,  # across channels only
         kernel=kernel_is("norm"),
