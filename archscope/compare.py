@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .api import Analysis, analyze
@@ -56,6 +57,8 @@ class Comparison:
         return out
 
 
-def compare(sources: Iterable[str], overrides: Overrides | None = None) -> Comparison:
+def compare(
+    sources: Iterable[str], overrides: Overrides | None = None, extends_root: str | Path | None = None
+) -> Comparison:
     """Each source analysed with the same ``overrides`` (e.g. one resolution for all)."""
-    return Comparison(tuple(analyze(s, overrides=overrides) for s in sources))
+    return Comparison(tuple(analyze(s, overrides=overrides, extends_root=extends_root) for s in sources))

@@ -73,3 +73,4 @@ class NetworkSpec:
     outputs: list[tuple[str, Span]] | None = None  # `outputs:` (several outputs), in declared order
     freeze: tuple[LayerPattern, ...] = ()
     unfreeze: tuple[LayerPattern, ...] = ()
+    extends_span: Span | None = None  # the child's `extends:` value, where what it inherits is reported

@@ -13,7 +13,7 @@ import typer
 
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
-from .common import format_option, handled, write_table
+from .common import ExtendsRootOpt, format_option, handled, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -121,6 +121,7 @@ def bench(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
@@ -133,7 +134,8 @@ def bench(
     from ..render.bench import bench_table
     from ..torch_backend import bench as run_bench
 
-    analysis = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
+    given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
+    analysis = analyze(spec, overrides=given, extends_root=extends_root)
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
     with progress_display() as progress:
         result = run_bench(analysis, config, progress=progress)

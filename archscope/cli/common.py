@@ -8,7 +8,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -76,6 +77,18 @@ def handled(fn: F) -> F:
             raise typer.Exit(ExitCode.INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+ExtendsRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--extends-root",
+        metavar="DIR",
+        exists=True,
+        file_okay=False,
+        help="A folder that `extends:` paths may lead into, besides each spec's own folder.",
+    ),
+]
 
 
 def write(text: str) -> None:

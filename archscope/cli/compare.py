@@ -10,7 +10,7 @@ from ..compare import compare as run_compare
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from . import bench as bench_cli
 from .backend import backend_errors
-from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -43,6 +43,7 @@ def compare(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Networks side by side: input, depth in weighted layers, params, MACs, activations, size.
 
@@ -54,7 +55,7 @@ def compare(
     from ..render.compare import compare_table
 
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    result = run_compare(specs, given)
+    result = run_compare(specs, given, extends_root)
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))

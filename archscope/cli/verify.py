@@ -8,7 +8,7 @@ import typer
 
 from ..render.emit import OutputFormat
 from .backend import backend_errors
-from .common import ExitCode, format_option, handled, print_diagnostics, write, write_table
+from .common import ExitCode, ExtendsRootOpt, format_option, handled, print_diagnostics, write, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -25,6 +25,7 @@ def verify(
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Build each network and check every layer: static output shape = a real forward pass,
     static params = the module's numel, static MACs = fvcore's count.
@@ -46,7 +47,7 @@ def verify(
     color = use_color()
     reports, failed = [], False
     for path in files:
-        analysis = analyze(path, overrides=given)
+        analysis = analyze(path, overrides=given, extends_root=extends_root)
         if analysis.errors or analysis.report is None:
             print_diagnostics(analysis.errors or analysis.diagnostics)
             failed = True
