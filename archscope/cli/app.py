@@ -101,4 +101,7 @@ app.command("bench")(bench.bench)
 
 
 def main() -> None:
+    from .interrupt import install
+
+    install()  # again, for callers of this function (the `archscope` command installs it before importing)
     app()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import errno
 import functools
+import io
 import os
 import sys
 import traceback
@@ -48,35 +50,99 @@ def exit_for(diags: list[Diagnostic]) -> ExitCode:
     return ExitCode.PROBLEMS if any(d.is_error for d in diags) else ExitCode.OK
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (a full disk, /dev/full, an I/O error): not a bug."""
+
+
+# errors of a write to standard output that are the destination's, not archscope's
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE, errno.EBADF}
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered, and anything written later, to /dev/null: after a broken pipe
+    or a full disk the command goes on to its exit status, and Python's own flush at exit has
+    nothing to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # not a real file (tests)
+        pass
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()  # the reader left (`| head -1`): not an error of ours, nor a success
+    except OSError as exc:
+        _discard_stdout()
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
 def handled(fn: F) -> F:
-    """Expected errors become located messages; anything else is an internal error."""
+    """Expected errors become located messages; anything else is an internal error.
+
+    The exit status is the command's own, whatever happens to standard output: a reader that
+    leaves early (`archscope lint bad.yaml | head -1`) does not turn failure into success (output
+    is discarded and the command finishes), a full disk is an output error (exit 2), Ctrl-C is
+    130 (see :mod:`archscope.cli.interrupt`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .interrupt import EXIT_INTERRUPTED, interrupted_message, raising
+
+        code: int = ExitCode.OK
         try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+            with raising():
+                try:
+                    fn(*args, **kwargs)
+                finally:
+                    _flush_stdout()
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except (typer.Abort, SystemExit):
             raise
         except SpecError as exc:
             print_diagnostics(exc.diagnostics)
-            raise typer.Exit(exit_for(exc.diagnostics)) from None
+            code = exit_for(exc.diagnostics)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
+            interrupted_message()
+            code = EXIT_INTERRUPTED
         except BrokenPipeError:
-            raise typer.Exit(ExitCode.OK) from None
-        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
-            if _debug["on"]:
-                traceback.print_exc()
+            _discard_stdout()
+            code = ExitCode.PROBLEMS  # the command's own status is unknown: never report success
+        except OutputError as exc:
+            print(f"archscope: error: cannot write the output: {exc}", file=sys.stderr)
+            code = ExitCode.USAGE
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                code = _internal(exc)
             else:
-                print(
-                    f"archscope: internal error: {type(exc).__name__}: {exc}\n"
-                    "run again with --debug for the traceback, and please report it",
-                    file=sys.stderr,
-                )
-            raise typer.Exit(ExitCode.INTERNAL) from None
+                _discard_stdout()
+                print(f"archscope: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+                code = ExitCode.USAGE
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            code = _internal(exc)
+        try:
+            _flush_stdout()  # what the handlers above wrote
+        except OutputError:
+            code = max(code, ExitCode.USAGE)
+        raise typer.Exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(exc: BaseException) -> int:
+    if _debug["on"]:
+        traceback.print_exception(exc)
+    else:
+        print(
+            f"archscope: internal error: {type(exc).__name__}: {exc}\n"
+            "run again with --debug for the traceback, and please report it",
+            file=sys.stderr,
+        )
+    return ExitCode.INTERNAL
 
 
 ExtendsRootOpt = Annotated[
@@ -92,7 +158,15 @@ ExtendsRootOpt = Annotated[
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """A line (or lines) on standard output. A reader that has gone (a broken pipe) is not an error:
+    the rest is discarded and the command finishes with its own exit status."""
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    except BrokenPipeError:
+        _discard_stdout()
+    except OSError as exc:
+        _discard_stdout()
+        raise OutputError(exc.strerror or str(exc)) from None
 
 
 def format_option(*accepted: OutputFormat, help: str = "Output format.") -> Any:

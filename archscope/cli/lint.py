@@ -85,16 +85,19 @@ def lint(
     if fmt is OutputFormat.auto:
         fmt = OutputFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else OutputFormat.text
     if sys.stderr.isatty() and not quiet:
+        from rich.markup import escape
         from rich.progress import Progress
 
         from ..render.console import console
+        from ..render.safe import printable
 
         with Progress(console=console(stderr=True), transient=True) as bar:
             task = bar.add_task("linting", total=None)
 
             def on_file(done: int, total: int, path) -> None:
                 if total > 20:
-                    bar.update(task, completed=done, total=total, description=f"linting {path.name}")
+                    name = printable(escape(path.name))  # a file name is neither markup nor escape codes
+                    bar.update(task, completed=done, total=total, description=f"linting {name}")
 
             result = run_lint(paths, on_file, config.extends_root)
     else:
