@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import sys
 from collections.abc import Iterator
@@ -122,13 +123,18 @@ def bench(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Time even a network whose one forward is estimated above 10 s.")
+    ] = False,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
     Reports the median latency per batch with IQR and p10/p90, images/s, and the GFLOP/s the
     static MACs imply (FLOPs = 2 × MACs). The memory a batch needs is estimated first; a batch
-    that would not fit is refused. Needs the `torch` extra. Exit codes: 0 timed; 1 spec errors;
-    2 bad usage, unavailable device, torch missing, or a batch too large.
+    that would not fit is refused, and so is a network whose one forward call is estimated (static
+    MACs ÷ a measured convolution rate) above 10 s, unless --force. Needs the `torch` extra.
+    Exit codes: 0 timed; 1 spec errors; 2 bad usage, unavailable device, torch missing, a batch
+    too large or too slow; 130 interrupted (Ctrl-C stops a forward pass at once).
     """
     from ..api import analyze
     from ..render.bench import bench_table
@@ -137,6 +143,8 @@ def bench(
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
     analysis = analyze(spec, overrides=given, extends_root=extends_root)
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
+    if force:
+        config = dataclasses.replace(config, max_call_s=None)
     with progress_display() as progress:
         result = run_bench(analysis, config, progress=progress)
     write_table(bench_table(result), fmt)

@@ -90,7 +90,7 @@ def handled(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .interrupt import EXIT_INTERRUPTED, interrupted_message, raising
+        from .interrupt import EXIT_INTERRUPTED, exit_if_busy, interrupted_message, raising
 
         code: int = ExitCode.OK
         try:
@@ -108,6 +108,7 @@ def handled(fn: F) -> F:
             code = exit_for(exc.diagnostics)
         except KeyboardInterrupt:
             interrupted_message()
+            exit_if_busy()
             code = EXIT_INTERRUPTED
         except BrokenPipeError:
             _discard_stdout()

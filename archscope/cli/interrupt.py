@@ -52,3 +52,16 @@ def raising() -> Iterator[None]:
 
 def interrupted_message() -> None:
     sys.stderr.write("archscope: interrupted\n")
+
+
+def exit_if_busy() -> None:
+    """After Ctrl-C: if a worker thread still runs (a forward pass inside torch, see
+    :func:`archscope.torch_backend.benchmark.interruptible`), end the process now: finalising the
+    interpreter under a running torch call aborts it (``terminate called…``, SIGABRT)."""
+    if any(t.name.startswith("archscope-") and t.is_alive() for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
