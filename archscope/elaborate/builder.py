@@ -21,14 +21,10 @@ from ..specdata import MAX_LAYERS, BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
 from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort
-from .values import Skip, Values
+from .values import Skip, TooBig, Values
 
 MAX_NODES = MAX_LAYERS  # see specdata.MAX_LAYERS
 MAX_BLOCK_DEPTH = 32
-
-
-class TooBig(Exception):
-    """The graph passed :data:`MAX_NODES`; the diagnostic is already recorded."""
 
 
 @dataclass(frozen=True)

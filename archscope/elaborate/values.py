@@ -21,6 +21,10 @@ from ..yamlsrc import YNode, YScalar, YSeq
 MAX_LIST_ITEMS = 1_000_000  # list items evaluated in one network (aliases and block instances counted each time)
 
 
+class TooBig(Exception):
+    """A safety limit (E011) stopped elaboration; the diagnostic is already recorded."""
+
+
 class Skip(Exception):
     """A value could not be evaluated; the diagnostic is already recorded."""
 
@@ -71,19 +75,17 @@ class Values:
         """Count the items of every list evaluated, each time it is evaluated: a YAML alias shares one
         list among many places (and a block instance evaluates it again), so the work is bounded
         here, not by the file's size."""
-        was = self.listed
         self.listed += self._size(node)
-        if self.listed > MAX_LIST_ITEMS:
-            if was <= MAX_LIST_ITEMS:  # reported once; every later list is skipped silently
-                self.d.error(
-                    "E011",
-                    f"the lists of values expand to more than {MAX_LIST_ITEMS:,} items (aliases evaluated again and again?)",
-                    node.span,
-                    expected=f"at most {MAX_LIST_ITEMS:,} list items evaluated",
-                    found="more",
-                    notes=notes,
-                )
-            raise Skip
+        if self.listed > MAX_LIST_ITEMS:  # reported, and elaboration stops: the rest would cost as much
+            self.d.error(
+                "E011",
+                f"the lists of values expand to more than {MAX_LIST_ITEMS:,} items (aliases evaluated again and again?)",
+                node.span,
+                expected=f"at most {MAX_LIST_ITEMS:,} list items evaluated",
+                found="more",
+                notes=notes,
+            )
+            raise TooBig
 
     def attr_value(self, op: OpDef, key: str, node: YNode, env: dict[str, Any], notes: tuple[str, ...]) -> Any:
         attr = op.attr(key)
