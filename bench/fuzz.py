@@ -419,20 +419,25 @@ def main() -> int:
     failures: list[tuple[str, str, list[str]]] = []
     codes: Counter[str] = Counter()
     started = time.perf_counter()
-    for i in range(shard, args.mutants, shards):
-        kind, base = kinds[i % len(kinds)], rng.choice(sorted(bases))
-        path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i)
-        by_kind[kind].append(outcome)
-        codes.update(outcome.codes)
-        if outcome.problems:
-            failures.append((kind, base, outcome.problems))
-        if (i + 1) % 500 == 0:
-            print(f"  {i + 1:,} mutants, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    try:
+        for i in range(shard, args.mutants, shards):
+            kind, base = kinds[i % len(kinds)], rng.choice(sorted(bases))
+            path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i)
+            by_kind[kind].append(outcome)
+            codes.update(outcome.codes)
+            if outcome.problems:
+                failures.append((kind, base, outcome.problems))
+            done = sum(len(v) for v in by_kind.values())
+            if done % 250 == 0:
+                print(f"  {done:,} mutants, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: the figures of the mutants done so far
+        print("interrupted: the figures below are those of the mutants done\n", file=sys.stderr)
     total = sum(len(v) for v in by_kind.values())
     print(
         f"{total:,} mutants of {len(bases)} bundled specs (seed {args.seed}, shard {args.shard}), "
         f"{time.perf_counter() - started:.0f} s\n"
     )
+    slow_large = sum(any(p.startswith("slow") for p in o.problems) and o.large for v in by_kind.values() for o in v)
     print("| kind | mutants | accepted | refused | exceptions | unlocated or elsewhere | max CPU time | max memory |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in kinds:
@@ -448,7 +453,7 @@ def main() -> int:
             else f"| {kind} | 0 | | | | | | |"
         )
     print("\nmost frequent refusals: " + ", ".join(f"{c} ×{n:,}" for c, n in codes.most_common(8)))
-    print(f"\nmutants that broke a rule: {len(failures)}")
+    print(f"\nmutants that broke a rule: {len(failures)} ({slow_large} of them only slow, in a file over 256 KB)")
     for kind, base, problems in failures[:40]:
         print(f"  {kind} of {base}: {'; '.join(problems)[:300]}")
     return 1 if failures else 0
