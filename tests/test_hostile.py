@@ -351,13 +351,16 @@ def test_bench_refuses_a_forward_estimated_above_the_limit():
 
 def test_interruptible_timing_gives_ctrl_c_at_once():
     torch = pytest.importorskip("torch")
+    import threading
+
     from archscope.torch_backend.benchmark import interruptible
 
     a = torch.randn(1500, 1500)
+    stop = threading.Event()
 
-    def slow() -> None:  # about 10+ s of matrix products, each one call into torch
+    def slow() -> None:  # up to 20 s of matrix products, each one call into torch
         deadline = time.perf_counter() + 20
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and not stop.is_set():
             a @ a
 
     timer = threading_timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -366,6 +369,10 @@ def test_interruptible_timing_gives_ctrl_c_at_once():
         interruptible(slow)
     assert time.perf_counter() - start < 2.0
     timer.join()
+    stop.set()  # the abandoned worker ends after its current product (pytest's own exit must not abort)
+    for worker in threading.enumerate():
+        if worker.name == "archscope-timing":
+            worker.join()
 
 
 def threading_timer(seconds: float, fn) -> object:
