@@ -6,13 +6,24 @@ functions import torch when they are called.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .api import Analysis, LintResult, analyze, lint, list_specs, load, summarize
-from .diagnostics import Diagnostic, Severity, Span, SpecError
-from .report import CONVENTION, LayerRow, Report, Totals
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .api import Analysis, LintResult, analyze, lint, list_specs, load, summarize
+    from .diagnostics import Diagnostic, Severity, Span, SpecError
+    from .report import CONVENTION, LayerRow, Report, Totals
+
+# Every name loads on first use: `import archscope` (and so the `archscope` command, which
+# installs its Ctrl-C handler first thing) costs nothing until something is asked for.
+_LAZY = {
+    **dict.fromkeys(("Analysis", "LintResult", "analyze", "lint", "list_specs", "load", "summarize"), ".api"),
+    **dict.fromkeys(("Diagnostic", "Severity", "Span", "SpecError"), ".diagnostics"),
+    **dict.fromkeys(("CONVENTION", "LayerRow", "Report", "Totals"), ".report"),
+    **dict.fromkeys(("build", "verify", "bench"), ".torch_backend"),  # torch-backed: imported on first use
+}
 
 __all__ = [
     "CONVENTION",
@@ -35,9 +46,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # torch-backed entry points, imported on first use so that `import archscope` stays light
-    if name in ("build", "verify", "bench"):
-        from . import torch_backend
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archscope' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    if module != ".torch_backend":
+        globals()[name] = value  # looked up once
+    return value
 
-        return getattr(torch_backend, name)
-    raise AttributeError(f"module 'archscope' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

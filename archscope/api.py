@@ -15,15 +15,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .bundled import BundledSpec, bundled, resolve, resolve_path
+from .bundled import BundledSpec, bundled, resolve, resolve_bundled
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .elaborate import dedupe, elaborate
 from .graph import Graph
-from .loader import load_spec_file, load_spec_text
+from .loader import load_spec_file, load_spec_text, relocate_inherited
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .passes import PASSES, run_passes
 from .passes.field import final_dict
+from .paths import exists, is_dir, is_file
 from .report import Report, build_report
 from .specdata import NetworkSpec
 
@@ -32,10 +33,13 @@ class UnknownSpec(SpecError):
     """A name that is neither a file, a bundled spec nor a family."""
 
 
-def load(source: str | Path) -> NetworkSpec:
-    """Parse a spec given by path, bundled name, bundled file name or family name."""
+def load(source: str | Path, extends_root: str | Path | None = None) -> NetworkSpec:
+    """Parse a spec given by path, bundled name, bundled file name or family name.
+
+    ``extends:`` may name bundled specs and relative ``.yaml`` paths inside the spec's folder, or
+    inside ``extends_root`` when given (see :func:`archscope.loader._parent_path`)."""
     found = resolve(str(source))
-    if found is None and Path(source).is_dir():
+    if found is None and is_dir(Path(source)):
         raise UnknownSpec(
             [
                 Diagnostic(
@@ -47,7 +51,7 @@ def load(source: str | Path) -> NetworkSpec:
                 )
             ]
         )
-    if found is None and Path(source).exists():
+    if found is None and exists(Path(source)):
         raise UnknownSpec(
             [
                 Diagnostic(
@@ -72,7 +76,8 @@ def load(source: str | Path) -> NetworkSpec:
                 )
             ]
         )
-    return load_spec_file(found.path, resolver=resolve_path)
+    root = Path(extends_root) if extends_root is not None else None
+    return load_spec_file(found.path, resolver=resolve_bundled, extends_root=root)
 
 
 @dataclass
@@ -124,6 +129,7 @@ def analyze(
     freeze: Iterable[str] | None = None,
     unfreeze: Iterable[str] | None = None,
     overrides: Overrides | None = None,
+    extends_root: str | Path | None = None,
 ) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
 
@@ -135,7 +141,9 @@ def analyze(
     ``freeze`` and ``unfreeze`` are layer-name globs added after the spec's own ``freeze:`` and
     ``unfreeze:`` (every freeze applies first, then every unfreeze; see
     :mod:`archscope.elaborate.freeze`): ``freeze=["*"], unfreeze=["fc"]`` trains only ``fc``. They
-    change no count, so ``expect:`` is still checked."""
+    change no count, so ``expect:`` is still checked.
+
+    ``extends_root`` is a folder where ``extends:`` paths may lead besides the spec's own folder."""
     given = overrides or NO_OVERRIDES
     if resolution is not None:
         given = replace(given, resolution=resolution)
@@ -146,19 +154,22 @@ def analyze(
     if unfreeze is not None:
         given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
     with _gc_paused():
-        return _analyze(source, text, given)
+        return _analyze(source, text, given, extends_root)
 
 
-def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Analysis:
+def _analyze(
+    source: str | Path, text: str | None, overrides: Overrides, extends_root: str | Path | None = None
+) -> Analysis:
     """The pipeline: text → located spec → graph (with the overrides) → passes → report."""
     note = None
     try:
         if text is not None:
-            spec = load_spec_text(text, str(source), resolver=resolve_path)
+            root = Path(extends_root) if extends_root is not None else None
+            spec = load_spec_text(text, str(source), resolver=resolve_bundled, extends_root=root)
         else:
             found = resolve(str(source))
             note = found.note if found else None
-            spec = load(source)
+            spec = load(source, extends_root)
     except SpecError as exc:
         return Analysis(str(source), None, None, None, _finished(exc.diagnostics), note, overrides)
     diags = Collector()
@@ -174,7 +185,8 @@ def _analyze(source: str | Path, text: str | None, overrides: Overrides) -> Anal
             report = build_report(
                 graph, results["costs"], warnings, results["training"], final_dict(field) if field else None
             )
-    return Analysis(str(source), spec, graph, report, _finished(diags.items), note, overrides, results)
+    found = _finished(relocate_inherited(diags.items, spec))
+    return Analysis(str(source), spec, graph, report, found, note, overrides, results)
 
 
 def _finished(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -218,16 +230,18 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
     problems: list[Diagnostic] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file())
+        if not str(p):
+            problems.append(Diagnostic("E000", "an empty path names no spec", Span("<empty>", 1, 1), found="''"))
+        elif is_dir(path):
+            found = sorted(f for f in path.rglob("*") if f.suffix in SPEC_SUFFIXES and is_file(f))
             if not found:
                 problems.append(Diagnostic("E000", "the folder holds no .yaml spec files", Span(str(path), 1, 1)))
             files.extend(found)
-        elif path.is_file():
+        elif is_file(path):
             files.append(path)
         else:
             found = resolve(str(p))
-            if found is None and path.exists():
+            if found is None and exists(path):
                 problems.append(
                     Diagnostic(
                         "E000",
@@ -246,7 +260,11 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
     return files, problems
 
 
-def lint(paths: Iterable[str | Path], on_file: Callable[[int, int, Path], None] | None = None) -> LintResult:
+def lint(
+    paths: Iterable[str | Path],
+    on_file: Callable[[int, int, Path], None] | None = None,
+    extends_root: str | Path | None = None,
+) -> LintResult:
     """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers.
 
     ``on_file(done, total, path)`` is called before each file (for progress displays)."""
@@ -255,7 +273,7 @@ def lint(paths: Iterable[str | Path], on_file: Callable[[int, int, Path], None] 
     for i, f in enumerate(files):
         if on_file is not None:
             on_file(i, len(files), f)
-        analyses.append(analyze(f))
+        analyses.append(analyze(f, extends_root=extends_root))
     return LintResult(tuple(str(f) for f in files), tuple(analyses), tuple(problems))
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from .paths import is_file
+
 _HERE = Path(__file__).resolve().parent
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -84,12 +86,17 @@ class Resolved:
 def resolve(ref: str, base_dir: Path | None = None) -> Resolved | None:
     """A path, a bundled name (`resnet50`), a bundled file name (`resnet50.yaml`) or a family."""
     path = (base_dir / ref) if base_dir and not Path(ref).is_absolute() else Path(ref)
-    if path.is_file():
+    if ref and is_file(path):
         return Resolved(path, ref)
+    return resolve_name(ref)
+
+
+def resolve_name(ref: str) -> Resolved | None:
+    """A bundled name (`resnet50`), bundled file name (`resnet50.yaml`) or family; never a path."""
     stem = ref[:-5] if ref.endswith(".yaml") else ref[:-4] if ref.endswith(".yml") else ref
-    if "/" not in stem and "\\" not in stem and stem not in ("", ".", ".."):
+    if "/" not in stem and "\\" not in stem and stem not in ("", ".", "..") and len(stem) < 200:
         candidate = specs_dir() / f"{stem}.yaml"
-        if candidate.is_file():  # a bundled name: no need to read every spec's metadata
+        if is_file(candidate):  # a bundled name: no need to read every spec's metadata
             return Resolved(candidate, stem)
     fam = families().get(ref)
     if fam:
@@ -99,4 +106,11 @@ def resolve(ref: str, base_dir: Path | None = None) -> Resolved | None:
 
 def resolve_path(ref: str, base_dir: Path | None) -> Path | None:
     found = resolve(ref, base_dir)
+    return found.path if found else None
+
+
+def resolve_bundled(ref: str, base_dir: Path | None = None) -> Path | None:
+    """The resolver of ``extends:`` names: bundled names and families only (paths are the loader's,
+    confined to the spec's folder)."""
+    found = resolve_name(ref)
     return found.path if found else None

@@ -136,8 +136,11 @@ TABLE: tuple[Code, ...] = (
         "E011",
         "the spec exceeds a safety limit (nesting, size, aliases, layers)",
         "archscope refuses input that would take unbounded time or memory: nesting deeper than 64 levels, "
-        "aliases that expand to more than 1,000,000 nodes (a 'billion laughs'), files over 64 MiB, "
-        "graphs over 250,000 layers. It also guards a CI job that lints untrusted pull requests.",
+        "aliases that expand to more than 1,000,000 nodes (a 'billion laughs'), lists of values "
+        "evaluated to more than 1,000,000 items in all (an aliased list counts each time a layer or "
+        "block instance uses it), files over 64 MiB, graphs over 250,000 layers (refused as soon as a "
+        "count or repeat shows it, before building). It also guards a CI job that lints untrusted pull "
+        "requests.",
         "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 1000}\nlayers:\n  - {op: b, n: 1000}\n",
         "Nothing a real network needs comes near these limits: look for a runaway repeat count or alias.",
         "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 10}\nlayers:\n  - {op: b, n: 10}\n",
@@ -145,8 +148,11 @@ TABLE: tuple[Code, ...] = (
     Code(
         "E012",
         "`extends` cannot be resolved",
-        "`extends:` names the spec this one builds on: a bundled name or a path next to this file. It "
-        "names nothing, or the chain of `extends` loops.",
+        "`extends:` names the spec this one builds on: a bundled name, or a relative `.yaml` path that "
+        "resolves (links followed) inside this spec's folder, or inside the folder given by "
+        "`--extends-root` or `extends-root` in `[tool.archscope]`. It names nothing, leaves those "
+        "folders (an absolute path, a `..`, a link outward), names a file that is not an archscope spec "
+        "(refused without showing its content), or the chain of `extends` loops.",
         "extends: resnet_5O\n",
         "Name a bundled spec (`archscope list`) or a file beside this one.",
         "extends: resnet50\n",

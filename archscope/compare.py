@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .api import Analysis, analyze
@@ -68,7 +69,12 @@ class Comparison:
         return count(a.graph, self.convention).total
 
 
-def compare(sources: Iterable[str], overrides: Overrides | None = None, convention: str = DEFAULT) -> Comparison:
+def compare(
+    sources: Iterable[str],
+    overrides: Overrides | None = None,
+    convention: str = DEFAULT,
+    extends_root: str | Path | None = None,
+) -> Comparison:
     """Each source analysed with the same ``overrides`` (e.g. one resolution for all); ``counted``
     in each row is its total under ``convention`` (:mod:`archscope.passes.conventions`)."""
-    return Comparison(tuple(analyze(s, overrides=overrides) for s in sources), convention)
+    return Comparison(tuple(analyze(s, overrides=overrides, extends_root=extends_root) for s in sources), convention)

@@ -7,6 +7,8 @@ over, as ruff passes over one without ``[tool.ruff]``). Keys:
 ``select``  codes or prefixes (``"W"``, ``"W1"``, ``"W101"``) of the warnings to report (default: all)
 ``ignore``  warning codes (or prefixes) not to report
 ``strict``  warnings fail the run (as ``--strict``)
+``extends-root``  a folder (relative to the ``pyproject.toml``) that ``extends:`` paths may lead
+            into, besides each spec's own folder (as ``--extends-root``)
 
 Errors are always reported: ``select`` and ``ignore`` filter warnings, and an error code in
 ``ignore`` is refused. Only `lint` reads this (the other commands never import it). Python 3.11+
@@ -24,8 +26,9 @@ from typing import Any
 from .codes import CODES
 from .diagnostics import Diagnostic, Span
 from .ops.registry import suggest
+from .paths import is_dir
 
-KEYS = ("select", "ignore", "strict")
+KEYS = ("select", "ignore", "strict", "extends-root")
 TABLE = "[tool.archscope]"
 
 
@@ -35,6 +38,7 @@ class LintConfig:
     ignore: tuple[str, ...] = ()
     strict: bool = False
     path: Path | None = None  # the pyproject.toml it came from
+    extends_root: Path | None = None  # resolved against the pyproject.toml's folder
 
     def reports(self, d: Diagnostic) -> bool:
         """Whether ``d`` is reported: every error; a warning that ``select`` and ``ignore`` let through."""
@@ -115,11 +119,27 @@ def load_config(start: Path) -> LintConfig:
     if not isinstance(strict, bool):
         problems.append(Diagnostic("E004", "`strict` must be true or false", at("strict"), found=repr(strict)))
         strict = False
+    extends_root = None
+    root = table.get("extends-root")
+    if root is not None:
+        folder = path.parent / root if isinstance(root, str) and root else None
+        if folder is None or not is_dir(folder):
+            problems.append(
+                Diagnostic(
+                    "E004",
+                    "`extends-root` must name a folder (relative to this pyproject.toml)",
+                    at("extends-root"),
+                    expected="an existing folder",
+                    found=repr(root)[:80],
+                )
+            )
+        else:
+            extends_root = folder
     select = _codes(table, "select", at, problems)
     ignore = _codes(table, "ignore", at, problems)
     if problems:
         raise ConfigError(sorted(problems, key=Diagnostic.sort_key))
-    return LintConfig(select if "select" in table else None, ignore or (), strict, path)
+    return LintConfig(select if "select" in table else None, ignore or (), strict, path, extends_root)
 
 
 def _codes(table: dict[str, Any], key: str, at: Any, problems: list[Diagnostic]) -> tuple[str, ...]:

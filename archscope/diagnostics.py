@@ -72,7 +72,14 @@ class Diagnostic:
         return d
 
 
-_BRIEF = reprlib.Repr()
+class _Brief(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 12_000:  # Python refuses to print an integer of more than 4,300 digits
+            return f"{'-' if x < 0 else ''}an integer of {x.bit_length():,} bits"
+        return super().repr_int(x, level)
+
+
+_BRIEF = _Brief()
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxtuple, _BRIEF.maxdict = 3, 8, 8, 8
 _BRIEF.maxstring = _BRIEF.maxlong = _BRIEF.maxother = 60
 

@@ -7,12 +7,15 @@ parent's problems are reported with a note that says which ``extends:`` read it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .edits import EDIT_KEYS, apply_edits
+from .paths import is_file, is_inside, resolved
 from .spec import NetworkSpec, SpecParser, type_name
 from .yamlsrc import MAX_BYTES, YMap, YNode, YScalar, YSeq, parse_yaml
 from .yamlsrc import error as _error
@@ -28,13 +31,22 @@ Resolver = Callable[[str, Path | None], Path | None]
 
 
 def load_spec_file(
-    path: Path, display: str | None = None, resolver: Resolver | None = None, _chain: tuple[str, ...] = ()
+    path: Path,
+    display: str | None = None,
+    resolver: Resolver | None = None,
+    _chain: tuple[str, ...] = (),
+    extends_root: Path | None = None,
 ) -> NetworkSpec:
     """Parse a spec file (following ``extends``); raise :class:`SpecError` with every problem."""
     display = display or str(path)
     text = read_source(path, display)
     return load_spec_text(
-        text, display, base_dir=path.parent, resolver=resolver, _chain=_chain + (str(path.resolve()),)
+        text,
+        display,
+        base_dir=path.parent,
+        resolver=resolver,
+        _chain=_chain + (str(resolved(path) or path),),
+        extends_root=extends_root,
     )
 
 
@@ -44,12 +56,17 @@ def load_spec_text(
     base_dir: Path | None = None,
     resolver: Resolver | None = None,
     _chain: tuple[str, ...] = (),
+    extends_root: Path | None = None,
 ) -> NetworkSpec:
+    """Parse spec text. ``extends:`` paths are confined to ``base_dir`` (the spec's folder) or
+    ``extends_root`` (see :func:`_parent_path`); names go to ``resolver`` (bundled specs)."""
     root = parse_yaml(text, file)
     diags = Collector()
     lineage: dict[str, str] = {}
+    extends_span = None
     if isinstance(root, YMap) and "extends" in root.items:
-        root = _extend(root, base_dir, resolver, _chain, diags, lineage)
+        extends_span = root.items["extends"][1].span
+        root = _extend(root, base_dir, resolver, _chain, diags, lineage, extends_root)
     elif isinstance(root, YMap):
         for key in EDIT_KEYS:
             if key in root.items:
@@ -62,6 +79,7 @@ def load_spec_text(
                 )
     spec = SpecParser(diags).network(root, file)
     spec.meta.update(lineage)
+    spec.extends_span = extends_span
     if diags.has_errors:
         raise SpecError(diags.items)
     return spec
@@ -74,6 +92,7 @@ def _extend(
     chain: tuple[str, ...],
     diags: Collector,
     lineage: dict[str, str],
+    extends_root: Path | None = None,
 ) -> YMap:
     """``root`` with its ``extends:`` parent's keys under its own (see :data:`MERGED_KEYS`), the
     parent's ``layers:`` edited (:mod:`archscope.edits`); ``lineage`` gets ``extends`` (the
@@ -84,24 +103,24 @@ def _extend(
         raise _e012(
             "`extends` must name a spec", node, expected="a spec name or a relative path", found=type_name(node)
         )
-    path = _parent_path(target, base_dir, resolver)
-    if path is None:
+    path = _parent_path(target, node, base_dir, resolver, extends_root)
+    real = str(resolved(path) or path)
+    if real in chain or len(chain) > MAX_EXTENDS:
         raise _e012(
-            f"`extends: {target}` names no spec file or bundled spec",
-            node,
-            expected="a bundled name or a path next to this file",
-            found=target,
-        )
-    if str(path.resolve()) in chain or len(chain) > MAX_EXTENDS:
-        raise _e012(
-            f"`extends: {target}` makes a cycle or is nested too deep",
+            f"`extends: {_shown(target)}` makes a cycle or is nested too deep",
             node,
             found=" → ".join(Path(c).stem for c in chain),
         )
     inherited: dict[str, str] = {}
-    parent = _read_parent(path, f"while reading `extends: {target}` at {node.span}", resolver, chain, inherited)
-    if not isinstance(parent, YMap):
-        raise _e012(f"`extends: {target}` is not a mapping", node)
+    parent = _read_parent(path, target, node, resolver, chain, inherited, extends_root)
+    if not isinstance(parent, YMap) or not any(k in parent.items for k in ("layers", "extends")):
+        # not an archscope spec: refused without a word of what it holds
+        raise _e012(
+            f"`extends: {_shown(target)}` is not an archscope spec",
+            node,
+            expected="a mapping with `layers:` (or its own `extends:`)",
+            found="another kind of file",
+        )
     merged = _merged(parent, root, diags)
     if any(k in root.items for k in CITATION_KEYS):
         return merged
@@ -119,33 +138,127 @@ def _extend(
     return merged
 
 
-def _e012(message: str, node: YNode, **kw: str) -> SpecError:
+def _e012(message: str, node: YNode, **kw) -> SpecError:
     return SpecError([Diagnostic("E012", message, node.span, **kw)])
 
 
-def _parent_path(target: str, base_dir: Path | None, resolver: Resolver | None) -> Path | None:
-    """A `.yaml` path next to the child first, then whatever the resolver finds (bundled names)."""
-    if base_dir is not None and target.endswith((".yaml", ".yml")):
+def _shown(target: str) -> str:
+    return target if len(target) <= 80 else target[:60] + "…"
+
+
+def _parent_path(
+    target: str, node: YNode, base_dir: Path | None, resolver: Resolver | None, extends_root: Path | None
+) -> Path:
+    """The file ``extends: target`` names, confined: a bundled name (or family), or a relative
+    ``.yaml``/``.yml`` path that resolves, links followed, inside the folder of the spec that names
+    it, or inside ``extends_root`` when one is set. Never an absolute path, never a `..` that leaves
+    those folders, never a file of another kind: a spec linted in CI cannot make archscope read
+    (and echo) files it was not asked to check."""
+    shown = _shown(target)
+    is_path = target.endswith((".yaml", ".yml")) or "/" in target or "\\" in target
+    if is_path and base_dir is not None and not Path(target).is_absolute():
         candidate = base_dir / target
-        if candidate.is_file():
-            return candidate
-    return resolver(target, base_dir) if resolver is not None else None
+        if is_file(candidate) and target.endswith((".yaml", ".yml")):
+            roots = [r for r in (base_dir, extends_root) if r is not None]
+            if any(is_inside(candidate, r) for r in roots):
+                return candidate
+            raise _e012(
+                f"`extends: {shown}` leaves the folder of this spec",
+                node,
+                expected="a bundled name, or a path inside "
+                + " or ".join(f"`{r}`" for r in roots)
+                + " (links followed)",
+                found=shown,
+                notes=(
+                    "a folder above can be allowed with `--extends-root DIR` or `extends-root` in `[tool.archscope]`",
+                ),
+            )
+    if Path(target).is_absolute() or (is_path and not target.endswith((".yaml", ".yml"))):
+        raise _e012(
+            f"`extends: {shown}` is not a bundled name or a relative path to a `.yaml` spec",
+            node,
+            expected="a bundled name, or a relative `.yaml` path inside the folder of this spec",
+            found=shown,
+        )
+    found = resolver(target, base_dir) if resolver is not None and "/" not in target and "\\" not in target else None
+    if found is None:
+        raise _e012(
+            f"`extends: {shown}` names no spec file or bundled spec",
+            node,
+            expected="a bundled name or a path next to this file",
+            found=shown,
+        )
+    return found
 
 
 def _read_parent(
-    path: Path, note: str, resolver: Resolver | None, chain: tuple[str, ...], lineage: dict[str, str]
+    path: Path,
+    target: str,
+    node: YNode,
+    resolver: Resolver | None,
+    chain: tuple[str, ...],
+    lineage: dict[str, str],
+    extends_root: Path | None,
 ) -> YNode:
-    """The parent's YAML (itself extended, its lineage into ``lineage``); its problems carry ``note``."""
+    """The parent's YAML (itself extended, its lineage into ``lineage``). Its problems are reported
+    at the child's ``extends:`` line, the parent's own place in a note: every diagnostic is in a
+    file the user named, and no line of the parent is echoed."""
     try:
         parent = parse_yaml(read_source(path, str(path)), str(path))
         if isinstance(parent, YMap) and "extends" in parent.items:
             diags = Collector()
-            parent = _extend(parent, path.parent, resolver, chain + (str(path.resolve()),), diags, lineage)
+            real = str(resolved(path) or path)
+            parent = _extend(parent, path.parent, resolver, chain + (real,), diags, lineage, extends_root)
             if diags.has_errors:
                 raise SpecError(diags.items)
     except SpecError as exc:
-        raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
+        raise SpecError([inherited_at(d, node.span, _shown(target)) for d in exc.diagnostics]) from None
     return parent
+
+
+def inherited_at(d: Diagnostic, span: Span, target: str) -> Diagnostic:
+    """``d`` (located in a parent spec) moved to ``span`` in the child, its own place in a note."""
+    if d.span is None:
+        return replace(d, span=span)
+    return replace(d, span=span, notes=(f"in `extends: {target}`, at {d.span}",) + d.notes)
+
+
+def relocate_inherited(diags: list[Diagnostic], spec: NetworkSpec) -> list[Diagnostic]:
+    """Diagnostics that elaboration located in an ``extends:`` parent, moved into the child: to the
+    child's ``params:`` (or ``scale:``) entry whose name the parent's line uses, else to its
+    ``extends:`` line; the parent's place becomes a note. A GitHub annotation can then attach."""
+    if spec.extends_span is None:
+        return diags
+    own = {
+        name: value.span
+        for table in (spec.params, spec.scale)
+        for name, (kspan, value) in table.items()
+        if kspan.file == spec.file
+    }
+    out = []
+    for d in diags:
+        if d.span is None or d.span.file == spec.file:
+            out.append(d)
+            continue
+        words = set(re.findall(r"[A-Za-z_]\w*", _line_at(d.span)))
+        used = [name for name in own if name in words]
+        at = own[used[0]] if used else spec.extends_span
+        out.append(replace(d, span=at, notes=(f"inherited through `extends:`, at {d.span}",) + d.notes))
+    return out
+
+
+def _line_at(span: Span) -> str:
+    """The text of ``span``'s line from its column (a parent spec, already read once)."""
+    lines = _parent_lines(span.file)
+    return lines[span.line - 1][span.col - 1 :] if 1 <= span.line <= len(lines) else ""
+
+
+@lru_cache(maxsize=16)
+def _parent_lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(read_source(Path(file)).splitlines())
+    except SpecError:
+        return ()
 
 
 def _merged(parent: YMap, root: YMap, diags: Collector) -> YMap:

@@ -15,7 +15,7 @@ from .codes import CODES
 from .diagnostics import Collector, Span, SpecError
 from .edits import EDIT_KEYS  # edits of an inherited `layers:`
 from .ops.registry import suggest
-from .specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
+from .specdata import MAX_LAYERS, BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -288,6 +288,15 @@ class SpecParser:
             return []
         if not node.items:
             self.d.error("E005", f"{what} is empty", node.span, expected="at least one layer", found="[]")
+        if len(node.items) > MAX_LAYERS:
+            self.d.error(
+                "E011",
+                f"the network has more than {MAX_LAYERS:,} layers",
+                node.span,
+                expected=f"at most {MAX_LAYERS:,} layers",
+                found=f"{len(node.items):,} entries in {what}",
+            )
+            return []
         out = []
         for item in node.items:
             entry = self.layer(item)

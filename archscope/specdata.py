@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from .diagnostics import Span
 from .yamlsrc import YNode
 
+# layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~12 s (bench/static_speed.py).
+# A list with more entries is refused before any entry is read; repeats before they are built.
+MAX_LAYERS = 250_000
+
 
 @dataclass
 class LayerEntry:
@@ -69,3 +73,4 @@ class NetworkSpec:
     outputs: list[tuple[str, Span]] | None = None  # `outputs:` (several outputs), in declared order
     freeze: tuple[LayerPattern, ...] = ()
     unfreeze: tuple[LayerPattern, ...] = ()
+    extends_span: Span | None = None  # the child's `extends:` value, where what it inherits is reported

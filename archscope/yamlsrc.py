@@ -55,6 +55,7 @@ MAX_NODES = 5_000_000  # distinct YAML nodes in one file
 MAX_DEPTH = 64  # nesting of mappings and sequences
 MAX_ALIAS_EXPANSION = 1_000_000  # nodes that aliases may stand for (billion laughs)
 MAX_BYTES = 64 * 1024 * 1024
+MAX_INT_DIGITS = 1000  # an integer literal with more digits (in any base) is refused: no size is that large
 
 _TAG = "tag:yaml.org,2002:"
 
@@ -328,9 +329,9 @@ class _Builder:
     def _scalar(self, tag: str, value: str, event: Any) -> Any:
         try:
             if tag == _TAG + "int":
-                if value.isdigit() and (value[0] != "0" or value == "0"):  # plain decimal: the common case
-                    return int(value)
-                return _scalars.construct_yaml_int(yaml.ScalarNode(tag, value))
+                if value.isdigit() and (value[0] != "0" or value == "0") and len(value) <= MAX_INT_DIGITS:
+                    return int(value)  # plain decimal: the common case
+                return self._big_int(tag, value, event)
             if tag == _TAG + "float":
                 return _scalars.construct_yaml_float(yaml.ScalarNode(tag, value))
             if tag == _TAG + "bool":
@@ -354,6 +355,25 @@ class _Builder:
             return value
         if tag == _TAG + "null":
             return None
+        return value
+
+    def _big_int(self, tag: str, value: str, event: Any) -> Any:
+        """Any other integer form (hex, octal, binary, base 60, signs, `_`): a literal of more than
+        :data:`MAX_INT_DIGITS` digits, in whatever base, is refused before it is converted (a base-60
+        conversion is quadratic, and Python refuses to print an integer of more than 4,300 digits)."""
+        digits = sum(ch.isalnum() for ch in value) - (value.lstrip("+-")[1:2] in ("x", "o", "b"))
+        number = None if digits > MAX_INT_DIGITS else _scalars.construct_yaml_int(yaml.ScalarNode(tag, value))
+        if number is not None and number.bit_length() <= MAX_INT_DIGITS * 3:  # 3 bits a digit: ≤ 10^903
+            return number
+        self.errors.append(
+            Diagnostic(
+                "E004",
+                f"a number of {digits:,} digits is too large",
+                self.span(event.start_mark, event.end_mark),
+                expected=f"an integer of at most {MAX_INT_DIGITS:,} digits",
+                found=brief(value),
+            )
+        )
         return value
 
 

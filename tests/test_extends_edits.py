@@ -129,8 +129,11 @@ def test_a_variant_of_an_edited_parent_keeps_the_lineage(tmp_path):
     broken.write_text("extends: resnet50\nremove: [fcc]\n")
     (tmp_path / "child.yaml").write_text("extends: broken.yaml\n")
     b = archscope.analyze(tmp_path / "child.yaml")
-    assert [(d.code, d.span.line, d.span.col) for d in b.errors] == [("E008", 2, 10)]
-    assert "while reading `extends: broken.yaml`" in b.errors[0].notes[0]
+    # reported in the file the user named, at its `extends:` line; the parent's place is a note
+    assert [(d.code, d.span.file, d.span.line, d.span.col) for d in b.errors] == [
+        ("E008", str(tmp_path / "child.yaml"), 1, 10)
+    ]
+    assert b.errors[0].notes[0] == f"in `extends: broken.yaml`, at {broken}:2:10"
 
 
 README_CIFAR = """\

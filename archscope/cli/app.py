@@ -124,4 +124,7 @@ app.command("export")(export.export)
 
 
 def main() -> None:
+    from .interrupt import install
+
+    install()  # again, for callers of this function (the `archscope` command installs it before importing)
     app()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import typer
 
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
-from .common import format_option, handled, write_table
+from .common import ExtendsRootOpt, format_option, handled, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -130,21 +131,31 @@ def bench(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Time even a network whose one forward is estimated above 10 s.")
+    ] = False,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
     Reports the median latency per batch with IQR and p10/p90, images/s, and the GFLOP/s the
     static MACs imply (FLOPs = 2 × MACs). `--per-layer` times every layer as well (forward hooks;
-    CUDA events on a GPU) beside its share of the MACs and its % of the calibrated peak. The memory a batch needs is estimated first; a batch
-    that would not fit is refused. Needs the `torch` extra. Exit codes: 0 timed; 1 spec errors;
-    2 bad usage, unavailable device, torch missing, or a batch too large.
+    CUDA events on a GPU) beside its share of the MACs and its % of the calibrated peak. The memory
+    a batch needs is estimated first (`archscope memory`'s model); a batch that would not fit is
+    refused, and so is a network whose one forward call is estimated (static MACs ÷ a measured
+    convolution rate) above 10 s, unless --force. Needs the `torch` extra. Exit codes: 0 timed;
+    1 spec errors; 2 bad usage, unavailable device, torch missing, a batch too large or too slow;
+    130 interrupted (Ctrl-C stops a forward pass at once).
     """
     from ..api import analyze
     from ..render.bench import bench_table
     from ..torch_backend import bench as run_bench
 
-    analysis = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
+    given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
+    analysis = analyze(spec, overrides=given, extends_root=extends_root)
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
+    if force:
+        config = dataclasses.replace(config, max_call_s=None)
     if per_layer or depth is not None or cpu_time:
         from .per_layer import bench_per_layer
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import enum
+import errno
 import functools
+import io
 import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from ..diagnostics import Diagnostic, SpecError
 from ..render.emit import OutputFormat, emit
 from ..table import Table
-from .output import OutputError
+from .output import OutputError  # stdout and `-o FILE` write errors alike
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,42 +51,120 @@ def exit_for(diags: list[Diagnostic]) -> ExitCode:
     return ExitCode.PROBLEMS if any(d.is_error for d in diags) else ExitCode.OK
 
 
+# errors of a write to standard output that are the destination's, not archscope's
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE, errno.EBADF}
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered, and anything written later, to /dev/null: after a broken pipe
+    or a full disk the command goes on to its exit status, and Python's own flush at exit has
+    nothing to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # not a real file (tests)
+        pass
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()  # the reader left (`| head -1`): not an error of ours, nor a success
+    except OSError as exc:
+        _discard_stdout()
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+
 def handled(fn: F) -> F:
-    """Expected errors become located messages; anything else is an internal error."""
+    """Expected errors become located messages; anything else is an internal error.
+
+    The exit status is the command's own, whatever happens to standard output: a reader that
+    leaves early (`archscope lint bad.yaml | head -1`) does not turn failure into success (output
+    is discarded and the command finishes), a full disk is an output error (exit 2), Ctrl-C is
+    130 (see :mod:`archscope.cli.interrupt`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .interrupt import EXIT_INTERRUPTED, exit_if_busy, interrupted_message, raising
+
+        code: int = ExitCode.OK
         try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+            with raising():
+                try:
+                    fn(*args, **kwargs)
+                finally:
+                    _flush_stdout()
+        except typer.Exit as exc:
+            code = exc.exit_code
+        except (typer.Abort, SystemExit):
             raise
         except SpecError as exc:
             print_diagnostics(exc.diagnostics)
-            raise typer.Exit(exit_for(exc.diagnostics)) from None
-        except OutputError as exc:  # `-o FILE` cannot be written: about the command line, not the spec
-            print(f"archscope: error: {exc}", file=sys.stderr)
-            raise typer.Exit(ExitCode.USAGE) from None
+            code = exit_for(exc.diagnostics)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
+            interrupted_message()
+            exit_if_busy()
+            code = EXIT_INTERRUPTED
         except BrokenPipeError:
-            raise typer.Exit(ExitCode.OK) from None
-        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
-            if _debug["on"]:
-                traceback.print_exc()
+            _discard_stdout()
+            code = ExitCode.PROBLEMS  # the command's own status is unknown: never report success
+        except OutputError as exc:  # stdout or `-o FILE` cannot be written: not the spec, not a bug
+            print(f"archscope: error: {exc}", file=sys.stderr)
+            code = ExitCode.USAGE
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                code = _internal(exc)
             else:
-                print(
-                    f"archscope: internal error: {type(exc).__name__}: {exc}\n"
-                    "run again with --debug for the traceback, and please report it",
-                    file=sys.stderr,
-                )
-            raise typer.Exit(ExitCode.INTERNAL) from None
+                _discard_stdout()
+                print(f"archscope: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+                code = ExitCode.USAGE
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            code = _internal(exc)
+        try:
+            _flush_stdout()  # what the handlers above wrote
+        except OutputError:
+            code = max(code, ExitCode.USAGE)
+        raise typer.Exit(code)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _internal(exc: BaseException) -> int:
+    if _debug["on"]:
+        traceback.print_exception(exc)
+    else:
+        print(
+            f"archscope: internal error: {type(exc).__name__}: {exc}\n"
+            "run again with --debug for the traceback, and please report it",
+            file=sys.stderr,
+        )
+    return ExitCode.INTERNAL
+
+
+ExtendsRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--extends-root",
+        metavar="DIR",
+        exists=True,
+        file_okay=False,
+        help="A folder that `extends:` paths may lead into, besides each spec's own folder.",
+    ),
+]
+
+
 def write(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """A line (or lines) on standard output. A reader that has gone (a broken pipe) is not an error:
+    the rest is discarded and the command finishes with its own exit status."""
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    except BrokenPipeError:
+        _discard_stdout()
+    except OSError as exc:
+        _discard_stdout()
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def format_option(*accepted: OutputFormat, help: str = "Output format.") -> Any:

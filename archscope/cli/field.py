@@ -8,7 +8,7 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
-from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
@@ -30,6 +30,7 @@ def rf(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Receptive field per layer and spatial dim: size, stride (jump) and centre of unit 0, in input units.
 
@@ -40,7 +41,7 @@ def rf(
     """
     from ..render.field import field_table
 
-    result = analyze(spec, overrides=overrides_from(resolution, input_, set_))
+    result = analyze(spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root)
     field = result.passes.get("receptive_field")
     if result.report is None or field is None:
         print_diagnostics(result.diagnostics)

@@ -11,7 +11,7 @@ import typer
 
 from ..api import lint as run_lint
 from ..render.emit import OutputFormat
-from .common import ExitCode, format_option, handled, print_diagnostics
+from .common import ExitCode, ExtendsRootOpt, format_option, handled, print_diagnostics, write
 
 LINT_FORMATS = (OutputFormat.auto, OutputFormat.text, OutputFormat.concise, OutputFormat.github, OutputFormat.json)
 
@@ -26,7 +26,9 @@ def _check_codes(ctx: typer.Context, param: typer.CallbackParam, values: list[st
     return values
 
 
-def _settings(select: list[str] | None, ignore: list[str] | None, strict: bool | None, isolated: bool) -> Any:
+def _settings(
+    select: list[str] | None, ignore: list[str] | None, strict: bool | None, isolated: bool, root: Path | None
+) -> Any:
     """``[tool.archscope]`` (unless ``isolated``) with the command line over it; exits 2 on a bad config."""
     from ..config import ConfigError, LintConfig, load_config
 
@@ -40,6 +42,7 @@ def _settings(select: list[str] | None, ignore: list[str] | None, strict: bool |
         config.ignore + tuple(ignore or ()),
         config.strict if strict is None else strict,
         config.path,
+        root or config.extends_root,
     )
 
 
@@ -66,40 +69,44 @@ def lint(
         typer.Option("--ignore", metavar="CODE", callback=_check_codes, help="Do not report these warnings."),
     ] = None,
     isolated: Annotated[bool, typer.Option("--isolated", help="Read no pyproject.toml.")] = False,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Check every shape, reference and `expect:` number in the given specs, as they are written
     (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
 
-    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`) of the first
+    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`) of the first
     pyproject.toml that has one, from the current folder upwards; the options override it.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
     """
     from ..render import diagnostics as emit
 
-    config = _settings(select, ignore, strict, isolated)
+    config = _settings(select, ignore, strict, isolated, extends_root)
     if fmt is OutputFormat.auto:
         fmt = OutputFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else OutputFormat.text
     if sys.stderr.isatty() and not quiet:
+        from rich.markup import escape
         from rich.progress import Progress
 
         from ..render.console import console
+        from ..render.safe import printable
 
         with Progress(console=console(stderr=True), transient=True) as bar:
             task = bar.add_task("linting", total=None)
 
             def on_file(done: int, total: int, path) -> None:
                 if total > 20:
-                    bar.update(task, completed=done, total=total, description=f"linting {path.name}")
+                    name = printable(escape(path.name))  # a file name is neither markup nor escape codes
+                    bar.update(task, completed=done, total=total, description=f"linting {name}")
 
-            result = run_lint(paths, on_file)
+            result = run_lint(paths, on_file, config.extends_root)
     else:
-        result = run_lint(paths)
+        result = run_lint(paths, extends_root=config.extends_root)
     reported = [d for d in result.diagnostics if config.reports(d)]
     errors, warnings = sum(d.is_error for d in reported), sum(not d.is_error for d in reported)
     diags = [d for d in reported if d.is_error or not quiet]
     if fmt is OutputFormat.json:
-        sys.stdout.write(emit.format_json(diags) + "\n")
+        write(emit.format_json(diags))
     else:
         line = {
             OutputFormat.text: emit.format_text,
@@ -107,7 +114,7 @@ def lint(
             OutputFormat.github: emit.format_github,
         }[fmt]
         for d in diags:
-            sys.stdout.write(line(d) + "\n")
+            write(line(d))
         if fmt is not OutputFormat.github:
             files = len(result.files)
             sys.stderr.write(

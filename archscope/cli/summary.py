@@ -8,7 +8,7 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
-from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
 from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
@@ -55,6 +55,7 @@ def summary(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Per-layer output shapes, params, MACs and activations of one network (static: no torch).
 
@@ -69,7 +70,11 @@ def summary(
     from ..render.training import training_table
 
     chart = check_plot(plot, force)
-    result = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
+    result = analyze(
+        spec,
+        overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)),
+        extends_root=extends_root,
+    )
     if result.report is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics))

@@ -8,7 +8,7 @@ import typer
 
 from ..render.emit import OutputFormat
 from .backend import backend_errors
-from .common import ExitCode, format_option, handled, print_diagnostics, write, write_table
+from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -25,6 +25,7 @@ def verify(
     # transfer learning
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Build each network and check every layer: static output shape = a real forward pass,
     static params = the module's numel, static MACs = fvcore's count.
@@ -44,12 +45,13 @@ def verify(
         raise typer.Exit(ExitCode.USAGE)
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
     color = use_color()
-    reports, failed = [], False
+    reports, failed, unreadable = [], False, False
     for path in files:
-        analysis = analyze(path, overrides=given)
+        analysis = analyze(path, overrides=given, extends_root=extends_root)
         if analysis.errors or analysis.report is None:
             print_diagnostics(analysis.errors or analysis.diagnostics)
             failed = True
+            unreadable |= exit_for(analysis.diagnostics) is ExitCode.USAGE  # E000: as every command, 2
             continue
         report = run_verify(analysis)
         reports.append(report)
@@ -63,4 +65,4 @@ def verify(
     elif reports:
         write("\n".join(closing_lines(reports, len(files), color)))
     if failed:
-        raise typer.Exit(ExitCode.PROBLEMS)
+        raise typer.Exit(ExitCode.USAGE if unreadable else ExitCode.PROBLEMS)

@@ -17,20 +17,14 @@ from ..graph import Node, Output
 from ..ops import REGISTRY
 from ..ops.registry import OpDef, suggest
 from ..passes.shapes import infer_shape
-from ..specdata import BlockDef, LayerEntry, NetworkSpec
+from ..specdata import MAX_LAYERS, BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
 from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort
-from .values import Skip, Values
+from .values import Skip, TooBig, Values
 
-MAX_NODES = (
-    250_000  # layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~12 s (bench/static_speed.py)
-)
+MAX_NODES = MAX_LAYERS  # see specdata.MAX_LAYERS
 MAX_BLOCK_DEPTH = 32
-
-
-class TooBig(Exception):
-    """The graph passed :data:`MAX_NODES`; the diagnostic is already recorded."""
 
 
 @dataclass(frozen=True)
@@ -179,20 +173,39 @@ class Builder:
             return None
         current = ins
         out: Output | None = None if n else ins[0]  # `n: 0`: the layer is left out
+        per = 1 if op is not None else None  # layers each repeat adds: known for an op, after one instance for a block
         for i in range(n):
+            if per is not None and len(self.nodes) + per * (n - i) > MAX_NODES:
+                self._too_many(entry, n, per, at)  # refused now, not after building a quarter-million layers
             full = f"{at.prefix}{name}.{i}" if entry.repeat is not None else f"{at.prefix}{name}"
             env_i = {**env, "i": i}
+            before = len(self.nodes)
             if op is not None:
                 out = Output(self.op_node(entry, op, full, env_i, current, at))
             else:
                 out = self.block_instance(entry, block, full, env_i, current, at)  # type: ignore[arg-type]
+                per = max(1, len(self.nodes) - before) if per is None else per
             current = [out]
         return out
+
+    def _too_many(self, entry: LayerEntry, n: int, per: int, at: Scope) -> None:
+        where = entry.repeat.span if entry.repeat is not None else entry.span
+        self.d.error(
+            "E011",
+            f"the network has more than {MAX_NODES:,} layers",
+            where,
+            expected=f"at most {MAX_NODES:,} layers",
+            found=f"{len(self.nodes):,} so far, and {n:,} × {per:,} more here" if n > 1 else "more",
+            notes=at.notes,
+        )
+        raise TooBig
 
     def _repeats(self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope) -> int:
         if entry.repeat is None:
             return 1
         n = self.values.value(entry.repeat, env, at.notes)
+        if isinstance(n, int) and not isinstance(n, bool) and n > MAX_NODES:
+            self._too_many(entry, n, 1, at)
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NODES:
             self.d.error(
                 "E004",

@@ -18,6 +18,12 @@ from ..overrides import Overrides
 from ..specdata import NetworkSpec
 from ..yamlsrc import YNode, YScalar, YSeq
 
+MAX_LIST_ITEMS = 1_000_000  # list items evaluated in one network (aliases and block instances counted each time)
+
+
+class TooBig(Exception):
+    """A safety limit (E011) stopped elaboration; the diagnostic is already recorded."""
+
 
 class Skip(Exception):
     """A value could not be evaluated; the diagnostic is already recorded."""
@@ -28,6 +34,8 @@ class Values:
 
     def __init__(self, diags: Collector):
         self.d = diags
+        self.listed = 0  # list items evaluated so far, every evaluation counted (see MAX_LIST_ITEMS)
+        self.sizes: dict[int, int] = {}  # id(list node) → its size with nested lists expanded
 
     def value(self, node: YNode, env: dict[str, Any], notes: tuple[str, ...] = ()) -> Any:
         if isinstance(node, YScalar):
@@ -35,11 +43,13 @@ class Values:
                 try:
                     return evaluate(node.value, env)
                 except ExprError as exc:
-                    self.d.error("E010", f"cannot evaluate `{node.value}`: {exc}", node.span, notes=notes)
+                    text = node.value if len(node.value) <= 80 else node.value[:60] + "…"
+                    self.d.error("E010", f"cannot evaluate `{text}`: {exc}", node.span, notes=notes)
                     raise Skip from None
             return node.value
         if isinstance(node, YSeq):
-            return [self.value(item, env, notes) for item in node.items]
+            self._charge(node, notes)
+            return self._list(node, env, notes)
         self.d.error(
             "E004",
             "a mapping is not allowed here",
@@ -49,6 +59,33 @@ class Values:
             notes=notes,
         )
         raise Skip
+
+    def _list(self, node: YSeq, env: dict[str, Any], notes: tuple[str, ...]) -> list[Any]:
+        return [self._list(i, env, notes) if isinstance(i, YSeq) else self.value(i, env, notes) for i in node.items]
+
+    def _size(self, node: YSeq) -> int:
+        """Items of ``node`` with nested lists expanded (memoised: aliased lists are shared)."""
+        size = self.sizes.get(id(node))
+        if size is None:
+            size = sum(self._size(i) if isinstance(i, YSeq) else 1 for i in node.items) + 1
+            self.sizes[id(node)] = size
+        return size
+
+    def _charge(self, node: YSeq, notes: tuple[str, ...]) -> None:
+        """Count the items of every list evaluated, each time it is evaluated: a YAML alias shares one
+        list among many places (and a block instance evaluates it again), so the work is bounded
+        here, not by the file's size."""
+        self.listed += self._size(node)
+        if self.listed > MAX_LIST_ITEMS:  # reported, and elaboration stops: the rest would cost as much
+            self.d.error(
+                "E011",
+                f"the lists of values expand to more than {MAX_LIST_ITEMS:,} items (aliases evaluated again and again?)",
+                node.span,
+                expected=f"at most {MAX_LIST_ITEMS:,} list items evaluated",
+                found="more",
+                notes=notes,
+            )
+            raise TooBig
 
     def attr_value(self, op: OpDef, key: str, node: YNode, env: dict[str, Any], notes: tuple[str, ...]) -> Any:
         attr = op.attr(key)
@@ -116,7 +153,7 @@ def _scale(spec: NetworkSpec, overrides: Overrides, values: Values) -> tuple[Sca
         if (
             isinstance(v, bool)
             or not isinstance(v, (int, float))
-            or not math.isfinite(v)
+            or not -1e300 < v < 1e300  # finite, and never an integer too large for a float
             or v <= low
             or (typ is int and v != int(v))
         ):

@@ -76,7 +76,10 @@ class Float:
     def __call__(self, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not self.min <= v <= self.max:
             raise AttrError(self.describe(), v)
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:  # an integer beyond 1.8e308
+            raise AttrError("a number below 1.8e308", v) from None
 
     def describe(self) -> str:
         return f"a number in [{self.min}, {self.max}]"

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from .safe import printable
 
 
 @lru_cache(maxsize=64)
@@ -61,12 +62,12 @@ def format_text(d: Diagnostic, with_source: bool = True, hint: bool = True) -> s
     out += [f"    note:     {n}" for n in d.notes]
     if hint:
         out.append(f"    help:     `archscope explain {d.code}`")
-    return "\n".join(out)
+    return printable("\n".join(out))  # spec text (keys, values, the source line) never drives the terminal
 
 
 def format_concise(d: Diagnostic) -> str:
     where = f"{d.span}: " if d.span else ""
-    return f"{where}{d.code} {d.message}"
+    return printable(f"{where}{d.code} {d.message}".replace("\n", " "))
 
 
 def _escape_data(s: str) -> str:
@@ -86,7 +87,7 @@ def format_github(d: Diagnostic) -> str:
     detail = d.message
     if d.expected is not None or d.found is not None:
         detail += f"\nexpected: {d.expected}\nfound: {d.found}"
-    return f"::{level} {','.join(props)}::{_escape_data(detail)}"
+    return printable(f"::{level} {','.join(props)}::{_escape_data(detail)}")
 
 
 def format_json(diags: list[Diagnostic]) -> str:

@@ -43,8 +43,9 @@ def emit(table: Table, fmt: OutputFormat, *, exact: bool = False, color: bool = 
         return to_csv(table)
     if fmt is OutputFormat.markdown:
         from .markdown import to_markdown
+        from .safe import printable
 
-        return to_markdown(table)
+        return printable(to_markdown(table))  # read in terminals too: no control character goes through
     if fmt is OutputFormat.table:
         from .terminal import to_text
 

@@ -14,6 +14,7 @@ import textwrap
 from ..table import Column, Table
 from .grid import DIM, ITALIC, Col, grid, style
 from .numbers import cell
+from .safe import printable
 
 PLACEHOLDER = "·"
 MIN_FIT_WIDTH = 12
@@ -50,7 +51,7 @@ def to_text(table: Table, *, exact: bool = False, color: bool = False, width: in
         cells = []
         for i, c in zip(idx, cols):
             value = row[i]
-            cells.append(PLACEHOLDER if c.blank_zero and not value else cell(value, c.kind, exact))
+            cells.append(PLACEHOLDER if c.blank_zero and not value else printable(cell(value, c.kind, exact)))
         rows.append(cells)
     total = [""] * len(cols) if table.total is None else [cell(table.total[i], c.kind, True) for i, c in zip(idx, cols)]
     if any(c.fit for c in cols):
@@ -60,13 +61,13 @@ def to_text(table: Table, *, exact: bool = False, color: bool = False, width: in
             for k, c in enumerate(cols):
                 if c.fit:
                     r[k] = _squeeze(r[k], c, limits[k])
-    out = [style(table.title, ITALIC, color)] if table.title else []
-    out += [style(line, DIM, color) for line in table.preamble]
+    out = [style(printable(table.title), ITALIC, color)] if table.title else []
+    out += [style(printable(line), DIM, color) for line in table.preamble]
     layout = [Col(c.title, c.right, t) for c, t in zip(cols, total)]
     out.append(grid(layout, rows, color=color, placeholder=PLACEHOLDER))
-    out += table.footer
+    out += [printable(line) for line in table.footer]
     prose = min(width, PROSE_WIDTH)
     for note in (*table.notes, table.convention):
         if note:
-            out.append(style(textwrap.fill(note, prose), DIM, color))
+            out.append(style(textwrap.fill(printable(note), prose), DIM, color))
     return "\n".join(out)

@@ -17,6 +17,7 @@ batch / median, and achieved GFLOP/s = 2 × static MACs × batch / median.
 from __future__ import annotations
 
 import platform
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,11 +27,12 @@ from typing import Any
 from .. import __version__
 from ..api import Analysis
 from ..passes.memory import DTYPES, Memory, MemoryOptions, memory
-from .errors import BackendError, DeviceUnavailable, MemoryEstimateTooLarge, require_torch
+from .errors import BackendError, DeviceUnavailable, ForwardTooSlow, MemoryEstimateTooLarge, require_torch
 from .lowering import checked_analysis, lower_graph
 from .memory import available_host_memory
 
 BLOCK_S = 0.02  # a timed block lasts at least this long
+MAX_CALL_S = 10.0  # the default limit of one forward call's estimated time (see check_call_time)
 Progress = Callable[[str, float], None]  # (what is running, fraction done)
 
 
@@ -47,6 +49,9 @@ class BenchConfig:
     # over seconds; two consecutive resnet50 runs differed by up to 20% at 2 s, 12% at 5 s, 1.9% at 10 s
     min_time: float = 10.0
     min_runs: int = 10  # timed blocks per network and batch size, at least
+    # refuse a network whose one forward call is estimated (static MACs ÷ a measured rate) above
+    # this many seconds: warm-up and timing make many calls. None: no limit (`bench --force`)
+    max_call_s: float | None = MAX_CALL_S
 
 
 @dataclass(frozen=True)
@@ -312,12 +317,13 @@ def bench_many(
     device = resolve_device(config.device)
     analyses = [checked_analysis(s) for s in sources]
     estimates = _check_memory(analyses, config, device)
+    check_call_time(analyses, config, device)
     env = environment(config, device)
     timings: list[list[Timing]] = [[] for _ in analyses]
     for batch in config.batches:
         try:
             entries = [(a.report.name, *_prepare(a, config, device, batch)) for a in analyses]
-            samples = time_interleaved(entries, config, progress=progress, label=f"batch {batch}")
+            samples = interruptible(time_interleaved, entries, config, progress=progress, label=f"batch {batch}")
         except (RuntimeError, NotImplementedError) as exc:
             if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
                 raise MemoryEstimateTooLarge(f"batch {batch}: the device ran out of memory ({exc})") from None
@@ -354,3 +360,69 @@ def bench_many(
 def bench(source: str | Path, config: BenchConfig | None = None, *, progress: Progress | None = None) -> BenchResult:
     """Time one network at each batch size of ``config`` (see the module docstring)."""
     return bench_many([source], config, progress=progress)[0]
+
+
+# -- guards: a forward too slow to time, and Ctrl-C during one -------------------------------
+
+
+def measured_rate(device: str, dtype: str) -> float:
+    """Multiply-accumulates per second of this machine: the best of a few 3×3 convolutions
+    (64 → 64 channels on 56×56, 116 M MACs, ResNet's commonest layer), after one warm-up."""
+    torch = require_torch()
+    kind = getattr(torch, dtype)
+    macs = 64 * 64 * 9 * 56 * 56
+    with torch.inference_mode():
+        x = torch.randn(1, 64, 56, 56, device=device, dtype=kind)
+        w = torch.randn(64, 64, 3, 3, device=device, dtype=kind)
+        best = float("inf")
+        for _ in range(4):
+            start = time.perf_counter()
+            torch.nn.functional.conv2d(x, w, padding=1)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - start)
+    return macs / max(best, 1e-9)
+
+
+def check_call_time(analyses: list[Any], config: BenchConfig, device: str) -> None:
+    """Refuse (:class:`ForwardTooSlow`) when one forward call of a network at a batch size is
+    estimated above ``config.max_call_s``: static MACs × batch ÷ :func:`measured_rate`. The rate
+    is a dense convolution's, the best case, so the estimate errs low: it stops the hopeless
+    cases (a 10-minute forward that warm-up alone would repeat five times), not the borderline."""
+    if config.max_call_s is None:
+        return
+    rate = measured_rate(device, config.dtype)
+    for a in analyses:
+        for batch in config.batches:
+            seconds = a.report.totals.macs * batch / rate
+            if seconds > config.max_call_s:
+                raise ForwardTooSlow(
+                    f"`{a.report.name}` at batch {batch}: one forward call would take about {seconds:,.0f} s "
+                    f"({a.report.totals.macs * batch / 1e9:,.1f} GMACs at the {rate / 1e9:,.1f} GMAC/s measured on "
+                    f"{device}), and timing makes many; the limit is {config.max_call_s:g} s a call: use a "
+                    "smaller batch or input, or `--force`"
+                )
+
+
+def interruptible(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a worker thread while the main thread waits for it.
+
+    Python delivers Ctrl-C to the main thread, between bytecodes: while the main thread itself
+    runs a forward pass (one long call into torch), SIGINT waits until the call returns. Waiting
+    in short joins instead, the main thread raises KeyboardInterrupt within ~50 ms; the worker is
+    a daemon thread, abandoned mid-call, and the process exits."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as it is
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="archscope-timing", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -30,6 +30,10 @@ class MemoryEstimateTooLarge(BackendError):
     pass
 
 
+class ForwardTooSlow(BackendError):
+    """One forward call would take longer than the limit (``bench --force`` times it anyway)."""
+
+
 class LoweringError(BackendError):
     """torch rejected a layer that the static rules accepted (a bug in one of the two)."""
 

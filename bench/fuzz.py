@@ -1,0 +1,463 @@
+"""Fuzz archscope as an attacker or a careless CI configuration would feed it.
+
+    python bench/fuzz.py [--mutants 10000] [--seed 13] [--memory-every 10] [--shard 0/2]
+
+Each mutant is a bundled spec changed in one hostile way (see :data:`KINDS`): an extreme literal
+(huge integers in every YAML base, 310-digit floats, NaN, infinities, expressions that explode),
+a hostile value (escape sequences, rich markup, bidi overrides, wrong types, undefined aliases),
+hostile YAML (alias trees, duplicate keys, deep nesting, NUL and invalid UTF-8 bytes, a second
+document, a random cut or byte flip), an odd ``extends:`` (absolute paths, ``..``, links out of
+the folder, files that are not specs, names too long for the file system, control characters),
+an odd file name, or a work-bound attack (huge repeats, depth scales, alias lists evaluated per
+instance). Every mutant is analysed in-process and every diagnostic rendered in every format.
+
+Checked for every mutant: no exception escapes; every diagnostic is located in the file that was
+analysed (never a parent, a bundled file or nowhere); no control character reaches a human
+format; the file finishes within 2 s of CPU time (CPU, not wall time: the project's 2-core
+machine is shared, and wall time measures the neighbours) and, every ``--memory-every``-th
+mutant and any slow one, 300 MB measured with tracemalloc. The mutants start from the bundled
+specs that analyse in under 0.25 s of CPU (most of them; the largest are timed by
+``bench/static_speed.py``). Prints a table of figures per kind and the failures, if any;
+exits 1 when a mutant breaks a rule. ``tests/test_fuzz.py`` runs the same mutants under
+hypothesis with a fixed seed and a small budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import archscope  # noqa: E402
+from archscope.render.diagnostics import format_concise, format_github, format_json, format_text  # noqa: E402
+
+SPECS = ROOT / "specs"
+TIME_GOAL_S = 2.0
+MEMORY_GOAL = 300 * 2**20
+LARGE = 256 * 2**10  # a file this large may pass the time goal by YAML parsing alone (~3 µs of CPU a node)
+BASE_CPU_S = 0.25  # the bundled specs the mutants start from analyse in less CPU time than this
+CONTROL = [chr(c) for c in range(32) if c != 10] + ["\x7f", "\x9b", "\u202e", "\u2066"]
+
+EXTREME_LITERALS = [
+    "0x" + "f" * 3600,
+    "-0x" + "f" * 3600,
+    "0" + "7" * 5000,
+    "0o" + "7" * 600,
+    "0b" + "1" * 14000,
+    "1" + ":59" * 2000,
+    "9" * 5000,
+    "9" * 1001,
+    "1" + "0" * 309,
+    "1" + "0" * 320,
+    "-1" + "0" * 320,
+    "1e999",
+    "-1e999",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "0",
+    "-0",
+    "-1",
+    "1_000_000_000_000",
+    "9223372036854775808",
+    "1.5",
+    "1e-320",
+    "'10 ** 60'",
+    "'2 ** 64 ** 64'",
+    "'(' * 200",
+    "'1' + '0' * 400",
+    "'9' * 600",
+    "'1 if 1 else ' * 40",
+    "'max(' * 30",
+    "!!int relu",
+    "!!float ''",
+    "!!binary aGVsbG8=",
+    "!!python/object:os.system ls",
+    "!!timestamp 2001-12-14",
+    "~",
+    "[]",
+    "{}",
+    "[[[[[[[[1]]]]]]]]",
+]
+
+HOSTILE_VALUES = [
+    '"\\e[2J\\e[31mowned"',
+    '"\\e]0;title\\a"',
+    '"\\r\\roverwrite"',
+    '"[bold]x[/bold] [link=http://x]y[/link]"',
+    '"\\u202etxt.exe"',
+    '"\\0nul"',
+    "'" + "a" * 100_000 + "'",
+    '"' + "\\t" * 50 + '"',
+    "*nowhere",
+    "&x 1",
+    "{op: relu}",
+    "[relu, relu]",
+    "null",
+    "yes",
+    "'layers[99]'",
+    "'__import__(\"os\")'",
+    "'().__class__'",
+    "'lambda: 1'",
+    "'[x for x in range(10**9)]'",
+]
+
+EXTENDS_TARGETS = [
+    "/etc/passwd",
+    "/proc/self/status",
+    "/dev/zero",
+    "../outside.yaml",
+    "./../outside.yaml",
+    "sub/../../outside.yaml",
+    "link_out.yaml",
+    "secret.yaml",
+    "folder.yaml",
+    "sub",
+    ".",
+    "..",
+    "",
+    "~",
+    "a" * 5000,
+    "a" * 5000 + ".yaml",
+    "x/" * 3000 + "y.yaml",
+    "lenet5",
+    "resnet18",
+    "resnet",
+    "lenet5.yaml",
+    "parent.yaml",
+    "no_such_spec",
+    "\x1b[2Jx.yaml",
+    "[bold]p.yaml",
+    "self.yaml",
+]
+
+ODD_NAMES = [
+    "spec.yaml",
+    "with space.yaml",
+    "[bold]x.yaml",
+    "\x1b[31mred.yaml",
+    "new\nline.yaml",
+    "ünïcödé.yaml",
+    "-dash.yaml",
+    "a" * 250 + ".yaml",
+    "%0A::error file=x::.yaml",
+    "tab\there.yaml",
+]
+
+
+def _numbers(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every plain number that is a YAML value in ``text``."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i].isdigit() and (i == 0 or text[i - 1] in " [,:-"):
+            j = i
+            while j < len(text) and (text[j].isalnum() or text[j] in "._"):
+                j += 1
+            if j < len(text) and text[j] in " ,]}\n":
+                out.append((i, j))
+            i = j
+        i += 1
+    return out
+
+
+def _values(text: str) -> list[tuple[int, int]]:
+    """(start, end) of values after ``key: `` in flow or block style."""
+    out, i = [], 0
+    while True:
+        i = text.find(": ", i)
+        if i < 0:
+            return out
+        j = i + 2
+        k = j
+        while k < len(text) and text[k] not in ",}\n#":
+            k += 1
+        if k > j:
+            out.append((j, k))
+        i = k
+
+
+def _replace(text: str, where: list[tuple[int, int]], new: str, rng: random.Random) -> str:
+    if not where:
+        return text + f"\nextra: {new}\n"
+    a, b = rng.choice(where)
+    return text[:a] + new + text[b:]
+
+
+def mutate_literal(rng: random.Random, text: str) -> str:
+    return _replace(text, _numbers(text), rng.choice(EXTREME_LITERALS), rng)
+
+
+def mutate_value(rng: random.Random, text: str) -> str:
+    new = rng.choice(HOSTILE_VALUES + EXTREME_LITERALS)
+    if rng.random() < 0.3:  # an unknown key with escapes, or a layer name with them
+        key = rng.choice(["bad\\e[31mkey", "[bold]k", "k\\u202e", "x\\ry"])
+        return text.replace("\nlayers:", f'\n"{key}": 1\nlayers:', 1)
+    return _replace(text, _values(text), new, rng)
+
+
+def mutate_yaml(rng: random.Random, text: str) -> str | bytes:
+    choice = rng.randrange(12)
+    if choice == 0:  # an alias tree (a billion laughs)
+        levels = rng.randint(3, 9)
+        bomb = "bomb0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+            f"bomb{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 10) + "]\n" for i in range(1, levels)
+        )
+        return bomb + text
+    if choice == 1:  # duplicate a line
+        lines = text.splitlines(keepends=True)
+        i = rng.randrange(len(lines))
+        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
+    if choice == 2:  # deep nesting
+        depth = rng.choice([65, 200, 1000, 20_000])
+        return text.replace("\nlayers:", "\ndeep: " + "[" * depth + "]" * depth + "\nlayers:", 1)
+    if choice == 3:  # a tab where YAML forbids it
+        return text.replace("\n  - ", "\n\t- ", 1)
+    if choice == 4:  # bytes that are not text
+        data = text.encode()
+        i = rng.randrange(len(data))
+        return data[:i] + rng.choice([b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x1b"]) + data[i:]
+    if choice == 5:  # a byte-order mark, or a second document
+        return rng.choice(["\ufeff" + text, text + "\n---\n" + text])
+    if choice == 6:  # cut anywhere
+        return text[: rng.randrange(len(text))]
+    if choice == 7:  # flip a few characters
+        chars = list(text)
+        for _ in range(rng.randint(1, 5)):
+            chars[rng.randrange(len(chars))] = rng.choice("[]{}:,-&*!|>'\"#%@` \n")
+        return "".join(chars)
+    if choice == 8:  # an aliased list used by every repeat of a layer
+        tree = "\n".join(f"  t{i}: &t{i} [" + ", ".join([f"*t{i - 1}"] * 10) + "]" for i in range(1, 5))
+        return (
+            "input: [3, 8, 8]\nparams:\n  t0: &t0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+            + tree
+            + f"\nlayers:\n  - {{op: maxpool2d, kernel: *t4, n: {rng.choice([10, 4000, 250_000])}}}\n"
+        )
+    if choice == 9:  # a merge key, or a mapping as a key
+        return text.replace("\nlayers:", "\n<<: {title: merged}\n? [a, b]\n: 1\nlayers:", 1)
+    if choice == 10:  # an empty or whitespace-only file
+        return rng.choice(["", "\n\n", "   ", "# only a comment\n", "~\n", "[]\n", "relu\n"])
+    return text.replace("\nlayers:", "\nlayers: &L\n", 1) + "\nagain: *L\n"  # an alias of the layers
+
+
+def mutate_bounds(rng: random.Random, text: str) -> str:
+    choice = rng.randrange(5)
+    if choice == 0:
+        return text.replace("{op:", f"{{n: {rng.choice([250_001, 10**12, 10**30])}, op:", 1)
+    if choice == 1:
+        depth = rng.choice([1000, 100_000, 10**9])
+        return f"input: [3, 8, 8]\nscale: {{depth: {depth}}}\nlayers:\n  - {{op: relu, n: rep(3)}}\n"
+    if choice == 2:
+        n = rng.choice([300, 1000, 200_000])  # each refused after the first instance of `b` (1,000 layers)
+        return (
+            "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 1000}\n"
+            f"  c:\n    layers:\n      - {{op: b, n: {n}}}\nlayers:\n  - {{op: c, n: {n}}}\n"
+        )
+    if choice == 3:
+        return "input: [3]\nlayers: [&r relu" + ", *r" * rng.choice([1000, 250_001]) + "]\n"
+    return text.replace(
+        "\nlayers:", f"\nscale: {{width: {rng.choice(['1e308', '1' + '0' * 400, '.nan'])}}}\nlayers:", 1
+    )
+
+
+KINDS = {
+    "literal": mutate_literal,
+    "value": mutate_value,
+    "yaml": mutate_yaml,
+    "bounds": mutate_bounds,
+    "extends": None,  # needs files around the mutant: see write_mutant
+    "path": None,
+}
+
+
+SMALL = ["lenet5", "tcn1d", "conv_standard", "inception_module", "squeezenet1_1", "alexnet", "unet", "mobilenet_v2"]
+
+
+def base_specs(small: bool = False) -> dict[str, str]:
+    if small:
+        names = SMALL
+    else:
+        names = []
+        for path in sorted(SPECS.glob("*.yaml")):
+            start = time.process_time()
+            archscope.analyze(path)
+            if time.process_time() - start < BASE_CPU_S:
+                names.append(path.stem)
+    return {n: (SPECS / f"{n}.yaml").read_text("utf-8") for n in names}
+
+
+def write_mutant(rng: random.Random, kind: str, base: str, text: str, folder: Path) -> Path:
+    """Write one mutant (and whatever files it refers to) under ``folder``; return its path."""
+    (folder / "sub").mkdir(exist_ok=True)
+    (folder / "folder.yaml").mkdir(exist_ok=True)
+    (folder.parent / "outside.yaml").write_text("input: [3]\nlayers: [relu]\n")
+    (folder / "secret.yaml").write_text("aws_secret_access_key: AKIA-FUZZ-SECRET\n")
+    (folder / "parent.yaml").write_text(text)
+    link = folder / "link_out.yaml"
+    if not link.is_symlink():
+        link.symlink_to(folder.parent / "outside.yaml")
+    name = "spec.yaml"
+    if kind == "extends":
+        target = rng.choice(EXTENDS_TARGETS)
+        params = rng.choice(["", "params: {num_classes: 0}\n", "params: {num_classes: 7}\n", "input: [1, 2, 2]\n"])
+        content: str | bytes = (
+            f'extends: "{target}"\n' + params if "\x1b" in target else f"extends: {target}\n" + params
+        )
+        if target == "self.yaml":
+            name = "self.yaml"
+    elif kind == "path":
+        name = rng.choice(ODD_NAMES)
+        content = text
+    else:
+        content = KINDS[kind](rng, text)  # type: ignore[misc]
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, "utf-8")
+    return path
+
+
+@dataclass
+class Outcome:
+    kind: str
+    seconds: float
+    peak: int | None
+    accepted: bool
+    codes: tuple[str, ...]
+    problems: list[str] = field(default_factory=list)
+    size: int = 0  # bytes of the file
+
+    @property
+    def large(self) -> bool:
+        """Over :data:`LARGE` bytes: YAML parsing alone may pass the time goal (see the docstring)."""
+        return self.size > LARGE
+
+
+def check(path: Path, kind: str, memory: bool, render: int | None = 0) -> Outcome:
+    """Analyse ``path`` and render every diagnostic (and the summary in format number ``render``
+    of the table formats, None: none); the rules of the module docstring, as problems."""
+    problems: list[str] = []
+    if memory:
+        tracemalloc.start()
+    start = time.process_time()
+    try:
+        a = archscope.analyze(path)
+    except Exception as exc:  # noqa: BLE001 - what the fuzzer is looking for
+        if memory:
+            tracemalloc.stop()
+        return Outcome(kind, time.process_time() - start, None, False, (), [f"exception {type(exc).__name__}: {exc}"])
+    seconds = time.process_time() - start
+    peak = None
+    if memory:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    try:
+        for d in a.diagnostics:
+            if d.span is None:
+                problems.append(f"unlocated {d.code} {d.message[:80]}")
+            elif d.span.file != str(path):
+                problems.append(f"located elsewhere {d.code} at {d.span.file[-60:]}:{d.span.line}")
+            for human in (format_text(d), format_concise(d)):
+                if any(c in human for c in CONTROL if c not in "\t"):
+                    problems.append(f"control character in {d.code} output")
+            format_github(d)
+        format_json(a.diagnostics)
+        if a.report is not None and render is not None:
+            from archscope.render.emit import TABLE_FORMATS, emit
+            from archscope.render.summary import summary_table
+
+            for fmt in TABLE_FORMATS[render % len(TABLE_FORMATS) :][:1]:
+                shown = emit(summary_table(a.report, None, a.note, a.overrides), fmt)
+                if fmt.value in ("table", "markdown") and "\x1b" in shown:
+                    problems.append(f"escape sequence in the {fmt.value} summary")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"rendering raised {type(exc).__name__}: {exc}")
+    if seconds > TIME_GOAL_S:
+        problems.append(f"slow: {seconds:.2f} s of CPU")
+    if peak is not None and peak > MEMORY_GOAL:
+        problems.append(f"memory: {peak / 2**20:.0f} MiB")
+    return Outcome(kind, seconds, peak, a.ok, tuple(sorted({d.code for d in a.errors})), problems)
+
+
+def run_one(
+    rng: random.Random, bases: dict[str, str], kind: str, base: str, memory: bool, render: int | None = 0
+) -> tuple[Path, Outcome]:
+    with tempfile.TemporaryDirectory(prefix="archscope-fuzz-") as tmp:
+        folder = Path(tmp) / "project"
+        folder.mkdir()
+        path = write_mutant(rng, kind, base, bases[base], folder)
+        outcome = check(path, kind, memory, render)
+        outcome.size = path.stat().st_size
+        if outcome.seconds > 0.5 and not memory:  # a slow one: measure its memory too
+            outcome.peak = check(path, kind, True).peak
+            if outcome.peak is not None and outcome.peak > MEMORY_GOAL:
+                outcome.problems.append(f"memory: {outcome.peak / 2**20:.0f} MiB")
+        return path, outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mutants", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--memory-every", type=int, default=10, help="measure memory of every n-th mutant")
+    parser.add_argument("--shard", default="0/1", help="K/N: run the mutants i with i % N == K (several processes)")
+    args = parser.parse_args()
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    rng = random.Random(args.seed * 1000 + shard)
+    bases = base_specs()
+    kinds = list(KINDS)
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    failures: list[tuple[str, str, list[str]]] = []
+    codes: Counter[str] = Counter()
+    started = time.perf_counter()
+    try:
+        for i in range(shard, args.mutants, shards):
+            kind, base = kinds[i % len(kinds)], rng.choice(sorted(bases))
+            path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i)
+            by_kind[kind].append(outcome)
+            codes.update(outcome.codes)
+            if outcome.problems:
+                failures.append((kind, base, outcome.problems))
+            done = sum(len(v) for v in by_kind.values())
+            if done % 250 == 0:
+                print(f"  {done:,} mutants, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C: the figures of the mutants done so far
+        print("interrupted: the figures below are those of the mutants done\n", file=sys.stderr)
+    total = sum(len(v) for v in by_kind.values())
+    print(
+        f"{total:,} mutants of {len(bases)} bundled specs (seed {args.seed}, shard {args.shard}), "
+        f"{time.perf_counter() - started:.0f} s\n"
+    )
+    slow_large = sum(any(p.startswith("slow") for p in o.problems) and o.large for v in by_kind.values() for o in v)
+    print("| kind | mutants | accepted | refused | exceptions | unlocated or elsewhere | max CPU time | max memory |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in kinds:
+        outs = by_kind[kind]
+        exc = sum(any(p.startswith("exception") for p in o.problems) for o in outs)
+        elsewhere = sum(any(p.startswith(("unlocated", "located")) for p in o.problems) for o in outs)
+        accepted = sum(o.accepted for o in outs)
+        peaks = [o.peak for o in outs if o.peak is not None]
+        print(
+            f"| {kind} | {len(outs):,} | {accepted:,} | {len(outs) - accepted:,} | {exc} | {elsewhere} | "
+            f"{max(o.seconds for o in outs):.2f} s | {max(peaks) / 2**20 if peaks else 0:.0f} MiB |"
+            if outs
+            else f"| {kind} | 0 | | | | | | |"
+        )
+    print("\nmost frequent refusals: " + ", ".join(f"{c} ×{n:,}" for c, n in codes.most_common(8)))
+    print(f"\nmutants that broke a rule: {len(failures)} ({slow_large} of them only slow, in a file over 256 KB)")
+    for kind, base, problems in failures[:40]:
+        print(f"  {kind} of {base}: {'; '.join(problems)[:300]}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
