@@ -9,7 +9,7 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
-from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -62,6 +62,7 @@ def memory(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
 ) -> None:
     """Peak memory of an inference pass, or of a training step with --train, and the layer where it happens.
 
@@ -78,7 +79,11 @@ def memory(
     if not train and optimizer is not Optimizer.sgd:
         typer.echo("archscope: error: `--optimizer` needs `--train` (inference keeps no optimizer state)", err=True)
         raise typer.Exit(ExitCode.USAGE)
-    result = analyze(spec, overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)))
+    result = analyze(
+        spec,
+        overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)),
+        extends_root=extends_root,
+    )
     if result.report is None or result.graph is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics))
