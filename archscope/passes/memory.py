@@ -305,6 +305,12 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:
     backward_live: dict[Node, int] = {}
     if train:
         grads: dict[Node, _Storage] = {}  # the gradient arriving at each layer's output
+        for out in graph.outputs:
+            if out is not None and out in requires_grad and out not in grads:
+                # the loss (a sum) sends back its gradient expanded from one number: no memory,
+                # and an op that passes its gradient on (concat, add) passes that on for free
+                grads[out] = _Storage(0, "temporaries")
+                ledger.hold(grads[out])
         largest = 0
         for node in reversed(nodes):
             if node not in requires_grad or node not in reaches:
