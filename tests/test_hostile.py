@@ -363,10 +363,15 @@ def test_interruptible_timing_gives_ctrl_c_at_once():
         while time.perf_counter() < deadline and not stop.is_set():
             a @ a
 
+    # Python's own handler, whatever an earlier test in this process installed (the CLI's own)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading_timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        interruptible(slow)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            interruptible(slow)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.perf_counter() - start < 2.0
     timer.join()
     stop.set()  # the abandoned worker ends after its current product (pytest's own exit must not abort)
