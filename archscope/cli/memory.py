@@ -9,15 +9,10 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
+from .bench import DType
 from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
-
-
-class Dtype(str, enum.Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
 
 
 class Optimizer(str, enum.Enum):
@@ -32,8 +27,8 @@ def memory(
     spec: Annotated[str, typer.Argument(help="A spec file, a bundled name (`resnet50`) or a family (`resnet`).")],
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size.")] = 1,
     dtype: Annotated[
-        Dtype, typer.Option("--dtype", help="Data type of the weights and activations (int64 indices stay 8 bytes).")
-    ] = Dtype.float32,
+        DType, typer.Option("--dtype", help="Data type of the weights and activations (int64 indices stay 8 bytes).")
+    ] = DType.float32,
     train: Annotated[
         bool, typer.Option("--train", help="A training step (forward, backward, optimizer step), not inference.")
     ] = False,
