@@ -80,6 +80,8 @@ def test_a_310_digit_number_in_a_float_field_is_e004(text: str):
 
 @pytest.mark.parametrize("command", ["summary", "lint", "verify", "bench", "rf"])
 def test_a_name_too_long_for_the_file_system_is_e000(command: str, cli):
+    if command == "bench":
+        pytest.importorskip("torch")  # without torch, bench says so before it reads the spec
     result = cli(command, LONG_NAME)
     assert result.exit_code == 2, result.output[-500:]
     assert "E000" in result.output
