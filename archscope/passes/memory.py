@@ -42,6 +42,7 @@ from types import MappingProxyType
 from ..graph import Graph, Node
 from ..ops import REGISTRY
 from ..ops.registry import numel
+from .training import grad_flow
 
 DTYPES: Mapping[str, int] = MappingProxyType({"float32": 4, "float16": 2, "bfloat16": 2})
 # optimizer state tensors kept per trainable parameter
@@ -202,15 +203,9 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:
         return numel(shape) * batch * itemsize
 
     # which layers record a backward, and which run it (as the training pass decides)
-    requires_grad: set[Node] = set()
-    if train:
-        for node in nodes:
-            if (node.trainable and node.trainable_params > 0) or any(n in requires_grad for n in node.inputs):
-                requires_grad.add(node)
-    reaches: set[Node] = {out for out in graph.outputs if out is not None}
-    for node in reversed(nodes):
-        if node in reaches:
-            reaches.update(node.inputs)
+    requires_grad, reaches = grad_flow(graph)
+    if not train:
+        requires_grad = set()  # inference records no backward
 
     in_place = inplace_nodes(graph)
     ledger = _Ledger(Breakdown(weights, 0, optimizer, 0, 0))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..diagnostics import Collector
-from ..graph import Graph
+from ..graph import Graph, Node
 from ..ops import REGISTRY, OpDef
 from ..ops.registry import Attrs, Backward, Shape
 
@@ -68,22 +68,16 @@ def training_pass(graph: Graph, diags: Collector) -> Training | None:
 def training_cost(graph: Graph, rule: Callable[[OpDef], BackwardRule] = declared_backward) -> Training:
     """The training cost of a costed graph, with each op's backward MACs from ``rule`` (tests pass
     the reference counter's view of them)."""
-    requires_grad: set[int] = set()  # ids of the nodes whose output requires grad
-    trains = False
-    for node in graph.nodes:
-        own = node.trainable and node.cost is not None and node.cost.params > 0
-        trains = trains or own
-        if own or any(id(n) in requires_grad for n in node.inputs):
-            requires_grad.add(id(node))
-    reaches = _reaching_outputs(graph)
+    requires_grad, reaches = grad_flow(graph)
+    trains = any(node.trainable_params > 0 for node in graph.nodes)
     layers: dict[str, LayerTraining] = {}
     fwd = grad_in = grad_w = 0
     for node in graph.nodes:
         assert node.cost is not None and node.shape is not None
         inputs, weights = 0, 0
-        if id(node) in requires_grad and id(node) in reaches:
+        if node in requires_grad and node in reaches:
             back = rule(REGISTRY[node.op])(node.attrs, node.input_shapes(), node.shape)  # type: ignore[arg-type]
-            if any(id(n) in requires_grad for n in node.inputs):
+            if any(n in requires_grad for n in node.inputs):
                 inputs = back.input_macs
             if node.trainable:
                 weights = back.weight_macs
@@ -94,10 +88,15 @@ def training_cost(graph: Graph, rule: Callable[[OpDef], BackwardRule] = declared
     return Training(MappingProxyType(layers), fwd, grad_in, grad_w, trains)
 
 
-def _reaching_outputs(graph: Graph) -> set[int]:
-    """Ids of the nodes whose output reaches a network output (backward runs only there)."""
-    reached = {id(out) for out in graph.outputs if out is not None}
+def grad_flow(graph: Graph) -> tuple[set[Node], set[Node]]:
+    """(the layers whose output requires grad, the layers whose output reaches a network output):
+    a layer runs its backward only when it is in both (the training cost and the memory model)."""
+    requires_grad: set[Node] = set()
+    for node in graph.nodes:
+        if node.trainable_params > 0 or any(n in requires_grad for n in node.inputs):
+            requires_grad.add(node)
+    reaches: set[Node] = {out for out in graph.outputs if out is not None}
     for node in reversed(graph.nodes):
-        if id(node) in reached:
-            reached.update(id(n) for n in node.inputs)
-    return reached
+        if node in reaches:
+            reaches.update(node.inputs)
+    return requires_grad, reaches
