@@ -19,6 +19,7 @@ from .bundled import BundledSpec, bundled, resolve, resolve_bundled
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .elaborate import dedupe, elaborate
 from .graph import Graph
+from .limits import layer_limit
 from .loader import load_spec_file, load_spec_text, relocate_inherited
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
@@ -130,6 +131,7 @@ def analyze(
     unfreeze: Iterable[str] | None = None,
     overrides: Overrides | None = None,
     extends_root: str | Path | None = None,
+    max_layers: int | None = None,
 ) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
 
@@ -143,7 +145,10 @@ def analyze(
     :mod:`archscope.elaborate.freeze`): ``freeze=["*"], unfreeze=["fc"]`` trains only ``fc``. They
     change no count, so ``expect:`` is still checked.
 
-    ``extends_root`` is a folder where ``extends:`` paths may lead besides the spec's own folder."""
+    ``extends_root`` is a folder where ``extends:`` paths may lead besides the spec's own folder.
+
+    ``max_layers`` raises (or lowers) the layer limit, 10,000 by default (:mod:`archscope.limits`);
+    a value outside 1..1,000,000 is a ``ValueError``."""
     given = overrides or NO_OVERRIDES
     if resolution is not None:
         given = replace(given, resolution=resolution)
@@ -153,7 +158,7 @@ def analyze(
         given = replace(given, freeze=freeze)  # type: ignore[arg-type]  # made a tuple there
     if unfreeze is not None:
         given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
-    with _gc_paused():
+    with layer_limit(max_layers), _gc_paused():
         return _analyze(source, text, given, extends_root)
 
 
@@ -264,6 +269,7 @@ def lint(
     paths: Iterable[str | Path],
     on_file: Callable[[int, int, Path], None] | None = None,
     extends_root: str | Path | None = None,
+    max_layers: int | None = None,
 ) -> LintResult:
     """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers.
 
@@ -273,7 +279,7 @@ def lint(
     for i, f in enumerate(files):
         if on_file is not None:
             on_file(i, len(files), f)
-        analyses.append(analyze(f, extends_root=extends_root))
+        analyses.append(analyze(f, extends_root=extends_root, max_layers=max_layers))
     return LintResult(tuple(str(f) for f in files), tuple(analyses), tuple(problems))
 
 

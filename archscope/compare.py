@@ -74,7 +74,11 @@ def compare(
     overrides: Overrides | None = None,
     convention: str = DEFAULT,
     extends_root: str | Path | None = None,
+    max_layers: int | None = None,
 ) -> Comparison:
     """Each source analysed with the same ``overrides`` (e.g. one resolution for all); ``counted``
     in each row is its total under ``convention`` (:mod:`archscope.passes.conventions`)."""
-    return Comparison(tuple(analyze(s, overrides=overrides, extends_root=extends_root) for s in sources), convention)
+    return Comparison(
+        tuple(analyze(s, overrides=overrides, extends_root=extends_root, max_layers=max_layers) for s in sources),
+        convention,
+    )

@@ -9,6 +9,7 @@ over, as ruff passes over one without ``[tool.ruff]``). Keys:
 ``strict``  warnings fail the run (as ``--strict``)
 ``extends-root``  a folder (relative to the ``pyproject.toml``) that ``extends:`` paths may lead
             into, besides each spec's own folder (as ``--extends-root``)
+``max-layers``  the layer limit (as ``--max-layers``; default 10,000, see :mod:`archscope.limits`)
 
 Errors are always reported: ``select`` and ``ignore`` filter warnings, and an error code in
 ``ignore`` is refused. Only `lint` reads this (the other commands never import it). Python 3.11+
@@ -25,10 +26,11 @@ from typing import Any
 
 from .codes import CODES
 from .diagnostics import Diagnostic, Span
+from .limits import check_max_layers
 from .ops.registry import suggest
 from .paths import is_dir
 
-KEYS = ("select", "ignore", "strict", "extends-root")
+KEYS = ("select", "ignore", "strict", "extends-root", "max-layers")
 TABLE = "[tool.archscope]"
 
 
@@ -39,6 +41,7 @@ class LintConfig:
     strict: bool = False
     path: Path | None = None  # the pyproject.toml it came from
     extends_root: Path | None = None  # resolved against the pyproject.toml's folder
+    max_layers: int | None = None  # None: archscope.limits' default
 
     def reports(self, d: Diagnostic) -> bool:
         """Whether ``d`` is reported: every error; a warning that ``select`` and ``ignore`` let through."""
@@ -135,11 +138,18 @@ def load_config(start: Path) -> LintConfig:
             )
         else:
             extends_root = folder
+    max_layers = table.get("max-layers")
+    if max_layers is not None:
+        try:
+            check_max_layers(max_layers)
+        except ValueError as exc:
+            problems.append(Diagnostic("E004", f"`max-layers`: {exc}", at("max-layers"), found=repr(max_layers)[:80]))
+            max_layers = None
     select = _codes(table, "select", at, problems)
     ignore = _codes(table, "ignore", at, problems)
     if problems:
         raise ConfigError(sorted(problems, key=Diagnostic.sort_key))
-    return LintConfig(select if "select" in table else None, ignore or (), strict, path, extends_root)
+    return LintConfig(select if "select" in table else None, ignore or (), strict, path, extends_root, max_layers)
 
 
 def _codes(table: dict[str, Any], key: str, at: Any, problems: list[Diagnostic]) -> tuple[str, ...]:

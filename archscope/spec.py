@@ -14,8 +14,9 @@ from pathlib import Path
 from .codes import CODES
 from .diagnostics import Collector, Span, SpecError
 from .edits import EDIT_KEYS  # edits of an inherited `layers:`
+from .limits import max_layers
 from .ops.registry import suggest
-from .specdata import MAX_LAYERS, BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
+from .specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -288,12 +289,13 @@ class SpecParser:
             return []
         if not node.items:
             self.d.error("E005", f"{what} is empty", node.span, expected="at least one layer", found="[]")
-        if len(node.items) > MAX_LAYERS:
+        limit = max_layers()
+        if len(node.items) > limit:
             self.d.error(
                 "E011",
-                f"the network has more than {MAX_LAYERS:,} layers",
+                f"the network has more than {limit:,} layers",
                 node.span,
-                expected=f"at most {MAX_LAYERS:,} layers",
+                expected=f"at most {limit:,} layers (raise it with `--max-layers`)",
                 found=f"{len(node.items):,} entries in {what}",
             )
             return []

@@ -8,10 +8,6 @@ from dataclasses import dataclass, field
 from .diagnostics import Span
 from .yamlsrc import YNode
 
-# layers in one graph: ResNet-1202 has ~4,000; a 100,000-layer spec takes ~12 s (bench/static_speed.py).
-# A list with more entries is refused before any entry is read; repeats before they are built.
-MAX_LAYERS = 250_000
-
 
 @dataclass
 class LayerEntry:

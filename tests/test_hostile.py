@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -312,21 +311,44 @@ BOUNDED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BOUNDED))
-def test_adversarial_files_finish_within_2_s_and_300_mb(case: str):
-    text, code = BOUNDED[case]
+_CONV = "  - {op: conv2d, out: 8, kernel: 3, padding: 1, stride: 1, dilation: 1, groups: 1, bias: true}\n"
+# the largest files of each shape just under 1 MB (or under the limits): the costliest inputs found
+LARGE_FILES = {
+    "1-mb-list-of-scalars": ("input: [3, 8, 8]\nparams:\n  a: [" + "1," * 500_000 + "1]\nlayers: [relu]\n", "E011"),
+    "99k-scalars-accepted": ("input: [3, 8, 8]\nparams:\n  a: [" + "1," * 99_000 + "1]\nlayers: [relu]\n", None),
+    "10k-layers-flow": ("input: [3, 8, 8]\nlayers: [" + "relu, " * 9_999 + "relu]\n", None),
+    "5500-verbose-conv-layers": ("input: [8, 8, 8]\nlayers:\n" + _CONV * 5_500, None),
+    "10k-conv-repeats": (
+        "input: [8, 8, 8]\nlayers:\n  - {op: conv2d, out: 8, kernel: 3, padding: 1, n: 10000}\n",
+        None,
+    ),
+    "1-mb-of-relu-layers": ("input: [3, 8, 8]\nlayers: [" + "relu," * 200_000 + "relu]\n", "E011"),
+    "1-mb-string": ("input: [3, 8, 8]\ntitle: " + "x" * 1_000_000 + "\nlayers: [relu]\n", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BOUNDED) + sorted(LARGE_FILES))
+def test_adversarial_files_finish_within_2_s_and_300_mb(case: str, tmp_path: Path):
+    """The goal as a user meets it: `archscope lint FILE` in its own process, whose CPU time
+    (user + system, start-up included; CPU, not wall: the machine is shared) and peak RSS the
+    kernel reports when it exits (wait4)."""
+    text, code = BOUNDED.get(case) or LARGE_FILES[case]
     assert len(text.encode()) < 2**20
-    tracemalloc.start()
-    start = time.process_time()  # CPU time: the goal's machine is shared, wall time measures the neighbours
-    try:
-        a = analyze_text(text)
-        elapsed = time.process_time() - start
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert code in [d.code for d in a.errors], [(d.code, d.message) for d in a.diagnostics][:3]
-    assert elapsed < 2.0 * 2, f"{elapsed:.2f} s"  # the goal is 2 s; tracemalloc slows Python ~2×
-    assert peak < 300 * 2**20, f"{peak / 2**20:.0f} MiB"
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "archscope", "lint", str(path), "--format", "concise"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as process:
+        output = process.stdout.read().decode() if process.stdout else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024  # Linux: KiB
+    if code is None:
+        assert process.returncode == 0, output[:500]
+    else:
+        assert process.returncode == 1 and f" {code} " in output, output[:500]
+    assert cpu < 2.0, f"{cpu:.2f} s of CPU"
+    assert rss < 300 * 2**20, f"{rss / 2**20:.0f} MiB"
 
 
 def test_too_many_literal_layers_are_refused_before_any_is_read():

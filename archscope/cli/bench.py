@@ -14,7 +14,7 @@ import typer
 
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
-from .common import ExtendsRootOpt, format_option, handled, write_table
+from .common import ExtendsRootOpt, MaxLayersOpt, format_option, handled, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -132,6 +132,7 @@ def bench(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Time even a network whose one forward is estimated above 10 s.")
     ] = False,
@@ -152,7 +153,7 @@ def bench(
     from ..torch_backend import bench as run_bench
 
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    analysis = analyze(spec, overrides=given, extends_root=extends_root)
+    analysis = analyze(spec, overrides=given, extends_root=extends_root, max_layers=max_layers)
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
     if force:
         config = dataclasses.replace(config, max_call_s=None)

@@ -155,6 +155,19 @@ ExtendsRootOpt = Annotated[
 ]
 
 
+MaxLayersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-layers",
+        metavar="N",
+        min=1,
+        max=1_000_000,
+        help="The most layers a graph may have (default 10,000; ResNet-1202 has 4,210): a safety limit for "
+        "untrusted input, E011 above it.",
+    ),
+]
+
+
 def write(text: str) -> None:
     """A line (or lines) on standard output. A reader that has gone (a broken pipe) is not an error:
     the rest is discarded and the command finishes with its own exit status."""

@@ -10,7 +10,16 @@ from ..compare import compare as run_compare
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from . import bench as bench_cli
 from .backend import backend_errors
-from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write_table,
+)
 from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
@@ -49,6 +58,7 @@ def compare(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Networks side by side: input, depth in weighted layers, params, MACs, activations, size.
 
@@ -62,7 +72,7 @@ def compare(
 
     chart = check_plot(plot, force)
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    result = run_compare(specs, given, convention_name(convention), extends_root)
+    result = run_compare(specs, given, convention_name(convention), extends_root, max_layers)
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))

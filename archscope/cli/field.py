@@ -8,7 +8,16 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
-from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write_table,
+)
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
@@ -31,6 +40,7 @@ def rf(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Receptive field per layer and spatial dim: size, stride (jump) and centre of unit 0, in input units.
 
@@ -41,7 +51,9 @@ def rf(
     """
     from ..render.field import field_table
 
-    result = analyze(spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root)
+    result = analyze(
+        spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root, max_layers=max_layers
+    )
     field = result.passes.get("receptive_field")
     if result.report is None or field is None:
         print_diagnostics(result.diagnostics)

@@ -11,7 +11,7 @@ import typer
 
 from ..api import lint as run_lint
 from ..render.emit import OutputFormat
-from .common import ExitCode, ExtendsRootOpt, format_option, handled, print_diagnostics, write
+from .common import ExitCode, ExtendsRootOpt, MaxLayersOpt, format_option, handled, print_diagnostics, write
 
 LINT_FORMATS = (OutputFormat.auto, OutputFormat.text, OutputFormat.concise, OutputFormat.github, OutputFormat.json)
 
@@ -27,7 +27,12 @@ def _check_codes(ctx: typer.Context, param: typer.CallbackParam, values: list[st
 
 
 def _settings(
-    select: list[str] | None, ignore: list[str] | None, strict: bool | None, isolated: bool, root: Path | None
+    select: list[str] | None,
+    ignore: list[str] | None,
+    strict: bool | None,
+    isolated: bool,
+    root: Path | None,
+    max_layers: int | None = None,
 ) -> Any:
     """``[tool.archscope]`` (unless ``isolated``) with the command line over it; exits 2 on a bad config."""
     from ..config import ConfigError, LintConfig, load_config
@@ -43,6 +48,7 @@ def _settings(
         config.strict if strict is None else strict,
         config.path,
         root or config.extends_root,
+        max_layers or config.max_layers,
     )
 
 
@@ -70,18 +76,19 @@ def lint(
     ] = None,
     isolated: Annotated[bool, typer.Option("--isolated", help="Read no pyproject.toml.")] = False,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Check every shape, reference and `expect:` number in the given specs, as they are written
     (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
 
-    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`) of the first
+    Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`, `max-layers`) of the first
     pyproject.toml that has one, from the current folder upwards; the options override it.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
     """
     from ..render import diagnostics as emit
 
-    config = _settings(select, ignore, strict, isolated, extends_root)
+    config = _settings(select, ignore, strict, isolated, extends_root, max_layers)
     if fmt is OutputFormat.auto:
         fmt = OutputFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else OutputFormat.text
     if sys.stderr.isatty() and not quiet:
@@ -99,9 +106,9 @@ def lint(
                     name = printable(escape(path.name))  # a file name is neither markup nor escape codes
                     bar.update(task, completed=done, total=total, description=f"linting {name}")
 
-            result = run_lint(paths, on_file, config.extends_root)
+            result = run_lint(paths, on_file, config.extends_root, config.max_layers)
     else:
-        result = run_lint(paths, extends_root=config.extends_root)
+        result = run_lint(paths, extends_root=config.extends_root, max_layers=config.max_layers)
     reported = [d for d in result.diagnostics if config.reports(d)]
     errors, warnings = sum(d.is_error for d in reported), sum(not d.is_error for d in reported)
     diags = [d for d in reported if d.is_error or not quiet]

@@ -10,7 +10,16 @@ import typer
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .bench import DType
-from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write_table,
+)
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -58,6 +67,7 @@ def memory(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Peak memory of an inference pass, or of a training step with --train, and the layer where it happens.
 
@@ -78,6 +88,7 @@ def memory(
         spec,
         overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)),
         extends_root=extends_root,
+        max_layers=max_layers,
     )
     if result.report is None or result.graph is None:
         print_diagnostics(result.diagnostics)

@@ -8,7 +8,16 @@ import typer
 
 from ..api import analyze
 from ..render.emit import TABLE_FORMATS, OutputFormat
-from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write_table,
+)
 from .conventions import ConventionOpt, convention_name
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
@@ -56,6 +65,7 @@ def summary(
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Per-layer output shapes, params, MACs and activations of one network (static: no torch).
 
@@ -74,6 +84,7 @@ def summary(
         spec,
         overrides=freezing(freeze, unfreeze, overrides_from(resolution, input_, set_)),
         extends_root=extends_root,
+        max_layers=max_layers,
     )
     if result.report is None:
         print_diagnostics(result.diagnostics)

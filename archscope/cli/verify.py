@@ -8,7 +8,17 @@ import typer
 
 from ..render.emit import OutputFormat
 from .backend import backend_errors
-from .common import ExitCode, ExtendsRootOpt, exit_for, format_option, handled, print_diagnostics, write, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write,
+    write_table,
+)
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -26,6 +36,7 @@ def verify(
     freeze: FreezeOpt = None,
     unfreeze: UnfreezeOpt = None,
     extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Build each network and check every layer: static output shape = a real forward pass,
     static params = the module's numel, static MACs = fvcore's count.
@@ -47,7 +58,7 @@ def verify(
     color = use_color()
     reports, failed, unreadable = [], False, False
     for path in files:
-        analysis = analyze(path, overrides=given, extends_root=extends_root)
+        analysis = analyze(path, overrides=given, extends_root=extends_root, max_layers=max_layers)
         if analysis.errors or analysis.report is None:
             print_diagnostics(analysis.errors or analysis.diagnostics)
             failed = True

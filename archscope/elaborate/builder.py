@@ -14,16 +14,16 @@ from typing import Any
 
 from ..diagnostics import Collector, Span, brief
 from ..graph import Node, Output
+from ..limits import max_layers
 from ..ops import REGISTRY
 from ..ops.registry import OpDef, suggest
 from ..passes.shapes import infer_shape
-from ..specdata import MAX_LAYERS, BlockDef, LayerEntry, NetworkSpec
+from ..specdata import BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
 from .ports import input_ports, select_output
 from .scopes import DANGLING, Ref, layer_names, links, toposort
 from .values import Skip, TooBig, Values
 
-MAX_NODES = MAX_LAYERS  # see specdata.MAX_LAYERS
 MAX_BLOCK_DEPTH = 32
 
 
@@ -53,6 +53,7 @@ class Builder:
         self.nodes: list[Node] = []
         self.by_name: dict[str, Node] = {}
         self.dangling = False  # a reference named no layer: it may have meant any unused one
+        self.max_nodes = max_layers()  # this analysis's layer limit (archscope.limits)
 
     # -- scopes -----------------------------------------------------------------------
     def scope(self, entries: list[LayerEntry], env: dict[str, Any], at: Scope) -> Output | None:
@@ -175,7 +176,7 @@ class Builder:
         out: Output | None = None if n else ins[0]  # `n: 0`: the layer is left out
         per = 1 if op is not None else None  # layers each repeat adds: known for an op, after one instance for a block
         for i in range(n):
-            if per is not None and len(self.nodes) + per * (n - i) > MAX_NODES:
+            if per is not None and len(self.nodes) + per * (n - i) > self.max_nodes:
                 self._too_many(entry, n, per, at)  # refused now, not after building a quarter-million layers
             full = f"{at.prefix}{name}.{i}" if entry.repeat is not None else f"{at.prefix}{name}"
             env_i = {**env, "i": i}
@@ -192,9 +193,9 @@ class Builder:
         where = entry.repeat.span if entry.repeat is not None else entry.span
         self.d.error(
             "E011",
-            f"the network has more than {MAX_NODES:,} layers",
+            f"the network has more than {self.max_nodes:,} layers",
             where,
-            expected=f"at most {MAX_NODES:,} layers",
+            expected=f"at most {self.max_nodes:,} layers (raise it with `--max-layers`)",
             found=f"{len(self.nodes):,} so far, and {n:,} × {per:,} more here" if n > 1 else "more",
             notes=at.notes,
         )
@@ -204,14 +205,14 @@ class Builder:
         if entry.repeat is None:
             return 1
         n = self.values.value(entry.repeat, env, at.notes)
-        if isinstance(n, int) and not isinstance(n, bool) and n > MAX_NODES:
+        if isinstance(n, int) and not isinstance(n, bool) and n > self.max_nodes:
             self._too_many(entry, n, 1, at)
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_NODES:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= self.max_nodes:
             self.d.error(
                 "E004",
                 "`n` must be a whole number of repeats",
                 entry.repeat.span,
-                expected=f"an integer in 0..{MAX_NODES}",
+                expected=f"an integer in 0..{self.max_nodes}",
                 found=brief(n),
                 notes=at.notes,
             )
@@ -233,8 +234,14 @@ class Builder:
     def op_node(
         self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
     ) -> Node:
-        if len(self.nodes) >= MAX_NODES:
-            self.d.error("E011", f"the network has more than {MAX_NODES:,} layers", entry.span, notes=at.notes)
+        if len(self.nodes) >= self.max_nodes:
+            self.d.error(
+                "E011",
+                f"the network has more than {self.max_nodes:,} layers",
+                entry.span,
+                expected=f"at most {self.max_nodes:,} layers (raise it with `--max-layers`)",
+                notes=at.notes,
+            )
             raise TooBig
         attrs, ok = self._attrs(entry, op, env, at.notes)
         inputs = [n for n in ins if n is not None]
