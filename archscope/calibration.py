@@ -45,7 +45,8 @@ class Calibration:
     triad_gbs: float  # a = b + s·c (STREAM's triad)
     # the per-layer model of `predict`, fitted on synthetic layers (torch_backend/calibrate.py):
     # time = max(FLOPs / peak, bytes / bandwidth) / efficiency(kind of kernel, batch) + overheads;
-    # keys `kind@batch` (`gemm@16`): fitted at each batch size the layers were timed at
+    # keys `kind@batch` (`gemm@16`): fitted at each batch size the layers were timed at, over all
+    # the kind's layers; `kind:bound@batch` (`gemm:compute@16`): over those on that side of the ridge
     efficiency: dict[str, float] = field(default_factory=dict)
     layer_overhead_us: float = 0.0  # per layer: the call, dispatch and allocation
     framework_overhead_us: float = 0.0  # per layer: the network's forward between layers
@@ -55,6 +56,11 @@ class Calibration:
     # wall: elapsed time; cpu: the process's CPU time (time.process_time), for a busy shared
     # machine, where elapsed time measures the machine's share rather than the kernels (1 thread)
     clock: str = "wall"
+    # the CPU's allocator returns an output larger than `fresh_threshold_bytes` to the system when
+    # it is freed (glibc's mmap threshold, 32 MiB at most), so each call faults its pages in again,
+    # at `first_touch_gbs`; 0: not measured, or no such step (CUDA's caching allocator)
+    first_touch_gbs: float = 0.0
+    fresh_threshold_bytes: int = 0
 
     @property
     def key(self) -> str:
@@ -113,16 +119,24 @@ class Calibration:
             raise CalibrationError(f"{where}: the `{cal.key}` entry has no positive peak or bandwidth")
         return cal
 
-    def efficiency_at(self, kind: str, batch: int) -> float:
-        """The fitted efficiency of ``kind`` at ``batch``: between two calibrated batch sizes,
-        interpolated on log(batch); outside them, the nearest; 1.0 for a kind never fitted (a view,
-        which moves nothing)."""
-        points = sorted(
+    def efficiency_at(self, kind: str, batch: int, bound: str | None = None) -> float:
+        """The fitted efficiency of ``kind`` at ``batch`` (of its layers on ``bound``'s side of the
+        ridge where calibration had such layers, else of all its layers): between two calibrated
+        batch sizes, interpolated on log(batch); outside them, the nearest; 1.0 for a kind never
+        fitted (a view, which moves nothing)."""
+        points = self._points(f"{kind}:{bound}") if bound else []
+        return self._interpolate(points or self._points(kind), batch)
+
+    def _points(self, kind: str) -> list[tuple[int, float]]:
+        return sorted(
             (int(b), e)
             for key, e in self.efficiency.items()
             for k, _, b in [key.partition("@")]
             if k == kind and b.isdigit()
         )
+
+    @staticmethod
+    def _interpolate(points: list[tuple[int, float]], batch: int) -> float:
         if not points:
             return 1.0
         if batch <= points[0][0]:

@@ -38,6 +38,7 @@ from .calibration import DTYPE_BYTES, Calibration
 from .graph import Graph
 from .ops import REGISTRY
 from .ops.registry import numel
+from .passes.memory import inplace_nodes
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class LayerWork:
     macs: int
     flops: int  # 2 × MACs + ops
     bytes: int
+    fresh_bytes: int = 0  # the output's bytes when the layer allocates it (not a view, not in place)
 
     @property
     def intensity(self) -> float | None:
@@ -60,6 +62,7 @@ class LayerWork:
 def layer_work(graph: Graph, batch: int = 1, dtype: str = "float32") -> list[LayerWork]:
     """Every layer's FLOPs and bytes (see the module docstring); the graph must be costed."""
     size = DTYPE_BYTES[dtype]
+    in_place = inplace_nodes(graph)
     out = []
     for node in graph.nodes:
         cost = node.cost
@@ -67,12 +70,13 @@ def layer_work(graph: Graph, batch: int = 1, dtype: str = "float32") -> list[Lay
             raise ValueError(f"`{node.name}` has no cost: the spec has errors")
         op = REGISTRY[node.op]
         kernel = op.kernel(node.attrs) if op.kernel else "elementwise"
-        moved = 0
+        moved = fresh = 0
         if kernel != "view":
             activations = sum(numel(s) for s in node.input_shapes()) + numel(node.shape)  # type: ignore[arg-type]
             moved = size * (activations * batch + cost.params + cost.buffers)
+            fresh = 0 if node in in_place else size * numel(node.shape) * batch  # type: ignore[arg-type]
         flops = (2 * cost.macs + cost.ops) * batch
-        out.append(LayerWork(node.name, node.op, kernel, cost.macs * batch, flops, moved))
+        out.append(LayerWork(node.name, node.op, kernel, cost.macs * batch, flops, moved, fresh))
     return out
 
 
@@ -82,15 +86,24 @@ class LayerRoof:
     bound: str  # compute | memory | none (no work)
     attainable_s: float  # max(FLOPs / peak, bytes / bandwidth)
     predicted_s: float  # the fitted model, overhead included
+    first_touch_s: float = 0.0  # of predicted_s: faulting in a fresh output above the allocator's threshold
+
+
+def first_touch(work: LayerWork, cal: Calibration) -> float:
+    """Seconds to fault in the pages of a fresh output too large for the allocator to keep."""
+    if cal.first_touch_gbs <= 0 or not cal.fresh_threshold_bytes or work.fresh_bytes <= cal.fresh_threshold_bytes:
+        return 0.0
+    return work.fresh_bytes / (cal.first_touch_gbs * 1e9)
 
 
 def roof(work: LayerWork, cal: Calibration, batch: int = 1) -> LayerRoof:
     compute = work.flops / (cal.peak_gflops * 1e9)
     memory = work.bytes / (cal.bandwidth_gbs * 1e9)
     bound = "none" if not (work.flops or work.bytes) else "compute" if compute >= memory else "memory"
-    modelled = max(compute, memory) / cal.efficiency_at(work.kernel, batch)
+    modelled = max(compute, memory) / cal.efficiency_at(work.kernel, batch, bound)
     overhead = (cal.layer_overhead_us + cal.framework_overhead_us) * 1e-6
-    return LayerRoof(work, bound, max(compute, memory), modelled + overhead)
+    touch = first_touch(work, cal)
+    return LayerRoof(work, bound, max(compute, memory), modelled + touch + overhead, touch)
 
 
 @dataclass(frozen=True)

@@ -251,11 +251,43 @@ def test_latency_grows_with_the_batch_and_never_beats_the_roofline(batch, extra)
 
 def test_the_fit_recovers_known_constants():
     fit_model = pytest.importorskip("archscope.torch_backend.calibrate").fit_model
-    truth = {"gemm": 0.6, "pool": 0.2, "elementwise": 1.3}
+    truth = {"gemm:compute@1": 0.6, "gemm:memory@1": 0.15, "pool:memory@1": 0.2, "elementwise:memory@1": 1.3}
     overhead = 40e-6
-    samples = [(kind, roof, roof / eff + overhead) for kind, eff in truth.items() for roof in (1e-5, 1e-4, 1e-3, 1e-2)]
+    samples = [
+        (key, roof, roof / eff + overhead + fixed, fixed)
+        for key, eff in truth.items()
+        for roof in (1e-5, 1e-4, 1e-3, 1e-2)
+        for fixed in (0.0, 3 * roof)  # first touch: known from calibration, not fitted
+    ]
     eff, o_us, error = fit_model(samples)
     assert o_us == pytest.approx(40, rel=0.15)
-    for kind, e in truth.items():
-        assert eff[kind] == pytest.approx(e, rel=0.1)
+    for key, e in truth.items():
+        assert eff[key] == pytest.approx(e, rel=0.1)
+    # each kind over both sides of the ridge: the fallback for a bound it had no layer of
+    assert eff["gemm@1"] == pytest.approx(math.sqrt(0.6 * 0.15), rel=0.1)
+    assert eff["pool@1"] == pytest.approx(0.2, rel=0.1)
     assert error < 0.05
+
+
+def test_an_efficiency_by_bound_falls_back_to_the_kind():
+    cal = replace(CAL, efficiency={"gemm@1": 0.5, "gemm:compute@1": 0.8, "pool@1": 0.3})
+    assert cal.efficiency_at("gemm", 1, "compute") == 0.8
+    assert cal.efficiency_at("gemm", 1, "memory") == 0.5  # no memory-bound gemm was calibrated
+    assert cal.efficiency_at("pool", 1, "memory") == 0.3 and cal.efficiency_at("pool", 1) == 0.3
+
+
+def test_first_touch_is_charged_only_above_the_threshold_and_never_in_place():
+    from archscope.roofline import layer_work, roof
+
+    cal = replace(CAL, first_touch_gbs=1.0, fresh_threshold_bytes=32 * 2**20)
+    # 64 channels × 224² float32 = 12.8 MB a image: over 32 MiB from batch 3 on
+    text = "input: [3, 224, 224]\nlayers:\n  - {op: conv2d, out: 64, kernel: 3, padding: 1}\n  - relu\n  - sigmoid\n"
+    graph = archscope.analyze("t.yaml", text=text).graph
+    for batch in (2, 3):
+        conv, relu, sig = (roof(w, cal, batch) for w in layer_work(graph, batch))
+        out_bytes = 64 * 224 * 224 * 4 * batch
+        assert conv.work.fresh_bytes == out_bytes and sig.work.fresh_bytes == out_bytes
+        assert relu.work.fresh_bytes == 0  # built in place: no new tensor
+        expected = out_bytes / 1e9 if out_bytes > 32 * 2**20 else 0.0
+        assert conv.first_touch_s == pytest.approx(expected) and sig.first_touch_s == pytest.approx(expected)
+        assert relu.first_touch_s == 0.0

@@ -7,6 +7,7 @@ tensors. Runs are short (`--min-time` ≤ 1 s, small specs); CUDA tests skip wit
 from __future__ import annotations
 
 import json
+import platform
 from dataclasses import replace
 
 import pytest
@@ -98,7 +99,12 @@ def test_calibrate_measures_and_stores(cache):
     assert (data["device"], data["dtype"], data["threads"], data["torch"]) == ("cpu", "float32", 1, torch.__version__)
     assert data["cache"] == str(cache) and data["clock"] == "cpu"
     kinds = ("gemm", "grouped", "pool", "norm", "elementwise", "copy")
-    assert set(data["efficiency"]) == {f"{k}@{b}" for k in kinds for b in (1, 2)}
+    coarse = {k for k in data["efficiency"] if ":" not in k}
+    fine = {tuple(k.replace(":", "@").split("@")) for k in data["efficiency"] if ":" in k}
+    assert coarse == {f"{k}@{b}" for k in kinds for b in (1, 2)}
+    assert {kind for kind, _, _ in fine} == set(kinds) and {bound for _, bound, _ in fine} == {"compute", "memory"}
+    if platform.libc_ver()[0] == "glibc":  # its allocator unmaps outputs over 32 MiB on free
+        assert data["fresh_threshold_bytes"] == 32 * 2**20 and data["first_touch_gbs"] > 0
     stored = calibration.lookup("cpu", "float32")
     assert stored is not None and stored.peak_gflops == data["peak_gflops"] and stored.threads == 1
     table = CliRunner().invoke(app, ["predict", "lenet5"])

@@ -68,8 +68,20 @@ def calibration_table(cal: Calibration, path: str, notes: tuple[str, ...] = ()) 
     for key, eff in sorted(
         cal.efficiency.items(), key=lambda kv: (kv[0].partition("@")[0], int(kv[0].partition("@")[2] or 0))
     ):
-        kind, _, batch = key.partition("@")
-        rows.append((f"{kind} @ batch {batch}", eff * 100, "% of roof", f"fitted: {KERNELS.get(kind, kind)}"))
+        kind_bound, _, batch = key.partition("@")
+        kind, _, bound = kind_bound.partition(":")
+        what = KERNELS.get(kind, kind) + (f"; its {bound}-bound layers" if bound else "; all its layers")
+        rows.append((f"{kind_bound} @ batch {batch}", eff * 100, "% of roof", f"fitted: {what}"))
+    if cal.fresh_threshold_bytes:
+        rows.append(
+            (
+                "first touch",
+                cal.first_touch_gbs,
+                "GB/s",
+                f"a fresh output over {cal.fresh_threshold_bytes / 2**20:.0f} MiB (the allocator's mmap threshold) "
+                "faults its pages in on every call",
+            )
+        )
     rows += [
         ("overhead per layer", cal.layer_overhead_us, "µs", "fitted: the module call, dispatch, allocation"),
         ("between layers", cal.framework_overhead_us, "µs", "measured: the network's forward, per layer"),

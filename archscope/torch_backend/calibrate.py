@@ -96,29 +96,74 @@ def measure_peaks(
 OVERHEAD_GRID_US = (0.0, *(0.5 * 1.25**i for i in range(36)))  # 0 … 1.5 ms
 
 
-def fit_model(samples: list[tuple[str, float, float]]) -> tuple[dict[str, float], float, float]:
-    """(efficiency per kind of kernel, overhead µs per layer, median |error|) that best predict
-    ``samples`` of (kind, roofline seconds, measured seconds), in squared log error.
+Sample = tuple[str, float, float, float]  # (key, roofline s, measured s, fixed s: first touch)
 
-    For each overhead on a grid, each kind's efficiency is the geometric mean of roof / (measured
-    − overhead) over its layers (the least-squares optimum in log space when the overhead is
-    small beside the time); the overhead with the least total squared log error wins."""
-    kinds = sorted({k for k, _, _ in samples})
+
+def fit_model(samples: list[Sample]) -> tuple[dict[str, float], float, float]:
+    """(efficiency per key, overhead µs per layer, median |error|) that best predict ``samples``
+    of (key, roofline seconds, measured seconds, fixed seconds), in squared log error. A key is
+    ``kind:bound@batch``; the result also has ``kind@batch`` (all of the kind's layers at that
+    batch, whichever side of the ridge), the fallback for a bound calibration had no layer of.
+
+    For each overhead on a grid, each key's efficiency is the geometric mean of roof / (measured
+    − overhead − fixed) over its layers (the least-squares optimum in log space when the overhead
+    is small beside the time); the overhead with the least total squared log error wins."""
+    keys = sorted({k for k, _, _, _ in samples})
+
+    def efficiencies(o: float, key_of: Any) -> dict[str, float]:
+        logs: dict[str, list[float]] = {}
+        for k, r, t, f in samples:
+            logs.setdefault(key_of(k), []).append(math.log(r / max(t - o - f, 0.05 * t)))
+        return {k: math.exp(sum(v) / len(v)) for k, v in logs.items()}
 
     def trial(o_us: float) -> tuple[float, dict[str, float], float]:
         o = o_us * 1e-6
-        eff = {}
-        for kind in kinds:
-            logs = [math.log(r / max(t - o, 0.05 * t)) for k, r, t in samples if k == kind]
-            eff[kind] = math.exp(sum(logs) / len(logs))
-        return sum((math.log(r / eff[k] + o) - math.log(t)) ** 2 for k, r, t in samples), eff, o_us
+        eff = efficiencies(o, lambda k: k)
+        return sum((math.log(r / eff[k] + o + f) - math.log(t)) ** 2 for k, r, t, f in samples), eff, o_us
 
     best = min((trial(o) for o in OVERHEAD_GRID_US), key=lambda b: b[0])
     # then a finer grid around the best point (±25% in 1% steps)
     best = min((trial(best[2] * (0.75 + 0.01 * i)) for i in range(51)), key=lambda b: b[0], default=best)
     _, eff, o_us = best
-    errors = sorted(abs((r / eff[k] + o_us * 1e-6) / t - 1) for k, r, t in samples)
-    return eff, o_us, errors[len(errors) // 2]
+    errors = sorted(abs((r / eff[k] + o_us * 1e-6 + f) / t - 1) for k, r, t, f in samples)
+    coarse = efficiencies(o_us * 1e-6, _kind_at_batch)
+    return {**eff, **{k: v for k, v in coarse.items() if k not in keys}}, o_us, errors[len(errors) // 2]
+
+
+def _kind_at_batch(key: str) -> str:
+    """``gemm:compute@16`` → ``gemm@16``."""
+    kind_bound, _, batch = key.partition("@")
+    return f"{kind_bound.partition(':')[0]}@{batch}"
+
+
+def measure_first_touch(device: str, dtype: str, threads: int, min_run_time: float, clock: str) -> dict[str, float]:
+    """The cost of a fresh output too large for the CPU allocator to keep: an elementwise op into
+    a new tensor against the same op into an existing one, just below and just above glibc's
+    largest mmap threshold (32 MiB). When the larger one pays a step the smaller does not, the
+    threshold is 32 MiB and the step's rate is the first-touch bandwidth; otherwise (another
+    allocator, CUDA's caching one) 0: no such term."""
+    if device != "cpu":
+        return {"first_touch_gbs": 0.0, "fresh_threshold_bytes": 0}
+    torch = require_torch("`calibrate`")
+    dt = getattr(torch, dtype)
+    size = DTYPE_BYTES[dtype]
+    extra: dict[str, float] = {}
+    with torch.inference_mode():
+        for mib in (24, 48):
+            src = torch.ones(mib * 2**20 // size, dtype=dt)
+            dst = torch.empty_like(src)
+            env = {"torch": torch, "src": src, "dst": dst}
+            fresh = _seconds(torch, "torch.clamp_min(src, 0)", env, threads, min_run_time, clock)
+            reused = _seconds(torch, "torch.clamp_min(src, 0, out=dst)", env, threads, min_run_time, clock)
+            extra[mib] = (fresh - reused, mib * 2**20)
+            del src, dst
+    (small, _), (large, nbytes) = extra[24], extra[48]
+    if large <= 0 or large < 6 * max(small, 0.0):  # no step: twice the bytes would cost ~twice as much
+        return {"first_touch_gbs": 0.0, "fresh_threshold_bytes": 0}
+    return {"first_touch_gbs": nbytes / large / 1e9, "fresh_threshold_bytes": GLIBC_MMAP_THRESHOLD_MAX}
+
+
+GLIBC_MMAP_THRESHOLD_MAX = 32 * 2**20  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit: 4 MiB × sizeof(long)
 
 
 def calibrate(
@@ -146,6 +191,7 @@ def calibrate(
         if progress:
             progress("compute and bandwidth", 0.0)
         peaks = measure_peaks(device, dtype, threads, min_run_time, clock)
+        peaks.update(measure_first_touch(device, dtype, threads, min_run_time, clock))
         cal = Calibration(
             device=device,
             dtype=dtype,
@@ -164,13 +210,13 @@ def calibrate(
 
 
 def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calibration:
-    from ..roofline import layer_work, roof
+    from ..roofline import first_touch, layer_work, roof
     from .layer_timing import time_layers
     from .lowering import checked_analysis
 
     graph = checked_analysis(LAYERS_SPEC).graph
     assert graph is not None
-    samples: list[tuple[str, float, float]] = []
+    samples: list[Sample] = []
     between: list[float] = []
     for batch in batches:
         quick = layer_time < 0.5  # a smoke run (the tests): fewer calls
@@ -187,7 +233,8 @@ def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calib
         for t in timing.layers:
             w = work[t.name]
             if (w.flops or w.bytes) and t.median_s > 0:
-                samples.append((f"{w.kernel}@{batch}", roof(w, cal).attainable_s, t.median_s))
+                r = roof(w, cal)
+                samples.append((f"{w.kernel}:{r.bound}@{batch}", r.attainable_s, t.median_s, first_touch(w, cal)))
         between.append(max(timing.overhead_s, 0.0) / len(timing.layers))
     efficiency, overhead, error = fit_model(samples)
     return replace(
