@@ -1,6 +1,6 @@
 """Fuzz archscope as an attacker or a careless CI configuration would feed it.
 
-    python bench/fuzz.py [--mutants 10000] [--seed 13] [--memory-every 10] [--shard 0/2]
+    python bench/fuzz.py [--mutants 10000] [--seed 13] [--memory-every 10] [--shard 0/2] [--keep DIR]
 
 Each mutant is a bundled spec changed in one hostile way (see :data:`KINDS`): an extreme literal
 (huge integers in every YAML base, 310-digit floats, NaN, infinities, expressions that explode),
@@ -14,7 +14,9 @@ instance). Every mutant is analysed in-process and every diagnostic rendered in 
 Checked for every mutant: no exception escapes; every diagnostic is located in the file that was
 analysed (never a parent, a bundled file or nowhere); no control character reaches a human
 format; the file finishes within 2 s of CPU time (CPU, not wall time: the project's 2-core
-machine is shared, and wall time measures the neighbours) and, every ``--memory-every``-th
+machine is shared, and wall time measures the neighbours; a mutant over it is timed twice more
+and the fastest of the three counts, since a busy neighbour slows even CPU time through the
+shared caches) and, every ``--memory-every``-th
 mutant and any slow one, 300 MB measured with tracemalloc. The mutants start from the bundled
 specs that analyse in under 0.25 s of CPU (most of them; the largest are timed by
 ``bench/static_speed.py``). Prints a table of figures per kind and the failures, if any;
@@ -25,6 +27,7 @@ hypothesis with a fixed seed and a small budget.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -43,7 +46,7 @@ from archscope.render.diagnostics import format_concise, format_github, format_j
 SPECS = ROOT / "specs"
 TIME_GOAL_S = 2.0
 MEMORY_GOAL = 300 * 2**20
-LARGE = 256 * 2**10  # a file this large may pass the time goal by YAML parsing alone (~3 µs of CPU a node)
+LARGE = 256 * 2**10  # reported apart: the largest files (archscope.limits bounds their work too)
 BASE_CPU_S = 0.25  # the bundled specs the mutants start from analyse in less CPU time than this
 CONTROL = [chr(c) for c in range(32) if c != 10] + ["\x7f", "\x9b", "\u202e", "\u2066"]
 
@@ -335,10 +338,11 @@ class Outcome:
     codes: tuple[str, ...]
     problems: list[str] = field(default_factory=list)
     size: int = 0  # bytes of the file
+    retimed: float | None = None  # the first time, when it was over the goal and timed again
 
     @property
     def large(self) -> bool:
-        """Over :data:`LARGE` bytes: YAML parsing alone may pass the time goal (see the docstring)."""
+        """Over :data:`LARGE` bytes."""
         return self.size > LARGE
 
 
@@ -389,7 +393,13 @@ def check(path: Path, kind: str, memory: bool, render: int | None = 0) -> Outcom
 
 
 def run_one(
-    rng: random.Random, bases: dict[str, str], kind: str, base: str, memory: bool, render: int | None = 0
+    rng: random.Random,
+    bases: dict[str, str],
+    kind: str,
+    base: str,
+    memory: bool,
+    render: int | None = 0,
+    keep: Path | None = None,
 ) -> tuple[Path, Outcome]:
     with tempfile.TemporaryDirectory(prefix="archscope-fuzz-") as tmp:
         folder = Path(tmp) / "project"
@@ -397,10 +407,21 @@ def run_one(
         path = write_mutant(rng, kind, base, bases[base], folder)
         outcome = check(path, kind, memory, render)
         outcome.size = path.stat().st_size
+        if outcome.seconds > TIME_GOAL_S:  # over the goal: twice more, and the fastest counts (the
+            again = min(check(path, kind, False, None).seconds for _ in range(2))  # machine is shared)
+            outcome.retimed = outcome.seconds
+            outcome.seconds = min(outcome.seconds, again)
+            outcome.problems = [p for p in outcome.problems if not p.startswith("slow")]
+            if outcome.seconds > TIME_GOAL_S:
+                outcome.problems.append(f"slow: {outcome.seconds:.2f} s of CPU (fastest of 3)")
         if outcome.seconds > 0.5 and not memory:  # a slow one: measure its memory too
             outcome.peak = check(path, kind, True).peak
             if outcome.peak is not None and outcome.peak > MEMORY_GOAL:
                 outcome.problems.append(f"memory: {outcome.peak / 2**20:.0f} MiB")
+        if keep is not None and outcome.problems:  # the whole folder: a mutant may name its neighbours
+            import shutil
+
+            shutil.copytree(folder, keep / f"{kind}-{base}-{path.stem}-{os.getpid()}-{id(outcome)}", symlinks=True)
         return path, outcome
 
 
@@ -410,7 +431,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--memory-every", type=int, default=10, help="measure memory of every n-th mutant")
     parser.add_argument("--shard", default="0/1", help="K/N: run the mutants i with i % N == K (several processes)")
+    parser.add_argument("--keep", type=Path, help="copy the mutants that break a rule into this folder")
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     shard, shards = (int(x) for x in args.shard.split("/"))
     rng = random.Random(args.seed * 1000 + shard)
     bases = base_specs()
@@ -422,7 +446,7 @@ def main() -> int:
     try:
         for i in range(shard, args.mutants, shards):
             kind, base = kinds[i % len(kinds)], rng.choice(sorted(bases))
-            path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i)
+            path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i, args.keep)
             by_kind[kind].append(outcome)
             codes.update(outcome.codes)
             if outcome.problems:
@@ -453,6 +477,13 @@ def main() -> int:
             else f"| {kind} | 0 | | | | | | |"
         )
     print("\nmost frequent refusals: " + ", ".join(f"{c} ×{n:,}" for c, n in codes.most_common(8)))
+    retimed = [o for v in by_kind.values() for o in v if o.retimed is not None]
+    if retimed:
+        print(
+            f"\nover {TIME_GOAL_S:.0f} s of CPU at first and timed twice more: {len(retimed)} ("
+            + ", ".join(f"{o.kind} {o.retimed:.2f} → {o.seconds:.2f} s" for o in retimed[:10])
+            + ")"
+        )
     print(f"\nmutants that broke a rule: {len(failures)} ({slow_large} of them only slow, in a file over 256 KB)")
     for kind, base, problems in failures[:40]:
         print(f"  {kind} of {base}: {'; '.join(problems)[:300]}")
