@@ -263,8 +263,9 @@ def test_the_fit_recovers_known_constants():
     assert o_us == pytest.approx(40, rel=0.15)
     for key, e in truth.items():
         assert eff[key] == pytest.approx(e, rel=0.1)
-    # each kind over both sides of the ridge: the fallback for a bound it had no layer of
-    assert eff["gemm@1"] == pytest.approx(math.sqrt(0.6 * 0.15), rel=0.1)
+    # each kind over both sides of the ridge (the fallback for a bound it had no layer of): the
+    # efficiency of their summed time, here (the same roofs on both sides) the harmonic mean
+    assert eff["gemm@1"] == pytest.approx(2 / (1 / 0.6 + 1 / 0.15), rel=0.1)
     assert eff["pool@1"] == pytest.approx(0.2, rel=0.1)
     assert error < 0.05
 

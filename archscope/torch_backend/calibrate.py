@@ -105,16 +105,20 @@ def fit_model(samples: list[Sample]) -> tuple[dict[str, float], float, float]:
     ``kind:bound@batch``; the result also has ``kind@batch`` (all of the kind's layers at that
     batch, whichever side of the ridge), the fallback for a bound calibration had no layer of.
 
-    For each overhead on a grid, each key's efficiency is the geometric mean of roof / (measured
-    − overhead − fixed) over its layers (the least-squares optimum in log space when the overhead
-    is small beside the time); the overhead with the least total squared log error wins."""
+    For each overhead on a grid, each key's efficiency is Σ roof / Σ (measured − overhead − fixed)
+    over its layers: the one that gets their summed time right, as `predict` sums layer times (a
+    geometric mean per layer weighs a 0.1 ms layer as much as a 60 ms one, and the few small
+    layers far from their roof dragged the large convolutions' figure from ~75% to 43%); the
+    overhead with the least total squared log error wins."""
     keys = sorted({k for k, _, _, _ in samples})
 
     def efficiencies(o: float, key_of: Any) -> dict[str, float]:
-        logs: dict[str, list[float]] = {}
+        sums: dict[str, list[float]] = {}
         for k, r, t, f in samples:
-            logs.setdefault(key_of(k), []).append(math.log(r / max(t - o - f, 0.05 * t)))
-        return {k: math.exp(sum(v) / len(v)) for k, v in logs.items()}
+            roof_and_time = sums.setdefault(key_of(k), [0.0, 0.0])
+            roof_and_time[0] += r
+            roof_and_time[1] += max(t - o - f, 0.05 * t)
+        return {k: r / t for k, (r, t) in sums.items()}
 
     def trial(o_us: float) -> tuple[float, dict[str, float], float]:
         o = o_us * 1e-6
