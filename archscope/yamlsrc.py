@@ -297,15 +297,19 @@ class _Builder:
         self.anchors[event.anchor] = entry
 
     def _alias(self, event: Any) -> tuple[YNode, int]:
-        span = self.span(event.start_mark, event.end_mark)
+        self._count(event, len(self.stack))  # each use is a node of the document, and work to read
         if event.anchor not in self.anchors:
-            raise error("E001", f"invalid YAML: the alias `*{event.anchor}` names no anchor before it", span)
+            raise error(
+                "E001",
+                f"invalid YAML: the alias `*{event.anchor}` names no anchor before it",
+                self.span(event.start_mark, event.end_mark),
+            )
         entry = self.anchors[event.anchor]
         if entry is None:
             raise error(
                 "E011",
                 f"the alias `*{event.anchor}` is inside the node it refers to",
-                span,
+                self.span(event.start_mark, event.end_mark),
                 expected="aliases of finished nodes",
                 found="a recursive alias",
             )
@@ -316,7 +320,7 @@ class _Builder:
             raise error(
                 "E011",
                 f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} YAML nodes (an alias bomb?)",
-                span,
+                self.span(event.start_mark, event.end_mark),
                 expected=f"at most {MAX_ALIAS_EXPANSION:,} nodes from aliases",
                 found=f"{self.expanded:,} or more",
             )

@@ -352,12 +352,21 @@ def test_adversarial_files_finish_within_2_s_and_300_mb(case: str, tmp_path: Pat
 
 
 def test_too_many_literal_layers_are_refused_before_any_is_read():
-    """250,001 entries (0.75 MB): E011 from the list's length, no layer parsed. The time is YAML
-    parsing (libyaml's events handled in Python: about 3 µs a node), which this test does not bound."""
-    text = "input: [3]\nlayers: [&r relu" + ", *r" * 250_000 + "]\n"
+    """10,001 entries: E011 from the list's length, no layer parsed."""
+    text = "input: [3]\nlayers: [&r relu" + ", *r" * 10_000 + "]\n"
     a = analyze_text(text)
     assert [(d.code, d.span.line) for d in a.errors] == [("E011", 2)] and a.spec is None
-    assert "250,001 entries in `layers`" in a.errors[0].found
+    assert "10,001 entries in `layers`" in a.errors[0].found
+
+
+def test_aliases_count_as_yaml_nodes():
+    """250,001 uses of one anchor (0.75 MB): each is read, so each counts; refused at 100,001."""
+    text = "input: [3]\nlayers: [&r relu" + ", *r" * 250_000 + "]\n"
+    a = analyze_text(text)
+    assert [(d.code, d.message) for d in a.errors] == [("E011", "the file has more than 100,000 YAML nodes")]
+    # 7 nodes before the aliases (the map, 2 keys, 2 lists, `3`, `relu`): the 100,001st is alias
+    # number 99,994, at column 16 + 4 × (99,994 − 1) + 3 of `layers: [&r relu, *r, *r, …`
+    assert (a.errors[0].span.line, a.errors[0].span.col) == (2, 16 + 4 * (99_994 - 1) + 3)
 
 
 # ---- bench: a hopeless forward is refused; Ctrl-C stops one at once ------------------------------
