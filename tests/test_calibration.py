@@ -292,3 +292,16 @@ def test_first_touch_is_charged_only_above_the_threshold_and_never_in_place():
         expected = out_bytes / 1e9 if out_bytes > 32 * 2**20 else 0.0
         assert conv.first_touch_s == pytest.approx(expected) and sig.first_touch_s == pytest.approx(expected)
         assert relu.first_touch_s == 0.0
+
+
+def test_calibrate_show_prints_the_stored_figures_without_measuring(cache):
+    missing = CliRunner().invoke(app, ["calibrate", "--show"])
+    assert missing.exit_code == 2 and "run `archscope calibrate --device cpu --dtype float32` first" in missing.stderr
+    calibration.store(replace(CAL, first_touch_gbs=1.25, fresh_threshold_bytes=32 * 2**20))
+    shown = CliRunner().invoke(app, ["calibrate", "--show", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["peak_gflops"] == CAL.peak_gflops and data["first_touch_gbs"] == 1.25
+    assert data["efficiency"] == CAL.efficiency and data["cache"] == str(cache)
+    table = CliRunner().invoke(app, ["calibrate", "--show"])
+    assert "first touch" in table.stdout and "over 32 MiB" in table.stdout

@@ -67,6 +67,10 @@ def calibrate(
     fmt: Annotated[
         OutputFormat, format_option(OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
     ] = OutputFormat.table,
+    show: Annotated[
+        bool,
+        typer.Option("--show", help="Print the stored figures for this device and dtype; measure nothing (no torch)."),
+    ] = False,
 ) -> None:
     """Measure peak compute (GEMM, convolution) and memory bandwidth (copy, triad), and fit `predict`'s model.
 
@@ -74,10 +78,19 @@ def calibrate(
     ($ARCHSCOPE_CALIBRATION, else $XDG_CACHE_HOME/archscope/calibration.json, else
     ~/.cache/archscope/calibration.json) with the torch version, thread count and device name;
     `bench --per-layer` and `predict` read them. Takes about 10 × --min-time seconds. Needs the
-    `torch` extra. Exit codes: 0 measured and stored; 2 bad usage, unavailable device, torch missing.
+    `torch` extra. Exit codes: 0 measured and stored (or shown); 2 bad usage, unavailable device, torch
+    missing, nothing stored to show.
     """
-    from ..calibration import cache_path, store
+    from ..calibration import cache_path, lookup, missing_message, store
     from ..render.timing import calibration_table
+
+    if show:
+        stored = lookup(device.value, dtype.value)
+        if stored is None:
+            print(f"archscope: {missing_message(device.value, dtype.value)}", file=sys.stderr)
+            raise typer.Exit(ExitCode.USAGE)
+        write_table(calibration_table(stored, str(cache_path())), fmt)
+        return
     from ..torch_backend.calibrate import calibrate as measure
 
     with progress_display() as progress:
