@@ -70,6 +70,9 @@ def calibration_table(cal: Calibration, path: str, notes: tuple[str, ...] = ()) 
     ):
         kind_bound, _, batch = key.partition("@")
         kind, _, bound = kind_bound.partition(":")
+        sides = [k for k in cal.efficiency if k.startswith(f"{kind}:") and k.endswith(f"@{batch}")]
+        if not bound and len(sides) == 1:
+            continue  # the same figure as its one side's row
         what = KERNELS.get(kind, kind) + (f"; its {bound}-bound layers" if bound else "; all its layers")
         rows.append((f"{kind_bound} @ batch {batch}", eff * 100, "% of roof", f"fitted: {what}"))
     if cal.fresh_threshold_bytes:
@@ -335,9 +338,16 @@ def predict_table(
         f"predicted latency {prediction.latency_s * 1e3:.2f} ms (roofline floor {prediction.attainable_s * 1e3:.2f} ms; "
         f"MACs / peak alone: {prediction.macs_only_s * 1e3:.2f} ms); {counts['compute']} layers compute-bound, "
         f"{counts['memory']} memory-bound",
-        "predicted = Σ max(FLOPs / peak, bytes / bandwidth) / efficiency of the layer's kind of kernel at this batch + "
-        f"{cal.layer_overhead_us + cal.framework_overhead_us:.1f} µs per layer (fitted by `archscope calibrate` on "
-        "synthetic layers); bytes = inputs + weights + outputs at the dtype",
+        "predicted = Σ max(FLOPs / peak, bytes / bandwidth) / efficiency of the layer's kind of kernel on its side "
+        "of the ridge at this batch"
+        + (
+            f" + a fresh output over {cal.fresh_threshold_bytes / 2**20:.0f} MiB ÷ {cal.first_touch_gbs:.2f} GB/s "
+            "(first touch)"
+            if cal.fresh_threshold_bytes and cal.first_touch_gbs
+            else ""
+        )
+        + f" + {cal.layer_overhead_us + cal.framework_overhead_us:.1f} µs per layer (fitted by `archscope calibrate` "
+        "on synthetic layers); bytes = inputs + weights + outputs at the dtype",
         FLOPS_NOTE,
     )
     return Table(
