@@ -78,3 +78,23 @@ def test_every_static_command_and_the_api_stay_light():
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "", f"imported: {proc.stdout.strip()}"
+
+
+def test_a_command_imports_only_its_own_module():
+    """`archscope summary` registers and imports the summary command alone (start-up time)."""
+    script = textwrap.dedent("""
+        import sys
+        sys.argv = ["archscope", "summary", "lenet5", "--format", "json"]
+        from archscope.cli.app import main
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print(" ".join(sorted(m for m in sys.modules if m.startswith("archscope.cli."))), file=sys.stderr)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    commands = set(proc.stderr.split())
+    assert "archscope.cli.summary" in commands
+    others = {"bench", "calibrate", "compare", "draw", "export", "lint", "memory", "predict", "report", "verify"}
+    assert not {f"archscope.cli.{name}" for name in others} & commands, sorted(commands)
