@@ -172,6 +172,17 @@ def _analyze(
             spec = load(source, extends_root)
     except SpecError as exc:
         return Analysis(str(source), None, None, None, _finished(exc.diagnostics), note, overrides)
+    return _analyze_spec(spec, overrides, str(source), note)
+
+
+def analyze_spec(spec: NetworkSpec, overrides: Overrides = NO_OVERRIDES, *, source: str | None = None) -> Analysis:
+    """:func:`analyze` of a spec already loaded (by :func:`load`): a sweep parses its spec once and
+    elaborates it under many overrides (elaboration reads the spec and never changes it)."""
+    with _gc_paused():
+        return _analyze_spec(spec, overrides, source or spec.file)
+
+
+def _analyze_spec(spec: NetworkSpec, overrides: Overrides, source: str, note: str | None = None) -> Analysis:
     diags = Collector()
     graph = elaborate(spec, overrides, diags)
     report = None
@@ -186,7 +197,7 @@ def _analyze(
                 graph, results["costs"], warnings, results["training"], final_dict(field) if field else None
             )
     found = _finished(relocate_inherited(diags.items, spec))
-    return Analysis(str(source), spec, graph, report, found, note, overrides, results)
+    return Analysis(source, spec, graph, report, found, note, overrides, results)
 
 
 def _finished(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -23,6 +23,7 @@ from . import (
     predict,
     report,
     summary,
+    sweep,
     verify,
 )
 from .common import set_debug
@@ -121,6 +122,7 @@ app.command("bench")(bench.bench)
 app.command("calibrate")(calibrate.calibrate)
 app.command("predict")(predict.predict)
 app.command("export")(export.export)
+app.command("sweep")(sweep.sweep)
 
 
 def main() -> None:
