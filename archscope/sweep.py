@@ -33,7 +33,7 @@ SCALE_AXES = ("width", "depth", "resolution", "batch")
 POOL_FROM = 50  # variants: fewer run in process
 MAX_VARIANTS = 100_000
 
-# metric name → (VariantResult attribute, what it is)
+# metric name → (VariantResult attribute, what it is); every metric is minimised except those in MAXIMISED
 METRICS: Mapping[str, tuple[str, str]] = {
     "params": ("params", "parameters"),
     "macs": ("macs", "multiply-accumulates of one sample"),
@@ -41,7 +41,9 @@ METRICS: Mapping[str, tuple[str, str]] = {
     "train_memory": ("train_memory_bytes", "peak bytes of a training step at the batch (with train)"),
     "predicted_ms": ("predicted_ms", "the calibrated roofline's latency at the batch"),
     "measured_ms": ("measured_ms", "measured median latency at the batch (with bench)"),
+    "rf": ("rf_size", "the widest local receptive field, in input pixels (higher is better)"),
 }
+MAXIMISED = frozenset({"rf"})
 
 
 class AxisError(ValueError):
@@ -88,6 +90,7 @@ class VariantResult:
     memory_bytes: int | None = None
     train_memory_bytes: int | None = None
     rf: str | None = None  # the final receptive field, as `compare` shows it (`global (427×427)`)
+    rf_size: float | None = None  # the widest local field's largest dim (the number in `global (427×427)`)
     predicted_ms: float | None = None
     measured_ms: float | None = None
     error: Diagnostic | None = None  # the variant is invalid: its first error
@@ -95,6 +98,11 @@ class VariantResult:
 
     def metric(self, name: str) -> float | None:
         return getattr(self, METRICS[name][0])
+
+    def cost(self, name: str) -> float | None:
+        """The metric as a quantity to minimise (a maximised one negated)."""
+        value = self.metric(name)
+        return None if value is None else -value if name in MAXIMISED else value
 
 
 @dataclass(frozen=True)
@@ -254,7 +262,7 @@ def analyze_variant(spec: NetworkSpec, variant: Variant, options: StaticOptions)
     from .passes.field import field_cell, final_dict
     from .passes.memory import MemoryOptions, memory
 
-    found = analyze_spec(spec, variant.overrides)
+    found = analyze_spec(spec, variant.overrides, skip=("training",))  # the memory model finds its own grad flow
     if found.errors or found.report is None or found.graph is None:
         first = (found.errors or found.diagnostics or [Diagnostic("E011", "the variant cannot be built", spec.span)])[0]
         return VariantResult(variant, error=first)
@@ -276,8 +284,16 @@ def analyze_variant(spec: NetworkSpec, variant: Variant, options: StaticOptions)
         memory_bytes=memory(graph, MemoryOptions(batch=batch, dtype=options.dtype)).peak_bytes,
         train_memory_bytes=train_bytes,
         rf=field_cell(final_dict(rf)) if rf is not None else None,
+        rf_size=_widest(final_dict(rf)) if rf is not None else None,
         predicted_ms=predicted,
     )
+
+
+def _widest(rf: Mapping[str, Any]) -> float | None:
+    """The largest dim of the final field, or of the widest local one when the final is global."""
+    sizes = rf["size"] if rf.get("size") and not rf["global"] else (rf.get("widest") or {}).get("size")
+    known = [float(v) for v in sizes or () if v is not None]
+    return max(known) if known else None
 
 
 _worker: dict[str, Any] = {}  # a worker process's spec and options, set once by its initializer
@@ -351,12 +367,12 @@ def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def pareto(results: Sequence[VariantResult], x: str, y: str) -> set[int]:
     """The indices of the variants that no other variant dominates on metrics ``x`` and ``y``
-    (both minimised); invalid variants and those without both metrics take no part. Equal points
-    are all on the front."""
+    (each minimised, or maximised for those in :data:`MAXIMISED`); invalid variants and those
+    without both metrics take no part. Equal points are all on the front."""
     points = sorted(
         (float(vx), float(vy), r.variant.index)
         for r in results
-        if r.error is None and (vx := r.metric(x)) is not None and (vy := r.metric(y)) is not None
+        if r.error is None and (vx := r.cost(x)) is not None and (vy := r.cost(y)) is not None
     )
     front: set[int] = set()
     best = math.inf  # the lowest y among points of smaller x
@@ -370,10 +386,11 @@ def pareto(results: Sequence[VariantResult], x: str, y: str) -> set[int]:
 
 
 def sorted_results(results: Sequence[VariantResult], metric: str) -> list[VariantResult]:
-    """Valid variants by ``metric`` (ascending; ties in sweep order), then the invalid ones."""
+    """Valid variants by ``metric`` (best first: ascending, descending for those in :data:`MAXIMISED`;
+    ties in sweep order), then the invalid ones."""
 
     def key(r: VariantResult) -> tuple[Any, ...]:
-        value = r.metric(metric) if r.error is None else None
+        value = r.cost(metric) if r.error is None else None
         return (r.error is not None, value is None, value if value is not None else 0, r.variant.index)
 
     return sorted(results, key=key)
@@ -434,9 +451,10 @@ def _result_dict(r: VariantResult, on_front: bool) -> dict[str, Any]:
         return out
     for name, (attr, _) in METRICS.items():
         value = getattr(r, attr)
-        if value is not None:
+        if value is not None and name != "rf":
             out[name] = value
     out["rf"] = r.rf
+    out["rf_size"] = r.rf_size
     out["pareto"] = on_front
     if r.bench_error is not None:
         out["bench_error"] = r.bench_error

@@ -30,6 +30,7 @@ from archscope.sweep import (
     make_variant,
     pareto,
     parse_axis,
+    sorted_results,
     variants,
 )
 from archscope.sweepfile import read_sweep_text
@@ -71,6 +72,15 @@ def test_the_front_of_a_known_set_and_invalid_variants_take_no_part():
     assert pareto(results, "params", "macs") == {0, 1, 3, 4, 5}
     results.append(VariantResult(make_variant(7, {}), error=analyze("x.yaml", text="input: [3]\n").errors[0]))
     assert pareto(results, "params", "macs") == {0, 1, 3, 4, 5}
+
+
+def test_a_maximised_metric_flips_the_front_and_the_sort():
+    results = [
+        VariantResult(make_variant(i, {}), macs=m, rf_size=f)
+        for i, (m, f) in enumerate([(1, 100.0), (2, 300.0), (2, 200.0), (3, 250.0), (4, 900.0)])
+    ]
+    assert pareto(results, "macs", "rf") == {0, 1, 4}  # 2 and 3: as costly as 1 or more, a smaller field
+    assert [r.variant.index for r in sorted_results(results, "rf")] == [4, 1, 3, 2, 0]
 
 
 # -- axes and variants --------------------------------------------------------------------

@@ -113,10 +113,11 @@ def sweep(
 
     Axes with --grid (a product) or --random N draws (--seed); a sweep file (YAML: spec, grid, random,
     seed, sort, pareto, train) holds longer ones. The table is sorted by --sort; the Pareto front over
-    --pareto's two metrics (both minimised) is marked ●. Invalid variants (a shape error at some
-    width) are listed with their error under the table, and counted in the summary line. Metrics:
+    --pareto's two metrics (each minimised, except rf, the widest receptive field) is marked ●.
+    Invalid variants (a shape error at some width) are listed with their error under the table, and
+    counted in the summary line. Metrics:
     params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope calibrate`),
-    measured_ms (--bench). --plot FILE.svg|png draws the front, with bundled reference nets.
+    measured_ms (--bench), rf (higher is better). --plot FILE.svg|png draws the front, with bundled reference nets.
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
     """
     from ..diagnostics import Diagnostic, SpecError
@@ -192,7 +193,7 @@ def _metrics(
     """The sort metric and the front's two, checked against what this sweep computes (usage errors)."""
     from ..sweep import METRICS
 
-    available = {"params", "macs", "memory"} | ({"train_memory"} if train else set())
+    available = {"params", "macs", "memory", "rf"} | ({"train_memory"} if train else set())
     available |= ({"predicted_ms"} if calibrated else set()) | ({"measured_ms"} if bench else set())
     if pareto is not None:
         names = [m.strip() for m in pareto.split(",")]

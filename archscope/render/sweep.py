@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import CONVENTION
-from ..sweep import METRICS, Sweep, VariantResult
+from ..sweep import MAXIMISED, METRICS, Sweep, VariantResult
 from ..table import Column, Table
 
 FRONT_MARK = "●"
@@ -19,14 +19,16 @@ def summary_line(sweep: Sweep) -> str:
     line = f"{total} variant{'s' if total != 1 else ''}: {total - bad} analysed, {bad} invalid"
     if bad:
         line += " (listed below)"
-    return line + f"; {len(sweep.front)} on the Pareto front of {x} × {y} ({FRONT_MARK}, both minimised)"
+    goals = " and ".join(f"{'highest' if m in MAXIMISED else 'lowest'} {m}" for m in (x, y))
+    return line + f"; {len(sweep.front)} on the Pareto front ({FRONT_MARK}) of {goals}"
 
 
 def sweep_table(sweep: Sweep, extra_notes: tuple[str, ...] = ()) -> Table:
     valid = [r for r in sweep.results if r.error is None]
     columns = [Column("index", "#", "int")]
     columns += [Column(a.key, a.key, "text", align="right") for a in sweep.axes]
-    present = [name for name in METRICS if any(r.metric(name) is not None for r in valid)]
+    # the receptive field has its own column (its text: `global (427×427)`)
+    present = [name for name in METRICS if name != "rf" and any(r.metric(name) is not None for r in valid)]
     kinds = {"params": "count", "macs": "count", "memory": "bytes", "train_memory": "bytes"}
     headers = {
         "memory": "memory",
@@ -43,7 +45,8 @@ def sweep_table(sweep: Sweep, extra_notes: tuple[str, ...] = ()) -> Table:
         Column("pareto", "pareto", show="machine"),
     ]
     rows = [_row(r, sweep, present) for r in valid]
-    notes = [summary_line(sweep), f"sorted by {sweep.sort}"]
+    order = "highest" if sweep.sort in MAXIMISED else "lowest"
+    notes = [summary_line(sweep), f"sorted by {sweep.sort}, {order} first"]
     for d in sweep.warnings:
         notes.append(f"warning {d.code}: {d.message}: that axis is left out")
     for r in sweep.invalid:
