@@ -47,7 +47,19 @@ MAXIMISED = frozenset({"rf"})
 
 
 class AxisError(ValueError):
-    """An axis or its values cannot apply; ``str()`` says why (E015 in a sweep file)."""
+    """An axis or its values cannot apply; ``str()`` says why (E015 in a sweep file); ``axis``: which."""
+
+    def __init__(self, message: str, axis: Axis | None = None, on_key: bool = False):
+        super().__init__(message)
+        self.axis = axis
+        self.on_key = on_key  # the axis's name is wrong (not its values)
+
+    @property
+    def span(self) -> Span | None:
+        """Where a sweep file wrote the axis: its key or its values."""
+        if self.axis is None:
+            return None
+        return self.axis.key_span if self.on_key and self.axis.key_span else self.axis.span
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,8 @@ class Axis:
     values: tuple[Any, ...] = ()
     low: float | None = None
     high: float | None = None
-    span: Span | None = None
+    span: Span | None = None  # of its values in a sweep file
+    key_span: Span | None = None  # of its name
 
     @property
     def is_range(self) -> bool:
@@ -185,7 +198,9 @@ def check_axis(axis: Axis, spec: NetworkSpec, random_draws: bool) -> None:
         hint = suggest(axis.key, known)
         raise AxisError(
             f"no axis `{axis.key}`: the axes are {', '.join(f'`{k}`' for k in known)}"
-            + (f"; did you mean `{hint}`?" if hint else "")
+            + (f"; did you mean `{hint}`?" if hint else ""),
+            axis,
+            on_key=True,
         )
     if axis.is_range and not axis.values and not random_draws:
         raise AxisError(f"`{axis.key}`: a range LO:HI is drawn from by `random`; a grid needs LO:HI:STEP")
@@ -482,7 +497,10 @@ def run_sweep(
     Raises :class:`~archscope.diagnostics.SpecError` when the spec itself cannot be read."""
     spec = spec or load_source(source, text)
     for axis in axes:
-        check_axis(axis, spec, random is not None)
+        try:
+            check_axis(axis, spec, random is not None)
+        except AxisError as exc:
+            raise AxisError(str(exc), axis, exc.on_key) from None
     kept, warnings = unused_axes(spec, axes)
     found = variants(kept, random, seed) if kept else []
     results = analyze_variants(source, found, options, text=text, spec=spec, workers=workers, progress=progress)

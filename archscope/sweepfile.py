@@ -17,7 +17,7 @@ A key it does not know or a value of the wrong type is E014; an axis that cannot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,8 @@ def check_axes(sweep: SweepFile, spec: Any) -> None:
         try:
             check_axis(axis, spec, sweep.random is not None)
         except AxisError as exc:
-            problems.append(Diagnostic("E015", str(exc), axis.span))
+            exc = AxisError(str(exc), axis, exc.on_key)
+            problems.append(Diagnostic("E015", str(exc), exc.span or axis.span))
     if problems:
         raise SpecError(problems)
 
@@ -128,15 +129,16 @@ def _axes(node: YNode | None, problems: list[Diagnostic]) -> list[Axis]:
         problems.append(_e14("`grid` maps each axis to its values", node.span, "a mapping", _kind(node)))
         return []
     axes = []
-    for key, (_, value) in node.items.items():
+    for key, (key_span, value) in node.items.items():
         try:
             if isinstance(value, YScalar) and isinstance(value.value, str):
                 found = parse_range(key, value.value, value.span)
-                axes.append(found or Axis(key, (value.value,), span=value.span))
+                found = replace(found, key_span=key_span) if found else None
+                axes.append(found or Axis(key, (value.value,), span=value.span, key_span=key_span))
             elif isinstance(value, YSeq) and value.items:
-                axes.append(Axis(key, tuple(to_python(v) for v in value.items), span=value.span))
+                axes.append(Axis(key, tuple(to_python(v) for v in value.items), span=value.span, key_span=key_span))
             elif isinstance(value, YScalar):
-                axes.append(Axis(key, (value.value,), span=value.span))
+                axes.append(Axis(key, (value.value,), span=value.span, key_span=key_span))
             else:
                 problems.append(
                     Diagnostic("E015", f"`{key}`: give a list of values or a range", value.span, found=_kind(value))

@@ -171,9 +171,8 @@ def sweep(
                 measure=measure,
             )
     except AxisError as exc:
-        located = [a.span for a in axes if a.span is not None and f"`{a.key}`" in str(exc)]
-        if located:  # from the sweep file: where it is written
-            raise SpecError([Diagnostic("E015", str(exc), located[0])]) from None
+        if exc.span is not None:  # from the sweep file: where it is written
+            raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
         raise usage_error(f"--grid: {exc}") from None
     print_diagnostics(list(result.warnings))
     if not result.axes:
