@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_calibration import CAL
@@ -180,6 +181,11 @@ def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
     result = runner.invoke(app, ["sweep", str(good), "-f", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["pareto"] == ["params", "memory"]
+    (tmp_path / "mine.yaml").write_text((ROOT / "specs" / "lenet5.yaml").read_text())
+    beside = tmp_path / "beside.yaml"
+    beside.write_text("spec: mine.yaml\ngrid: {num_classes: [10, 20]}\n")
+    result = runner.invoke(app, ["sweep", str(beside), "-f", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)["results"][0]["params"] == 61_706
     with pytest.raises(SpecError) as found:
         read_sweep_text("spec: resnet50\ngird: {width: [0.5]}\nrandom: 0\nsort: flops\n", "s.yaml")
     assert [(d.code, d.span.line, d.span.col) for d in found.value.diagnostics] == [
@@ -192,6 +198,84 @@ def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
     bad.write_text("spec: resnet50\ngrid:\n  width: [0.5, -1]\n  colour: [1]\n")
     result = runner.invoke(app, ["sweep", str(bad)])
     assert result.exit_code == 1 and "bad.yaml:3:10: error E015" in result.output
+
+
+def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch, no_calibration):
+    """The interface of `archscope.executors` (BenchJob, run_jobs, BenchOutcome), stood in for here;
+    the real executors are tested on their own, and end to end below when installed."""
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    sent = []
+
+    @dataclass(frozen=True)
+    class BenchJob:
+        key: int
+        source: str
+        text: str | None
+        overrides: Overrides
+        batch: int = 1
+        device: str = "auto"
+        dtype: str = "float32"
+        threads: int | None = None
+        min_time: float = 2.0
+
+    @dataclass(frozen=True)
+    class BenchOutcome:
+        key: int
+        median_ms: float | None
+        error: str | None
+        record: dict
+
+    def run_jobs(jobs, executor="local", address=None, progress=None):
+        sent.extend(jobs)
+        return [
+            BenchOutcome(j.key, None if j.batch == 4 else 10.0 / j.key, "out of memory" if j.batch == 4 else None, {})
+            for j in jobs
+        ]
+
+    fake = types.ModuleType("archscope.executors")
+    fake.BenchJob, fake.BenchOutcome, fake.run_jobs = BenchJob, BenchOutcome, run_jobs
+    monkeypatch.setitem(sys.modules, "archscope.executors", fake)
+    args = [
+        "sweep",
+        "lenet5",
+        "-g",
+        "resolution=8,28,32",
+        "-g",
+        "batch=1,4",
+        "--bench",
+        "--min-time",
+        "0.5",
+        "-f",
+        "json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [(j.key, j.batch, j.overrides.resolution, j.min_time, j.device) for j in sent] == [
+        (2, 1, 28, 0.5, "cpu"),
+        (3, 4, 28, 0.5, "cpu"),
+        (4, 1, 32, 0.5, "cpu"),
+        (5, 4, 32, 0.5, "cpu"),
+    ]  # the invalid resolution 8 is not sent
+    data = json.loads(result.output)
+    assert data["pareto"] == ["macs", "measured_ms"]
+    measured = {r["index"]: r.get("measured_ms") for r in data["results"] if "error" not in r}
+    assert measured == {2: 5.0, 3: None, 4: 2.5, 5: None}
+    assert {r["index"] for r in data["results"] if r.get("pareto")} == {2, 4}  # 28: fewer MACs; 32: faster
+    assert [r["bench_error"] for r in data["results"] if "bench_error" in r] == ["out of memory"] * 2
+
+
+def test_bench_end_to_end_with_the_real_executors(no_calibration):
+    pytest.importorskip("torch")
+    pytest.importorskip("archscope.executors")
+    args = ["sweep", "lenet5", "-g", "resolution=28,32", "--bench", "--min-time", "0.1", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["pareto"] == ["macs", "measured_ms"]
+    assert all(r["measured_ms"] > 0 for r in data["results"])
 
 
 # -- compound scaling ---------------------------------------------------------------------

@@ -91,6 +91,9 @@ def sweep(
     bench: Annotated[bool, typer.Option("--bench", help="Also measure each valid variant's latency (torch).")] = False,
     executor: Annotated[str, typer.Option("--executor", help="Where --bench runs (archscope.executors).")] = "local",
     address: Annotated[str | None, typer.Option("--address", help="The executor's cluster address.")] = None,
+    min_time: Annotated[
+        float, typer.Option("--min-time", min=0.05, help="With --bench: seconds of timed runs per variant.")
+    ] = 2.0,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Processes for the static analysis (default: every core).")
     ] = None,
@@ -154,7 +157,10 @@ def sweep(
     sort, metrics = _metrics(sort, pareto, train, cal is not None, bench)
     loaded = load_source(source)
     options = StaticOptions(train=train, dtype=dtype.value, calibration=cal)
-    measure = (lambda found: _measure(found, source, device.value, dtype.value, executor, address)) if bench else None
+    measure = None
+    if bench:
+        _executors()  # missing: a usage error before any work
+        measure = lambda found: _measure(found, source, device.value, dtype.value, executor, address, min_time)  # noqa: E731
     try:
         with _progress("analysing variants") as progress:
             result = run_sweep(
@@ -236,12 +242,32 @@ def _references(metrics: tuple[str, str], options: Any) -> list[tuple[str, float
     return out
 
 
+def _executors() -> Any:
+    """`archscope.executors` (where --bench runs), or a usage error when it is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module("archscope.executors")
+    except ModuleNotFoundError as exc:
+        if exc.name != "archscope.executors":
+            raise
+        raise usage_error("--bench needs `archscope.executors`, which this installation lacks") from None
+
+
 def _measure(
-    results: list[VariantResult], source: str, device: str, dtype: str, executor: str, address: str | None
+    results: list[VariantResult],
+    source: str,
+    device: str,
+    dtype: str,
+    executor: str,
+    address: str | None,
+    min_time: float,
 ) -> list[VariantResult]:
     """Each valid variant's measured latency through the executors (which import torch)."""
-    from ..executors import BenchJob, run_jobs  # type: ignore[import-not-found]  # the executors' module
     from ..sweep import with_measurements
+
+    executors = _executors()
+    BenchJob, run_jobs = executors.BenchJob, executors.run_jobs  # noqa: N806 - a class, as its module names it
 
     text = Path(source).read_text("utf-8") if Path(source).is_file() else None
     jobs = [
@@ -253,6 +279,7 @@ def _measure(
             batch=r.variant.batch,
             device=device,
             dtype=dtype,
+            min_time=min_time,
         )
         for r in results
         if r.error is None
