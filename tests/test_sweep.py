@@ -268,8 +268,8 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
 
 
 def test_bench_end_to_end_with_the_real_executors(no_calibration):
+    pytest.importorskip("archscope.executors")  # first: without it, no need to import torch
     pytest.importorskip("torch")
-    pytest.importorskip("archscope.executors")
     args = ["sweep", "lenet5", "-g", "resolution=28,32", "--bench", "--min-time", "0.1", "-f", "json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -316,3 +316,15 @@ def test_a_scaled_variant_matches_the_module_pytorch_builds():
         net(torch.zeros(1, 3, axes["resolution"], axes["resolution"]))
     assert static.params == sum(p.numel() for p in net.parameters())
     assert static.macs * 2 == counter.get_total_flops()  # conv and linear: 2 FLOPs per MAC
+
+
+def test_the_plot_draws_the_front_and_labels_the_reference_nets():
+    pytest.importorskip("matplotlib")
+    from archscope.render.plots import sweep_plot
+    from archscope.sweep import run_sweep
+
+    found = run_sweep(
+        "lenet5", [Axis("resolution", (28, 32)), Axis("num_classes", (10, 100))], metrics=("params", "macs")
+    )
+    svg = sweep_plot(found, [("lenet5", 61_706.0, 416_520.0)]).decode()
+    assert "Pareto front" in svg and "lenet5" in svg and "4 variants, 1 on the front" in svg

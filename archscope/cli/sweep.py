@@ -4,6 +4,7 @@ compound scaling."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -160,7 +161,15 @@ def sweep(
     measure = None
     if bench:
         _executors()  # missing: a usage error before any work
-        measure = lambda found: _measure(found, source, device.value, dtype.value, executor, address, min_time)  # noqa: E731
+        measure = functools.partial(
+            _measure,
+            source=source,
+            device=device.value,
+            dtype=dtype.value,
+            executor=executor,
+            address=address,
+            min_time=min_time,
+        )
     try:
         with _progress("analysing variants") as progress:
             result = run_sweep(
