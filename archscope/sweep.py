@@ -65,7 +65,7 @@ class AxisError(ValueError):
 @dataclass(frozen=True)
 class Axis:
     """One axis: the ``values`` a grid takes (and ``random`` picks among), or a range ``low``…``high``
-    that ``random`` draws from (integers when both ends are integers)."""
+    that ``random`` draws from (integers when both ends are integers, except for a width or depth)."""
 
     key: str
     values: tuple[Any, ...] = ()
@@ -212,8 +212,6 @@ def check_axis(axis: Axis, spec: NetworkSpec, random_draws: bool) -> None:
         bad = [v for v in axis.values + _ends(axis) if isinstance(v, bool) or not isinstance(v, int) or v < 1]
         if bad:
             raise AxisError(f"`{axis.key}` takes positive integers, not {_value_text(bad[0])}")
-    elif axis.is_range and not axis.values and isinstance(axis.low, bool):
-        raise AxisError(f"`{axis.key}`: a range takes numbers")
 
 
 def _ends(axis: Axis) -> tuple[Any, ...]:
@@ -249,8 +247,8 @@ def _draw(axis: Axis, rng: random_module.Random) -> Any:
     if not axis.is_range:
         return rng.choice(axis.values)
     low, high = axis.low, axis.high
-    if isinstance(low, int) and isinstance(high, int):
-        return rng.randint(low, high)
+    if isinstance(low, int) and isinstance(high, int) and axis.key not in ("width", "depth"):
+        return rng.randint(low, high)  # a resolution, a batch, an integer parameter
     return round(rng.uniform(float(low), float(high)), 3)  # type: ignore[arg-type]
 
 

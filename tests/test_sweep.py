@@ -97,6 +97,7 @@ def test_a_grid_is_the_product_in_order_and_random_draws_are_seeded_and_in_range
     assert all(0.25 <= v.axes["width"] <= 2.0 and 96 <= v.axes["resolution"] <= 320 for v in drawn)
     assert {v.batch for v in drawn} == {1, 8} and all(isinstance(v.axes["resolution"], int) for v in drawn)
     assert parse_axis("stages=[[2,2,2,2],[3,4,6,3]]").values == ([2, 2, 2, 2], [3, 4, 6, 3])
+    assert len({v.axes["width"] for v in variants([parse_axis("width=1:2")], random=20)}) > 2  # not just 1 and 2
     with pytest.raises(AxisError, match="backwards"):
         parse_axis("width=2:1")
 
