@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -177,21 +177,41 @@ def _analyze(
             spec = load(source, extends_root)
     except SpecError as exc:
         return Analysis(str(source), None, None, None, _finished(exc.diagnostics), note, overrides)
+    return _analyze_spec(spec, overrides, str(source), note)
+
+
+def analyze_spec(
+    spec: NetworkSpec,
+    overrides: Overrides = NO_OVERRIDES,
+    *,
+    source: str | None = None,
+    skip: Collection[str] = (),
+) -> Analysis:
+    """:func:`analyze` of a spec already loaded (by :func:`load`): a sweep parses its spec once and
+    elaborates it under many overrides (elaboration reads the spec and never changes it). ``skip``
+    names passes not to run (a sweep needs no ``training`` cost): their results are absent."""
+    with _gc_paused():
+        return _analyze_spec(spec, overrides, source or spec.file, skip=skip)
+
+
+def _analyze_spec(
+    spec: NetworkSpec, overrides: Overrides, source: str, note: str | None = None, skip: Collection[str] = ()
+) -> Analysis:
     diags = Collector()
     graph = elaborate(spec, overrides, diags)
     report = None
     results: Mapping[str, Any] = {}
     if graph is not None:
-        passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network))
+        passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network) and p.name not in skip)
         results = run_passes(graph, diags, passes)
         if results["costs"] is not None:
             warnings = [d for d in diags.items if not d.is_error]
             field = results.get("receptive_field")
             report = build_report(
-                graph, results["costs"], warnings, results["training"], final_dict(field) if field else None
+                graph, results["costs"], warnings, results.get("training"), final_dict(field) if field else None
             )
     found = _finished(relocate_inherited(diags.items, spec))
-    return Analysis(str(source), spec, graph, report, found, note, overrides, results)
+    return Analysis(source, spec, graph, report, found, note, overrides, results)
 
 
 def _finished(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

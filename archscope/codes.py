@@ -19,6 +19,7 @@ class Code:
     example: str  # a minimal spec that triggers it (or, for E000, a command line)
     fix: str  # how to fix it, in words
     fixed: str | None = None  # the example, fixed (None: the fix is not a spec, e.g. E000)
+    subject: str = "spec"  # what the example is: a `spec`, a `command` line, or a `sweep file`
 
     @property
     def severity(self) -> str:
@@ -40,6 +41,7 @@ TABLE: tuple[Code, ...] = (
         "archscope summary resnet_50",
         "Check the spelling (`archscope list` shows the bundled names; the message suggests the closest), "
         "or give the path of a .yaml file.",
+        subject="command",
     ),
     Code(
         "E001",
@@ -170,6 +172,32 @@ TABLE: tuple[Code, ...] = (
         "extends: resnet50\nremove: [fc]\n",
     ),
     Code(
+        "E014",
+        "a sweep file is malformed: unknown key, or a value of the wrong type",
+        "A sweep file (`archscope sweep FILE.yaml`) is a mapping of `spec`, `grid`, `random`, `seed`, "
+        "`sort`, `pareto` and `train`; a key it does not know, or a value of the "
+        "wrong type (`random` not a positive integer, `pareto` not two metric names, `sort` not a "
+        "metric), is refused with its place in the file rather than ignored.",
+        "spec: resnet50\ngird: {width: [0.5, 1.0]}\n",
+        "Spell the key as `archscope sweep --help` lists it (the message suggests the closest); give "
+        "each value the type the message names.",
+        "spec: resnet50\ngrid: {width: [0.5, 1.0]}\n",
+        subject="sweep file",
+    ),
+    Code(
+        "E015",
+        "a sweep axis cannot apply: no such axis or parameter, or a bad value or range",
+        "A sweep axis is `width`, `depth`, `resolution`, `batch` or a key of the spec's `params:`; its "
+        "values are a list, one value, or a range `LO:HI` (drawn from with `random`) or `LO:HI:STEP` "
+        "(every step, in a grid). An axis that is none of these, a width that is not positive, a "
+        "resolution or batch that is not a positive integer, or a range with LO > HI is refused before "
+        "any variant is analysed.",
+        "spec: resnet50\ngrid: {width: [0.5, -1]}\n",
+        "Name an axis the spec has (`archscope summary SPEC` shows its `params:`) and give it values in range.",
+        "spec: resnet50\ngrid: {width: [0.5, 1]}\n",
+        subject="sweep file",
+    ),
+    Code(
         "E101",
         "output size is zero or negative",
         "A layer's output size came out below 1: the input is too small for what is applied to it. A "
@@ -281,6 +309,19 @@ TABLE: tuple[Code, ...] = (
         "Spell the name as `archscope summary` lists it; a block instance (`layer1`) or a glob "
         '(`layer4.*`, `"*"`, quoted: a bare `*` is YAML syntax) covers every layer inside it.',
         _net("{op: conv2d, name: conv1, out: 8, kernel: 3}", extra="freeze: [conv1]\n"),
+    ),
+    Code(
+        "W104",
+        "a `width` or `depth` override changes nothing: the spec never calls `ch()` or `rep()`",
+        "`width` and `depth` (a sweep's axes, `Overrides(width=…)`) replace the spec's `scale.width` and "
+        "`scale.depth`, which act only through `ch(c)` (channels × width, rounded to the divisor) and "
+        "`rep(n)` (repeats × depth, rounded up). A spec whose channels and repeats are plain numbers "
+        "comes out the same at every width or depth; a sweep drops such an axis rather than print "
+        "identical rows.",
+        "archscope sweep lenet5 --grid width=0.5,1.0",
+        "Write the spec's channels as `ch(64)` and its repeats as `n: rep(3)` (as resnet50.yaml and "
+        "efficientnet_b0.yaml do), or sweep another axis.",
+        subject="command",
     ),
 )
 

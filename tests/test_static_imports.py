@@ -37,6 +37,9 @@ def _imported(stderr: str) -> set[str]:
         ["draw", "resnet50", "--format", "dot", "--expand"],
         ["summary", "resnet50", "--convention", "ptflops"],
         ["conventions"],
+        ["sweep", "resnet50", "--grid", "width=0.5,1", "--grid", "resolution=64:96:32", "--train"],
+        ["sweep", "resnet50", "--random", "60", "--grid", "width=0.5:1.5", "--format", "json"],
+        ["sweep", "efficientnet_b0", "--compound", "--phi", "1..2"],
     ],
 )
 def test_static_command_imports_no_heavy_package(args: list[str]):

@@ -37,6 +37,7 @@ COMMANDS = {
     "calibrate": ("calibrate", "calibrate"),
     "predict": ("predict", "predict"),
     "export": ("export", "export"),
+    "sweep": ("sweep", "sweep"),
 }
 
 
@@ -108,8 +109,9 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         cls=_Group,
         help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
         "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-        "Static commands (summary, rf, memory, predict, conventions, draw, lint, compare, list, ops, schema) "
-        "never import torch; build, verify, bench, calibrate and export need the `torch` extra.",
+        "Static commands (summary, rf, memory, predict, sweep, conventions, draw, lint, compare, list, ops, "
+        "schema) never import torch (sweep unless --bench); build, verify, bench, calibrate and export need the "
+        "`torch` extra.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

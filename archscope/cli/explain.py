@@ -30,8 +30,16 @@ def live_diagnostics(entry: Code) -> list[str]:
     from ..api import analyze
     from ..render.diagnostics import format_text
 
+    if entry.subject == "sweep file":
+        from ..sweepfile import example_diagnostics
+
+        return [format_text(d, with_source=False, hint=False) for d in example_diagnostics(entry.example)]
     if entry.code == "E000":
         result = analyze(entry.example.split()[-1])
+    elif entry.subject == "command":  # a sweep: the override's warning, as the spec's analysis gives it
+        from ..overrides import Overrides
+
+        result = analyze(entry.example.split()[2], overrides=Overrides(width=0.5))
     else:
         result = analyze("example.yaml", text=entry.example)
     return [format_text(d, with_source=False, hint=False) for d in result.diagnostics]
@@ -39,8 +47,10 @@ def live_diagnostics(entry: Code) -> list[str]:
 
 def render_text(entry: Code) -> str:
     out = [f"{entry.code} ({entry.severity}): {entry.summary}", "", _wrap(entry.meaning), "", "Example:"]
-    if entry.code == "E000":
+    if entry.subject == "command":
         out.append(f"    $ {entry.example}")
+        if entry.code != "E000":
+            out.append("  gives:")
     else:
         out += [_indent(entry.example), "", "  gives:"]
     out += [_indent(line, "    ") for line in live_diagnostics(entry)]

@@ -58,6 +58,7 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
     for out in outs:
         if out is not None:
             out.users += 1
+    _unused_scale(spec, overrides, network.used, diags)
     if not builder.dangling:  # a reference to no layer may have meant any unused one: say nothing then
         _unused_outputs(builder.nodes, outs, diags)
     return Graph(
@@ -73,6 +74,19 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
         outputs=outs,
         output_names=[ref[0] for ref in spec.outputs] if spec.outputs else [],
     )
+
+
+def _unused_scale(spec: NetworkSpec, overrides: Overrides, used: set[str], diags: Collector) -> None:
+    """W104: a ``width``/``depth`` override on a spec that never calls ``ch()``/``rep()`` changes nothing."""
+    for key, fn in (("width", "ch"), ("depth", "rep")):
+        if getattr(overrides, key) is not None and fn not in used:
+            diags.warning(
+                "W104",
+                f"the override `{key}` changes nothing: the spec never calls `{fn}()`",
+                spec.span,
+                expected=f"channels written `{fn}(64)`" if fn == "ch" else "repeats written `n: rep(3)`",
+                found=f"no `{fn}()` in the spec",
+            )
 
 
 def _main_output(out: Output | None, ref: tuple[str, Span] | None, diags: Collector) -> Node | None:

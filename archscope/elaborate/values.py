@@ -125,22 +125,25 @@ class NetworkValues:
 
     scale: Scale
     env: dict[str, Any]  # `ch`, `rep` and the `params:`
+    used: set[str]  # which of `ch` and `rep` were called (filled while the network is built)
     input_shapes: dict[str, tuple[int, ...] | None]  # by name, in declared order (`input` for a single one)
 
 
+_OVERRIDDEN = ("resolution", "width", "depth")  # the `scale:` keys that an override replaces
 _SCALE_CHECKS = {"width": (float, 0.0), "depth": (float, 0.0), "divisor": (int, 0)}
 
 
 def network_values(spec: NetworkSpec, overrides: Overrides, values: Values) -> NetworkValues:
     scale, resolution = _scale(spec, overrides, values)
-    env = _params(spec, overrides, values, scale)
-    return NetworkValues(scale, env, _input_shapes(spec, overrides, env, resolution, values))
+    used: set[str] = set()
+    env = _params(spec, overrides, values, scale, used)
+    return NetworkValues(scale, env, used, _input_shapes(spec, overrides, env, resolution, values))
 
 
 def _scale(spec: NetworkSpec, overrides: Overrides, values: Values) -> tuple[Scale, Any]:
     found: dict[str, Any] = {}
     for key, (_, node) in spec.scale.items():
-        if key == "resolution" and overrides.resolution is not None:
+        if key in _OVERRIDDEN and getattr(overrides, key) is not None:
             continue  # replaced: the spec's own value is not read
         try:
             v = values.value(node, {})
@@ -167,14 +170,18 @@ def _scale(spec: NetworkSpec, overrides: Overrides, values: Values) -> tuple[Sca
             continue
         found[key] = typ(v)
     resolution = found.pop("resolution", None)
+    for key in ("width", "depth"):
+        if getattr(overrides, key) is not None:
+            found[key] = float(getattr(overrides, key))
     if overrides.resolution is not None:
         res = overrides.resolution
         resolution = list(res) if isinstance(res, tuple) else res
     return Scale(**found), resolution
 
 
-def _checked(fn: Any, name: str) -> Any:
+def _checked(fn: Any, name: str, used: set[str]) -> Any:
     def call(*args: Any) -> int:
+        used.add(name)
         if (
             len(args) != 1
             or isinstance(args[0], bool)
@@ -199,8 +206,8 @@ def _plain(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _params(spec: NetworkSpec, overrides: Overrides, values: Values, scale: Scale) -> dict[str, Any]:
-    env: dict[str, Any] = {"ch": _checked(scale.channels, "ch"), "rep": _checked(scale.repeats, "rep")}
+def _params(spec: NetworkSpec, overrides: Overrides, values: Values, scale: Scale, used: set[str]) -> dict[str, Any]:
+    env: dict[str, Any] = {"ch": _checked(scale.channels, "ch", used), "rep": _checked(scale.repeats, "rep", used)}
     given = _checked_overrides(spec, overrides, values)
     for key, (_, node) in spec.params.items():
         if key in given:

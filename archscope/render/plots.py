@@ -2,7 +2,7 @@
 
 ``layer_chart``: MACs, params and activations per layer (one bar per layer, the top-level
 groups named under the axis); ``scatter``: networks by params and MACs, and by MACs and measured
-latency when there are timings. Both return the file's bytes (SVG or PNG). No pyplot: each chart
+latency when there are timings; ``sweep_plot``: a sweep's Pareto front. All return the file's bytes (SVG or PNG). No pyplot: each chart
 is its own :class:`~matplotlib.figure.Figure`, so nothing global is touched.
 """
 
@@ -116,6 +116,40 @@ def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None =
         ax.margins(0.15)
     fig.suptitle("params vs MACs" + (", and MACs vs latency" if latency_ms is not None else "") + " (batch 1)")
     return _save(fig, fmt, "scatter-" + "-".join(names))
+
+
+def sweep_plot(sweep: Any, references: Sequence[tuple[str, float, float]] = (), fmt: str = "svg") -> bytes:
+    """A sweep's variants on its two Pareto metrics (:class:`archscope.sweep.Sweep`): every valid
+    variant a dot, the front joined by a staircase, and ``references`` (bundled nets, as
+    ``(name, x, y)``) as labelled diamonds."""
+    _, Figure, FuncFormatter = _matplotlib()
+    x, y = sweep.pareto_metrics
+    valid = [r for r in sweep.results if r.error is None and r.metric(x) is not None and r.metric(y) is not None]
+    fig = Figure(figsize=(6.5, 4.8), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter([r.metric(x) for r in valid], [r.metric(y) for r in valid], s=12, color="#9aaed0", label="variants")
+    front = sorted((r.metric(x), r.metric(y)) for r in valid if r.variant.index in sweep.front)
+    if front:
+        ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="#c0504d", zorder=3)
+        ax.scatter([p[0] for p in front], [p[1] for p in front], s=22, color="#c0504d", zorder=4, label="Pareto front")
+    for name, rx, ry in references:
+        ax.scatter([rx], [ry], marker="D", s=30, color="#333333", zorder=5)
+        ax.annotate(name, (rx, ry), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    xs = [r.metric(x) for r in valid] + [r[1] for r in references]
+    ys = [r.metric(y) for r in valid] + [r[2] for r in references]
+    for axis, values in ((ax.set_xscale, xs), (ax.set_yscale, ys)):
+        positive = [v for v in values if v > 0]
+        if positive and max(positive) > 20 * min(positive):
+            axis("log")
+    for name, target in ((x, ax.xaxis), (y, ax.yaxis)):
+        if not name.endswith("_ms"):
+            target.set_major_formatter(FuncFormatter(_tick))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.grid(alpha=0.3, zorder=0)
+    ax.legend(fontsize=8)
+    fig.suptitle(f"sweep of {sweep.source}: {len(valid)} variants, {len(sweep.front)} on the front")
+    return _save(fig, fmt, f"sweep-{sweep.source}")
 
 
 def plot_format(path: str) -> str:
