@@ -42,6 +42,11 @@ class Overrides:
                 raise TypeError(f"`{key}` takes layer-name patterns (strings), not {patterns!r}")
             object.__setattr__(self, key, patterns)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the constructor's arguments (a MappingProxyType does not pickle; a Ray task
+        receives its overrides pickled)."""
+        return (Overrides, (self.resolution, dict(self.params), self.input, self.freeze, self.unfreeze))
+
     @property
     def changes_network(self) -> bool:
         """True when the network differs from the spec's own: its ``expect:`` numbers then do not apply."""
