@@ -35,6 +35,7 @@ from .torch_backend.errors import BackendError
 EXECUTORS = ("local", "ray")
 CLUSTER_HINT = "pip install 'archscope[cluster]'"
 _KV_NAMESPACE = "archscope"  # the attempt counters in Ray's key-value store
+CONNECT_S = 5.0  # how long `--address HOST:PORT` may take to answer
 WAIT_S = 0.1  # the driver wakes this often while Ray tasks run (Ctrl-C is handled between waits)
 
 
@@ -206,6 +207,21 @@ def ray_task(work: Work, job: BenchJob) -> BenchOutcome:
     return outcome
 
 
+def _check_reachable(address: str) -> None:
+    """A ``HOST:PORT`` (or ``ray://HOST:PORT``) that nothing answers on is an error now: Ray itself
+    would keep retrying for minutes. Other forms (``auto``) are left to Ray, which answers fast."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_S).close()
+    except OSError as exc:
+        raise ExecutorError(
+            f"cannot reach the Ray cluster at `{address}` ({exc.strerror or exc}): is `ray start --head` running "
+            "there, and is the port open?"
+        ) from None
+
+
 def _start_ray(ray: Any, address: str | None) -> bool:
     """Join ``address`` or start a local instance; True when this call started Ray (and so stops it)."""
     import logging
@@ -215,12 +231,19 @@ def _start_ray(ray: Any, address: str | None) -> bool:
     quiet = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False}
     try:
         if address is not None:
+            _check_reachable(address)
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         else:
             ray.init(num_cpus=os.cpu_count(), **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at `{address}`" if address else "a local Ray instance"
-        raise ExecutorError(f"cannot start or join {where}: {_first_line(exc)}") from None
+        hint = ""
+        if address is not None and os.environ.get("RAY_AUTH_MODE") != "token":
+            hint = (
+                "; a cluster started by `ray start` checks a token: run with RAY_AUTH_MODE=token and the cluster's "
+                "token in ~/.ray/auth_token (or RAY_AUTH_TOKEN)"
+            )
+        raise ExecutorError(f"cannot start or join {where}: {_first_line(exc)}{hint}") from None
     return True
 
 

@@ -101,7 +101,9 @@ def test_local_and_ray_give_the_same_static_columns_and_ray_records_where(ray_lo
 
     variants = jobs((0, Overrides()), (1, Overrides(params={"num_classes": 4})))
     local = run_jobs(variants, "local")
-    remote = run_jobs(list(reversed(variants)), "ray")
+    seen = []
+    remote = run_jobs(list(reversed(variants)), "ray", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]
     assert [o.key for o in remote] == [0, 1]  # key order, whatever order they were given or finished in
     for a, b in zip(local, remote):
         assert a.error is None and b.error is None
@@ -136,3 +138,14 @@ def test_a_job_whose_worker_dies_once_is_retried_and_one_that_always_dies_is_an_
     assert dead.key == 5 and dead.median_ms is None and dead.result is None
     assert "WorkerCrashedError" in dead.error and "(attempts: 2)" in dead.error
     assert dead.record == {"executor": "ray", "attempts": 2}
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once():
+    from archscope.executors import _check_reachable
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ExecutorError, match=rf"cannot reach the Ray cluster at `ray://127.0.0.1:{port}`"):
+        _check_reachable(f"ray://127.0.0.1:{port}")
+    _check_reachable("auto")  # not HOST:PORT: left to Ray
