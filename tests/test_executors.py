@@ -17,7 +17,7 @@ from archscope.cli.app import app
 from archscope.executors import BenchJob, BenchOutcome, ExecutorError, run_jobs, time_job
 from archscope.overrides import Overrides
 
-QUICK = {"min_time": 0.02, "min_runs": 3, "warmup": 1, "device": "cpu", "threads": 1}
+QUICK = {"min_time": 0.02, "min_runs": 2, "warmup": 1, "device": "cpu", "threads": 1, "max_call_s": None}
 
 
 def jobs(*variants: tuple[int, Overrides]) -> list[BenchJob]:
