@@ -21,6 +21,7 @@ Neither torch nor ray is imported here at module level: this module is imported 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -119,7 +120,8 @@ def time_job(job: BenchJob) -> BenchOutcome:
         )
         result = bench_many([analysis], config)[0]
     except Exception as exc:  # noqa: BLE001 - a failed job is an outcome; the others go on
-        return BenchOutcome(job.key, None, str(exc) if isinstance(exc, BackendError) else _first_line(exc), record)
+        why = str(exc).strip().splitlines()[0] if isinstance(exc, BackendError) and str(exc).strip() else None
+        return BenchOutcome(job.key, None, why or _first_line(exc), record)
     env = result.environment
     record.update({k: env[k] for k in ("device", "device_name", "torch", "threads", "dtype")})
     return BenchOutcome(job.key, result.timings[0].median * 1e3, None, record, result)
@@ -286,7 +288,9 @@ def _run_ray(
                     progress(len(outcomes), total)
     except BaseException:
         for ref in pending:  # Ctrl-C (or anything else): stop what still runs
-            ray.cancel(ref, force=True)
+            with contextlib.suppress(Exception):  # the interrupt is what matters now
+                ray.cancel(ref, force=True)
+                _forget(ref.task_id().hex())
         raise
     finally:
         if started:
