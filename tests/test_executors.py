@@ -149,3 +149,20 @@ def test_an_address_where_nothing_answers_is_refused_at_once():
     with pytest.raises(ExecutorError, match=rf"cannot reach the Ray cluster at `ray://127.0.0.1:{port}`"):
         _check_reachable(f"ray://127.0.0.1:{port}")
     _check_reachable("auto")  # not HOST:PORT: left to Ray
+
+
+def test_bench_executor_local_prints_records_and_a_failed_job_exits_1():
+    torch = pytest.importorskip("torch")
+    import json
+
+    quick = ["--min-time", "0.02", "--min-runs", "2", "--warmup", "1", "--threads", "1", "--force"]
+    out = CliRunner().invoke(app, ["bench", "lenet5", "--executor", "local", "-b", "1,2", "-f", "json", *quick])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert [(d["key"], d["batch"], d["error"]) for d in data] == [(0, 1, None), (1, 2, None)]
+    assert data[1]["record"]["node"] == socket.gethostname() and data[1]["record"]["attempts"] == 1
+    assert data[1]["result"]["timings"][0]["batch"] == 2 and data[1]["median_ms"] > 0
+    if not torch.cuda.is_available():
+        out = CliRunner().invoke(app, ["bench", "lenet5", "--executor", "local", "--device", "cuda", *quick])
+        assert out.exit_code == 1
+        assert "failed: `lenet5` at batch 1: `--device cuda`: no CUDA GPU is available" in out.stdout
