@@ -14,7 +14,7 @@ import typer
 
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .backend import backend_errors, parse_batches
-from .common import ExtendsRootOpt, MaxLayersOpt, format_option, handled, write_table
+from .common import ExitCode, ExtendsRootOpt, MaxLayersOpt, format_option, handled, write_table
 from .freezing import FreezeOpt, UnfreezeOpt, freezing
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -23,6 +23,11 @@ class Device(str, enum.Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+class Executor(str, enum.Enum):
+    local = "local"
+    ray = "ray"
 
 
 class DType(str, enum.Enum):
@@ -102,10 +107,18 @@ def progress_display() -> Iterator[Any]:
         yield update
 
 
+def _usage(message: str) -> None:
+    print(f"archscope: {message}", file=sys.stderr)
+    raise typer.Exit(ExitCode.USAGE)
+
+
 @handled
 @backend_errors
 def bench(
-    spec: Annotated[str, typer.Argument(help="A spec file, a bundled name or a family.")],
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="SPEC...", help="A spec file, a bundled name or a family (several with --executor)."),
+    ],
     device: DeviceOpt = Device.auto,
     batch: BatchOpt = "1",
     dtype: DTypeOpt = DType.float32,
@@ -136,6 +149,17 @@ def bench(
     force: Annotated[
         bool, typer.Option("--force", help="Time even a network whose one forward is estimated above 10 s.")
     ] = False,
+    executor: Annotated[
+        Executor | None,
+        typer.Option(
+            "--executor",
+            help="Time each spec and batch as its own job: local (one after the other) or ray (one Ray task each).",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", metavar="ADDR", help="With --executor ray: join this Ray cluster (e.g. auto)."),
+    ] = None,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
 
@@ -147,16 +171,35 @@ def bench(
     convolution rate) above 10 s, unless --force. Needs the `torch` extra. Exit codes: 0 timed;
     1 spec errors; 2 bad usage, unavailable device, torch missing, a batch too large or too slow;
     130 interrupted (Ctrl-C stops a forward pass at once).
+
+    `--executor local|ray` times each spec at each batch size as a separate job (several specs
+    allowed): `local` one after the other here, `ray` as one Ray task each, with a whole device to
+    itself, on a local Ray instance or the cluster at `--address` (the `cluster` extra). The table
+    gains the node and device of each job; a failed job is a note, and the exit status is 1.
     """
     from ..api import analyze
     from ..render.bench import bench_table
     from ..torch_backend import bench as run_bench
 
     given = freezing(freeze, unfreeze, overrides_from(resolution, input_, set_))
-    analysis = analyze(spec, overrides=given, extends_root=extends_root, max_layers=max_layers)
     config = make_config(device, batch, dtype, channels_last, compile_, threads, warmup, min_time, min_runs)
     if force:
         config = dataclasses.replace(config, max_call_s=None)
+    if executor is None and address is not None:
+        _usage("`--address` joins a Ray cluster: it needs `--executor ray`")
+    if executor is not None:
+        if per_layer or depth is not None or cpu_time:
+            _usage("`--per-layer` times one network here: it does not go with `--executor`")
+        from .executor_bench import bench_jobs
+
+        bench_jobs(specs, given, extends_root, config, executor.value, address, fmt, progress_display)
+        return
+    if len(specs) > 1:
+        _usage(
+            "several specs need `--executor local|ray` (one job each), or `archscope compare --bench` to time them "
+            "interleaved"
+        )
+    analysis = analyze(specs[0], overrides=given, extends_root=extends_root, max_layers=max_layers)
     if per_layer or depth is not None or cpu_time:
         from .per_layer import bench_per_layer
 

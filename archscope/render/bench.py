@@ -89,3 +89,62 @@ def compare_bench_columns(timed: list[Any]) -> tuple[tuple[Column, ...], list[tu
         row += [env[k] for k in env_keys] + ["compiled" if env["compile"] else "eager"]
         cells.append(tuple(row))
     return tuple(columns), cells
+
+
+JOB_COLUMNS = (
+    Column("node", "node"),
+    Column("device_name", "device"),
+    Column("attempts", "attempts", "int"),
+)
+JOB_MACHINE_KEYS = ("key", "source", "params", "macs", "executor", "node_id", "device", "torch", "threads", "error")
+
+
+def jobs_table(jobs: list[Any], outcomes: list[Any]) -> Table:
+    """`bench --executor`: one row per job (a spec at a batch size) with the node and device it
+    ran on; a failed job keeps its row, empty timings, and a note that says why. JSON: the jobs
+    with their outcome, record and full result."""
+    rows, notes, document, envs = [], [], [], []
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        rec = outcome.record
+        d: dict[str, Any] = {"network": rec.get("name") or job.source, "batch": job.batch, **rec}
+        d.update(key=job.key, source=job.source, error=outcome.error)
+        if outcome.result is not None:
+            t = outcome.result.timings[0]
+            d.update(t.to_dict())
+            d["p10_p90"] = f"{t.p10 * 1e3:.2f}–{t.p90 * 1e3:.2f}"
+            d["blocks"] = f"{t.runs}×{t.calls_per_run}"
+            envs.append(outcome.result.environment)
+        else:
+            notes.append(f"failed: `{job.source}` at batch {job.batch}: {outcome.error}")
+        rows.append(d)
+        document.append(
+            {
+                "key": job.key,
+                "source": job.source,
+                "batch": job.batch,
+                "median_ms": outcome.median_ms,
+                "error": outcome.error,
+                "record": rec,
+                "result": outcome.result.to_dict() if outcome.result is not None else None,
+            }
+        )
+    columns = TIMING_COLUMNS + JOB_COLUMNS + tuple(Column(k, k, show="machine") for k in JOB_MACHINE_KEYS)
+    executor = next((o.record.get("executor") for o in outcomes), "local")
+    nodes = sorted({o.record["node"] for o in outcomes if o.record.get("node")})
+    preamble = (f"executor {executor} · {len(jobs)} jobs on {len(nodes)} node{'s' * (len(nodes) != 1)}",)
+    if envs:
+        preamble += (environment_line(envs[0]) + (" (first job)" if len(envs) > 1 else ""),)
+    noisy = [o.result.timings[0].spread for o in outcomes if o.result is not None]
+    if any(s > SPREAD_NOTE for s in noisy):
+        notes.append(
+            f"note: the calls varied by up to {max(noisy):.0%} (IQR / median): the machine was busy or its speed "
+            "drifted; a longer --min-time or an idle machine gives steadier numbers"
+        )
+    return Table(
+        columns,
+        tuple(tuple(d.get(c.key) for c in columns) for d in rows),
+        preamble=preamble,
+        notes=tuple(notes),
+        convention=CONVENTION,
+        document=document,
+    )
