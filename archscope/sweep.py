@@ -108,6 +108,7 @@ class VariantResult:
     measured_ms: float | None = None
     error: Diagnostic | None = None  # the variant is invalid: its first error
     bench_error: str | None = None  # the variant is valid but its measurement failed
+    bench_record: Mapping[str, Any] | None = None  # where it was measured: node, device, torch, attempts
 
     def metric(self, name: str) -> float | None:
         return getattr(self, METRICS[name][0])
@@ -417,7 +418,9 @@ def with_measurements(
     out = []
     for r in results:
         o = by_key.get(r.variant.index)
-        out.append(r if o is None else replace(r, measured_ms=o.median_ms, bench_error=o.error))
+        out.append(
+            r if o is None else replace(r, measured_ms=o.median_ms, bench_error=o.error, bench_record=dict(o.record))
+        )
     return out
 
 
@@ -471,6 +474,8 @@ def _result_dict(r: VariantResult, on_front: bool) -> dict[str, Any]:
     out["pareto"] = on_front
     if r.bench_error is not None:
         out["bench_error"] = r.bench_error
+    if r.bench_record is not None:
+        out["bench"] = dict(r.bench_record)
     return out
 
 

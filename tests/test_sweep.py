@@ -277,6 +277,15 @@ def test_bench_end_to_end_with_the_real_executors(no_calibration):
     data = json.loads(result.output)
     assert data["pareto"] == ["macs", "measured_ms"]
     assert all(r["measured_ms"] > 0 for r in data["results"])
+    import socket
+
+    import torch
+
+    records = [r["bench"] for r in data["results"]]  # where each variant was measured
+    assert {(r["node"], r["executor"], r["attempts"], r["torch"]) for r in records} == {
+        (socket.gethostname(), "local", 1, torch.__version__)
+    }
+    assert [r["params"] for r in records] == [44_426, 44_426]  # the built network's, as analysed
 
 
 # -- compound scaling ---------------------------------------------------------------------

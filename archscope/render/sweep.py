@@ -57,6 +57,7 @@ def sweep_table(sweep: Sweep, extra_notes: tuple[str, ...] = ()) -> Table:
     for r in valid:
         if r.bench_error is not None:
             notes.append(f"not measured #{r.variant.index} ({r.variant.describe()}): {r.bench_error}")
+    notes += _where_measured(valid)
     axes = "; ".join(str(a) for a in sweep.axes)
     mode = f"{sweep.random} random draws (seed {sweep.seed})" if sweep.random is not None else "grid"
     return Table(
@@ -68,6 +69,21 @@ def sweep_table(sweep: Sweep, extra_notes: tuple[str, ...] = ()) -> Table:
         convention=CONVENTION,
         document=sweep.to_dict(),
     )
+
+
+def _where_measured(valid: list[VariantResult]) -> list[str]:
+    """Where `--bench` ran (the executor's records; every field is in the JSON): one line per node
+    and device, and the variants that needed a second attempt."""
+    places: dict[str, list[int]] = {}
+    for r in valid:
+        rec = r.bench_record
+        if rec:
+            where = f"{rec.get('node', '?')} ({rec.get('device_name') or rec.get('device', '?')})"
+            places.setdefault(f"{where}, {rec.get('executor', 'local')} executor", []).append(r.variant.index)
+    lines = [f"measured on {where}: {len(ids)} variant{'s' * (len(ids) != 1)}" for where, ids in places.items()]
+    retried = [r for r in valid if r.bench_record and int(r.bench_record.get("attempts", 1) or 1) > 1]
+    lines += [f"#{r.variant.index} measured at attempt {r.bench_record['attempts']}" for r in retried]  # type: ignore[index]
+    return lines
 
 
 def _row(r: VariantResult, sweep: Sweep, present: list[str]) -> tuple[Any, ...]:
