@@ -446,7 +446,9 @@ def main() -> int:
     try:
         for i in range(shard, args.mutants, shards):
             kind, base = kinds[i % len(kinds)], rng.choice(sorted(bases))
-            path, outcome = run_one(rng, bases, kind, base, i % args.memory_every == 0, i, args.keep)
+            # every n-th mutant of this shard (i alone would skip a shard: i is odd in shard 1 of 2)
+            memory = (i // shards) % args.memory_every == 0
+            path, outcome = run_one(rng, bases, kind, base, memory, i, args.keep)
             by_kind[kind].append(outcome)
             codes.update(outcome.codes)
             if outcome.problems:
