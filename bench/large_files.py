@@ -1,8 +1,8 @@
 """The work-bound goal, measured: every file under 1 MB is accepted or refused within 2 s of CPU
 and 300 MB. Runs `archscope lint FILE` in its own process for each of the costliest inputs of
 ``tests/test_hostile.py`` (the same cases the suite asserts) and prints what the kernel
-accounted for the process when it exited (wait4): CPU time (user + system, start-up included)
-and peak RSS; the fastest of ``--runs`` (the machine is shared: a busy neighbour slows even CPU
+accounted for the process when it exited (wait4): CPU time (user + system, start-up included),
+and its peak RSS (VmHWM, which the process reads as it exits); the fastest of ``--runs`` (the machine is shared: a busy neighbour slows even CPU
 time through the shared caches).
 
     python bench/large_files.py [--runs 3]
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,20 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_hostile import BOUNDED, LARGE_FILES  # noqa: E402  (the cases the suite asserts)
+from test_hostile import BOUNDED, LARGE_FILES, run_measured  # noqa: E402  (the cases the suite asserts)
 
 
 def lint(path: Path) -> tuple[int, str, float, int]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "archscope", "lint", str(path), "--format", "concise"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as process:
-        output = process.stdout.read().decode() if process.stdout else ""
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    codes = sorted(
-        {word for line in output.splitlines() for word in line.split() if word[:1] in "EW" and word[1:].isdigit()}
-    )
-    return process.returncode, ",".join(codes), usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+    code, output, cpu, rss = run_measured(["lint", str(path), "--format", "concise"], path.parent)
+    words = {word for line in output.splitlines() for word in line.split()}
+    return code, ",".join(sorted(w for w in words if w[:1] in "EW" and w[1:].isdigit() and len(w) == 4)), cpu, rss
 
 
 def main() -> None:
