@@ -151,7 +151,8 @@ def measure_first_touch(device: str, dtype: str, threads: int, min_run_time: flo
     torch = require_torch("`calibrate`")
     dt = getattr(torch, dtype)
     size = DTYPE_BYTES[dtype]
-    extra: dict[str, float] = {}
+    extra: dict[int, tuple[float, int]] = {}
+    min_run_time = max(min_run_time, 0.25)  # ~10 calls each: at 0.02 s (2 calls) one page-fault storm decides
     with torch.inference_mode():
         for mib in (24, 48):
             src = torch.ones(mib * 2**20 // size, dtype=dt)
