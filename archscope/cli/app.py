@@ -146,4 +146,6 @@ def main() -> None:
 
     install()  # again, for callers of this function (the `archscope` command installs it before importing)
     command = requested(sys.argv[1:])
+    if command is None and sys.argv[1:2] == ["--version"]:
+        build_app([])()  # the version needs no command
     build_app([command] if command else None)()
