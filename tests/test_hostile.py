@@ -177,6 +177,31 @@ def test_extends_root_widens_the_confinement(project: Path, cli, monkeypatch):
     assert [d.code for d in archscope.analyze(child, extends_root=project).errors] == ["E012"]
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["draw", "--format", "mermaid"], ["predict"], ["export", "--to", "pytorch", "-o"], ["report", "-o"]],
+    ids=["draw", "predict", "export", "report"],
+)
+def test_every_spec_command_takes_extends_root_and_max_layers(command: list[str], project: Path, cli):
+    """The options `summary` and `lint` take, on the commands that read a spec to draw, predict,
+    export or report it: the same confinement, the same layer limit."""
+    child = project / "specs" / "sub" / "child.yaml"
+    child.write_text("extends: ../base.yaml\nparams: {c: 8}\n")
+    out = [str(project / "out.file")] if command[-1] == "-o" else []
+    refused = cli(command[0], str(child), *command[1:], *out)
+    assert refused.exit_code == 1 and "E012" in refused.output
+    long = project / "specs" / "long.yaml"
+    long.write_text("input: [4]\nlayers:\n" + "  - relu\n" * 10_001)
+    too_long = cli(command[0], str(long), *command[1:], *out, "--max-layers", "10000")
+    assert too_long.exit_code == 1 and "E011" in too_long.output and "10,000 layers" in too_long.output
+    shown = cli(command[0], "--help", "--no-color").output
+    assert "--extends-root" in shown and "--max-layers" in shown
+    if command[0] == "draw":  # the others need a calibration, torch or a browser: their options are enough
+        root = ["--extends-root", str(project / "specs")]
+        assert cli("draw", str(child), "--format", "mermaid", *root).exit_code == 0
+        assert cli("draw", str(long), "--format", "mermaid", "--max-layers", "10001").exit_code == 0
+
+
 def test_bundled_parents_and_sibling_paths_still_work(project: Path):
     (project / "specs" / "v.yaml").write_text("extends: base.yaml\nparams: {c: 2}\n")
     assert archscope.analyze(project / "specs" / "v.yaml").ok

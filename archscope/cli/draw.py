@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..api import analyze
-from .common import ExitCode, exit_for, handled, print_diagnostics
+from .common import ExitCode, ExtendsRootOpt, MaxLayersOpt, exit_for, handled, print_diagnostics
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 from .pictures import ForceOpt, OutputOpt, usage_error
 
@@ -87,6 +87,8 @@ def draw(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Draw the network: one box per block (repeated blocks collapse to one `×N` box) or per layer.
 
@@ -98,7 +100,9 @@ def draw(
     from ..render.diagram import DrawError, render_dot, to_dot, to_mermaid
 
     chosen = pick_format(fmt, output)
-    result = analyze(spec, overrides=overrides_from(resolution, input_, set_))
+    result = analyze(
+        spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root, max_layers=max_layers
+    )
     if result.report is None or result.errors or result.graph is None:
         print_diagnostics(result.diagnostics)
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .backend import backend_errors
-from .common import ExitCode, exit_for, handled, print_diagnostics
+from .common import ExitCode, ExtendsRootOpt, MaxLayersOpt, exit_for, handled, print_diagnostics
 from .output import OutputError, write_output
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
@@ -33,6 +33,8 @@ def export(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Write the network as ONNX (`torch.onnx.export`, checked by `onnx.checker`) or as a standalone
     PyTorch file (an `nn.Module` that needs only torch; `build()`'s state_dict loads into it).
@@ -46,7 +48,9 @@ def export(
     if to is Target.onnx and output is None:
         print("archscope: an ONNX model is binary: give the file to write with -o FILE", file=sys.stderr)
         raise typer.Exit(ExitCode.USAGE)
-    analysis = analyze(spec, overrides=overrides_from(resolution, input_, set_))
+    analysis = analyze(
+        spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root, max_layers=max_layers
+    )
     if analysis.errors or analysis.report is None or analysis.graph is None:
         print_diagnostics(analysis.errors or analysis.diagnostics)
         raise typer.Exit(exit_for(analysis.errors or analysis.diagnostics))

@@ -13,7 +13,16 @@ from ..render.emit import TABLE_FORMATS, OutputFormat
 from ..render.summary import grouped_rows
 from .bench import DType
 from .calibrate import CalDevice, calibration_errors
-from .common import ExitCode, exit_for, format_option, handled, print_diagnostics, write_table
+from .common import (
+    ExitCode,
+    ExtendsRootOpt,
+    MaxLayersOpt,
+    exit_for,
+    format_option,
+    handled,
+    print_diagnostics,
+    write_table,
+)
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 
 
@@ -34,6 +43,8 @@ def predict(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """Predict inference latency statically: each layer's roofline on the calibrated device, plus overheads.
 
@@ -47,7 +58,9 @@ def predict(
     from ..render.timing import predict_table
     from ..roofline import predict as run_predict
 
-    result = analyze(spec, overrides=overrides_from(resolution, input_, set_))
+    result = analyze(
+        spec, overrides=overrides_from(resolution, input_, set_), extends_root=extends_root, max_layers=max_layers
+    )
     if result.report is None or result.graph is None or result.errors:
         print_diagnostics(result.errors or result.diagnostics)
         raise typer.Exit(exit_for(result.diagnostics) or ExitCode.PROBLEMS)

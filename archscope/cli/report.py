@@ -9,7 +9,7 @@ import typer
 from ..compare import compare as run_compare
 from . import bench as bench_cli
 from .backend import backend_errors
-from .common import ExitCode, exit_for, handled, print_diagnostics
+from .common import ExitCode, ExtendsRootOpt, MaxLayersOpt, exit_for, handled, print_diagnostics
 from .overrides import InputOpt, ResolutionOpt, SetOpt, overrides_from
 from .pictures import ForceOpt
 
@@ -45,6 +45,8 @@ def report(
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
+    extends_root: ExtendsRootOpt = None,
+    max_layers: MaxLayersOpt = None,
 ) -> None:
     """One HTML file (no network fetches: styles, script and pictures inline) to mail or attach to a PR.
 
@@ -55,7 +57,9 @@ def report(
     """
     from ..render.html import Page, html_report
 
-    result = run_compare(specs, overrides_from(resolution, input_, set_))
+    result = run_compare(
+        specs, overrides_from(resolution, input_, set_), extends_root=extends_root, max_layers=max_layers
+    )
     if not result.ok:
         print_diagnostics([d for d in result.diagnostics if d.is_error])
         raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))
