@@ -27,10 +27,13 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
+from .paths import is_file
+from .torch_backend.benchmark import MAX_CALL_S, BenchConfig  # plain data: no torch until a job runs
 from .torch_backend.errors import BackendError
 
 EXECUTORS = ("local", "ray")
@@ -58,8 +61,44 @@ class BenchJob:
     warmup: int = 5
     channels_last: bool = False
     compile: bool = False
-    max_call_s: float | None = 10.0  # None: `--force`
+    max_call_s: float | None = MAX_CALL_S  # None: `--force`
     extends_root: str | None = None  # where `extends:` paths may lead (must exist on the node too)
+
+    # the timing options are BenchConfig's (one batch size a job): mapped here, both ways
+    _TIMING: ClassVar[tuple[str, ...]] = (
+        "device",
+        "dtype",
+        "threads",
+        "min_time",
+        "min_runs",
+        "warmup",
+        "channels_last",
+        "compile",
+        "max_call_s",
+    )
+
+    @classmethod
+    def from_config(
+        cls, key: int, source: str, overrides: Overrides, batch: int, config: BenchConfig, **more: Any
+    ) -> BenchJob:
+        """The job of ``source`` at ``batch`` with ``config``'s timing options (and its text, see
+        :func:`spec_text`); ``more``: other fields (``extends_root``)."""
+        timing = {name: getattr(config, name) for name in cls._TIMING}
+        return cls(key, source, spec_text(source), overrides, batch, **timing, **more)
+
+    def config(self) -> BenchConfig:
+        """The BenchConfig that times this job (its one batch size)."""
+        return BenchConfig(batches=(self.batch,), **{name: getattr(self, name) for name in self._TIMING})
+
+
+def spec_text(source: str) -> str | None:
+    """A spec file's text, sent with its job (a remote node then needs no copy of the file)."""
+    if not is_file(Path(source)):
+        return None  # a bundled name: every node has it
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # the job reads it, and reports why it cannot
 
 
 @dataclass(frozen=True)
@@ -104,21 +143,9 @@ def time_job(job: BenchJob) -> BenchOutcome:
             return BenchOutcome(job.key, None, f"{first.span}: {first.code} {first.message}", record)
         report = analysis.report
         record.update(name=report.name, params=report.totals.params, macs=report.totals.macs)
-        from .torch_backend.benchmark import BenchConfig, bench_many
+        from .torch_backend.benchmark import bench_many
 
-        config = BenchConfig(
-            device=job.device,
-            batches=(job.batch,),
-            dtype=job.dtype,
-            channels_last=job.channels_last,
-            compile=job.compile,
-            threads=job.threads,
-            warmup=job.warmup,
-            min_time=job.min_time,
-            min_runs=job.min_runs,
-            max_call_s=job.max_call_s,
-        )
-        result = bench_many([analysis], config)[0]
+        result = bench_many([analysis], job.config())[0]
     except Exception as exc:  # noqa: BLE001 - a failed job is an outcome; the others go on
         why = str(exc).strip().splitlines()[0] if isinstance(exc, BackendError) and str(exc).strip() else None
         return BenchOutcome(job.key, None, why or _first_line(exc), record)

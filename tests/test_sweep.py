@@ -238,6 +238,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
 
     fake = types.ModuleType("archscope.executors")
     fake.BenchJob, fake.BenchOutcome, fake.run_jobs = BenchJob, BenchOutcome, run_jobs
+    fake.spec_text = lambda source: None  # a bundled name: no text to send
     monkeypatch.setitem(sys.modules, "archscope.executors", fake)
     args = [
         "sweep",

@@ -146,6 +146,5 @@ def main() -> None:
 
     install()  # again, for callers of this function (the `archscope` command installs it before importing)
     command = requested(sys.argv[1:])
-    if command is None and sys.argv[1:2] == ["--version"]:
-        build_app([])()  # the version needs no command
-    build_app([command] if command else None)()
+    # the named command alone; none for `--version`; every one for `--help` or an unknown name
+    build_app([command] if command else [] if sys.argv[1:2] == ["--version"] else None)()

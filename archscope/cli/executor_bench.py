@@ -11,19 +11,8 @@ from typing import Any
 import typer
 
 from ..overrides import Overrides
-from ..paths import is_file
 from ..render.emit import OutputFormat
 from .common import ExitCode, write_table
-
-
-def _text_of(spec: str) -> str | None:
-    """A spec file's text, sent with its job (a remote node then needs no copy of the file)."""
-    if not is_file(Path(spec)):
-        return None  # a bundled name: every node has it
-    try:
-        return Path(spec).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # the job reads it, and reports why it cannot
 
 
 def bench_jobs(
@@ -46,27 +35,9 @@ def bench_jobs(
         analysis = analyze(spec, overrides=given, extends_root=extends_root)
         if analysis.errors or analysis.report is None:
             raise SpecError(analysis.errors or analysis.diagnostics)
-        text = _text_of(spec)
+        root = str(extends_root) if extends_root is not None else None
         for batch in config.batches:
-            jobs.append(
-                BenchJob(
-                    key=len(jobs),
-                    source=spec,
-                    text=text,
-                    overrides=given,
-                    batch=batch,
-                    device=config.device,
-                    dtype=config.dtype,
-                    threads=config.threads,
-                    min_time=config.min_time,
-                    min_runs=config.min_runs,
-                    warmup=config.warmup,
-                    channels_last=config.channels_last,
-                    compile=config.compile,
-                    max_call_s=config.max_call_s,
-                    extends_root=str(extends_root) if extends_root is not None else None,
-                )
-            )
+            jobs.append(BenchJob.from_config(len(jobs), spec, given, batch, config, extends_root=root))
     with progress_display() as progress:
         report = None
         if progress is not None:

@@ -278,7 +278,7 @@ def _measure(
     executors = _executors()
     BenchJob, run_jobs = executors.BenchJob, executors.run_jobs  # noqa: N806 - a class, as its module names it
 
-    text = Path(source).read_text("utf-8") if Path(source).is_file() else None
+    text = executors.spec_text(source)
     jobs = [
         BenchJob(
             key=r.variant.index,
