@@ -294,8 +294,10 @@ def read_source(path: Path, display: str | None = None) -> str:
     """Read a spec file as UTF-8 text, turning OS and encoding problems into diagnostics."""
     name = display or str(path)
     try:
+        if path.stat().st_size > MAX_BYTES:  # a regular file that large is refused before it is opened
+            raise _error("E011", f"the file is larger than {MAX_BYTES // 2**20} MiB", Span(name, 1, 1))
         with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)  # never more: a huge file is refused without being read
+            data = f.read(MAX_BYTES + 1)  # never more (a device or pipe has no size to ask first)
     except IsADirectoryError:
         raise _error("E000", "this is a directory, not a spec file", Span(name, 1, 1)) from None
     except OSError as exc:

@@ -31,7 +31,7 @@ QUICK = ["--min-time", "0.05", "--min-runs", "3", "--warmup", "1", "--device", "
 def test_json_records_environment_and_consistent_statistics():
     out = CliRunner().invoke(app, ["bench", "lenet5", "--batch", "1,3", "--threads", "1", "--format", "json", *QUICK])
     assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     env = data["environment"]
     assert env["torch"] == torch.__version__ and env["device"] == "cpu" and env["threads"] == 1
     assert (env["dtype"], env["layout"], env["compile"], env["batches"]) == ("float32", "contiguous", False, [1, 3])
@@ -55,7 +55,7 @@ def test_json_records_environment_and_consistent_statistics():
 def test_csv_has_one_row_per_batch_with_the_environment():
     out = CliRunner().invoke(app, ["bench", "lenet5", "--batch", "1,2", "--format", "csv", *QUICK])
     assert out.exit_code == 0, out.output
-    rows = list(csv.DictReader(io.StringIO(out.output)))
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [r["batch"] for r in rows] == ["1", "2"]
     assert all(r["torch"] == torch.__version__ and r["dtype"] == "float32" for r in rows)
     assert all(r["device"] == "cpu" and r["batches"] == "1|2" for r in rows)
@@ -149,7 +149,7 @@ def test_blocks_are_interleaved_round_robin():
 def test_compare_bench_adds_timing_columns():
     out = CliRunner().invoke(app, ["compare", "lenet5", "alexnet_2012", "--bench", "--format", "json", *QUICK])
     assert out.exit_code == 0, out.output
-    rows = json.loads(out.output)
+    rows = json.loads(out.stdout)
     assert [r["name"] for r in rows] == ["lenet5", "alexnet_2012"]
     assert rows[0]["latency_ratio_b1"] == 1.0
     for r in rows:
@@ -183,7 +183,7 @@ def test_cuda_bench(extra):
         ["bench", "resnet18", "--device", "cuda", "--batch", "1,8", "--format", "json", "--min-time", "0.2", *extra],
     )
     assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     env = data["environment"]
     assert env["device"] == "cuda" and "synchronise" in env["timer"]
     assert env["torch"] == torch.__version__ and env["device_name"] == torch.cuda.get_device_name(0)

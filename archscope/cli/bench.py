@@ -87,9 +87,18 @@ def progress_display() -> Iterator[Any]:
     """A transient rich progress bar on stderr (when it is a terminal); yields the callback.
 
     It refreshes only when the benchmark reports progress (between timed blocks), so no
-    display thread runs while a block is timed."""
+    display thread runs while a block is timed. On a stderr that is not a terminal (a CI log, a
+    pipe) it writes a line as each phase starts (a report at fraction 0: `batch 8: warming up
+    vgg16`), so a log shows what is being timed and a script can wait for timing to begin."""
     if not sys.stderr.isatty():
-        yield None
+        from ..render.safe import printable
+
+        def note(label: str, fraction: float) -> None:
+            if fraction == 0.0:
+                line = printable(label).replace("\n", "\\n")
+                print(f"archscope: {line}", file=sys.stderr, flush=True)
+
+        yield note
         return
     from rich.progress import BarColumn, Progress, TextColumn
 

@@ -410,19 +410,27 @@ def interruptible(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     Python delivers Ctrl-C to the main thread, between bytecodes: while the main thread itself
     runs a forward pass (one long call into torch), SIGINT waits until the call returns. Waiting
     in short joins instead, the main thread raises KeyboardInterrupt within ~50 ms; the worker is
-    a daemon thread, abandoned mid-call, and the process exits."""
+    a daemon thread, abandoned mid-call, and the process exits.
+
+    The main thread waits on an event, never in ``Thread.join``: a KeyboardInterrupt raised inside
+    ``join`` marks the thread as stopped while it still runs (CPython 3.11's bpo-45274 handling),
+    and the CLI, seeing no live worker, would let the interpreter finalise under a running torch
+    call, which aborts the process ("terminate called without an active exception")."""
     outcome: dict[str, Any] = {}
+    done = threading.Event()
 
     def run() -> None:
         try:
             outcome["value"] = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread as it is
             outcome["error"] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(target=run, name="archscope-timing", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(0.05)
+    while not done.wait(0.05):
+        pass
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

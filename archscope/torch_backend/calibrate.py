@@ -162,10 +162,17 @@ def measure_first_touch(device: str, dtype: str, threads: int, min_run_time: flo
             reused = _seconds(torch, "torch.clamp_min(src, 0, out=dst)", env, threads, min_run_time, clock)
             extra[mib] = (fresh - reused, mib * 2**20)
             del src, dst
-    (small, _), (large, nbytes) = extra[24], extra[48]
-    if large <= 0 or large < 6 * max(small, 0.0):  # no step: twice the bytes would cost ~twice as much
+    return first_touch_step(extra[24][0], extra[48][0], extra[48][1])
+
+
+def first_touch_step(small_extra_s: float, large_extra_s: float, large_bytes: int) -> dict[str, float]:
+    """The rule of :func:`measure_first_touch`, from its measurements: the extra seconds of a fresh
+    output over a reused one below the threshold (24 MiB) and above it (``large_bytes``, 48 MiB).
+    Twice the bytes cost about twice the extra time where there is no step; a step is an extra
+    time above it at least 6× the one below it (3× the bytes' share)."""
+    if large_extra_s <= 0 or large_extra_s < 6 * max(small_extra_s, 0.0):
         return {"first_touch_gbs": 0.0, "fresh_threshold_bytes": 0}
-    return {"first_touch_gbs": nbytes / large / 1e9, "fresh_threshold_bytes": GLIBC_MMAP_THRESHOLD_MAX}
+    return {"first_touch_gbs": large_bytes / large_extra_s / 1e9, "fresh_threshold_bytes": GLIBC_MMAP_THRESHOLD_MAX}
 
 
 GLIBC_MMAP_THRESHOLD_MAX = 32 * 2**20  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit: 4 MiB × sizeof(long)
