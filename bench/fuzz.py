@@ -346,7 +346,7 @@ class Outcome:
         return self.size > LARGE
 
 
-def check(path: Path, kind: str, memory: bool, render: int | None = 0) -> Outcome:
+def check(path: Path, kind: str, memory: bool, render: int | None = 0, time_goal_s: float = TIME_GOAL_S) -> Outcome:
     """Analyse ``path`` and render every diagnostic (and the summary in format number ``render``
     of the table formats, None: none); the rules of the module docstring, as problems."""
     problems: list[str] = []
@@ -385,7 +385,7 @@ def check(path: Path, kind: str, memory: bool, render: int | None = 0) -> Outcom
                     problems.append(f"escape sequence in the {fmt.value} summary")
     except Exception as exc:  # noqa: BLE001
         problems.append(f"rendering raised {type(exc).__name__}: {exc}")
-    if seconds > TIME_GOAL_S:
+    if seconds > time_goal_s:
         problems.append(f"slow: {seconds:.2f} s of CPU")
     if peak is not None and peak > MEMORY_GOAL:
         problems.append(f"memory: {peak / 2**20:.0f} MiB")
@@ -400,19 +400,20 @@ def run_one(
     memory: bool,
     render: int | None = 0,
     keep: Path | None = None,
+    time_goal_s: float = TIME_GOAL_S,
 ) -> tuple[Path, Outcome]:
     with tempfile.TemporaryDirectory(prefix="archscope-fuzz-") as tmp:
         folder = Path(tmp) / "project"
         folder.mkdir()
         path = write_mutant(rng, kind, base, bases[base], folder)
-        outcome = check(path, kind, memory, render)
+        outcome = check(path, kind, memory, render, time_goal_s)
         outcome.size = path.stat().st_size
-        if outcome.seconds > TIME_GOAL_S:  # over the goal: twice more, and the fastest counts (the
+        if outcome.seconds > time_goal_s:  # over the goal: twice more, and the fastest counts (the
             again = min(check(path, kind, False, None).seconds for _ in range(2))  # machine is shared)
             outcome.retimed = outcome.seconds
             outcome.seconds = min(outcome.seconds, again)
             outcome.problems = [p for p in outcome.problems if not p.startswith("slow")]
-            if outcome.seconds > TIME_GOAL_S:
+            if outcome.seconds > time_goal_s:
                 outcome.problems.append(f"slow: {outcome.seconds:.2f} s of CPU (fastest of 3)")
         if outcome.seconds > 0.5 and not memory:  # a slow one: measure its memory too
             outcome.peak = check(path, kind, True).peak

@@ -4,9 +4,10 @@ hypothesis draws the mutant (its kind, the spec it starts from, and the seed of 
 in ``bench/fuzz.py``: extreme literals, hostile values and YAML, odd ``extends:`` and file
 names, work-bound attacks), with a fixed seed and a bounded budget (~30 s). For each: no
 exception escapes, every diagnostic is located in the file that was analysed, no control
-character reaches a human format, and the file finishes within 2 s of CPU time (the fastest of
-three when the first is over) and 300 MB (measured with tracemalloc for every fourth), whatever
-its size: the limits of :mod:`archscope.limits` bound the work of any file under 1 MB.
+character reaches a human format, and the file's work is bounded: 300 MB (measured with
+tracemalloc for every fourth) and CPU time under 10× the 2 s goal (a guard against unbounded work
+that load cannot trip; `bench/fuzz.py` shows the goal itself), whatever its size: the limits of
+:mod:`archscope.limits` bound the work of any file under 1 MB.
 ``python bench/fuzz.py`` runs 10,000 of them.
 """
 
@@ -26,6 +27,9 @@ sys.modules["archscope_fuzz"] = fuzz  # its dataclasses look their module up
 _spec.loader.exec_module(fuzz)
 
 BASES = fuzz.base_specs(small=True)
+# CPU time is a measurement that load moves: the 2 s goal is `bench/fuzz.py`'s to show. Here 10×
+# the goal only catches work that is no longer bounded (such a mutant takes minutes, or forever).
+HANG_GUARD_S = 10 * fuzz.TIME_GOAL_S
 
 
 @seed(13)
@@ -44,5 +48,7 @@ BASES = fuzz.base_specs(small=True)
     render=st.integers(0, 3),
 )
 def test_hostile_mutants_are_accepted_or_refused_cleanly(kind: str, base: str, mutation: int, render: int):
-    path, outcome = fuzz.run_one(random.Random(mutation), BASES, kind, base, memory=render == 0, render=render)
+    path, outcome = fuzz.run_one(
+        random.Random(mutation), BASES, kind, base, memory=render == 0, render=render, time_goal_s=HANG_GUARD_S
+    )
     assert not outcome.problems, (kind, base, mutation, outcome.problems)
