@@ -75,7 +75,8 @@ TABLE: tuple[Code, ...] = (
         "E004",
         "a value has the wrong type or is out of range",
         "An attribute got a value it cannot take: a word where a number is needed, a negative size, a "
-        "list of the wrong length, a number too large to be a size.",
+        "list of the wrong length, a number too large to be a size. Or a name is not a valid name (letters, "
+        "digits, `_` or `-`, not starting with a digit): the file's name too, when the spec has no `name:`.",
         _net("{op: conv2d, out: 8, kernel: -3}"),
         "Give a value of the type and range the message states under `expected`.",
         _net("{op: conv2d, out: 8, kernel: 3}"),

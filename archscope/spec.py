@@ -82,6 +82,22 @@ class SpecParser:
             return None
         return text
 
+    def file_name(self, file: str, span: Span, name_node: YNode | None) -> str:
+        """The network's name when the spec gives none: its file's name, which must be a valid
+        name as `name:` must (it heads tables, names CSV rows and the exported class); an
+        invalid `name:` was reported already, so its file's name stands in silently."""
+        stem = Path(file).stem
+        if name_node is None and not NAME_RE.match(stem):
+            self.d.error(
+                "E004",
+                f"the spec has no `name:` and its file's name `{stem}` is not a valid name",
+                span,
+                expected="letters, digits, `_` or `-`, not starting with a digit",
+                found=stem,
+                notes=("give the spec a `name:`, or rename the file",),
+            )
+        return stem
+
     def unknown_keys(self, m: YMap, allowed: tuple[str, ...], where: str) -> None:
         for key in m.items:
             if key not in allowed:
@@ -101,7 +117,7 @@ class SpecParser:
             raise SpecError(self.d.items)
         self.unknown_keys(m, TOP_KEYS, "the spec")
         name_node = m.get("name")
-        name = (self.name(name_node, "`name`") if name_node else None) or Path(file).stem
+        name = (self.name(name_node, "`name`") if name_node else None) or self.file_name(file, m.span, name_node)
         meta = {}
         for key in META_KEYS:
             node = m.get(key)

@@ -240,7 +240,8 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path: Path, cli):
         result = cli("lint", str(spec), "--format", fmt)
         assert result.exit_code == 1 and "\x1b" not in result.output and "\u202e" not in result.output
         assert "bad\\x1b[31mkey\\u202e" in result.output and "[bold]x.yaml" in result.output
-    spec.write_text('title: "\\e[2J\\e[31mowned [bold]x"\ninput: [3, 8, 8]\nlayers: [relu]\n')
+    # `name:`: the file's name is not a valid one (E004, issue 20)
+    spec.write_text('name: x\ntitle: "\\e[2J\\e[31mowned [bold]x"\ninput: [3, 8, 8]\nlayers: [relu]\n')
     for fmt in ("table", "markdown"):
         result = cli("summary", str(spec), "--format", fmt)
         assert result.exit_code == 0 and "\x1b" not in result.output

@@ -96,14 +96,14 @@ def lint(
         from rich.progress import Progress
 
         from ..render.console import console
-        from ..render.safe import printable
+        from ..render.safe import oneline
 
         with Progress(console=console(stderr=True), transient=True) as bar:
             task = bar.add_task("linting", total=None)
 
             def on_file(done: int, total: int, path) -> None:
                 if total > 20:
-                    name = printable(escape(path.name))  # a file name is neither markup nor escape codes
+                    name = oneline(escape(path.name))  # a file name is neither markup, nor escape codes, nor lines
                     bar.update(task, completed=done, total=total, description=f"linting {name}")
 
             result = run_lint(paths, on_file, config.extends_root, config.max_layers)

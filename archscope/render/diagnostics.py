@@ -4,6 +4,11 @@ text:   ``file:line:col: error E104 message``, the source line and a caret, then
         expected / found / input shape / notes.
 github: ``::error file=…,line=…,col=…,title=E104::message`` (workflow-command escaping).
 json:   a list of objects (see :meth:`Diagnostic.to_dict`).
+
+A diagnostic quotes the spec (a key, a value, a name, the file's name, the source line), so
+in the human formats each part is one line (:func:`~archscope.render.safe.oneline`): a key
+written ``"x\\n::error ::forged"`` reads ``x\\n::error ::forged`` and cannot start a line of its
+own in a CI log; the github format escapes CR and LF as the workflow-command syntax asks.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
-from .safe import printable
+from .safe import oneline, printable
 
 
 @lru_cache(maxsize=64)
@@ -46,28 +51,28 @@ def source_excerpt(d: Diagnostic) -> list[str]:
         col = col - start + len(head)
     num = str(d.span.line)
     pad = " " * len(num)
-    return [f" {num} | {text}", f" {pad} | {' ' * col}^"]
+    return [f" {num} | {oneline(text)}", f" {pad} | {' ' * col}^"]
 
 
 def format_text(d: Diagnostic, with_source: bool = True, hint: bool = True) -> str:
     """The human form; ``hint`` adds the `archscope explain CODE` line."""
-    where = f"{d.span}: " if d.span else ""
-    out = [f"{where}{d.severity.value} {d.code} {d.message}"]
+    where = f"{oneline(d.span)}: " if d.span else ""
+    out = [f"{where}{d.severity.value} {d.code} {oneline(d.message)}"]
     if with_source:
         out += source_excerpt(d)
     shown = d.input_shape if d.input_shape != d.found else None  # merges: found is the inputs
     for label, value in (("expected", d.expected), ("found", d.found), ("input", shown)):
         if value is not None:
-            out.append(f"    {label + ':':<9} {value}")
-    out += [f"    note:     {n}" for n in d.notes]
+            out.append(f"    {label + ':':<9} {oneline(value)}")
+    out += [f"    note:     {oneline(n)}" for n in d.notes]
     if hint:
         out.append(f"    help:     `archscope explain {d.code}`")
-    return printable("\n".join(out))  # spec text (keys, values, the source line) never drives the terminal
+    return "\n".join(out)  # spec text (keys, values, the source line) never drives the terminal
 
 
 def format_concise(d: Diagnostic) -> str:
     where = f"{d.span}: " if d.span else ""
-    return printable(f"{where}{d.code} {d.message}".replace("\n", " "))
+    return oneline(f"{where}{d.code} {d.message}")
 
 
 def _escape_data(s: str) -> str:

@@ -5,12 +5,17 @@ what Graphviz's ``dot`` lays out for SVG and PNG (through the ``graphviz`` packa
 extra, imported only here and only then). Each box reads: name, op (or block ``×N``), output
 shape, params and MACs (zeros left out); inputs and outputs are rounded; a repeated block has a
 double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`).
+
+Text from the spec (the title, names) is one line in both (:func:`~archscope.render.safe.oneline`):
+a newline or an escape sequence in a title is drawn as ``\\n`` or ``\\x1b`` and never reaches the
+terminal that the text is printed on.
 """
 
 from __future__ import annotations
 
 from ..diagram import Box, Diagram
 from .numbers import compact, shape
+from .safe import oneline
 
 _HOW = (
     "install it with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS) or "
@@ -41,7 +46,7 @@ def box_lines(box: Box) -> list[str]:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    return oneline(text).replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def to_mermaid(diagram: Diagram) -> str:
@@ -83,7 +88,9 @@ def to_mermaid(diagram: Diagram) -> str:
 
 
 def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """The inside of a quoted DOT string: one line, then ``\\`` and ``"`` escaped (a ``\\x1b`` is
+    drawn as written, not read as an escape of DOT's)."""
+    return oneline(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def to_dot(diagram: Diagram) -> str:

@@ -9,6 +9,13 @@ CSV is a header of column keys and one line per row; shapes read ``3×224×224``
 (``pandas.read_csv(path, comment="#")``; ``csv.DictReader(line for line in f if not
 line.startswith("#"))``), unless the table has a ``convention`` column: `bench` rows carry
 their context (device, torch version) in columns, and the convention with them.
+
+CSV text is opened in spreadsheets and printed in CI logs, so each text cell is one line
+(:func:`~archscope.render.safe.oneline`: a newline reads ``\\n``, an escape sequence ``\\x1b``) and
+one that a spreadsheet would take for a formula (it starts with ``=``, ``+``, ``-``, ``@``, or
+their full-width forms) gets a leading ``'``, as OWASP's "CSV Injection" page recommends:
+``=HYPERLINK(…)`` reads ``'=HYPERLINK(…)``. Numbers are written as they are (``-1.5`` is a number).
+JSON needs neither: ``json.dumps`` escapes every control character, U+2028 and U+2029 included.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 from typing import Any
 
 from ..table import Table
+from .safe import oneline
 
 
 def to_json(table: Table) -> str:
@@ -33,10 +41,22 @@ def to_json(table: Table) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
+# what a spreadsheet takes for the start of a formula (OWASP, CSV Injection), full-width forms too;
+# a tab or carriage return, also on OWASP's list, is already an escape (`\\x09`) after `oneline`
+FORMULA_START = tuple("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
+def csv_text(text: object) -> str:
+    """A text cell of CSV: on one line, and never read as a formula."""
+    s = oneline(text)
+    return "'" + s if s.startswith(FORMULA_START) else s
+
+
 def _csv_value(value: Any, kind: str) -> Any:
     if isinstance(value, (list, tuple)):
-        return ("×" if kind == "shape" else "|").join(map(str, value))
-    return value
+        joined = ("×" if kind == "shape" else "|").join(map(str, value))
+        return csv_text(joined) if any(isinstance(v, str) for v in value) else joined
+    return csv_text(value) if isinstance(value, str) else value
 
 
 def to_csv(table: Table) -> str:

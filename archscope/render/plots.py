@@ -4,13 +4,18 @@
 groups named under the axis); ``scatter``: networks by params and MACs, and by MACs and measured
 latency when there are timings; ``sweep_plot``: a sweep's Pareto front. All return the file's bytes (SVG or PNG). No pyplot: each chart
 is its own :class:`~matplotlib.figure.Figure`, so nothing global is touched.
+
+Text is text: every chart is drawn with mathtext and TeX off (``text.parse_math``,
+``text.usetex``), so a `$` in a title or a name is a dollar sign, never a formula to parse (a
+title ``$\\frac{$`` made matplotlib raise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 
 from ..report import Report
 
@@ -32,6 +37,22 @@ def _matplotlib() -> Any:
     return matplotlib, Figure, FuncFormatter
 
 
+C = TypeVar("C", bound=Callable[..., bytes])
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+
+
+def _plain_text(chart: C) -> C:
+    """``chart`` made and saved with mathtext and TeX off: every label is shown as written."""
+
+    @functools.wraps(chart)
+    def wrapper(*args: Any, **kwargs: Any) -> bytes:
+        matplotlib = _matplotlib()[0]
+        with matplotlib.rc_context(PLAIN_TEXT):  # read when each Text is made, ticks at savefig too
+            return chart(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _tick(value: float, _pos: object = None) -> str:
     """An axis label: 2.5M, 10G (fewer digits than the tables' 2.50M, so that ticks do not collide)."""
     for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
@@ -51,6 +72,7 @@ def _save(fig: Any, fmt: str, salt: str) -> bytes:
     return out.getvalue()
 
 
+@_plain_text
 def layer_chart(report: Report, fmt: str = "svg", salt: str = "") -> bytes:
     """Three bar charts over the layers, in network order: MACs, params, activations."""
     _, Figure, FuncFormatter = _matplotlib()
@@ -88,6 +110,7 @@ def layer_chart(report: Report, fmt: str = "svg", salt: str = "") -> bytes:
     return _save(fig, fmt, salt or report.name)
 
 
+@_plain_text
 def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None = None, fmt: str = "svg") -> bytes:
     """Params vs MACs of each network (``rows``: :meth:`Comparison.rows`); with ``latency_ms`` (one
     per network), a second panel: MACs vs measured latency."""
@@ -118,6 +141,7 @@ def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None =
     return _save(fig, fmt, "scatter-" + "-".join(names))
 
 
+@_plain_text
 def sweep_plot(sweep: Any, references: Sequence[tuple[str, float, float]] = (), fmt: str = "svg") -> bytes:
     """A sweep's variants on its two Pareto metrics (:class:`archscope.sweep.Sweep`): every valid
     variant a dot, the front joined by a staircase, and ``references`` (bundled nets, as

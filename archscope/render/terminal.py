@@ -5,6 +5,9 @@ millisecond per row, where ``rich.table.Table`` cost ≈ 1 ms per row). Above th
 title (italic) and the preamble (dim); below it: the footer lines, the notes and the counting
 convention (dim). Counts read ``1.81G`` unless ``exact``; the totals row is always exact.
 Columns marked ``fit`` wrap, or are cut with ``…``, so that the table fits ``width``.
+The title, each preamble and footer line and each cell are one line of text each
+(:func:`~archscope.render.safe.oneline`): spec text never starts a line of its own; the notes
+are prose, re-wrapped here, so a newline in them is a space.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import textwrap
 from ..table import Column, Table
 from .grid import DIM, ITALIC, Col, grid, style
 from .numbers import cell
-from .safe import printable
+from .safe import oneline, printable
 
 PLACEHOLDER = "·"
 MIN_FIT_WIDTH = 12
@@ -51,7 +54,7 @@ def to_text(table: Table, *, exact: bool = False, color: bool = False, width: in
         cells = []
         for i, c in zip(idx, cols):
             value = row[i]
-            cells.append(PLACEHOLDER if c.blank_zero and not value else printable(cell(value, c.kind, exact)))
+            cells.append(PLACEHOLDER if c.blank_zero and not value else oneline(cell(value, c.kind, exact)))
         rows.append(cells)
     total = [""] * len(cols) if table.total is None else [cell(table.total[i], c.kind, True) for i, c in zip(idx, cols)]
     if any(c.fit for c in cols):
@@ -61,11 +64,11 @@ def to_text(table: Table, *, exact: bool = False, color: bool = False, width: in
             for k, c in enumerate(cols):
                 if c.fit:
                     r[k] = _squeeze(r[k], c, limits[k])
-    out = [style(printable(table.title), ITALIC, color)] if table.title else []
-    out += [style(printable(line), DIM, color) for line in table.preamble]
+    out = [style(oneline(table.title), ITALIC, color)] if table.title else []
+    out += [style(oneline(line), DIM, color) for line in table.preamble]
     layout = [Col(c.title, c.right, t) for c, t in zip(cols, total)]
     out.append(grid(layout, rows, color=color, placeholder=PLACEHOLDER))
-    out += [printable(line) for line in table.footer]
+    out += [oneline(line) for line in table.footer]
     prose = min(width, PROSE_WIDTH)
     for note in (*table.notes, table.convention):
         if note:
