@@ -49,3 +49,36 @@ def test_lint_and_verify_refuse_a_name_with_a_newline(cli, tmp_path: Path):
         assert result.exit_code == 1, (command, result.output)
         assert "nl.yaml:3:24: error E004 a layer name `a\\n` is not a valid name" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nl.yaml"]
+
+
+# ---- item 18: batch norm's eps ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["batchnorm1d", "batchnorm2d", "batchnorm3d"])
+def test_batch_norm_eps_of_zero_is_refused(op: str):
+    shape = {"batchnorm1d": "[3, 8]", "batchnorm2d": "[3, 8, 8]", "batchnorm3d": "[3, 4, 4, 4]"}[op]
+    text = net(f"{{op: {op}, eps: 0}}", input=shape)
+    d = only(analyze_text(text), "E004")
+    assert (d.span.line, d.span.col) == where(text, "0}")
+    assert d.message == f"`eps` of `{op}` must be a number in (0.0, inf]"
+    assert (d.expected, d.found) == ("a number in (0.0, inf]", "0")
+    assert not analyze_text(net(f"{{op: {op}, eps: 1.0e-300}}", input=shape)).errors
+
+
+@pytest.mark.parametrize(
+    "layer", ["{op: elu, alpha: 1.0e+39}", "{op: leaky_relu, negative_slope: 1.0e+300}", "{op: prelu, init: 1.0e+39}"]
+)
+def test_a_finite_float_beyond_float32_is_refused(layer: str):
+    """torch raises "value cannot be converted to type float without overflow" in the forward."""
+    text = net(layer)
+    d = only(analyze_text(text), "E004")
+    assert (d.span.line, d.span.col) == where(text, "1.0e+")
+    assert d.expected == "a number of at most 3.4e38 in size, or infinite (torch keeps it as a float32)"
+    assert not analyze_text(net(layer.replace("1.0e+39", "3.4e+38").replace("1.0e+300", ".inf"))).errors
+
+
+def test_eps_of_zero_stays_valid_where_torch_accepts_it():
+    """Layer, group and instance norm take eps = 0 in training (torch 2.13)."""
+    for layer in ("{op: layer_norm, over: channels, eps: 0}", "{op: group_norm, groups: 3, eps: 0}"):
+        assert not analyze_text(net(layer)).errors, layer
+    assert not analyze_text(net("{op: instance_norm, eps: 0}")).errors
