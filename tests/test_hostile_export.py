@@ -14,10 +14,21 @@ refuses to convert 1e39); the static tests here need no torch.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import itertools
 from pathlib import Path
 
 import pytest
-from conftest import analyze_text, net, only, where
+from conftest import analyze_text, net, no_traceback, only, where
+from typer.testing import CliRunner
+
+from archscope.cli.app import app
+from archscope.ops.registry import python_literal
+
+runner = CliRunner()
+_modules = itertools.count()
+
 
 # ---- item 10: a name may not end in a newline --------------------------------------------------
 
@@ -82,3 +93,90 @@ def test_eps_of_zero_stays_valid_where_torch_accepts_it():
     for layer in ("{op: layer_norm, over: channels, eps: 0}", "{op: group_norm, groups: 3, eps: 0}"):
         assert not analyze_text(net(layer)).errors, layer
     assert not analyze_text(net("{op: instance_norm, eps: 0}")).errors
+
+
+# ---- item 11: every exported file imports and is build()'s network ------------------------------
+
+
+def test_python_literal_writes_source_that_reads_back():
+    assert python_literal(float("inf")) == 'float("inf")'
+    assert python_literal((float("-inf"), float("nan"))) == '(float("-inf"), float("nan"))'
+    assert python_literal(1e300) == "1e+300" and python_literal(5e-324) == "5e-324"
+    for text in ("a\nb", 'q"\\', "nul\x00cr\r", "\u2028", "caf\u00e9", "\ud800"):
+        assert ast.literal_eval(python_literal(text)) == text
+        assert "\n" not in python_literal(text) and "\r" not in python_literal(text)
+
+
+def export_and_compare(text: str, folder: Path) -> str:
+    """Write `text`, export it with the CLI, import the file from its path, load build()'s weights
+    into its class (strict) and check both give the same outputs on a random input; return the
+    exported source."""
+    torch = pytest.importorskip("torch")
+    from archscope import build
+    from archscope.api import analyze
+    from archscope.torch_backend.export import class_name
+
+    spec, target = folder / "spec.yaml", folder / "exported.py"
+    spec.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["export", str(spec), "--to", "pytorch", "-o", str(target), "--force"])
+    no_traceback(result.output)
+    assert result.exit_code == 0, result.output
+    name = f"hostile_export_{next(_modules)}"
+    loader_spec = importlib.util.spec_from_file_location(name, target)
+    assert loader_spec is not None and loader_spec.loader is not None
+    module = importlib.util.module_from_spec(loader_spec)
+    loader_spec.loader.exec_module(module)
+    analysis = analyze(spec)
+    torch.manual_seed(0)
+    built = build(analysis).eval()
+    torch.manual_seed(1)
+    exported = getattr(module, class_name(analysis.graph))().eval()
+    exported.load_state_dict(built.state_dict(), strict=True)
+    assert dict(exported.named_parameters()).keys() == dict(built.named_parameters()).keys()
+    inputs = [torch.randn(2, *n.shape) for n in analysis.graph.inputs]
+    with torch.no_grad():
+        expected, got = built(*inputs), exported(*inputs)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)  # infinite slopes give inf and nan
+    return target.read_text(encoding="utf-8")
+
+
+def test_a_layer_named_getattr_does_not_shadow_the_builtin(tmp_path: Path):
+    """`getattr = self.getattr(x)` in the forward broke the next `getattr(self, "re-lu")`."""
+    source = export_and_compare(
+        net("{op: conv2d, name: getattr, out: 4, kernel: 3}", "{op: relu, name: re-lu}"), tmp_path
+    )
+    assert "getattr_ = self.getattr(x)" in source and 'getattr(self, "re-lu")(getattr_)' in source
+
+
+def test_an_infinite_attribute_is_written_as_a_float(tmp_path: Path):
+    source = export_and_compare(net("{op: leaky_relu, negative_slope: .inf}", "{op: elu, alpha: 3.4e+38}"), tmp_path)
+    assert 'nn.LeakyReLU(negative_slope=float("inf"))' in source and "nn.ELU(alpha=3.4e+38)" in source
+
+
+@pytest.mark.parametrize("title", ["Block", "Add", "None", "ValueError"])
+def test_a_title_that_names_a_class_of_the_file(title: str, tmp_path: Path):
+    """`class Block` after the copied `Block` made __init__ build itself (RecursionError); `class Add`
+    replaced the residual module; `class None` did not compile."""
+    text = f"title: {title}\n" + net(
+        "{op: conv2d, name: c, out: 3, kernel: 1, n: 2}", "{op: add, in: [input, c]}", input="[3, 4, 4]"
+    )
+    source = export_and_compare(text, tmp_path)
+    assert f"\nclass {title}_(nn.Module):\n" in source
+
+
+def test_a_double_underscore_name_is_not_mangled(tmp_path: Path):
+    """`self.__c = ...` inside the class is stored as `_Net__c`: build()'s state_dict did not load."""
+    source = export_and_compare(net("{op: conv2d, name: __c, out: 4, kernel: 3}"), tmp_path)
+    assert 'self.add_module("__c", nn.Conv2d(3, 4, 3))' in source
+
+
+def test_unprintable_characters_in_the_title_and_metadata(tmp_path: Path):
+    """A NUL byte in the docstring made the file fail to compile; a CR, a line separator and an escape
+    sequence are written as escapes too."""
+    text = 'title: "t\\0i\\rt\\u2028le \\"\\"\\" \\\\"\npaper: "p\\x1b[2J"\n' + net("relu")
+    source = export_and_compare(text, tmp_path)
+    assert "t\\x00i\\rt\\u2028le" in source and "\x00" not in source and "\x1b" not in source

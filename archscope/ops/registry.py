@@ -442,10 +442,21 @@ def _same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b or (a is None and b is None)
 
 
+_LITERAL_ESCAPES = {"\\": "\\\\", '"': '\\"'}
+
+
+def _char_literal(c: str) -> str:
+    return c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+
+
 def python_literal(v: Any) -> str:
-    """``v`` (a number, string, boolean, None, or a tuple or list of them) as Python source."""
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``v`` (a number, string, boolean, None, or a tuple or list of them) as Python source that
+    evaluates to it: a string's quote, backslash and unprintable characters are escaped, an
+    infinite or NaN float is ``float("inf")``."""
+    if isinstance(v, str):  # every character that could end the literal or the line, escaped
+        return '"' + "".join(_LITERAL_ESCAPES.get(c) or _char_literal(c) for c in v) + '"'
+    if isinstance(v, float) and not math.isfinite(v):  # repr gives `inf`, a name in Python source
+        return f'float("{v!r}")'
     if isinstance(v, tuple):
         inner = ", ".join(python_literal(x) for x in v)
         return f"({inner},)" if len(v) == 1 else f"({inner})"
