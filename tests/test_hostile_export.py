@@ -17,10 +17,15 @@ from __future__ import annotations
 import ast
 import importlib.util
 import itertools
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from conftest import analyze_text, net, no_traceback, only, where
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from archscope.cli.app import app
@@ -174,9 +179,109 @@ def test_a_double_underscore_name_is_not_mangled(tmp_path: Path):
     assert 'self.add_module("__c", nn.Conv2d(3, 4, 3))' in source
 
 
+def test_inputs_and_layers_named_after_what_the_forward_uses(tmp_path: Path):
+    """build()'s fx forward was `def forward(self, def, getattr, self)` (a SyntaxError), `self = self.self(x)`
+    broke the next call, and the input `getattr` hid the builtin that reaches `b.0`."""
+    for inputs, layer in (("def, getattr, self", "Self"), ("torch, getattr, x", "self")):
+        a, b, c = inputs.split(", ")
+        text = (
+            f"inputs: {{{a}: [2, 4, 4], {b}: [2, 4, 4], {c}: [2, 4, 4]}}\n"
+            "layers:\n"
+            f"  - {{op: relu, name: {layer}, in: {a}}}\n"
+            "  - {op: conv2d, name: b, out: 2, kernel: 1, n: 2}\n"
+            f"  - {{op: add, in: [b, {b}, {c}]}}\n"
+        )
+        export_and_compare(text, tmp_path)
+
+
 def test_unprintable_characters_in_the_title_and_metadata(tmp_path: Path):
     """A NUL byte in the docstring made the file fail to compile; a CR, a line separator and an escape
     sequence are written as escapes too."""
     text = 'title: "t\\0i\\rt\\u2028le \\"\\"\\" \\\\"\npaper: "p\\x1b[2J"\n' + net("relu")
     source = export_and_compare(text, tmp_path)
     assert "t\\x00i\\rt\\u2028le" in source and "\x00" not in source and "\x1b" not in source
+
+
+# ---- the property: generated specs with hostile names, values and titles ------------------------
+
+HOSTILE_NAMES = [  # layer, block and input names
+    *("getattr", "setattr", "self", "x", "x_", "torch", "nn", "F", "forward", "super", "class", "def", "lambda"),
+    *("None", "True", "Block", "Add", "Concat", "Network", "float", "print", "annotations", "__init__"),
+    *("__foo", "__class__", "_modules", "training", "kind", "_get_name", "type", "match", "_", "re-lu", "a-"),
+    *("getattr_", "N", "in_", "Tensor", "__foo__"),
+]
+TITLES = ["Block", "Add", "None", "ValueError", "x", 'a """quoted\\', "t\x00i\rt\x1b[2J", "LeNet-5 (torchvision)", ""]
+FLOATS = st.sampled_from([0.0, 5e-324, 1e-300, 0.01, 1.0, 3.4e38, float("inf")])
+POSITIVE = st.sampled_from([5e-324, 1e-300, 1e-5, 1.0, 3.4e38, float("inf")])
+
+
+def _layer(draw: Any, channels: int) -> dict[str, Any]:
+    """One layer that keeps the shape (channels, H, W), with hostile attribute values."""
+    op = draw(st.sampled_from(["conv2d", "batchnorm2d", "leaky_relu", "elu", "softplus", "hardtanh", "lrn"]))
+    values: dict[str, Any] = {"op": op}
+    if op == "conv2d":
+        values.update(out=channels, kernel=draw(st.sampled_from([1, 3])))
+        values["padding"] = values["kernel"] // 2
+    elif op == "batchnorm2d":
+        values.update(eps=draw(POSITIVE), momentum=draw(st.sampled_from([0.0, 0.1, 1.0])))
+    elif op == "leaky_relu":
+        values["negative_slope"] = draw(FLOATS)
+    elif op == "elu":
+        values["alpha"] = draw(FLOATS)
+    elif op == "softplus":
+        values.update(beta=draw(POSITIVE), threshold=draw(FLOATS))
+    elif op == "hardtanh":
+        low = draw(st.sampled_from([-1e6, -1.0, 0.0]))
+        values.update(min_val=low, max_val=draw(st.sampled_from([low / 2 + 1.0, 3.4e38, float("inf")])))
+    else:
+        values.update(size=draw(st.integers(1, 3)), alpha=draw(FLOATS), beta=draw(FLOATS), k=draw(POSITIVE))
+    return values
+
+
+@st.composite
+def hostile_specs(draw: Any) -> str:
+    channels = draw(st.integers(1, 3))
+    names = iter(draw(st.lists(st.sampled_from(HOSTILE_NAMES), min_size=12, max_size=12, unique=True)))
+    spec: dict[str, Any] = {}
+    if draw(st.booleans()):
+        spec["title"] = draw(st.sampled_from(TITLES))
+    first, second = None, "input"
+    if draw(st.booleans()):  # two named inputs: the first feeds the first layer, the second every `add`
+        first, second = next(names), next(names)
+        spec["inputs"] = {first: [channels, 4, 4], second: [channels, 4, 4]}
+    else:
+        spec["input"] = [channels, 4, 4]
+    block = next(names)  # a block type, its instances (Block containers) and their layers
+    spec["blocks"] = {block: {"layers": [{**_layer(draw, channels), "name": next(names)} for _ in range(2)]}}
+    layers: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(2, 5))):
+        kind = draw(st.sampled_from(["layer", "repeated", "block", "add"]))
+        entry = {"block": {"op": block}, "add": {"op": "add"}}.get(kind) or _layer(draw, channels)
+        if kind == "repeated":
+            entry["n"] = 2
+        if kind == "add":
+            earlier = [layer["name"] for layer in layers]
+            entry["in"] = [draw(st.sampled_from(earlier)) if earlier else first or "input", second]
+        elif first and not layers:
+            entry["in"] = first
+        layers.append({"name": next(names), **entry})
+    spec["layers"] = layers
+    if draw(st.booleans()):
+        spec["outputs"] = [layers[-1]["name"], layers[0]["name"]]
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=1000)
+
+
+@seed(20)
+@settings(
+    max_examples=30,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: the failing spec is printed whole
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
+@given(text=hostile_specs())
+def test_every_exported_file_imports_and_is_the_built_network(text: str):
+    pytest.importorskip("torch")
+    with tempfile.TemporaryDirectory() as folder:
+        export_and_compare(text, Path(folder))
