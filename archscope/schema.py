@@ -23,7 +23,7 @@ def _attr_schema(t: Any) -> dict[str, Any]:
     if isinstance(t, Int):
         base: dict[str, Any] = {"type": "integer", "minimum": t.min}
     elif isinstance(t, Float):
-        base = {"type": "number", "minimum": t.min}
+        base = {"type": "number", "exclusiveMinimum" if t.above_min else "minimum": t.min}
     elif isinstance(t, Bool):
         base = {"type": "boolean"}
     elif isinstance(t, Choice):

@@ -19,7 +19,7 @@ from .ops.registry import suggest
 from .specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # whole text: fullmatch (`$` would allow a final newline)
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
 TOP_KEYS = (
     "name",
@@ -41,6 +41,11 @@ BLOCK_KEYS = ("args", "layers", "output", "doc")
 RESERVED = ("op", "name", "in", "n", "if", "ignore")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
+
+
+def visible(text: str) -> str:
+    """``text`` with each character that is not printable (a newline, a tab) written as its escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def type_name(node: YNode) -> str:
@@ -71,13 +76,13 @@ class SpecParser:
 
     def name(self, node: YNode, what: str) -> str | None:
         text = self.string(node, what)
-        if text is not None and not NAME_RE.match(text):
+        if text is not None and not NAME_RE.fullmatch(text):
             self.d.error(
                 "E004",
-                f"{what} `{text}` is not a valid name",
+                f"{what} `{visible(text)}` is not a valid name",
                 node.span,
                 expected="letters, digits, `_` or `-`, not starting with a digit",
-                found=text,
+                found=visible(text),
             )
             return None
         return text
@@ -127,8 +132,8 @@ class SpecParser:
         bm = self.mapping(m.get("blocks"), "`blocks`")
         if bm:
             for bname, (kspan, bnode) in bm.items.items():
-                if not NAME_RE.match(bname):
-                    self.d.error("E004", f"block name `{bname}` is not a valid name", kspan)
+                if not NAME_RE.fullmatch(bname):
+                    self.d.error("E004", f"block name `{visible(bname)}` is not a valid name", kspan)
                     continue
                 block = self.block(bname, kspan, bnode)
                 if block:
@@ -180,8 +185,8 @@ class SpecParser:
             return None
         out: dict[str, YNode] = {}
         for key, (kspan, value) in node.items.items():
-            if not NAME_RE.match(key) or key in RESERVED:
-                self.d.error("E004", f"input name `{key}` is not a valid name", kspan, found=key)
+            if not NAME_RE.fullmatch(key) or key in RESERVED:
+                self.d.error("E004", f"input name `{visible(key)}` is not a valid name", kspan, found=visible(key))
                 continue
             out[key] = value
         if not out:
@@ -241,13 +246,13 @@ class SpecParser:
             return {}
         out = {}
         for k, entry in m.items.items():
-            if not NAME_RE.match(k) or "-" in k:
+            if not NAME_RE.fullmatch(k) or "-" in k:
                 self.d.error(
                     "E004",
-                    f"`{k}` in {what} is not a valid variable name",
+                    f"`{visible(k)}` in {what} is not a valid variable name",
                     entry[0],
                     expected="letters, digits and `_`",
-                    found=k,
+                    found=visible(k),
                 )
                 continue
             out[k] = entry

@@ -55,8 +55,9 @@ def attr_values(attr: Any) -> st.SearchStrategy:
     if isinstance(kind, Int):
         return st.integers(kind.min, min(kind.max, kind.min + SMALL))
     if isinstance(kind, Float):
+        low = kind.min + 0.001 if kind.above_min else kind.min  # above it after rounding (batch norm's eps > 0)
         high = min(kind.max, kind.min + 2.0)
-        return st.floats(kind.min, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+        return st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
     if isinstance(kind, Sizes):
         one = st.integers(kind.min, kind.min + SMALL // 2)
         options = [one] + [st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1]

@@ -49,6 +49,10 @@ from .registry import (
     register,
 )
 
+# torch refuses eps = 0 in training ("batch_norm eps must be positive during training"); layer,
+# group and instance norm accept it (tried with torch 2.13), so only batch norm's is above 0
+EPS = Float(0.0, above_min=True)
+
 
 def _batchnorm(rank: int):
     name = f"batchnorm{rank}d"
@@ -82,7 +86,7 @@ def _batchnorm(rank: int):
     return OpDef(
         name=name,
         summary=f"batch normalisation over {layout}",
-        attrs=(Attr("eps", Float(0.0), 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1), Attr("affine", Bool(), True)),
+        attrs=(Attr("eps", EPS, 1e-5), Attr("momentum", Float(0.0, 1.0), 0.1), Attr("affine", Bool(), True)),
         shape=shape,
         cost=cost,
         module=lower,

@@ -13,6 +13,7 @@ imports every family explicitly, in one place.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
 
 MAX_DIM = 2**31  # largest size, channel count or kernel we accept
+FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32
 
 
 class AttrError(Exception):
@@ -70,19 +72,29 @@ class Int:
 
 @dataclass(frozen=True)
 class Float:
+    """A number in [min, max]; with ``above_min``, in (min, max] (batch norm's ``eps`` > 0). A
+    finite one is at most :data:`FLOAT32_MAX` in size: torch takes it as a float32."""
+
     min: float = 0.0
     max: float = float("inf")
+    above_min: bool = False
 
     def __call__(self, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not self.min <= v <= self.max:
             raise AttrError(self.describe(), v)
+        if self.above_min and v == self.min:
+            raise AttrError(self.describe(), v)
         try:
-            return float(v)
+            value = float(v)
         except OverflowError:  # an integer beyond 1.8e308
             raise AttrError("a number below 1.8e308", v) from None
+        if math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            # torch makes it a float32 scalar: "value cannot be converted to type float without overflow"
+            raise AttrError("a number of at most 3.4e38 in size, or infinite (torch keeps it as a float32)", v)
+        return value
 
     def describe(self) -> str:
-        return f"a number in [{self.min}, {self.max}]"
+        return f"a number in {'(' if self.above_min else '['}{self.min}, {self.max}]"
 
     accepts_str = False
 
@@ -430,10 +442,21 @@ def _same_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b or (a is None and b is None)
 
 
+_LITERAL_ESCAPES = {"\\": "\\\\", '"': '\\"'}
+
+
+def _char_literal(c: str) -> str:
+    return c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+
+
 def python_literal(v: Any) -> str:
-    """``v`` (a number, string, boolean, None, or a tuple or list of them) as Python source."""
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``v`` (a number, string, boolean, None, or a tuple or list of them) as Python source that
+    evaluates to it: a string's quote, backslash and unprintable characters are escaped, an
+    infinite or NaN float is ``float("inf")``."""
+    if isinstance(v, str):  # every character that could end the literal or the line, escaped
+        return '"' + "".join(_LITERAL_ESCAPES.get(c) or _char_literal(c) for c in v) + '"'
+    if isinstance(v, float) and not math.isfinite(v):  # repr gives `inf`, a name in Python source
+        return f'float("{v!r}")'
     if isinstance(v, tuple):
         inner = ", ".join(python_literal(x) for x in v)
         return f"({inner},)" if len(v) == 1 else f"({inner})"

@@ -24,6 +24,7 @@ Like the lowering, this module names no op: what it needs, it reads from the op'
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import inspect
 import io
@@ -33,6 +34,7 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,17 +93,37 @@ BLOCK_SOURCE = '''class Block(nn.Module):
 def class_name(g: Graph) -> str:
     """From the spec's title where it gives a short name (``LeNet-5`` → ``LeNet5``,
     ``ConvNeXt-T`` → ``ConvNeXtT``, ``AlexNet (torchvision)`` → ``AlexNet``), else from its name
-    (``mobilenet_v2`` → ``MobilenetV2``)."""
+    (``mobilenet_v2`` → ``MobilenetV2``); with a trailing ``_`` where that is a name the file
+    defines or uses otherwise (``Block``, a copied class such as ``Add``, ``None``, a builtin such
+    as ``ValueError``)."""
+    name = "Network"
     for text in (str(g.meta.get("title") or "").split("(")[0], g.name):
         words = [w for w in re.split(r"[\W_]+", text, flags=re.ASCII) if w]
-        name = "".join(w[:1].upper() + w[1:] for w in words)
-        if name and name[0].isalpha() and len(name) <= 32:
-            return name
-    return "Network"
+        candidate = "".join(w[:1].upper() + w[1:] for w in words)
+        if candidate and candidate[0].isalpha() and len(candidate) <= 32:
+            name = candidate
+            break
+    while name in _module_names():
+        name += "_"
+    return name
+
+
+@lru_cache(maxsize=1)
+def _module_names() -> frozenset[str]:
+    """The names an exported file's code refers to: keywords, builtins, its imports, ``Block`` and
+    every class it may copy from :mod:`archscope.ops.torch_modules`."""
+    from ..ops import torch_modules
+
+    return frozenset(
+        {*keyword.kwlist, *keyword.softkwlist, *dir(builtins), *dir(torch_modules), "Block", "annotations"}
+    )
 
 
 def _attribute(part: str) -> bool:
-    return part.isidentifier() and not keyword.iskeyword(part)
+    """Whether ``self.part`` reaches attribute ``part``: an identifier, not a keyword, and not
+    ``__name`` (Python mangles that to ``_Class__name`` inside a class)."""
+    mangled = part.startswith("__") and not part.endswith("__")
+    return part.isidentifier() and not keyword.iskeyword(part) and not mangled
 
 
 def _access(qualname: str) -> str:
@@ -128,7 +150,8 @@ def _assign(qualname: str, value: str) -> str:
 
 
 class _Names:
-    """Python variable names for the forward's values, unique and never a keyword."""
+    """Python variable names for the forward's values, unique, and never a keyword or a name the
+    file uses (``getattr``, ``torch``, a class; see :func:`_module_names`)."""
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
@@ -183,7 +206,8 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     init: list[str] = []
     forward: list[str] = []
     made: set[str] = set()
-    variables = _Names({"self", "torch", "nn"})
+    cls = class_name(g)
+    variables = _Names({"self", "torch", "nn", cls, *_module_names()})
     inputs = [variables.new(n) for n in _input_names(g)]
     values: dict[Node, str] = dict(zip(g.inputs, inputs))
     tuples: set[Node] = set()  # layers that return (main, *extras)
@@ -223,9 +247,8 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
         forward.append(f"{var} = {_access(qualname)}({args})  # {_batched(node.shape)}")
     outs = [_value(values, tuples, out, 0) for out in g.outputs if out is not None]
     forward.append("return " + ", ".join(outs))
-    cls = class_name(g)
     params = analysis.report.totals.params
-    doc = _docstring(g, source_name or g.name, params).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    doc = _string_body(_docstring(g, source_name or g.name, params))
     signature = ", ".join(f"{name}: torch.Tensor" for name in inputs)
     returns = "torch.Tensor" if len(outs) == 1 else "tuple[torch.Tensor, ...]"
     pieces = [
@@ -240,7 +263,7 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
         pieces += ["", "", inspect.getsource(helper).rstrip()]
     if made:
         pieces += ["", "", BLOCK_SOURCE.rstrip()]
-    title = oneline(g.meta.get("title") or g.name).replace("\\", "\\\\").replace('"', '\\"')
+    title = _string_body(oneline(g.meta.get("title") or g.name))
     pieces += [
         "",
         "",
@@ -256,6 +279,12 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
         "",
     ]
     return "\n".join(pieces)
+
+
+def _string_body(text: str) -> str:
+    """``text`` for the inside of a triple-quoted string: backslashes and quotes escaped, and every
+    character that is not printable (a NUL, a carriage return, a lone surrogate) but the newline."""
+    return "".join("\n" if c == "\n" else python_literal(c)[1:-1] for c in text)
 
 
 def _value(values: dict[Node, str], tuples: set[Node], src: Node, port: int) -> str:

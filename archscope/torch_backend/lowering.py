@@ -12,8 +12,9 @@ Conventions:
 - a frozen layer (``freeze:``, ``build(freeze=...)``) has ``requires_grad=False`` parameters;
 - a name that would shadow an ``nn.Module`` attribute (a layer called ``forward``, ``to`` or
   ``training``) or is a Python keyword (``lambda``: fx's generated ``forward`` would not
-  compile) gets a trailing ``_``; ``module.meta["archscope"]["modules"]`` maps every layer
-  name to its module's qualified name;
+  compile) gets a trailing ``_``, and so do the forward's parameter and value of an input or layer
+  called ``self`` (or ``getattr``, ``def``: see :func:`_parameters`);
+  ``module.meta["archscope"]["modules"]`` maps every layer name to its module's qualified name;
 - the lowering names no op: what it needs to know about one, it reads from the op's declared
   facts on its :class:`~archscope.ops.registry.OpDef`, as below;
 - a layer whose op declares ``extra_outputs`` (for these attributes) returns the tuple
@@ -32,6 +33,7 @@ Conventions:
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import operator
 import re
@@ -141,7 +143,7 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
     names = module_names(g)
     in_place = inplace_nodes(g) if inplace else set()
     fx_graph = fx.Graph()
-    names_of_inputs = ["x"] if len(g.inputs) == 1 else [n.name for n in g.inputs]
+    names_of_inputs = ["x"] if len(g.inputs) == 1 else _parameters([n.name for n in g.inputs])
     values: dict[tuple[Node, int], fx.Node] = {
         (node, 0): fx_graph.placeholder(name) for node, name in zip(g.inputs, names_of_inputs, strict=True)
     }
@@ -161,7 +163,7 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
         qualname = names[node.name]
         _place(root, qualname, module, node, Scope, attach)
         args = tuple(values[(src, node.port(i))] for i, src in enumerate(node.inputs))
-        out = fx_graph.call_module(qualname, args)
+        out = fx_graph.create_node("call_module", qualname, args, name=_fx_name(qualname))
         produced = op.extra_outputs(node.attrs)
         if produced:
             for port in range(len(produced) + 1):
@@ -184,6 +186,33 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
         "modules": names,
     }
     return gm
+
+
+# what fx's generated forward refers to besides builtins: its first parameter and its globals
+_FX_NAMES = frozenset({"self", "torch", "inf", "nan", "NoneType", "device", "fx_pytree", "pytree"})
+
+
+def _parameters(names: list[str]) -> list[str]:
+    """The generated ``forward``'s parameters, one per input, named after them (fx writes each
+    placeholder's name as it is): ``-`` as ``_``, and a trailing ``_`` where that is a keyword, a
+    builtin, a name fx's code uses (``def forward(self, self)``; an input ``getattr`` hid the
+    builtin the code calls) or a name taken."""
+    taken = set(_FX_NAMES)
+    out = []
+    for name in names:
+        name = re.sub(r"\W", "_", name)
+        while name in taken or keyword.iskeyword(name) or hasattr(builtins, name):
+            name += "_"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def _fx_name(qualname: str) -> str | None:
+    """A name for a layer's value in fx's generated ``forward`` where fx's own could be ``self``
+    (a layer called ``self`` made ``self = self.self(x)``); None: fx's own, which keeps clear of
+    keywords, builtins and fx's globals."""
+    return "self_" if re.sub(r"[\W_]", "", qualname).lower() == "self" else None
 
 
 def _place(root: Any, qualname: str, module: Any, node: Node, scope_cls: type, attach: Any) -> None:
