@@ -191,7 +191,8 @@ def test_lint_json(cli, sandbox):
 
 
 def test_lint_github_escapes_data_and_properties(cli, sandbox):
-    # `%` in the message, CR from a quoted name, LF from expected/found; `:` and `,` in the file name
+    # `%` in the message, CR from a quoted name (shown as an escape), LF from expected/found; `:` and
+    # `,` in the file name
     # (`name:`: the file's name is not a valid one, E004 of its own)
     path = sandbox.file("we,ird:name.yaml", 'input: [3]\nlayers:\n  - {op: "a%b\\rc"}\nname: weird\n')
     out = cli("lint", "--format", "github", str(path)).stdout
@@ -201,7 +202,7 @@ def test_lint_github_escapes_data_and_properties(cli, sandbox):
     escaped_file = str(path).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
     assert line.startswith(f"::error file={escaped_file},line=3,col=10,title=E004::")
     message = line.split("::", 2)[2]
-    assert "a%25b%0Dc" in message and "%0Aexpected: " in message
+    assert "a%25b\\rc" in message and "%0Aexpected: " in message  # the name's CR is shown as `\r`
     assert "\r" not in out and "%" not in message.replace("%25", "").replace("%0D", "").replace("%0A", "")
 
 

@@ -17,6 +17,9 @@ from archscope.cli.app import app
 from archscope.executors import BenchJob, BenchOutcome, ExecutorError, run_jobs, time_job
 from archscope.overrides import Overrides
 
+# slow: Ray, and timing jobs; one xdist worker for the whole module (its tests share one local Ray)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+
 QUICK = {"min_time": 0.02, "min_runs": 2, "warmup": 1, "device": "cpu", "threads": 1, "max_call_s": None}
 
 

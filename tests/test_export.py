@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 
 from test_torch_ranks import REQUIRED, SIZES, attrs_of  # noqa: E402

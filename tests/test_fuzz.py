@@ -17,9 +17,12 @@ import importlib.util
 import random
 import sys
 
+import pytest
 from conftest import ROOT
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+
+pytestmark = pytest.mark.slow  # 40 mutants of bundled specs: not in the quick subset
 
 _spec = importlib.util.spec_from_file_location("archscope_fuzz", ROOT / "bench" / "fuzz.py")
 fuzz = importlib.util.module_from_spec(_spec)

@@ -289,6 +289,7 @@ def test_verify_of_an_unreadable_file_exits_2(tmp_path: Path, cli, monkeypatch):
         assert "cannot read the file: Permission denied" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.3])
 def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(delay: float):
     """From the first line of archscope's own code (during the imports too); Python's start-up
@@ -352,6 +353,7 @@ LARGE_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BOUNDED) + sorted(LARGE_FILES))
 def test_adversarial_files_are_bounded(case: str, tmp_path: Path):
     """As a user meets it: `archscope lint FILE` in its own process: its peak RSS under the 300 MB
@@ -435,6 +437,7 @@ def test_bench_refuses_a_forward_estimated_above_the_limit():
         archscope.bench("vgg16", config)
 
 
+@pytest.mark.slow
 def test_interruptible_timing_gives_ctrl_c_at_once():
     torch = pytest.importorskip("torch")
     import threading
@@ -480,6 +483,7 @@ def threading_timer(seconds: float, fn) -> object:
     return timer
 
 
+@pytest.mark.slow
 def test_bench_exits_130_soon_after_ctrl_c():
     pytest.importorskip("torch")
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -1,5 +1,5 @@
 """The static paths never import torch (nor fvcore): whole processes, checked by
-Python's own import log. (No "torch" in this file's test names: `-k "not torch"` keeps them.)"""
+Python's own import log."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # whole processes under -X importtime: not in the quick subset
 
 HEAVY = ("torch", "fvcore", "ptflops", "thop", "torchinfo", "matplotlib", "graphviz", "selenium")  # the optional extras
 

@@ -14,6 +14,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 
 from typer.testing import CliRunner  # noqa: E402

@@ -13,6 +13,8 @@ import re
 import pytest
 from test_golden import transcript
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 pytest.importorskip("torch")
 
 QUICK = ["--min-time", "0.02", "--min-runs", "2", "--warmup", "1", "--device", "cpu", "--threads", "1"]

@@ -14,6 +14,8 @@ import math
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 

@@ -12,6 +12,8 @@ from functools import cache
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 

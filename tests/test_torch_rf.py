@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 
 from archscope.torch_backend.field_check import measure  # noqa: E402

@@ -13,6 +13,8 @@ from dataclasses import replace
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 
 from test_calibration import CAL  # noqa: E402

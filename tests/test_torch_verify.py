@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in the quick subset
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
