@@ -50,7 +50,8 @@ def _is_sweep_file(source: str) -> bool:
     if path.suffix not in (".yaml", ".yml") or not path.is_file():
         return False
     try:
-        head = path.read_text("utf-8", errors="replace")[:100_000]
+        with path.open("rb") as f:
+            head = f.read(100_000).decode("utf-8", errors="replace")  # never the whole file
     except OSError:
         return False
     return any(line.startswith("spec:") for line in head.splitlines())
@@ -134,9 +135,10 @@ def sweep(
     chart = check_plot(plot, force)
     source, settings = spec, None
     if _is_sweep_file(spec):
+        from ..loader import read_source
         from ..sweepfile import read_sweep_text
 
-        settings = read_sweep_text(Path(spec).read_text("utf-8"), spec)
+        settings = read_sweep_text(read_source(Path(spec)), spec)  # not UTF-8, too large: E000/E011, located
         source = settings.spec
     try:
         axes = [parse_axis(item) for item in grid or ()]
