@@ -27,6 +27,11 @@ SECRET = "archscope_secret_4f1d"  # what a file outside the allowed folders hold
 
 
 @pytest.fixture
+def no_calibration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(calibration.ENV_VAR, str(tmp_path / "none.json"))
+
+
+@pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A file outside the folders under test, with a secret in it."""
     path = tmp_path / "outside" / "creds.yaml"
@@ -205,3 +210,155 @@ def test_store_keeps_a_private_caches_mode(tmp_path: Path):
     cache.chmod(0o600)
     calibration.store(CAL, cache)
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+
+
+# ---- 4. Graphviz is given a bounded diagram, and a time limit --------------------------------------
+
+
+def _far_joins(layers: int) -> str:
+    """A flat spec whose every other layer adds an output from far back (the issue's 300-layer spec
+    of 12 KB took 68-77 s of `dot`): the long arrows, not the boxes, make the layout slow."""
+    out = ["input: [4, 8, 8]", "layers:", "  - {op: conv2d, name: l0, out: 4, kernel: 3, padding: 1}"]
+    for i in range(1, layers):
+        far = (i * 7919) % (i - 1) if i > 2 else 0
+        out.append(
+            f"  - {{op: add, name: l{i}, in: [l{i - 1}, l{far}]}}" if i % 2 == 0 else f"  - {{op: relu, name: l{i}}}"
+        )
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A `dot` first on PATH, in place of Graphviz's: ``fake_dot(body)`` writes its shell script."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+    def install(body: str) -> Path:
+        script = folder / "dot"
+        script.write_text("#!/bin/sh\n" + body)
+        script.chmod(0o755)
+        return script
+
+    return install
+
+
+def _recording_dot(fake_dot, tmp_path: Path) -> Path:
+    """A `dot` that keeps what it is given (one file per call) and answers with an empty SVG."""
+    calls = tmp_path / "dot-calls"
+    calls.mkdir()
+    fake_dot(f'cat > "{calls}/$$.dot"\necho \'<svg xmlns="http://www.w3.org/2000/svg"></svg>\'\n')
+    return calls
+
+
+def _nodes_given(calls: Path) -> list[int]:
+    """Per call of `dot`: the node statements of the DOT text it was given."""
+    return sorted(sum(" [label=" in line for line in f.read_text().splitlines()) for f in calls.iterdir())
+
+
+def test_draw_refuses_a_diagram_over_the_cap_without_running_dot(fake_dot, tmp_path: Path, cli):
+    calls = _recording_dot(fake_dot, tmp_path)
+    small, large = tmp_path / "small.yaml", tmp_path / "large.yaml"
+    small.write_text(_far_joins(50))
+    large.write_text(_far_joins(300))
+    assert len(large.read_bytes()) < 12_000
+    drawn = cli("draw", str(small), "-f", "svg", "-o", str(tmp_path / "small.svg"))
+    assert drawn.exit_code == 0, drawn.output
+    assert _nodes_given(calls) == [52]  # 50 layers, the input and the output
+    refused = cli("draw", str(large), "-f", "svg", "-o", str(tmp_path / "large.svg"))
+    assert refused.exit_code == 2
+    words = " ".join(refused.output.split())
+    assert "the diagram of `large` is too large for Graphviz to lay out: 302 boxes" in words
+    assert "(at most 3,000)" in words and "`--format mermaid`" in words and "`--max-nodes " in words
+    assert _nodes_given(calls) == [52]  # dot was not run again
+    assert not (tmp_path / "large.svg").exists()
+    # the text formats are not bounded; --max-nodes lets the picture through
+    assert cli("draw", str(large), "-f", "dot").exit_code == 0
+    allowed = cli("draw", str(large), "-f", "svg", "-o", str(tmp_path / "large.svg"), "--max-nodes", "1000000")
+    assert allowed.exit_code == 0 and _nodes_given(calls) == [52, 302]
+
+
+def test_report_leaves_out_a_diagram_over_the_cap_with_a_note(fake_dot, tmp_path: Path, cli):
+    calls = _recording_dot(fake_dot, tmp_path)
+    large = tmp_path / "large.yaml"
+    large.write_text(_far_joins(300))
+    out = tmp_path / "r.html"
+    result = cli("report", "lenet5", str(large), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert _nodes_given(calls) == [10]  # lenet5's diagram only
+    page = out.read_text()
+    assert "the diagram of `large` is too large for Graphviz to lay out: 302 boxes" in page
+    assert "archscope: note: the diagram of `large` is too large" in result.output
+    assert "Mermaid text" not in page  # not the whole text either
+
+
+def test_layout_size_counts_the_ranks_long_arrows_cross():
+    import archscope
+    from archscope.diagram import build_diagram, layout_size
+
+    chain = build_diagram(archscope.analyze("lenet5").graph)  # a chain: each arrow to the next rank
+    assert layout_size(chain) == len(chain.boxes) == 10
+    joins = build_diagram(archscope.analyze("far.yaml", text=_far_joins(100)).graph)
+    # ranks: input 0, l0…l99 1…100, output 101; the labelled joins double them, so each arrow to the
+    # next layer crosses one extra rank and a join from l{far} into l{i} 2·(i − far) − 1
+    joins_crossed = sum(2 * (i - ((i * 7919) % (i - 1) if i > 2 else 0)) - 1 for i in range(2, 100, 2))
+    assert len(joins.boxes) == 102 and layout_size(joins) == 102 + 101 + joins_crossed == 2_736
+
+
+def test_dot_past_its_cpu_limit_is_stopped_with_a_clear_message(fake_dot, tmp_path: Path, cli, monkeypatch):
+    # a `dot` that never finishes (its own soft limit of 10 s guards the test if nothing else stops it)
+    fake_dot("ulimit -S -t 10 2>/dev/null\nwhile :; do :; done\n")
+    monkeypatch.setattr("archscope.render.diagram.DOT_CPU_SECONDS", 1)
+    result = cli("draw", "lenet5", "-f", "svg", "-o", str(tmp_path / "l.svg"))
+    assert result.exit_code == 2
+    words = " ".join(result.output.split())
+    assert "Graphviz's `dot` did not lay the diagram out within 1 s of CPU and was stopped" in words
+    assert "`--format dot`" in words and not (tmp_path / "l.svg").exists()
+
+
+def test_dot_past_its_wall_time_is_stopped(fake_dot):
+    from archscope.render.diagram import DrawError, render_dot
+
+    fake_dot("exec sleep 60\n")
+    with pytest.raises(DrawError, match="within 1 s and was stopped"):
+        render_dot("digraph { a -> b }", "svg", cpu_seconds=5, wall_seconds=1)
+
+
+# ---- 14. a sweep says how much work it is, and refuses more than its budget ----------------------
+
+
+def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, cli, monkeypatch, no_calibration):
+    import archscope.sweep
+
+    def made(*args: object) -> None:  # counted, not made (and before the fix: fails at once, not in 14 h)
+        raise AssertionError("a variant was made before the sweep's work was counted")
+
+    monkeypatch.setattr(archscope.sweep, "make_variant", made)
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text('spec: resnet1202\nrandom: 100000\ngrid: {resolution: "32:64"}\n')  # 60 bytes
+    result = cli("sweep", str(sweep))
+    assert result.exit_code == 2
+    words = " ".join(result.output.split())
+    assert (
+        "the sweep is 100,000 variants × ≈4,210 layers = ≈421,000,000 layer analyses (≈42,100 s of CPU "
+        "at 100 µs a layer): more than its budget of 1,000,000 layer analyses; allow it with `--max-work 421000000`"
+    ) in words
+
+
+def test_a_sweep_says_its_size_and_max_work_sets_the_budget(cli, no_calibration):
+    args = ["sweep", "lenet5", "-g", "num_classes=10:200:10", "-f", "json"]
+    within = cli(*args, "--max-work", "1000")  # 20 variants × 12 layers: a tenth of the budget or more
+    assert within.exit_code == 0
+    note = "archscope: note: this sweep is 20 variants × ≈12 layers = ≈240 layer analyses"
+    assert note in within.output
+    refused = cli(*args, "--max-work", "239")
+    assert refused.exit_code == 2 and "more than its budget of 239 layer analyses" in refused.output
+
+
+def test_the_work_estimate_scales_with_the_deepest_variant():
+    from archscope.sweep import Work, estimate_work, load_source, parse_axis
+
+    resnet50 = load_source("resnet50")
+    assert estimate_work(resnet50, [parse_axis("width=0.5,1")]) == Work(2, 175)
+    assert estimate_work(resnet50, [parse_axis("depth=0.5,2"), parse_axis("resolution=160:224:32")]) == Work(6, 350)
+    assert estimate_work(resnet50, [parse_axis("depth=0.5:3")], random=1000) == Work(1000, 525)

@@ -110,6 +110,15 @@ def sweep(
     alpha: Annotated[float, typer.Option("--alpha", min=1.0, help="Depth coefficient (paper: 1.2).")] = 1.2,
     beta: Annotated[float, typer.Option("--beta", min=1.0, help="Width coefficient (paper: 1.1).")] = 1.1,
     gamma: Annotated[float, typer.Option("--gamma", min=1.0, help="Resolution coefficient (paper: 1.15).")] = 1.15,
+    max_work: Annotated[
+        int | None,
+        typer.Option(
+            "--max-work",
+            min=1,
+            metavar="N",
+            help="Layer analyses (variants × layers) the sweep may do; default 1,000,000, about 100 s of CPU.",
+        ),
+    ] = None,
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
     plot: PlotOpt = None,
     force: PlotForceOpt = False,
@@ -123,11 +132,13 @@ def sweep(
     counted in the summary line. Metrics:
     params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope calibrate`),
     measured_ms (--bench), rf (higher is better). --plot FILE.svg|png draws the front, with bundled reference nets.
+    Before any variant, the work (variants × layers) is counted; above --max-work (default 1,000,000
+    layer analyses) the sweep is refused, and from a tenth of it on the count is printed.
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
     """
     from ..diagnostics import Diagnostic, SpecError
     from ..render.sweep import sweep_table
-    from ..sweep import AxisError, StaticOptions, load_source, parse_axis, run_sweep
+    from ..sweep import MAX_WORK, AxisError, StaticOptions, WorkError, load_source, parse_axis, run_sweep
 
     if compound or coefficients:
         _compound(spec, coefficients, phi, alpha, beta, gamma, workers, fmt)
@@ -186,7 +197,13 @@ def sweep(
                 workers=workers,
                 progress=progress,
                 measure=measure,
+                max_work=max_work or MAX_WORK,
+                on_work=functools.partial(_say_work, budget=max_work or MAX_WORK),
             )
+    except WorkError as exc:
+        raise usage_error(
+            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
+        ) from None
     except AxisError as exc:
         if exc.span is not None:  # from the sweep file: where it is written
             raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
@@ -201,6 +218,12 @@ def sweep(
 
         references = _references(metrics, options)
         write_plot(lambda: sweep_plot(result, references, str(chart)), plot, force)
+
+
+def _say_work(work: Any, budget: int) -> None:
+    """The sweep's size before it starts, on a terminal or when it is a tenth of the budget or more."""
+    if sys.stderr.isatty() or work.layer_analyses * 10 >= budget:
+        typer.echo(f"archscope: note: this sweep is {work}", err=True)
 
 
 def _metrics(
