@@ -20,7 +20,7 @@ from .common import ExitCode, format_option, handled, print_diagnostics, write_t
 from .pictures import PlotForceOpt, PlotOpt, check_plot, usage_error, write_plot
 
 if TYPE_CHECKING:
-    from ..sweep import VariantResult
+    from ..sweep import VariantResult, Work
 
 
 @contextmanager
@@ -171,6 +171,7 @@ def sweep(
     sort, metrics = _metrics(sort, pareto, train, cal is not None, bench)
     loaded = load_source(source)
     options = StaticOptions(train=train, dtype=dtype.value, calibration=cal)
+    budget = max_work or MAX_WORK
     measure = None
     if bench:
         _executors()  # missing: a usage error before any work
@@ -197,8 +198,8 @@ def sweep(
                 workers=workers,
                 progress=progress,
                 measure=measure,
-                max_work=max_work or MAX_WORK,
-                on_work=functools.partial(_say_work, budget=max_work or MAX_WORK),
+                max_work=budget,
+                on_work=functools.partial(_say_work, budget=budget),
             )
     except WorkError as exc:
         raise usage_error(
@@ -220,7 +221,7 @@ def sweep(
         write_plot(lambda: sweep_plot(result, references, str(chart)), plot, force)
 
 
-def _say_work(work: Any, budget: int) -> None:
+def _say_work(work: Work, budget: int) -> None:
     """The sweep's size before it starts, on a terminal or when it is a tenth of the budget or more."""
     if sys.stderr.isatty() or work.layer_analyses * 10 >= budget:
         typer.echo(f"archscope: note: this sweep is {work}", err=True)
