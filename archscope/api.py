@@ -25,7 +25,7 @@ from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .passes import PASSES, run_passes
 from .passes.field import final_dict
-from .paths import exists, is_dir, is_file
+from .paths import exists, is_dir, is_file, is_inside
 from .report import Report, build_report
 from .specdata import NetworkSpec
 
@@ -38,7 +38,7 @@ def load(source: str | Path, extends_root: str | Path | None = None) -> NetworkS
     """Parse a spec given by path, bundled name, bundled file name or family name.
 
     ``extends:`` may name bundled specs and relative ``.yaml`` paths inside the spec's folder, or
-    inside ``extends_root`` when given (see :func:`archscope.loader._parent_path`)."""
+    inside ``extends_root`` when given (see :func:`archscope.loader.confined_path`)."""
     found = resolve(str(source))
     if found is None and is_dir(Path(source)):
         raise UnknownSpec(
@@ -231,7 +231,7 @@ def summarize(source: str | Path) -> Report:
 class LintResult:
     files: tuple[str, ...]
     analyses: tuple[Analysis, ...]
-    usage_errors: tuple[Diagnostic, ...] = ()
+    usage_errors: tuple[Diagnostic, ...] = ()  # about the paths: E000 (cannot be read), E012 (a link out of a folder)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -249,8 +249,16 @@ class LintResult:
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand folders to the spec files inside them (recursively, sorted)."""
+def collect_files(
+    paths: Iterable[str | Path], extends_root: str | Path | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand folders to the spec files inside them (recursively, sorted).
+
+    A folder's files are confined as ``extends:`` paths are (:func:`archscope.paths.is_inside`,
+    links followed): a link whose target leaves the folder (and ``extends_root``) is E012 at the
+    link, and its target is never read: a pull request that commits ``specs/env.yaml ->
+    /proc/self/environ`` gets no line of it echoed into the CI log. A file named on the command
+    line is read wherever it is: the user asked for it."""
     files: list[Path] = []
     problems: list[Diagnostic] = []
     for p in paths:
@@ -261,7 +269,12 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
             found = sorted(f for f in path.rglob("*") if f.suffix in SPEC_SUFFIXES and is_file(f))
             if not found:
                 problems.append(Diagnostic("E000", "the folder holds no .yaml spec files", Span(str(path), 1, 1)))
-            files.extend(found)
+            roots = [path] + ([Path(extends_root)] if extends_root is not None else [])
+            for f in found:
+                if any(is_inside(f, r) for r in roots):
+                    files.append(f)
+                else:
+                    problems.append(_link_out(f, roots))
         elif is_file(path):
             files.append(path)
         else:
@@ -285,6 +298,17 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
     return files, problems
 
 
+def _link_out(link: Path, roots: list[Path]) -> Diagnostic:
+    return Diagnostic(
+        "E012",
+        "this file is a link that leaves the folder being linted; its target is not read",
+        Span(str(link), 1, 1),
+        expected="a spec file inside " + " or ".join(f"`{r}`" for r in roots) + " (links followed)",
+        found="a link out of the folder",
+        notes=("lint the target's own folder, or name the file on the command line, to check it",),
+    )
+
+
 def lint(
     paths: Iterable[str | Path],
     on_file: Callable[[int, int, Path], None] | None = None,
@@ -294,7 +318,7 @@ def lint(
     """Check every spec under ``paths``: structure, shapes, and ``expect:`` numbers.
 
     ``on_file(done, total, path)`` is called before each file (for progress displays)."""
-    files, problems = collect_files(paths)
+    files, problems = collect_files(paths, extends_root)
     analyses = []
     for i, f in enumerate(files):
         if on_file is not None:

@@ -20,9 +20,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .atomic import replace_file
+
 ENV_VAR = "ARCHSCOPE_CALIBRATION"
 FORMAT = 1  # the file's layout; another value is read as "no calibration"
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+# every number an entry holds is finite and at least this (0 unless named): a rate, a time, a count
+# or an error is never negative, NaN or infinite (json reads `NaN` and `Infinity` as floats)
+MINIMUM = {"threads": 1}
 
 
 class CalibrationError(Exception):
@@ -96,7 +101,8 @@ class Calibration:
             value = d[name]
             if name == "efficiency":
                 if not isinstance(value, dict) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value.values()
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                    for v in value.values()
                 ):
                     raise CalibrationError(
                         f"{where}: `efficiency` is {value!r}, expected kinds of kernel → numbers > 0"
@@ -113,6 +119,10 @@ class Calibration:
             )
             if not ok:
                 raise CalibrationError(f"{where}: `{name}` is {value!r}, expected a {want}")
+            if want in ("int", "float") and not (math.isfinite(value) and value >= MINIMUM.get(name, 0)):
+                raise CalibrationError(
+                    f"{where}: `{name}` is {value!r}, expected a finite number ≥ {MINIMUM.get(name, 0)}"
+                )
             kwargs[name] = float(value) if want == "float" else value
         cal = cls(**kwargs)
         if cal.peak_gflops <= 0 or cal.bandwidth_gbs <= 0:
@@ -208,7 +218,8 @@ def lookup(device: str, dtype: str, path: Path | None = None) -> Calibration | N
 
 
 def store(cal: Calibration, path: Path | None = None) -> Path:
-    """Add or replace ``cal``'s entry, keeping the others (a corrupt file is replaced); atomic."""
+    """Add or replace ``cal``'s entry, keeping the others (a corrupt file is replaced); atomic
+    (:func:`archscope.atomic.replace_file`)."""
     path = path or cache_path()
     try:
         entries = load_all(path)
@@ -217,9 +228,7 @@ def store(cal: Calibration, path: Path | None = None) -> Path:
     entries[cal.key] = cal
     data = {"format": FORMAT, "entries": {k: asdict(v) for k, v in sorted(entries.items())}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    replace_file(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))  # a fresh temporary, never a planted link
     return path
 
 

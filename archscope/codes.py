@@ -157,7 +157,9 @@ TABLE: tuple[Code, ...] = (
         "resolves (links followed) inside this spec's folder, or inside the folder given by "
         "`--extends-root` or `extends-root` in `[tool.archscope]`. It names nothing, leaves those "
         "folders (an absolute path, a `..`, a link outward), names a file that is not an archscope spec "
-        "(refused without showing its content), or the chain of `extends` loops.",
+        "(refused without showing its content), or the chain of `extends` loops. A sweep file's `spec:` is "
+        "confined the same way, to the sweep file's folder; and `archscope lint DIR` refuses a file in the "
+        "folder that is a link leaving it, without reading its target.",
         "extends: resnet_5O\n",
         "Name a bundled spec (`archscope list`) or a file beside this one.",
         "extends: resnet50\n",

@@ -7,9 +7,12 @@ over, as ruff passes over one without ``[tool.ruff]``). Keys:
 ``select``  codes or prefixes (``"W"``, ``"W1"``, ``"W101"``) of the warnings to report (default: all)
 ``ignore``  warning codes (or prefixes) not to report
 ``strict``  warnings fail the run (as ``--strict``)
-``extends-root``  a folder (relative to the ``pyproject.toml``) that ``extends:`` paths may lead
-            into, besides each spec's own folder (as ``--extends-root``)
-``max-layers``  the layer limit (as ``--max-layers``; default 10,000, see :mod:`archscope.limits`)
+``extends-root``  a folder (relative to the ``pyproject.toml``, and inside its folder) that
+            ``extends:`` paths may lead into, besides each spec's own folder (as ``--extends-root``)
+``max-layers``  a lower layer limit (as ``--max-layers``; default 10,000, see :mod:`archscope.limits`)
+
+The file is the linted repository's, so it can only narrow the work: a higher ``max-layers`` or an
+``extends-root`` outside the repository is E004 unless the command line gives that option itself.
 
 Errors are always reported: ``select`` and ``ignore`` filter warnings, and an error code in
 ``ignore`` is refused. Only `lint` reads this (the other commands never import it). Python 3.11+
@@ -20,18 +23,20 @@ is located by finding the key's line in the text (file:line:col), or the table's
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .codes import CODES
 from .diagnostics import Diagnostic, Span
-from .limits import check_max_layers
+from .limits import DEFAULT_MAX_LAYERS, check_max_layers
 from .ops.registry import suggest
-from .paths import is_dir
+from .paths import is_dir, is_inside
 
 KEYS = ("select", "ignore", "strict", "extends-root", "max-layers")
 TABLE = "[tool.archscope]"
+MAX_BYTES = 2**20  # a pyproject.toml larger than this is refused unread (a real one is a few KiB)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,12 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any], str] | None:
         candidate = folder / "pyproject.toml"
         if not candidate.is_file():
             continue
-        text = candidate.read_text("utf-8", errors="replace")
+        with candidate.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # never more: a huge file is refused without being read
+        if len(raw) > MAX_BYTES:
+            span = Span(str(candidate), 1, 1)
+            raise ConfigError([Diagnostic("E004", f"`pyproject.toml` is larger than {MAX_BYTES // 2**20} MiB", span)])
+        text = raw.decode("utf-8", errors="replace")
         if TABLE not in text and "tool.archscope" not in text:
             continue  # cheap: not this one (parsed below only when it may hold the table)
         data = _toml(text, candidate)
@@ -77,6 +87,11 @@ def _toml(text: str, path: Path) -> dict[str, Any]:
 
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib parses nested arrays and tables recursively: 5,000 `[` exhaust the stack
+        span = Span(str(path), 1, 1)
+        raise ConfigError(
+            [Diagnostic("E004", "`pyproject.toml` nests arrays or tables too deeply to read", span)]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's position: attributes from Python 3.14, only in the message ("at line 5, column 10") before
         where = re.search(r"at line (\d+), column (\d+)", str(exc))
@@ -93,8 +108,13 @@ class ConfigError(Exception):
         self.diagnostics = diagnostics
 
 
-def load_config(start: Path) -> LintConfig:
-    """The lint configuration found from ``start`` (defaults if none); :class:`ConfigError` lists every problem."""
+def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:
+    """The lint configuration found from ``start`` (defaults if none); :class:`ConfigError` lists every problem.
+
+    The file belongs to the repository being linted, which may be a stranger's pull request, so it
+    may only narrow what archscope does: ``max-layers`` above the default and an ``extends-root``
+    outside the ``pyproject.toml``'s folder are refused (E004), unless ``overridden`` names the key
+    (the command line sets it: ``--max-layers``, ``--extends-root``; the file's value is then unused)."""
     found = find_pyproject(start)
     if found is None:
         return LintConfig()
@@ -136,6 +156,20 @@ def load_config(start: Path) -> LintConfig:
                     found=repr(root)[:80],
                 )
             )
+        elif not is_inside(folder, path.parent) and "extends-root" not in overridden:
+            problems.append(
+                Diagnostic(
+                    "E004",
+                    "`extends-root` leaves the folder of this pyproject.toml",
+                    at("extends-root"),
+                    expected=f"a folder inside `{path.parent}` (links followed)",
+                    found=repr(root)[:80],
+                    notes=(
+                        "a repository's own settings cannot open folders outside it to its specs; "
+                        "a wider root is given on the command line: `--extends-root DIR`",
+                    ),
+                )
+            )
         else:
             extends_root = folder
     max_layers = table.get("max-layers")
@@ -145,6 +179,23 @@ def load_config(start: Path) -> LintConfig:
         except ValueError as exc:
             problems.append(Diagnostic("E004", f"`max-layers`: {exc}", at("max-layers"), found=repr(max_layers)[:80]))
             max_layers = None
+        else:
+            if "max-layers" in overridden:
+                max_layers = None  # the command line's is used
+            elif max_layers > DEFAULT_MAX_LAYERS:
+                problems.append(
+                    Diagnostic(
+                        "E004",
+                        f"`max-layers` may lower the layer limit, not raise it above {DEFAULT_MAX_LAYERS:,}",
+                        at("max-layers"),
+                        expected=f"at most {DEFAULT_MAX_LAYERS:,}",
+                        found=f"{max_layers:,}",
+                        notes=(
+                            "a repository's own settings cannot grant its specs more work; "
+                            f"a higher limit is given on the command line: `--max-layers {max_layers}`",
+                        ),
+                    )
+                )
     select = _codes(table, "select", at, problems)
     ignore = _codes(table, "ignore", at, problems)
     if problems:

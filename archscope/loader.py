@@ -59,7 +59,7 @@ def load_spec_text(
     extends_root: Path | None = None,
 ) -> NetworkSpec:
     """Parse spec text. ``extends:`` paths are confined to ``base_dir`` (the spec's folder) or
-    ``extends_root`` (see :func:`_parent_path`); names go to ``resolver`` (bundled specs)."""
+    ``extends_root`` (see :func:`confined_path`); names go to ``resolver`` (bundled specs)."""
     root = parse_yaml(text, file)
     diags = Collector()
     lineage: dict[str, str] = {}
@@ -103,7 +103,7 @@ def _extend(
         raise _e012(
             "`extends` must name a spec", node, expected="a spec name or a relative path", found=type_name(node)
         )
-    path = _parent_path(target, node, base_dir, resolver, extends_root)
+    path = confined_path(target, node, base_dir, resolver, extends_root)
     real = str(resolved(path) or path)
     if real in chain or len(chain) > MAX_EXTENDS:
         raise _e012(
@@ -146,15 +146,25 @@ def _shown(target: str) -> str:
     return target if len(target) <= 80 else target[:60] + "…"
 
 
-def _parent_path(
-    target: str, node: YNode, base_dir: Path | None, resolver: Resolver | None, extends_root: Path | None
+WIDER_ROOT = "a folder above can be allowed with `--extends-root DIR` or `extends-root` in `[tool.archscope]`"
+
+
+def confined_path(
+    target: str,
+    node: YNode,
+    base_dir: Path | None,
+    resolver: Resolver | None,
+    extends_root: Path | None = None,
+    key: str = "extends",
+    wider: str = WIDER_ROOT,
 ) -> Path:
-    """The file ``extends: target`` names, confined: a bundled name (or family), or a relative
-    ``.yaml``/``.yml`` path that resolves, links followed, inside the folder of the spec that names
-    it, or inside ``extends_root`` when one is set. Never an absolute path, never a `..` that leaves
-    those folders, never a file of another kind: a spec linted in CI cannot make archscope read
-    (and echo) files it was not asked to check."""
-    shown = _shown(target)
+    """The file ``key: target`` names (``extends:``, a sweep file's ``spec:``), confined: a bundled
+    name (or family), or a relative ``.yaml``/``.yml`` path that resolves, links followed, inside
+    ``base_dir`` (the folder of the file that names it), or inside ``extends_root`` when one is set.
+    Never an absolute path, never a `..` that leaves those folders, never a file of another kind: a
+    file linted in CI cannot make archscope read (and echo) files it was not asked to check.
+    Refusals are E012 at ``node``; ``wider`` says how a wider folder is allowed."""
+    shown, what = _shown(target), "spec" if key == "extends" else "file"
     is_path = target.endswith((".yaml", ".yml")) or "/" in target or "\\" in target
     if is_path and base_dir is not None and not Path(target).is_absolute():
         candidate = base_dir / target
@@ -163,27 +173,25 @@ def _parent_path(
             if any(is_inside(candidate, r) for r in roots):
                 return candidate
             raise _e012(
-                f"`extends: {shown}` leaves the folder of this spec",
+                f"`{key}: {shown}` leaves the folder of this {what}",
                 node,
                 expected="a bundled name, or a path inside "
                 + " or ".join(f"`{r}`" for r in roots)
                 + " (links followed)",
                 found=shown,
-                notes=(
-                    "a folder above can be allowed with `--extends-root DIR` or `extends-root` in `[tool.archscope]`",
-                ),
+                notes=(wider,),
             )
     if Path(target).is_absolute() or (is_path and not target.endswith((".yaml", ".yml"))):
         raise _e012(
-            f"`extends: {shown}` is not a bundled name or a relative path to a `.yaml` spec",
+            f"`{key}: {shown}` is not a bundled name or a relative path to a `.yaml` spec",
             node,
-            expected="a bundled name, or a relative `.yaml` path inside the folder of this spec",
+            expected=f"a bundled name, or a relative `.yaml` path inside the folder of this {what}",
             found=shown,
         )
     found = resolver(target, base_dir) if resolver is not None and "/" not in target and "\\" not in target else None
     if found is None:
         raise _e012(
-            f"`extends: {shown}` names no spec file or bundled spec",
+            f"`{key}: {shown}` names no spec file or bundled spec",
             node,
             expected="a bundled name or a path next to this file",
             found=shown,

@@ -32,6 +32,12 @@ from .specdata import NetworkSpec
 SCALE_AXES = ("width", "depth", "resolution", "batch")
 POOL_FROM = 50  # variants: fewer run in process
 MAX_VARIANTS = 100_000
+# A sweep's work budget, in layer analyses (one layer elaborated, shape-checked and costed in one
+# variant), unless the caller allows more: ~100 µs of CPU each (the README's 1,000 variants of
+# resnet50, ~245,000 layer analyses, took 18.5 s of CPU), so about 100 s of CPU. A sweep file of 51
+# bytes asked for 100,000 variants of resnet1202 (420 million, ~14 CPU-hours); this refuses it.
+MAX_WORK = 1_000_000
+US_PER_LAYER = 100
 
 # metric name → (VariantResult attribute, what it is); every metric is minimised except those in MAXIMISED
 METRICS: Mapping[str, tuple[str, str]] = {
@@ -228,6 +234,54 @@ def make_variant(index: int, values: Mapping[str, Any]) -> Variant:
         resolution=values.get("resolution"), params=params, width=values.get("width"), depth=values.get("depth")
     )
     return Variant(index, dict(values), overrides, int(values.get("batch", 1)))
+
+
+@dataclass(frozen=True)
+class Work:
+    """How much a sweep asks for, counted before any variant is made: ``variants`` × ``layers``,
+    the layers of the spec as written times the largest ``depth`` an axis reaches (at most the
+    layer limit, where each variant stops)."""
+
+    variants: int
+    layers: int
+
+    @property
+    def layer_analyses(self) -> int:
+        return self.variants * self.layers
+
+    def __str__(self) -> str:
+        cpu = self.layer_analyses * US_PER_LAYER / 1e6
+        return (
+            f"{self.variants:,} variants × ≈{self.layers:,} layers = ≈{self.layer_analyses:,} layer analyses "
+            f"({f'≈{cpu:,.0f} s' if cpu >= 1 else 'under 1 s'} of CPU at {US_PER_LAYER} µs a layer)"
+        )
+
+
+class WorkError(ValueError):
+    """The sweep asks for more than its budget of layer analyses; ``str()`` says how much and how to allow it."""
+
+    def __init__(self, work: Work, budget: int):
+        super().__init__(f"the sweep is {work}: more than its budget of {budget:,} layer analyses")
+        self.work = work
+        self.budget = budget
+
+
+def variant_count(axes: Sequence[Axis], random: int | None = None) -> int:
+    """How many variants :func:`variants` would make, without making them."""
+    return random if random is not None else math.prod(len(a.values) for a in axes)
+
+
+def estimate_work(spec: NetworkSpec, axes: Sequence[Axis], random: int | None = None) -> Work:
+    """The :class:`Work` of sweeping ``spec`` over ``axes``: one elaboration of the spec as written
+    (bounded by the layer limit), no variant made."""
+    from .diagnostics import Collector
+    from .elaborate import elaborate
+    from .limits import max_layers
+
+    graph = elaborate(spec, Overrides(), Collector())
+    layers = len(graph.nodes) if graph is not None else max_layers()  # None: over the limit already
+    depth = max((float(v) for a in axes if a.key == "depth" for v in a.values + _ends(a)), default=1.0)
+    return Work(variant_count(axes, random), min(max_layers(), max(1, math.ceil(layers * max(1.0, depth)))))
 
 
 def variants(axes: Sequence[Axis], random: int | None = None, seed: int = 0) -> list[Variant]:
@@ -493,10 +547,14 @@ def run_sweep(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     measure: Callable[[list[VariantResult]], list[VariantResult]] | None = None,
+    max_work: int | None = MAX_WORK,
+    on_work: Callable[[Work], None] | None = None,
 ) -> Sweep:
     """The whole sweep: check the axes (raises :class:`AxisError`), leave out a ``width``/``depth``
-    that changes nothing (W104, in ``warnings``; no axis left: no variant), analyse every variant,
-    ``measure`` them when given (``--bench``), sort by ``sort`` and find the front over ``metrics``.
+    that changes nothing (W104, in ``warnings``; no axis left: no variant), count the work (more
+    than ``max_work`` layer analyses raises :class:`WorkError` before any variant is made, None: no
+    budget; else ``on_work(work)``), analyse every variant, ``measure`` them when given
+    (``--bench``), sort by ``sort`` and find the front over ``metrics``.
     Raises :class:`~archscope.diagnostics.SpecError` when the spec itself cannot be read."""
     spec = spec or load_source(source, text)
     for axis in axes:
@@ -505,6 +563,12 @@ def run_sweep(
         except AxisError as exc:
             raise AxisError(str(exc), axis, exc.on_key) from None
     kept, warnings = unused_axes(spec, axes)
+    if kept:
+        work = estimate_work(spec, kept, random)
+        if max_work is not None and work.layer_analyses > max_work:
+            raise WorkError(work, max_work)
+        if on_work is not None:
+            on_work(work)
     found = variants(kept, random, seed) if kept else []
     results = analyze_variants(source, found, options, text=text, spec=spec, workers=workers, progress=progress)
     if measure is not None and results:

@@ -2,7 +2,7 @@
 
 .. code-block:: yaml
 
-    spec: resnet50                 # a bundled name, or a spec file beside this one
+    spec: resnet50                 # a bundled name, or a spec file in this file's folder
     grid:                          # the axes: a list, one value, or "LO:HI:STEP" / "LO:HI"
       width: [0.5, 0.75, 1.0]
       resolution: "160:224:32"
@@ -12,7 +12,9 @@
     pareto: [macs, predicted_ms]   # the two metrics of the Pareto front
     train: true                    # also the peak memory of a training step
 
-A key it does not know or a value of the wrong type is E014; an axis that cannot apply is E015.
+A key it does not know or a value of the wrong type is E014; an axis that cannot apply is E015;
+a ``spec:`` that leaves the sweep file's folder (an absolute path, a `..`, a link) is E012, as
+``extends:`` is, and the file it names is never read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .sweep import METRICS, Axis, AxisError, check_axis, parse_range
 from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_python
 
 KEYS = ("spec", "grid", "random", "seed", "sort", "pareto", "train")
+SPEC_ELSEWHERE = "a spec elsewhere is named on the command line: `archscope sweep SPEC --grid KEY=VALUES`"
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,7 @@ def read_sweep_text(text: str, file: str) -> SweepFile:
     elif not isinstance(spec_node, YScalar) or not isinstance(spec_node.value, str) or not spec_node.value:
         problems.append(_e14("`spec` is a spec file or bundled name", spec_node.span, "a name", _kind(spec_node)))
     else:
-        beside = Path(file).parent / spec_node.value
-        spec = str(beside) if beside.is_file() else spec_node.value
+        spec = _spec_source(spec_node, Path(file).parent, problems)
     random_n = _integer(root, "random", problems, low=1)
     seed = _integer(root, "seed", problems, low=0)
     sort = _metric(root.get("sort"), problems)
@@ -120,6 +122,22 @@ def check_axes(sweep: SweepFile, spec: Any) -> None:
             problems.append(Diagnostic("E015", str(exc), exc.span or axis.span))
     if problems:
         raise SpecError(problems)
+
+
+def _spec_source(node: YScalar, folder: Path, problems: list[Diagnostic]) -> str:
+    """``spec:``'s spec, confined as ``extends:`` is (:func:`archscope.loader.confined_path`): a
+    bundled name (kept as written) or a relative ``.yaml`` path inside the sweep file's folder (its
+    path). An absolute path, a `..` or a link out of the folder is E012, its target never read."""
+    from .bundled import resolve_bundled
+    from .loader import confined_path
+
+    name = str(node.value)
+    try:
+        found = confined_path(name, node, folder, resolve_bundled, key="spec", wider=SPEC_ELSEWHERE)
+    except SpecError as exc:
+        problems.extend(exc.diagnostics)
+        return ""
+    return str(found) if found == folder / name else name
 
 
 def _axes(node: YNode | None, problems: list[Diagnostic]) -> list[Axis]:

@@ -190,9 +190,14 @@ def test_one_layer_over_the_limit_is_e011_and_max_layers_raises_it(cli, sandbox)
 def test_max_layers_in_the_lint_config(cli, tmp_path, monkeypatch):
     path = tmp_path / "long.yaml"
     path.write_text(_long_spec(10_001))
-    (tmp_path / "pyproject.toml").write_text("[tool.archscope]\nmax-layers = 20000\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.archscope]\nmax-layers = 100\n")
     monkeypatch.chdir(tmp_path)
-    assert cli("lint", str(path)).exit_code == 0
+    lowered = cli("lint", str(path), "--format", "concise")  # the config may lower the limit
+    assert lowered.exit_code == 1 and "E011 the file has more than 1,000 YAML nodes" in lowered.output
+    # raising it above the default takes the command line (issue 20: tests/test_hostile_bounds.py)
+    (tmp_path / "pyproject.toml").write_text("[tool.archscope]\nmax-layers = 20000\n")
+    assert cli("lint", str(path)).exit_code == 2
+    assert cli("lint", str(path), "--max-layers", "20000").exit_code == 0
     (tmp_path / "pyproject.toml").write_text('[tool.archscope]\nmax-layers = "many"\n')
     bad = cli("lint", str(path), "--format", "concise")
     assert bad.exit_code == 2

@@ -26,8 +26,8 @@ def test_writes_and_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     ("name", "message"),
     [("", "empty"), ("missing/a.png", "does not exist"), (".", "is a folder"), ("x" * 300, "too long")],
 )
-def test_bad_paths_are_messages(tmp_path: Path, name: str, message: str) -> None:
-    os.chdir(tmp_path)
+def test_bad_paths_are_messages(tmp_path: Path, name: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # and back: a later test of this process may name a relative path
     with pytest.raises(OutputError, match=message):
         write_output(name, "data")
 

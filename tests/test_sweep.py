@@ -140,7 +140,9 @@ def test_w104_for_a_width_that_changes_nothing():
 def test_sweep_table_golden_with_an_invalid_variant(golden, calibrated):
     # lenet5 at resolution 8: the second 5×5 conv does not fit: reported, not dropped
     result = runner.invoke(
-        app, ["sweep", "lenet5", "-g", "resolution=8,28,32", "-g", "num_classes=10,100", "--sort", "predicted_ms"]
+        app,
+        ["sweep", "lenet5", "-g", "resolution=8,28,32", "-g", "num_classes=10,100", "--sort", "predicted_ms"],
+        env={"NO_COLOR": "1", "COLUMNS": "120"},  # the golden's width, whatever the process was given
     )
     assert result.exit_code == 0, result.output
     assert "6 variants: 4 analysed, 2 invalid (listed below)" in result.output

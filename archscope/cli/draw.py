@@ -84,6 +84,16 @@ def draw(
         bool, typer.Option("--expand", help="Collapse nothing: every layer (or group of --depth) its own box.")
     ] = False,
     force: ForceOpt = False,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-nodes",
+            min=1,
+            metavar="N",
+            help="SVG and PNG: the most nodes Graphviz may lay out (boxes, and the ranks long arrows cross); "
+            "default 3,000. Its time limit grows with it.",
+        ),
+    ] = None,
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
@@ -95,9 +105,11 @@ def draw(
     Each box shows the layer or block, its op (or block type), output shape, params and MACs.
     Skip arrows into a merge (residual sums, concats) are dashed and labelled; every input and
     output is drawn. A spec with errors draws nothing: its diagnostics are printed (exit 1).
+    SVG and PNG are laid out by Graphviz within --max-nodes and a time limit (else exit 2, saying how
+    to get a smaller picture); mermaid and dot text have no such bound.
     """
-    from ..diagram import build_diagram
-    from ..render.diagram import DrawError, render_dot, to_dot, to_mermaid
+    from ..diagram import MAX_NODES, build_diagram, layout_size
+    from ..render.diagram import DrawError, dot_seconds, render_dot, to_dot, to_mermaid, too_large
 
     chosen = pick_format(fmt, output)
     result = analyze(
@@ -114,8 +126,14 @@ def draw(
     else:
         data = to_dot(diagram)
         if chosen in (DrawFormat.svg, DrawFormat.png):
+            nodes, cap = layout_size(diagram), max_nodes or MAX_NODES
+            if nodes > cap:
+                raise usage_error(
+                    f"{too_large(diagram, nodes, cap)}: draw fewer boxes (without `--expand`, or with `--depth N`), "
+                    f"take the text (`--format dot` or `--format mermaid`), or allow it with `--max-nodes {nodes}`"
+                )
             try:
-                data = render_dot(data, chosen.value)
+                data = render_dot(data, chosen.value, dot_seconds(max_nodes))
             except DrawError as exc:
                 raise usage_error(str(exc)) from None
             if chosen is DrawFormat.svg:

@@ -38,7 +38,8 @@ def _settings(
     from ..config import ConfigError, LintConfig, load_config
 
     try:
-        config = LintConfig() if isolated else load_config(Path.cwd())
+        overridden = [key for key, given in (("extends-root", root), ("max-layers", max_layers)) if given is not None]
+        config = LintConfig() if isolated else load_config(Path.cwd(), overridden)
     except ConfigError as exc:
         print_diagnostics(exc.diagnostics)
         raise typer.Exit(ExitCode.USAGE) from None
@@ -82,7 +83,8 @@ def lint(
     (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
 
     Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`, `max-layers`) of the first
-    pyproject.toml that has one, from the current folder upwards; the options override it.
+    pyproject.toml that has one, from the current folder upwards; the options override it. The table may
+    lower `max-layers` and keep `extends-root` inside its own folder; more is given only by the options.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
     """
@@ -129,7 +131,7 @@ def lint(
                 f"{'error' if errors == 1 else 'errors'}, {warnings} "
                 f"{'warning' if warnings == 1 else 'warnings'}\n"
             )
-    if result.usage_errors or any(d.code == "E000" for d in result.diagnostics):
+    if any(d.code == "E000" for d in result.diagnostics):  # a path that cannot be read (a link out is E012: 1)
         raise typer.Exit(ExitCode.USAGE)
     if errors or (config.strict and warnings):
         raise typer.Exit(ExitCode.PROBLEMS)

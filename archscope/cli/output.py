@@ -1,8 +1,9 @@
 """Writing a file the user asked for (`-o FILE`): all or nothing, never over a file by surprise.
 
 The data is written to a temporary file in the target's folder and renamed over the target only
-when every byte is on disk, so a full disk, a killed process or an error half-way leaves no
-half-written picture or report behind. An existing file is replaced only with ``force`` (the
+when every byte is on disk (:func:`archscope.atomic.replace_file`), so a full disk, a killed
+process or an error half-way leaves no half-written picture or report behind, and a replaced
+file keeps its permissions. An existing file is replaced only with ``force`` (the
 ``--force`` flag). Every failure is an :class:`OutputError` with a message for people, which the
 command turns into exit 2 (it is about the command line, not the spec); never an internal error.
 """
@@ -10,8 +11,9 @@ command turns into exit 2 (it is about the command line, not the spec); never an
 from __future__ import annotations
 
 import errno
-import os
 from pathlib import Path
+
+from ..atomic import replace_file
 
 
 class OutputError(Exception):
@@ -26,12 +28,6 @@ def _reason(exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
         return "the name is too long for the file system"
     return exc.strerror or str(exc)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
 
 
 def write_output(path: str | Path, data: bytes | str, *, force: bool = False) -> Path:
@@ -57,19 +53,7 @@ def write_output(path: str | Path, data: bytes | str, *, force: bool = False) ->
         folder = target.parent if str(target.parent) else Path(".")
         if not folder.is_dir():
             raise OutputError(f"{target}: the folder {folder} does not exist")
-        import tempfile  # here, not at import: it costs every command's start-up ~10 ms
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); a new file is the user's usual
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_file(target, payload)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {_reason(exc)}") from None
     return target

@@ -20,7 +20,7 @@ from .common import ExitCode, format_option, handled, print_diagnostics, write_t
 from .pictures import PlotForceOpt, PlotOpt, check_plot, usage_error, write_plot
 
 if TYPE_CHECKING:
-    from ..sweep import VariantResult
+    from ..sweep import VariantResult, Work
 
 
 @contextmanager
@@ -50,7 +50,8 @@ def _is_sweep_file(source: str) -> bool:
     if path.suffix not in (".yaml", ".yml") or not path.is_file():
         return False
     try:
-        head = path.read_text("utf-8", errors="replace")[:100_000]
+        with path.open("rb") as f:
+            head = f.read(100_000).decode("utf-8", errors="replace")  # never the whole file
     except OSError:
         return False
     return any(line.startswith("spec:") for line in head.splitlines())
@@ -109,6 +110,15 @@ def sweep(
     alpha: Annotated[float, typer.Option("--alpha", min=1.0, help="Depth coefficient (paper: 1.2).")] = 1.2,
     beta: Annotated[float, typer.Option("--beta", min=1.0, help="Width coefficient (paper: 1.1).")] = 1.1,
     gamma: Annotated[float, typer.Option("--gamma", min=1.0, help="Resolution coefficient (paper: 1.15).")] = 1.15,
+    max_work: Annotated[
+        int | None,
+        typer.Option(
+            "--max-work",
+            min=1,
+            metavar="N",
+            help="Layer analyses (variants × layers) the sweep may do; default 1,000,000, about 100 s of CPU.",
+        ),
+    ] = None,
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
     plot: PlotOpt = None,
     force: PlotForceOpt = False,
@@ -122,11 +132,13 @@ def sweep(
     counted in the summary line. Metrics:
     params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope calibrate`),
     measured_ms (--bench), rf (higher is better). --plot FILE.svg|png draws the front, with bundled reference nets.
+    Before any variant, the work (variants × layers) is counted; above --max-work (default 1,000,000
+    layer analyses) the sweep is refused, and from a tenth of it on the count is printed.
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
     """
     from ..diagnostics import Diagnostic, SpecError
     from ..render.sweep import sweep_table
-    from ..sweep import AxisError, StaticOptions, load_source, parse_axis, run_sweep
+    from ..sweep import MAX_WORK, AxisError, StaticOptions, WorkError, load_source, parse_axis, run_sweep
 
     if compound or coefficients:
         _compound(spec, coefficients, phi, alpha, beta, gamma, workers, fmt)
@@ -134,9 +146,10 @@ def sweep(
     chart = check_plot(plot, force)
     source, settings = spec, None
     if _is_sweep_file(spec):
+        from ..loader import read_source
         from ..sweepfile import read_sweep_text
 
-        settings = read_sweep_text(Path(spec).read_text("utf-8"), spec)
+        settings = read_sweep_text(read_source(Path(spec)), spec)  # not UTF-8, too large: E000/E011, located
         source = settings.spec
     try:
         axes = [parse_axis(item) for item in grid or ()]
@@ -158,6 +171,7 @@ def sweep(
     sort, metrics = _metrics(sort, pareto, train, cal is not None, bench)
     loaded = load_source(source)
     options = StaticOptions(train=train, dtype=dtype.value, calibration=cal)
+    budget = max_work or MAX_WORK
     measure = None
     if bench:
         _executors()  # missing: a usage error before any work
@@ -184,7 +198,13 @@ def sweep(
                 workers=workers,
                 progress=progress,
                 measure=measure,
+                max_work=budget,
+                on_work=functools.partial(_say_work, budget=budget),
             )
+    except WorkError as exc:
+        raise usage_error(
+            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
+        ) from None
     except AxisError as exc:
         if exc.span is not None:  # from the sweep file: where it is written
             raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
@@ -199,6 +219,12 @@ def sweep(
 
         references = _references(metrics, options)
         write_plot(lambda: sweep_plot(result, references, str(chart)), plot, force)
+
+
+def _say_work(work: Work, budget: int) -> None:
+    """The sweep's size before it starts, on a terminal or when it is a tenth of the budget or more."""
+    if sys.stderr.isatty() or work.layer_analyses * 10 >= budget:
+        typer.echo(f"archscope: note: this sweep is {work}", err=True)
 
 
 def _metrics(

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from ..paths import is_inside
 from .safe import oneline, printable
 
 
@@ -27,6 +28,8 @@ def _lines(file: str) -> tuple[str, ...]:
     try:  # only regular files of spec size: never a FIFO or /dev/zero named by an E000, nor a huge file
         if not path.is_file() or path.stat().st_size > 64 * 2**20:
             return ()
+        if path.is_symlink() and not is_inside(path, path.parent):
+            return ()  # a link out of its folder (lint refuses one, E012): its target is never shown
         return tuple(path.read_text("utf-8", errors="replace").splitlines())
     except OSError:
         return ()

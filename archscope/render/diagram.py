@@ -1,8 +1,9 @@
 """A :class:`~archscope.diagram.Diagram` as Mermaid or Graphviz text, and as SVG/PNG through Graphviz.
 
 Mermaid pastes into GitHub Markdown as is (inside a ```` ```mermaid ```` fence); the DOT text is
-what Graphviz's ``dot`` lays out for SVG and PNG (through the ``graphviz`` package of the ``draw``
-extra, imported only here and only then). Each box reads: name, op (or block ``×N``), output
+what Graphviz's ``dot`` lays out for SVG and PNG (needs the ``graphviz`` package of the ``draw``
+extra and the ``dot`` program), run with a time limit (:func:`render_dot`) and only on a diagram
+within :data:`archscope.diagram.MAX_NODES`. Each box reads: name, op (or block ``×N``), output
 shape, params and MACs (zeros left out); inputs and outputs are rounded; a repeated block has a
 double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`).
 
@@ -13,9 +14,17 @@ terminal that the text is printed on.
 
 from __future__ import annotations
 
+import math
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+
 from ..diagram import Box, Diagram
 from .numbers import compact, shape
 from .safe import oneline
+
+DOT_CPU_SECONDS = 5  # a diagram within MAX_NODES takes under 1.5 s here: this stops only a pathological one
 
 _HOW = (
     "install it with `sudo apt-get install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS) or "
@@ -140,16 +149,73 @@ def to_dot(diagram: Diagram) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_dot(dot_text: str, fmt: str) -> bytes:
-    """Lay ``dot_text`` out with Graphviz's ``dot`` as ``fmt`` (``svg`` or ``png``); raises DrawError."""
+def dot_seconds(max_nodes: int | None = None) -> int:
+    """The CPU seconds ``dot`` may take: :data:`DOT_CPU_SECONDS`, scaled up with a raised ``max_nodes``."""
+    from ..diagram import MAX_NODES
+
+    return max(DOT_CPU_SECONDS, math.ceil(DOT_CPU_SECONDS * (max_nodes or MAX_NODES) / MAX_NODES))
+
+
+def render_dot(dot_text: str, fmt: str, cpu_seconds: int | None = None, wall_seconds: float | None = None) -> bytes:
+    """Lay ``dot_text`` out with Graphviz's ``dot`` as ``fmt`` (``svg`` or ``png``); raises DrawError.
+
+    dot runs in a child process limited to ``cpu_seconds`` of CPU (``RLIMIT_CPU``; default
+    :func:`dot_seconds`) and ``wall_seconds`` of elapsed time (default three times that, and 5 s
+    more for a busy machine); past either it is stopped and the DrawError says so. It is run here
+    rather than through the graphviz package, whose ``pipe()`` (0.21) takes no time limit."""
     try:
-        import graphviz
+        import graphviz  # noqa: F401  (the `draw` extra, which is how the dependency is declared)
     except ImportError:
         raise DrawError(INSTALL_PACKAGE) from None
+    program = shutil.which("dot")
+    if program is None:
+        raise DrawError(INSTALL_DOT)
+    cpu = cpu_seconds or dot_seconds()
+    wall = wall_seconds or 3 * cpu + 5
     try:
-        return graphviz.Source(dot_text).pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise DrawError(INSTALL_DOT) from None
-    except graphviz.CalledProcessError as exc:  # dot refused the text: a bug here, said plainly
-        detail = (exc.stderr or b"").decode("utf-8", "replace").strip()
-        raise DrawError(f"Graphviz's `dot` failed: {detail}") from None
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=wall,
+            preexec_fn=_limits(cpu),  # only setrlimit, between fork and exec
+        )
+    except subprocess.TimeoutExpired:
+        raise DrawError(_too_slow(f"{wall:g} s")) from None
+    except OSError as exc:
+        raise DrawError(f"Graphviz's `dot` cannot be run: {exc.strerror or exc}") from None
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        raise DrawError(_too_slow(f"{cpu} s of CPU"))
+    if done.returncode != 0:  # dot refused the text: a bug here, said plainly
+        detail = done.stderr.decode("utf-8", "replace").strip()
+        raise DrawError(f"Graphviz's `dot` failed: {detail}")
+    return done.stdout
+
+
+def _limits(cpu_seconds: int) -> Callable[[], None] | None:
+    """What the child runs before ``exec``: a CPU limit (SIGXCPU, then SIGKILL a second later) and no core file."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: the elapsed-time limit alone
+        return None
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _too_slow(limit: str) -> str:
+    return (
+        f"Graphviz's `dot` did not lay the diagram out within {limit} and was stopped: draw fewer boxes "
+        "(without `--expand`, or with `--depth N`), or take the text (`--format dot` or `--format mermaid`)"
+    )
+
+
+def too_large(diagram: Diagram, nodes: int, max_nodes: int) -> str:
+    """Why ``diagram`` is not handed to ``dot``: its size against the cap."""
+    return (
+        f"the diagram of `{diagram.name}` is too large for Graphviz to lay out: {len(diagram.boxes):,} boxes, "
+        f"{nodes:,} nodes to place counting the ranks its arrows cross (at most {max_nodes:,})"
+    )

@@ -175,12 +175,19 @@ def summary_section(net: NetworkPage) -> str:
 
 
 def diagram_section(net: NetworkPage) -> str:
-    """The diagram of `archscope draw` (repeated blocks collapsed), as inline SVG."""
-    from ..diagram import build_diagram
-    from .diagram import DrawError, render_dot, to_dot, to_mermaid
+    """The diagram of `archscope draw` (repeated blocks collapsed), as inline SVG; left out, with a
+    note, when it is too large for Graphviz (:data:`archscope.diagram.MAX_NODES`)."""
+    from ..diagram import MAX_NODES, build_diagram, layout_size
+    from .diagram import DrawError, render_dot, to_dot, to_mermaid, too_large
 
     assert net.analysis.graph is not None
     diagram = build_diagram(net.analysis.graph)
+    nodes = layout_size(diagram)
+    if nodes > MAX_NODES:
+        return net.page.lack(
+            f"{too_large(diagram, nodes, MAX_NODES)}, so the report leaves it out; "
+            f"`archscope draw {net.report.file or net.report.name} --format mermaid` gives its text"
+        )
     try:
         svg = render_dot(to_dot(diagram), "svg")
     except DrawError as exc:
