@@ -211,6 +211,22 @@ def test_dangling_inputs_get_bounded_suggestions(compared):
     assert len(compared) == MAX_SUGGESTIONS and max(compared) <= MAX_COMPARED
 
 
+def test_freeze_patterns_that_match_nothing_get_bounded_suggestions(compared):
+    """Before: each pattern compared itself with every layer twice (1,000 patterns: 18–23 s)."""
+    n = 400
+    text = (
+        "input: [1, 4, 4]\nlayers:\n"
+        + "".join(f"  - {{op: relu, name: layer{i}}}\n" for i in range(n))
+        + "freeze:\n"
+        + "".join(f"  - layr{i}\n" for i in range(n))
+    )
+    warnings = analyze_text(text).warnings
+    assert [d.code for d in warnings] == ["W103"] * n
+    assert warnings[0].message == "`freeze` pattern `layr0` matches no layer; did you mean `layer0`?"
+    assert sum("did you mean" in d.message for d in warnings) == MAX_SUGGESTIONS
+    assert len(compared) == MAX_SUGGESTIONS and max(compared) <= MAX_COMPARED
+
+
 def test_edits_that_name_no_parent_layer_get_bounded_suggestions(compared, tmp_path):
     n = 400
     (tmp_path / "parent.yaml").write_text(
@@ -249,3 +265,51 @@ def test_few_names_are_all_compared_as_before(compared):
 def test_a_very_long_name_gets_no_suggestion(compared):
     assert Names(["a" * 200]).near("a" * 199 + "b") is None
     assert compared == []
+
+
+# -- freeze globs ----------------------------------------------------------------------------
+
+
+def test_freeze_globs_stop_at_their_work_limit_with_a_located_error():
+    """1,000 layers (1,000 names) and 2,000 globs that start with `*`: each compares every name,
+    so the 1,001st passes 1,000,000 names compared and is refused. Before: 2,000,000 regex matches."""
+    text = (
+        "input: [1, 4, 4]\nlayers:\n"
+        + "".join(f"  - {{op: relu, name: l{i}}}\n" for i in range(1000))
+        + "freeze:\n"
+        + "".join(f"  - '*x{i}'\n" for i in range(2000))
+    )
+    with calls_at_most(3_000_000):
+        analysis = analyze_text(text)
+    [error] = analysis.errors
+    assert error.code == "E011" and (error.span.line, error.span.col) == where(text, "'*x1000'")
+    assert error.message == (
+        "`freeze` pattern `*x1000`: the globs compare more than 1,000,000 layer names in all;"
+        " it and the patterns after it are not applied"
+    )
+    assert sum(d.code == "W103" for d in analysis.warnings) == 1000
+
+
+def test_a_glob_that_starts_with_a_name_compares_only_the_names_under_it():
+    blocks = "blocks:\n  b:\n    layers:\n      - {op: conv2d, out: 1, kernel: 1}\n      - relu\n"
+    text = "input: [1, 4, 4]\n" + blocks + "layers:\n  - {op: b, name: stage, n: 1500}\nfreeze:\n"
+    text += "".join(f"  - 'stage.{i}.*'\n" for i in range(1500))  # each glob: its own 3 names
+    with calls_at_most(3_000_000):
+        analysis = analyze_text(text)
+    assert analysis.ok and analysis.warnings == []
+    assert analysis.report.totals.trainable_params == 0
+
+
+def test_a_pattern_repeated_is_matched_once():
+    """3,000 × `stage` (3,000 layers): before, each repeat marked every layer again (9,000,000)."""
+    blocks = "blocks:\n  b:\n    layers:\n      - {op: conv2d, out: 1, kernel: 1}\n      - relu\n"
+    text = (
+        "input: [1, 4, 4]\n"
+        + blocks
+        + "layers:\n  - {op: b, name: stage, n: 1500}\n  - {op: conv2d, out: 1, kernel: 1}\n"
+    )
+    text += "freeze:\n" + "  - stage\n" * 3000
+    with calls_at_most(3_000_000):
+        analysis = analyze_text(text)
+    assert analysis.ok and analysis.warnings == []
+    assert analysis.report.totals.trainable_params == 2  # only the last conv: weight and bias
