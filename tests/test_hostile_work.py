@@ -88,6 +88,7 @@ def test_a_union_whose_period_is_huge_is_not_computed(strides, period):
         f" (at most {MAX_PERIOD:,} phases are kept)"
     )
     assert result.final.unknown == by_name(result, "s").unknown
+    assert result.notes == ()  # no "the union is shown": it is not
     # per branch and dim: its `stride` phases, and the one source of phases 0, 1, 2 (kernel 3); then
     # the first dim's tables compared, and the union refused before its first phase
     assert result.steps == sum(2 * (s + 3) + s for s in strides)

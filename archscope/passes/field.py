@@ -201,15 +201,15 @@ def _union(node: Node, dims: list[DimField], notes: list[str], work: Work) -> Di
     work.spend(sum(len(d.spans) for d in dims))
     if all(d == first for d in dims[1:]):
         return first
+    period = lcm(*(len(d.spans) for d in dims))
+    if period > MAX_PERIOD:
+        return _too_long(period, "its inputs' fields together")
     centers = {None if d.spans[0] is None else d.spans[0][0] + d.spans[0][1] for d in dims}
     if any(d.jump != first.jump for d in dims) or len(centers) > 1:
         names = ", ".join(
             f"`{src.name}` stride {_num(d.jump)} centre {_num(d.center)}" for src, d in zip(node.inputs, dims)
         )
         notes.append(f"`{node.name}`: its inputs' fields are not aligned: {names}; the union is shown")
-    period = lcm(*(len(d.spans) for d in dims))
-    if period > MAX_PERIOD:
-        return _too_long(period, "its inputs' fields together")
     spans: list[Span] = []
     for phase in range(period):
         work.spend(len(dims) + 1)
