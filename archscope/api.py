@@ -19,7 +19,7 @@ from .bundled import BundledSpec, bundled, resolve, resolve_bundled
 from .diagnostics import Collector, Diagnostic, Span, SpecError
 from .elaborate import dedupe, elaborate
 from .graph import Graph
-from .limits import layer_limit
+from .limits import layer_limit, suggestion_budget
 from .loader import load_spec_file, load_spec_text, relocate_inherited
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
@@ -158,7 +158,7 @@ def analyze(
         given = replace(given, freeze=freeze)  # type: ignore[arg-type]  # made a tuple there
     if unfreeze is not None:
         given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
-    with layer_limit(max_layers), _gc_paused():
+    with layer_limit(max_layers), suggestion_budget(), _gc_paused():
         return _analyze(source, text, given, extends_root)
 
 

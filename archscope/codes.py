@@ -142,8 +142,9 @@ TABLE: tuple[Code, ...] = (
         "aliases that expand to more than 1,000,000 nodes (a 'billion laughs'), lists of values "
         "evaluated to more than 1,000,000 items in all (an aliased list counts each time a layer or "
         "block instance uses it), files over 64 MiB, graphs over 10,000 layers (refused as soon as a "
-        "count or repeat shows it, before building) and files of more than 10 YAML nodes per allowed "
-        "layer (100,000). It guards a CI job that lints untrusted pull requests: at these limits every "
+        "count or repeat shows it, before building), files of more than 10 YAML nodes per allowed "
+        "layer (100,000) and `freeze:`/`unfreeze:` globs that compare more than 1,000,000 layer names "
+        "in all. It guards a CI job that lints untrusted pull requests: at these limits every "
         "file under 1 MB is accepted or refused within 2 s of CPU. ResNet-1202 has 4,210 layers; a larger "
         "graph needs `--max-layers N` (or `max-layers` in `[tool.archscope]`).",
         "input: [3]\nblocks:\n  b:\n    layers:\n      - {op: relu, n: 1000}\nlayers:\n  - {op: b, n: 1000}\n",

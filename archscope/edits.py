@@ -14,7 +14,7 @@ child's block of a name replaces the parent's).
 from __future__ import annotations
 
 from .diagnostics import Collector, Span
-from .ops.registry import suggest
+from .ops.registry import Names
 from .yamlsrc import YMap, YNode, YScalar, YSeq
 
 EDIT_KEYS = ("replace", "insert_before", "insert_after", "remove")
@@ -51,7 +51,7 @@ def _explicit(item: YNode) -> str | None:
 def apply_edits(layers: YSeq, edits: YMap, diags: Collector) -> YSeq:
     """``layers`` with the edits of ``edits`` (a child's top-level map) applied; bad edits are reported and skipped."""
     names = parent_layer_names(layers)
-    known = [n for n in names if n]
+    known = Names(n for n in names if n)  # a set for `in`, and the "did you mean" index, made once
     before = _placed(edits.get("insert_before"), "insert_before", known, diags)
     after = _placed(edits.get("insert_after"), "insert_after", known, diags)
     replaced = {
@@ -77,7 +77,7 @@ def apply_edits(layers: YSeq, edits: YMap, diags: Collector) -> YSeq:
     return YSeq(out, layers.span)
 
 
-def _named(node: YNode | None, key: str, known: list[str], diags: Collector) -> dict[str, tuple[Span, YNode]]:
+def _named(node: YNode | None, key: str, known: Names, diags: Collector) -> dict[str, tuple[Span, YNode]]:
     """The entries of ``key: {name: …}`` whose name is a layer of the parent."""
     if node is None:
         return {}
@@ -87,7 +87,7 @@ def _named(node: YNode | None, key: str, known: list[str], diags: Collector) -> 
     return {name: entry for name, entry in node.items.items() if _found(name, entry[0], key, known, diags)}
 
 
-def _placed(node: YNode | None, key: str, known: list[str], diags: Collector) -> dict[str, list[YNode]]:
+def _placed(node: YNode | None, key: str, known: Names, diags: Collector) -> dict[str, list[YNode]]:
     """``insert_before``/``insert_after``: a layer name → the layers to put there (one, or a list)."""
     return {
         name: list(value.items) if isinstance(value, YSeq) else [value]
@@ -95,7 +95,7 @@ def _placed(node: YNode | None, key: str, known: list[str], diags: Collector) ->
     }
 
 
-def _removed(node: YNode | None, known: list[str], diags: Collector) -> dict[str, Span]:
+def _removed(node: YNode | None, known: Names, diags: Collector) -> dict[str, Span]:
     if node is None:
         return {}
     items = node.items if isinstance(node, YSeq) else [node]
@@ -108,14 +108,14 @@ def _removed(node: YNode | None, known: list[str], diags: Collector) -> dict[str
     return out
 
 
-def _found(name: str, span: Span, key: str, known: list[str], diags: Collector) -> bool:
+def _found(name: str, span: Span, key: str, known: Names, diags: Collector) -> bool:
     if name in known:
         return True
     if "." in name:
         block_hint = "; edits reach only the top-level `layers:` (redefine the block under `blocks:` to change it)"
         diags.error("E008", f"`{key}: {name}` names no top-level layer of the parent{block_hint}", span, found=name)
         return False
-    hint = suggest(name, known)
+    hint = known.near(name)
     diags.error(
         "E008",
         f"`{key}: {name}` names no layer of the parent" + (f"; did you mean `{hint}`?" if hint else ""),

@@ -10,6 +10,10 @@ A caller that needs more sets it for one analysis: ``analyze(..., max_layers=50_
 commands' ``--max-layers``, or ``max-layers`` in ``[tool.archscope]`` for ``lint``. The value
 is held in a context variable, so the pipeline's modules read it where they check it, and
 concurrent analyses (threads, asyncio tasks) do not see each other's.
+
+"Did you mean" costs tens of microseconds a name compared, so one analysis runs at most
+:data:`MAX_SUGGESTIONS` lookups (:func:`suggestion_budget`, :func:`take_suggestion`): a spec
+with thousands of unknown names still gets every error, and the first 50 get a suggestion.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from contextvars import ContextVar
 DEFAULT_MAX_LAYERS = 10_000
 CEILING = 1_000_000  # the most a caller may allow: beyond this an analysis takes minutes and gigabytes
 NODES_PER_LAYER = 10  # YAML nodes a file may hold per allowed layer
+MAX_SUGGESTIONS = 50  # "did you mean" lookups per analysis (ops.registry.Names: each compares at most 64 names)
 
 _max_layers: ContextVar[int] = ContextVar("archscope_max_layers", default=DEFAULT_MAX_LAYERS)
+_suggestions_left: ContextVar[list[int] | None] = ContextVar("archscope_suggestions_left", default=None)
 
 
 def max_layers() -> int:
@@ -53,3 +59,24 @@ def layer_limit(value: int | None) -> Iterator[None]:
         yield
     finally:
         _max_layers.reset(token)
+
+
+@contextmanager
+def suggestion_budget(lookups: int = MAX_SUGGESTIONS) -> Iterator[None]:
+    """Within the block (one analysis), at most ``lookups`` "did you mean" lookups run."""
+    token = _suggestions_left.set([lookups])
+    try:
+        yield
+    finally:
+        _suggestions_left.reset(token)
+
+
+def take_suggestion() -> bool:
+    """Whether one more "did you mean" lookup may run (and count it); outside an analysis, always."""
+    left = _suggestions_left.get()
+    if left is None:
+        return True
+    if left[0] <= 0:
+        return False
+    left[0] -= 1
+    return True

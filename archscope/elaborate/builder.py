@@ -16,7 +16,7 @@ from ..diagnostics import Collector, Span, brief
 from ..graph import Node, Output
 from ..limits import max_layers
 from ..ops import REGISTRY
-from ..ops.registry import OpDef, suggest
+from ..ops.registry import Names, OpDef, suggest
 from ..passes.shapes import infer_shape
 from ..specdata import BlockDef, LayerEntry, NetworkSpec
 from ..yamlsrc import YScalar
@@ -80,7 +80,8 @@ class Builder:
         inputs = at.named_inputs()
         names = layer_names(entries, self.d, at.notes, tuple(inputs))
         index = {n: i for i, n in enumerate(names)}
-        linked = [links(i, entry, index, self.d, at.notes, tuple(inputs)) for i, entry in enumerate(entries)]
+        hints = Names(index, inputs)
+        linked = [links(i, entry, index, self.d, at.notes, tuple(inputs), hints) for i, entry in enumerate(entries)]
         self.dangling = self.dangling or any(lk.dangling for lk in linked)
         order = toposort(entries, names, [lk.deps for lk in linked], self.d, at.notes)
         outputs: dict[int, Output | None] = {}
@@ -156,7 +157,7 @@ class Builder:
         op = REGISTRY.get(entry.op)
         block = self.spec.blocks.get(entry.op)
         if op is None and block is None:
-            hint = suggest(entry.op, list(REGISTRY) + list(self.spec.blocks))
+            hint = suggest(entry.op, REGISTRY, self.spec.blocks)
             self.d.error(
                 "E006",
                 f"unknown op or block `{entry.op}`" + (f"; did you mean `{hint}`?" if hint else ""),
@@ -376,7 +377,7 @@ class Builder:
         ok = True
         for key, (kspan, _) in entry.args.items():
             if key not in block.args:
-                hint = suggest(key, list(block.args))
+                hint = suggest(key, block.args)
                 self.d.error(
                     "E003",
                     f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import Collector, Span
-from ..ops.registry import suggest
+from ..ops.registry import Names
 from ..specdata import LayerEntry
 
 # An `in:` reference as resolved within its scope: None for "the previous entry"; `("!", span)`
@@ -89,9 +89,11 @@ def links(
     diags: Collector,
     notes: tuple[str, ...],
     inputs: tuple[str, ...] = ("input",),
+    hints: Names | None = None,
 ) -> Links:
     """Resolve the ``in:`` references of entry ``i``; a reference to no layer or input is reported
-    (E008). ``inputs``: the names of the scope's inputs."""
+    (E008). ``inputs``: the names of the scope's inputs; ``hints``: the scope's "did you mean"
+    index (``Names(index, inputs)``), made once for all its entries."""
     wanted = entry.inputs if entry.inputs is not None else [None]
     deps: list[int] = []
     refs: list[Ref] = []
@@ -109,7 +111,7 @@ def links(
             deps.append(index[head])
             refs.append(ref)
         else:
-            hint = suggest(head, list(index) + list(inputs))
+            hint = (hints if hints is not None else Names(index, inputs)).near(head)
             diags.error(
                 "E008",
                 f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),

@@ -227,7 +227,7 @@ def _checked_overrides(spec: NetworkSpec, overrides: Overrides, values: Values) 
     given: dict[str, Any] = {}
     for key, value in overrides.params.items():
         if key not in spec.params:
-            hint = suggest(key, list(spec.params))
+            hint = suggest(key, spec.params)
             values.d.error(
                 "E003",
                 f"cannot override `params.{key}`: the spec has no such parameter"

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from math import floor
+from math import gcd
 from typing import Literal
 
 from .registry import Attrs, Shape
@@ -79,8 +79,22 @@ def _window_taps(k: int, s: int, p: int, d: int) -> Taps:
 
 @lru_cache(maxsize=1024)
 def _transposed_taps(k: int, s: int, p: int, d: int) -> Taps:
-    def sources(o: int) -> tuple[int, ...]:
-        return tuple(sorted((o + p - t * d) // s for t in range(k) if (o + p - t * d) % s == 0))
+    """Output ``o`` reads the ``i = (c − t·d)/s`` (``c = o + p``) for the taps ``t < k`` with
+    ``t·d ≡ c (mod s)``: none unless ``g = gcd(d, s)`` divides ``c``, else ``t = t₀ + m·s/g`` with
+    ``t₀ = (c/g)·(d/g)⁻¹ mod s/g``, so the ``i`` form a run of step ``d/g``: O(1), whatever ``k``."""
+    g = gcd(d, s)
+    period, step = s // g, d // g
+    inverse = pow(step, -1, period)
+
+    def sources(o: int) -> range:
+        c = o + p
+        if c % g:
+            return range(0)
+        t0 = (c // g) * inverse % period
+        if t0 >= k:
+            return range(0)
+        last = t0 + (k - 1 - t0) // period * period  # the last tap of the run
+        return range((c - last * d) // s, (c - t0 * d) // s + 1, step)
 
     return Taps(Fraction(1, s), sources)
 
@@ -126,12 +140,13 @@ def upsample_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps |
     for size_in, size_out, scale in zip(inputs[0][1:], out[1:], scales):
         r = _ratio(a, size_in, size_out, scale)
 
-        def sources(o: int, r: Fraction = r) -> tuple[int, ...]:
+        def sources(o: int, n: int = r.numerator, m: int = r.denominator) -> tuple[int, ...]:
+            # in integers (x = top / bottom), as a phase table asks for thousands of them
             if mode == "nearest":
-                return (floor(o * r),)
-            x = o * r if corners else (o + Fraction(1, 2)) * r - Fraction(1, 2)
-            base = floor(x)
-            if x == base:
+                return ((o * n) // m,)
+            top, bottom = (o * n, m) if corners else ((2 * o + 1) * n - m, 2 * m)
+            base, rest = divmod(top, bottom)
+            if not rest:
                 return (base,)
             return tuple(range(base - 1, base + 3)) if mode == "bicubic" else (base, base + 1)
 
