@@ -42,6 +42,7 @@ import importlib.util
 import itertools
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -221,7 +222,29 @@ def mutate_literal(rng: random.Random, text: str) -> str:
     return _replace(text, _numbers(text), rng.choice(EXTREME_LITERALS), rng)
 
 
+# text that the outputs show as it is written: a title, a paper, a source (and the file's name)
+HOSTILE_TEXT = [
+    '"::warning file=x::forged"',
+    '"::error::forged"',
+    '"x\\n::error file=x::forged"',
+    '"x\\r\\n::error::forged"',
+    '"x\\u2028::error::forged"',
+    '"##vso[task.setvariable variable=x]forged"',
+    '"=HYPERLINK(\\"http://x.example\\",\\"y\\")"',
+    "\"+cmd|' /C calc'!A0\"",
+    "'<script>alert(1)</script>'",
+    "'$\\frac{'",
+    '"\\e[2J\\e]0;pwned\\a"',
+    '"| a | b |"',
+    "'`code` **bold** [link](javascript:alert(1))'",
+]
+
+
 def mutate_value(rng: random.Random, text: str) -> str:
+    if rng.random() < 0.25:  # a title, paper or source that the outputs show (replaced, or added)
+        key, value = rng.choice(["title", "paper", "source"]), rng.choice(HOSTILE_TEXT)
+        line = re.compile(rf"^{key}:.*(\n[ \t]+.*)*", re.MULTILINE)
+        return line.sub(lambda _: f"{key}: {value}", text, count=1) if line.search(text) else f"{key}: {value}\n{text}"
     new = rng.choice(HOSTILE_VALUES + EXTREME_LITERALS)
     if rng.random() < 0.3:  # an unknown key with escapes, or a layer name with them
         key = rng.choice(["bad\\e[31mkey", "[bold]k", "k\\u202e", "x\\ry"])
