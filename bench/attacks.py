@@ -71,6 +71,7 @@ SCRIPT = "<script>alert(1)</script>"
 CONTROL = frozenset([chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f", "\u202e", "\u2066"])
 CONTROL |= frozenset(chr(c) for c in range(0x80, 0xA0))
 SECRET_VAR = "ARCHSCOPE_BENCH_SECRET"
+csv.field_size_limit(2**31 - 1)  # a title of 1 MB is one cell
 
 
 @dataclass(frozen=True)
@@ -609,7 +610,10 @@ def main() -> int:
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir()
                     run = run_guarded(command.args(attack.target, out), folder, env, args.timeout)
-                    run.flags = check(run, command, attack, out, secret, args.timeout)
+                    try:
+                        run.flags = check(run, command, attack, out, secret, args.timeout)
+                    except Exception as exc:  # noqa: BLE001 - a fault of the bench: said, and the bench goes on
+                        run.flags = [f"the bench's check raised {type(exc).__name__}: {exc}"]
                     runs.append(run)
                     if run.code is None:
                         break

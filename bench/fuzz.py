@@ -407,6 +407,7 @@ CALIBRATION = dict(
     framework_overhead_us=5.0,
 )
 FORGED_STARTS = ("::", "##vso[")  # GitHub's and Azure's workflow commands, at the start of a line
+csv.field_size_limit(2**31 - 1)  # a title of 1 MB is one cell
 
 
 def static_outputs(a: archscope.Analysis) -> list[tuple[str, Callable[[], str]]]:
