@@ -6,6 +6,9 @@ and its peak RSS (VmHWM, which the process reads as it exits); the fastest of ``
 time through the shared caches).
 
     python bench/large_files.py [--runs 3]
+
+``bench/attacks.py`` runs these files, and the attack files of issue 20, through every
+command, not only `lint`.
 """
 
 from __future__ import annotations
