@@ -35,8 +35,9 @@ def spec_text(title: str = TITLE, extra: str = "") -> str:
 
 
 def forged_lines(text: str) -> list[str]:
-    """The lines of ``text`` that a CI runner would read as a command."""
-    return [line for line in text.splitlines() if line.lstrip().startswith(FORGED)]
+    """The lines of ``text`` that a CI runner would read as a command: GitHub's a line that starts
+    with ``::`` after leading spaces; Azure's ``##[`` at the start and ``##vso[`` anywhere."""
+    return [line for line in text.splitlines() if line.lstrip().startswith(("::", "##[")) or "##vso[" in line]
 
 
 def assert_inert(text: str) -> None:
@@ -88,7 +89,7 @@ def test_exported_pytorch_keeps_the_title_in_its_docstrings(cli, hostile: Path):
     namespace: dict = {}
     exec(module, namespace)  # noqa: S102 - the file the test just generated
     doc = namespace["__doc__"]
-    assert doc.startswith(r"T\n::warning file=x::forged\n##vso[") and r"\x1b]0;pwned\x07" in doc
+    assert doc.startswith(r"T\n::warning file=x::forged\n\x23#vso[") and r"\x1b]0;pwned\x07" in doc
     assert "Paper: P\\n::error file=README.md::forged" in doc and "Source: S\\u2028::add-mask::x" in doc
 
 
@@ -227,3 +228,30 @@ def test_a_dollar_in_a_name_is_text_in_the_scatter():
     rows = [{"name": "$\\frac{$", "params": 10, "macs": 100}, {"name": "b$x^2$", "params": 20, "macs": 300}]
     svg = scatter(rows, fmt="svg").decode("utf-8")
     assert ">$\\frac{$<" in svg and ">b$x^2$<" in svg
+
+
+# ---- spec text that a line starts with: a title, a file's name --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title", ["::warning file=x::forged", "  ::add-mask::s", "##vso[task.complete]x", "##[group]x"]
+)
+@pytest.mark.parametrize("args", [(), ("-f", "markdown"), ("--depth", "1")])
+def test_a_title_that_is_a_ci_command_is_not_one_in_the_output(cli, tmp_path: Path, title: str, args: tuple[str, ...]):
+    path = tmp_path / "net.yaml"
+    path.write_text(spec_text(title))
+    for command in ("summary", "rf", "memory"):
+        result = cli(command, str(path), *args)
+        assert result.exit_code == 0, result.output
+        assert_inert(result.output)
+
+
+def test_a_file_name_that_is_a_ci_command_is_not_one_in_diagnostics(cli, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative name, as `lint specs/` in CI gives: the line starts with it
+    name = "::error file=README.md,line=1::forged.yaml"
+    (tmp_path / name).write_text(spec_text("t").replace("out: 4, kernel: 3", "out: 4, kernel: 30"))  # E102
+    for fmt in ("text", "concise"):
+        result = cli("lint", "--format", fmt, name)
+        assert result.exit_code == 1 and "E102" in result.output, result.output
+        assert_inert(result.output)
+        assert "\\x3a:error file=README.md,line=1::forged.yaml:5:5" in result.output  # its first colon escaped

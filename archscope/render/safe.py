@@ -41,8 +41,23 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
+# CI log commands that a piece of text could start: GitHub's runner reads a line that starts with
+# `::` (after leading spaces) as a workflow command; Azure's agent reads `##vso[` anywhere in a
+# line, and `##[` at its start
+_LEADING_COMMAND = re.compile(r"^(\s*):(?=:)")
+_LOGGING_COMMAND = re.compile(r"#(?=#(?:vso)?\[)")
+
+
 def oneline(text: object) -> str:
     """``str(text)`` on one line: every control character, the newline included, written as an
-    escape (``"a\\nb"`` → ``a\\nb``), so that spec text cannot start a line of its own."""
+    escape (``"a\\nb"`` → ``a\\nb``), so that spec text cannot start a line of its own; and a piece
+    of text that a line may start with (a title, a file's name) cannot be a CI log command there:
+    a leading ``::`` is written ``\\x3a:``, ``##vso[`` and ``##[`` as ``\\x23#vso[`` and ``\\x23#[``."""
     text = str(text)
-    return _CONTROL_OR_NEWLINE.sub(_escape, text) if _CONTROL_OR_NEWLINE.search(text) else text
+    if _CONTROL_OR_NEWLINE.search(text):
+        text = _CONTROL_OR_NEWLINE.sub(_escape, text)
+    if "::" in text:
+        text = _LEADING_COMMAND.sub(lambda m: m.group(1) + "\\x3a", text)
+    if "##" in text:
+        text = _LOGGING_COMMAND.sub("\\\\x23", text)
+    return text
