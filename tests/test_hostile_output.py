@@ -255,3 +255,27 @@ def test_a_file_name_that_is_a_ci_command_is_not_one_in_diagnostics(cli, tmp_pat
         assert result.exit_code == 1 and "E102" in result.output, result.output
         assert_inert(result.output)
         assert "\\x3a:error file=README.md,line=1::forged.yaml:5:5" in result.output  # its first colon escaped
+
+
+def test_a_long_title_is_cut_in_the_charts(cli, tmp_path: Path, monkeypatch):
+    """A 1 MB title made matplotlib lay the text out for minutes (and 700 MB) in `summary --plot`
+    and `report`: a chart is given the first 120 characters, one line, escapes shown."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    titles: list[str] = []
+    original = Figure.suptitle
+
+    def spy(self, text, *args, **kwargs):
+        titles.append(text)
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "suptitle", spy)
+    path = tmp_path / "net.yaml"
+    path.write_text(spec_text("\x1b" + "x" * 200_000))
+    out = tmp_path / "c.png"
+    result = cli("summary", str(path), "--plot", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\x89PNG")
+    # the escape's 4 characters, 115 x's, the ellipsis: 120
+    assert titles == ["\\x1b" + "x" * 115 + "…: per layer (batch 1)"]

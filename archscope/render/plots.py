@@ -18,6 +18,7 @@ from io import BytesIO
 from typing import Any, TypeVar
 
 from ..report import Report
+from .safe import oneline
 
 FORMATS = ("svg", "png")
 INSTALL = "charts need matplotlib: `pip install 'archscope[plot]'`"
@@ -35,6 +36,16 @@ def _matplotlib() -> Any:
     except ImportError:
         raise PlotError(INSTALL) from None
     return matplotlib, Figure, FuncFormatter
+
+
+LABEL_CHARS = 120  # a title or name longer than this is cut (matplotlib lays a 1 MB title out for minutes)
+
+
+def _text(value: object) -> str:
+    """Spec text for a chart: one line, its control characters shown as escapes, at most
+    :data:`LABEL_CHARS` characters (cut with `…`)."""
+    text = oneline(value)
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
 C = TypeVar("C", bound=Callable[..., bytes])
@@ -104,9 +115,9 @@ def layer_chart(report: Report, fmt: str = "svg", salt: str = "") -> bytes:
         if all(abs(i - j) >= gap for j, _ in shown):
             shown.append((i, name))
     shown.sort()
-    axes[-1].set_xticks([i for i, _ in shown], [name for _, name in shown], rotation=60, ha="right", fontsize=7)
+    axes[-1].set_xticks([i for i, _ in shown], [_text(name) for _, name in shown], rotation=60, ha="right", fontsize=7)
     axes[-1].set_xlabel("layer (in network order; the name is where each top-level layer or block starts)")
-    fig.suptitle(f"{report.title}: per layer (batch 1)")
+    fig.suptitle(f"{_text(report.title)}: per layer (batch 1)")
     return _save(fig, fmt, salt or report.name)
 
 
@@ -125,7 +136,7 @@ def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None =
     for ax, (xlabel, xs, ylabel, ys) in zip(axes, pairs):
         ax.scatter(xs, ys, color="#4a6fa5", zorder=3)
         for name, xv, yv in zip(names, xs, ys):
-            ax.annotate(name, (xv, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            ax.annotate(_text(name), (xv, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         for axis, values in ((ax.set_xscale, xs), (ax.set_yscale, ys)):
@@ -158,7 +169,7 @@ def sweep_plot(sweep: Any, references: Sequence[tuple[str, float, float]] = (), 
         ax.scatter([p[0] for p in front], [p[1] for p in front], s=22, color="#c0504d", zorder=4, label="Pareto front")
     for name, rx, ry in references:
         ax.scatter([rx], [ry], marker="D", s=30, color="#333333", zorder=5)
-        ax.annotate(name, (rx, ry), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(_text(name), (rx, ry), textcoords="offset points", xytext=(5, 4), fontsize=8)
     xs = [r.metric(x) for r in valid] + [r[1] for r in references]
     ys = [r.metric(y) for r in valid] + [r[2] for r in references]
     for axis, values in ((ax.set_xscale, xs), (ax.set_yscale, ys)):
@@ -172,7 +183,7 @@ def sweep_plot(sweep: Any, references: Sequence[tuple[str, float, float]] = (), 
     ax.set_ylabel(y)
     ax.grid(alpha=0.3, zorder=0)
     ax.legend(fontsize=8)
-    fig.suptitle(f"sweep of {sweep.source}: {len(valid)} variants, {len(sweep.front)} on the front")
+    fig.suptitle(f"sweep of {_text(sweep.source)}: {len(valid)} variants, {len(sweep.front)} on the front")
     return _save(fig, fmt, f"sweep-{sweep.source}")
 
 
