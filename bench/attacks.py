@@ -2,7 +2,7 @@
 every command that reads a spec, in its own process, measured as a user meets it.
 
     python bench/attacks.py [--runs 1] [--timeout 60] [--commands lint,rf] [--classes rf-union,csv]
-                            [--keep DIR] [--list]
+                            [--keep DIR] [--list] [--results FILE.jsonl]
 
 For each (attack, command) pair it prints the exit code, the CPU time the kernel accounted for
 the process when it exited (wait4: user + system, start-up and any child included), and its
@@ -35,13 +35,17 @@ more; ``--all`` runs them anyway. ``draw -f svg`` is skipped with a note when Gr
 
 CPU time is a measurement that load moves (the machine is shared: a busy neighbour slows even
 CPU time through the shared caches); the load average is printed first. ``--runs N`` keeps the
-fastest of N runs (and the largest peak). Exits 1 when any pair is flagged.
+fastest of N runs (and the largest peak). A whole run takes an hour or more on a loaded 2-core
+machine (the attacks not yet bounded run up to the guard): ``--results FILE`` records each pair
+as it is measured, and a run given the same file again measures only the pairs not in it.
+Exits 1 when any pair is flagged.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import secrets
 import shutil
@@ -533,6 +537,36 @@ def _size(n: int) -> str:
     return f"{n / 2**10:,.0f} KiB" if n >= 2**10 else f"{n} B"
 
 
+def measure(
+    attack: Attack, command: Command, folder: Path, env: dict[str, str], secret: str, runs: int, timeout: float
+) -> dict:
+    """One (attack, command) pair: the fastest of ``runs`` runs (a killed one ends them), its
+    flags, and the largest peak RSS of the runs."""
+    done: list[Run] = []
+    for _ in range(runs):
+        out = folder.parent / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        run = run_guarded(command.args(attack.target, out), folder, env, timeout)
+        try:
+            run.flags = check(run, command, attack, out, secret, timeout)
+        except Exception as exc:  # noqa: BLE001 - a fault of the bench: said, and the bench goes on
+            run.flags = [f"the bench's check raised {type(exc).__name__}: {exc}"]
+        done.append(run)
+        if run.code is None:
+            break
+    run = done[-1] if done[-1].code is None else min(done, key=lambda r: r.cpu)
+    return {
+        "class": attack.cls,
+        "case": attack.name,
+        "command": command.name,
+        "code": run.code,
+        "cpu": round(run.cpu, 3),
+        "rss": max(r.rss for r in done),
+        "flags": run.flags,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="the fastest of N runs (default 1)")
@@ -542,6 +576,11 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="write the attack files into this folder too")
     parser.add_argument("--all", action="store_true", help="run every command of a case whose first two were killed")
     parser.add_argument("--list", action="store_true", help="list the classes, cases and commands, and exit")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="append each pair's figures to this JSON-lines file; pairs already in it are not rerun",
+    )
     args = parser.parse_args()
     cases = attacks()
     if args.list:
@@ -574,6 +613,11 @@ def main() -> int:
     notes: list[str] = []
     worst_cmd: dict[str, tuple[float, int]] = {}
     worst_cls: dict[str, tuple[float, int]] = {}
+    done: dict[tuple[str, str, str], dict] = {}
+    if args.results and args.results.exists():  # a run cut short: its pairs are not measured again
+        for line in args.results.read_text("utf-8").splitlines():
+            record = json.loads(line)
+            done[record["class"], record["case"], record["command"]] = record
     with tempfile.TemporaryDirectory(prefix="archscope-attacks-") as tmp:
         calibration = Path(tmp) / "calibration.json"
         store(CAL, calibration)
@@ -604,29 +648,21 @@ def main() -> int:
                 if killed >= 2 and not args.all:
                     print(f"{row} | | | not run: two commands of this case passed the guard |")
                     continue
-                runs = []
-                for _ in range(args.runs):
-                    out = folder.parent / "out"
-                    shutil.rmtree(out, ignore_errors=True)
-                    out.mkdir()
-                    run = run_guarded(command.args(attack.target, out), folder, env, args.timeout)
-                    try:
-                        run.flags = check(run, command, attack, out, secret, args.timeout)
-                    except Exception as exc:  # noqa: BLE001 - a fault of the bench: said, and the bench goes on
-                        run.flags = [f"the bench's check raised {type(exc).__name__}: {exc}"]
-                    runs.append(run)
-                    if run.code is None:
-                        break
-                run = runs[-1] if runs[-1].code is None else min(runs, key=lambda r: r.cpu)
-                rss = max(r.rss for r in runs)
-                killed += run.code is None
+                record = done.get((attack.cls, attack.name, command.name))
+                if record is None:
+                    record = measure(attack, command, folder, env, secret, args.runs, args.timeout)
+                    if args.results:
+                        with args.results.open("a", encoding="utf-8") as f:
+                            f.write(json.dumps(record) + "\n")
+                code, cpu, rss, flags = record["code"], record["cpu"], record["rss"], record["flags"]
+                killed += code is None
                 for table, key in ((worst_cmd, command.name), (worst_cls, attack.cls)):
                     cpu0, rss0 = table.get(key, (0.0, 0))
-                    table[key] = (max(cpu0, run.cpu), max(rss0, rss))
-                shown = "killed" if run.code is None else str(run.code)
-                print(f"{row} {shown} | {run.cpu:.2f} s | {_mib(rss)} | {', '.join(run.flags) or '–'} |", flush=True)
-                if run.flags:
-                    flagged.append((attack, command.name, run.flags))
+                    table[key] = (max(cpu0, cpu), max(rss0, rss))
+                shown = "killed" if code is None else str(code)
+                print(f"{row} {shown} | {cpu:.2f} s | {_mib(rss)} | {', '.join(flags) or '–'} |", flush=True)
+                if flags:
+                    flagged.append((attack, command.name, flags))
     for note in notes:
         print(f"\n{note}")
     for title, table in (("command", worst_cmd), ("class", worst_cls)):
