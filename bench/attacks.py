@@ -65,6 +65,9 @@ sys.path.insert(0, str(ROOT))
 from test_calibration import CAL  # noqa: E402  (a synthetic calibration, for predict and sweep)
 from test_hostile import _MEASURED, BOUNDED, LARGE_FILES  # noqa: E402  (the cases the suite asserts)
 
+sys.path.insert(0, str(ROOT / "bench"))
+from fuzz import _number  # noqa: E402  (what a CSV cell that is a number looks like: the fuzzer's rule)
+
 from archscope.calibration import store  # noqa: E402
 from archscope.render.machine import FORMULA_START  # noqa: E402
 
@@ -458,15 +461,6 @@ def run_guarded(args: list[str], cwd: Path, env: dict[str, str], timeout: float)
         out.seek(0), err.seek(0)
         text = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
     return Run(None if killed else process.returncode, *text, usage.ru_utime + usage.ru_stime, rss, wall)
-
-
-def _number(cell: str) -> bool:
-    """A number, or numbers joined as CSV joins a list (``-0.5|-0.5``) or a shape (``3×8×8``)."""
-    try:
-        [float(part) for part in cell.replace("×", "|").split("|")]
-    except ValueError:
-        return False
-    return True
 
 
 def check(run: Run, command: Command, attack: Attack, out: Path, secret: str, timeout: float) -> list[str]:
