@@ -284,6 +284,52 @@ TABLE: tuple[Code, ...] = (
         _net("{op: conv2d, out: 8, kernel: 3}", extra="expect: {params: 224}\n"),
     ),
     Code(
+        "E301",
+        "the imported network uses a module or operation that has no archscope op",
+        "`archscope import` maps every module and every call in the source (a PyTorch module's forward, an "
+        "ONNX node, an Ultralytics row) to an archscope op. One with no equivalent stops the import: counting "
+        "it as zero would make every total silently wrong (the most common complaint about FLOP counters). "
+        "Every such part is listed in one run, each with its place (module path, node or file:line:col) and "
+        "the nearest archscope op.",
+        "archscope import py:mymodels:net_with_fft -o net.yaml",
+        "Replace the part with ops archscope has (`archscope list --ops`), register a new op in its family "
+        "file under archscope/ops/, or import the sub-network that stops before it.",
+        subject="import",
+    ),
+    Code(
+        "E302",
+        "the source cannot be traced into a graph",
+        "A PyTorch module is traced symbolically (torch.fx): control flow that depends on tensor values "
+        "(`if x.sum() > 0`), Python iteration over a tensor or a call into non-PyTorch code cannot be "
+        "traced, and a guess would be a wrong graph. The message names the module and the line of its "
+        "forward where tracing stopped.",
+        "archscope import py:mymodels:net_with_data_dependent_if -o net.yaml",
+        "Make the branch depend on constructor arguments rather than on tensor values, or import the "
+        "sub-module that has no such branch.",
+        subject="import",
+    ),
+    Code(
+        "E303",
+        "the file holds no architecture archscope can read",
+        "A `state_dict` (a dictionary of tensors) has weights but no architecture; a pickled object that is "
+        "not an `nn.Module`, an ONNX file that onnx cannot parse or check, or a file of another kind cannot "
+        "be imported either. The message says what the file holds.",
+        "archscope import weights_only.pt -o net.yaml",
+        "Import the code that builds the network (`py:package.module:factory`) and pass the weights to "
+        "`--verify`, or save the whole model (`torch.save(model)`) or export it to ONNX.",
+        subject="import",
+    ),
+    Code(
+        "E304",
+        "reading this file would run code: it needs `--trust`",
+        "A file written by `torch.save(model)` is a pickle: loading it runs whatever code the file names, so "
+        "a file from elsewhere can take over the machine. archscope loads it only with `--trust`, the user's "
+        "explicit consent; without it, it reads the file's weights-only parts and says what it found.",
+        "archscope import model.pt -o net.yaml",
+        "Pass `--trust` if you made the file or trust its author, or import the code that builds the network.",
+        subject="import",
+    ),
+    Code(
         "W101",
         "the stride does not tile the input: the last rows/columns are dropped",
         "floor((W − K + 2P)/S) threw away input rows or columns that no window reaches. Sometimes that is "

@@ -30,6 +30,8 @@ def live_diagnostics(entry: Code) -> list[str]:
     from ..api import analyze
     from ..render.diagnostics import format_text
 
+    if entry.subject == "import":  # the example needs a source file; the README shows real output
+        return []
     if entry.subject == "sweep file":
         from ..sweepfile import example_diagnostics
 
@@ -47,9 +49,9 @@ def live_diagnostics(entry: Code) -> list[str]:
 
 def render_text(entry: Code) -> str:
     out = [f"{entry.code} ({entry.severity}): {entry.summary}", "", _wrap(entry.meaning), "", "Example:"]
-    if entry.subject == "command":
+    if entry.subject in ("command", "import"):
         out.append(f"    $ {entry.example}")
-        if entry.code != "E000":
+        if entry.code != "E000" and entry.subject == "command":
             out.append("  gives:")
     else:
         out += [_indent(entry.example), "", "  gives:"]
