@@ -35,17 +35,21 @@ from .registry import (
     Cost,
     Count,
     Float,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     always,
     fmt_shape,
+    imports,
     kernel_is,
     no_backward_macs,
     numel,
     register,
+    same_attrs,
 )
 from .registry import module as nn_module
 
@@ -78,6 +82,8 @@ def _activation(
     kwargs: Callable[[Attrs], dict[str, Any]] = lambda a: {},
     inplace: bool = False,
     ptflops: int = 0,
+    calls: tuple[str, ...] = (),
+    check: Callable[[Found], None] | None = None,
 ) -> OpDef:
     """``ptflops``: what ptflops counts per element (see the module docstring); no other tool counts it."""
 
@@ -97,6 +103,7 @@ def _activation(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=only(ptflops=per_output(ptflops)),
+        imports=imports("torch", f"nn.{module}", *calls)(same_attrs(*attrs, check=check)),
     )
 
 
@@ -169,12 +176,53 @@ def _hardtanh_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return nn_module("Hardtanh", a["min_val"], a["max_val"])
 
 
+def _exact_gelu(found: Found) -> None:
+    approximate = getattr(found.obj, "approximate", None) if found.obj is not None else found.kwargs.get("approximate")
+    if approximate not in (None, "none"):
+        raise Unsupported(f"approximate={approximate!r} (archscope's gelu is the exact one)")
+
+
+def _prelu_import(found: Found) -> dict[str, Any]:
+    n = found.obj.num_parameters
+    return {"num_parameters": n} if n != 1 else {}
+
+
+def _softmax_import(found: Found) -> dict[str, Any]:
+    dim = found.obj.dim if found.obj is not None else found.arg(1, "dim", None)
+    if dim is None:
+        raise Unsupported("no `dim` (PyTorch's implicit choice is deprecated)")
+    rank = len(found.inputs[0]) + 1
+    dim = dim + rank if dim < 0 else dim
+    if dim == 0:
+        raise Unsupported("softmax over the batch")
+    return {"dim": dim - 1}
+
+
+def _dropout_import(found: Found) -> dict[str, Any]:
+    p = found.obj.p if found.obj is not None else found.arg(1, "p", 0.5)
+    return {"p": p}
+
+
 register(
-    _activation("relu", "ReLU", "max(x, 0)", SAVES_OUTPUT, inplace=True, ptflops=2),
+    _activation(
+        "relu",
+        "ReLU",
+        "max(x, 0)",
+        SAVES_OUTPUT,
+        inplace=True,
+        ptflops=2,
+        calls=("F.relu", "F.relu_", "torch.relu", "torch.relu_", "Tensor.relu", "Tensor.relu_"),
+    ),
     # relu6 and leaky_relu save their input out of place; in place leaky_relu keeps its output
     # (the same tensor) and relu6 a copy of its input
     _activation(
-        "relu6", "ReLU6", "min(max(x, 0), 6) (MobileNet)", SAVES_INPUT_COPIED_IN_PLACE, inplace=True, ptflops=1
+        "relu6",
+        "ReLU6",
+        "min(max(x, 0), 6) (MobileNet)",
+        SAVES_INPUT_COPIED_IN_PLACE,
+        inplace=True,
+        ptflops=1,
+        calls=("F.relu6",),
     ),
     _activation(
         "leaky_relu",
@@ -185,13 +233,24 @@ register(
         lambda a: {"negative_slope": a["negative_slope"]},
         inplace=True,
         ptflops=1,
+        calls=("F.leaky_relu", "F.leaky_relu_"),
     ),
-    _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT),
-    _activation("sigmoid", "Sigmoid", "logistic sigmoid", SAVES_OUTPUT),
-    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT, ptflops=1),
-    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
-    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT),
-    _activation("gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT, ptflops=2),
+    _activation(
+        "tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT, calls=("torch.tanh", "F.tanh", "Tensor.tanh")
+    ),
+    _activation(
+        "sigmoid",
+        "Sigmoid",
+        "logistic sigmoid",
+        SAVES_OUTPUT,
+        calls=("torch.sigmoid", "F.sigmoid", "Tensor.sigmoid", "Tensor.sigmoid_"),
+    ),
+    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT, ptflops=1, calls=("F.silu",)),
+    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT, calls=("F.hardswish",)),
+    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT, calls=("F.hardsigmoid",)),
+    _activation(
+        "gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT, ptflops=2, calls=("F.gelu",), check=_exact_gelu
+    ),
     _activation(
         "elu",
         "ELU",
@@ -200,8 +259,9 @@ register(
         (Attr("alpha", Float(), 1.0),),
         lambda a: {"alpha": a["alpha"]},
         ptflops=2,
+        calls=("F.elu",),
     ),
-    _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT),
+    _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT, calls=("F.mish",)),
     _activation(
         "softplus",
         "Softplus",
@@ -209,6 +269,7 @@ register(
         SAVES_INPUT,
         (Attr("beta", Float(), 1.0), Attr("threshold", Float(), 20.0)),
         lambda a: {"beta": a["beta"], "threshold": a["threshold"]},
+        calls=("F.softplus",),
     ),
     OpDef(
         name="prelu",
@@ -226,6 +287,7 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=PRELU_COUNTED,
+        imports=imports("torch", "nn.PReLU")(_prelu_import),
     ),
     OpDef(
         name="hardtanh",
@@ -240,6 +302,9 @@ register(
         kernel=kernel_is("elementwise"),
         backward=no_backward_macs,
         counted=NOTHING,  # nn.Hardtanh: no ptflops or thop rule, F.hardtanh not patched
+        imports=imports("torch", "nn.Hardtanh", "F.hardtanh")(
+            same_attrs(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0))
+        ),
     ),
     OpDef(
         name="softmax",
@@ -253,6 +318,7 @@ register(
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
         kernel=kernel_is("elementwise"),
         counted=only(ptflops=per_output(1), thop=_softmax_thop),
+        imports=imports("torch", "nn.Softmax", "F.softmax", "torch.softmax", "Tensor.softmax")(_softmax_import),
     ),
     OpDef(
         name="dropout",
@@ -265,6 +331,7 @@ register(
         saves=Saves(like_output=(4,)),
         memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),
         module=_dropout_lower,
+        imports=imports("torch", "nn.Dropout", "F.dropout")(_dropout_import),
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("view"),
@@ -277,6 +344,7 @@ register(
         shape=_same,
         cost=_free,
         module=_identity_lower,
+        imports=imports("torch", "nn.Identity")(lambda found: {}),
         saves=Saves(),
         memory=MemoryFacts(view=always, grad_view=True),
         backward=no_backward_macs,

@@ -49,12 +49,16 @@ from .registry import (
     Cost,
     Counted,
     CounterHandle,
+    Found,
     Int,
     OpDef,
     Reference,
     Saves,
     Shape,
     Sizes,
+    Unsupported,
+    compact,
+    imports,
     module,
     numel,
     register,
@@ -232,7 +236,29 @@ def _conv_family(rank: int):
         receptive_field=window(_field_geometry),
         kernel=conv_kernel,
         counted=peers,
+        imports=imports("torch", f"nn.Conv{rank}d")(_conv_import),
     )
+
+
+def _conv_import(found: Found) -> dict[str, Any]:
+    """``nn.ConvNd``: out_channels, kernel_size, stride, padding (numbers, `same`, `valid`),
+    dilation, groups, bias; only zero padding (``padding_mode`` zeros)."""
+    m = found.obj
+    if m.padding_mode != "zeros":
+        raise Unsupported(f"padding_mode={m.padding_mode!r} (archscope pads with zeros)")
+    attrs: dict[str, Any] = {"out": m.out_channels, "kernel": compact(m.kernel_size)}
+    for name, value, default in (
+        ("stride", compact(m.stride), 1),
+        ("padding", m.padding if isinstance(m.padding, str) else compact(m.padding), 0),
+        ("dilation", compact(m.dilation), 1),
+        ("groups", m.groups, 1),
+        ("bias", m.bias is not None, True),
+    ):
+        if value != default:
+            attrs[name] = value
+    if getattr(m, "output_padding", None) is not None and compact(m.output_padding) != 0:
+        attrs["output_padding"] = compact(m.output_padding)
+    return attrs
 
 
 def _transposed_family(rank: int):
@@ -332,6 +358,7 @@ def _transposed_family(rank: int):
         receptive_field=transposed(_transposed_geometry),
         kernel=conv_kernel,
         counted=peers,
+        imports=imports("torch", f"nn.ConvTranspose{rank}d")(_conv_import),
     )
 
 

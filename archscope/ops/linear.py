@@ -15,6 +15,7 @@ in flop_counter (``addmm``: the bias add is not counted). flatten: zero in every
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import NOTHING
@@ -27,13 +28,16 @@ from .registry import (
     Construct,
     Cost,
     Counted,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     always,
     fmt_shape,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
@@ -82,6 +86,29 @@ def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("Linear", inputs[0][0], a["out"], bias=a["bias"])
 
 
+def _linear_import(found: Found) -> dict[str, Any]:
+    if len(found.inputs[0]) != 1:
+        raise Unsupported(f"a linear layer on a rank-{len(found.inputs[0])} input (archscope's takes features)")
+    return {"out": found.obj.out_features} | ({} if found.obj.bias is not None else {"bias": False})
+
+
+def _flatten_import(found: Found) -> dict[str, Any]:
+    """Flatten from dim 1 (everything but the batch) to the last."""
+    start = found.obj.start_dim if found.obj is not None else found.arg(1, "start_dim", 0)
+    end = found.obj.end_dim if found.obj is not None else found.arg(2, "end_dim", -1)
+    rank = len(found.inputs[0]) + 1
+    if (start % rank, end % rank) != (1, rank - 1) and len(found.out) != 1:
+        raise Unsupported(f"flatten of dims {start}..{end} (archscope's flattens all but the batch)")
+    return {}
+
+
+def _flatten_view_import(found: Found) -> dict[str, Any]:
+    """``x.view(x.size(0), -1)`` and the like: a reshape to (batch, features)."""
+    if len(found.out) != 1 or found.out[0] != numel(found.inputs[0]):
+        raise Unsupported(f"a reshape to {found.out} is not a flatten")
+    return {}
+
+
 def _flatten_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return (numel(inputs[0]),)
 
@@ -109,6 +136,7 @@ register(
         receptive_field=everything,  # every feature: after a flatten, every position
         kernel=kernel_is("gemm"),
         counted=LINEAR_COUNTED,
+        imports=imports("torch", "nn.Linear")(_linear_import),
     ),
     OpDef(
         name="flatten",
@@ -123,5 +151,9 @@ register(
         receptive_field=flat,
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=(
+            *imports("torch", "nn.Flatten", "torch.flatten", "Tensor.flatten")(_flatten_import),
+            *imports("torch", "Tensor.view", "Tensor.reshape", "torch.reshape")(_flatten_view_import),
+        ),
     ),
 )

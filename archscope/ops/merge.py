@@ -21,6 +21,7 @@ in ptflops.)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import NOTHING
@@ -30,13 +31,16 @@ from .registry import (
     Attrs,
     Construct,
     Cost,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     fmt_shape,
     helper_module,
+    imports,
     kernel_is,
     no_backward_macs,
     numel,
@@ -127,6 +131,29 @@ def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 SPATIAL_CONCAT = unknown("a concat along a spatial dim puts different inputs at different positions")
 
 
+def _two_tensors(found: Found) -> None:
+    if len(found.inputs) != 2 or any(not isinstance(a, int) for a in found.args[:2]):
+        raise Unsupported("not a product or sum of two tensors (a constant takes `scale`)")
+    if "alpha" in found.kwargs and found.kwargs["alpha"] != 1:
+        raise Unsupported(f"alpha={found.kwargs['alpha']!r}")
+
+
+def _add_import(found: Found) -> dict[str, Any]:
+    if found.obj is None:
+        _two_tensors(found)
+    return {}
+
+
+def _concat_import(found: Found) -> dict[str, Any]:
+    """``torch.cat(xs, dim)`` (a list of tensors) or the archscope helper ``Concat(dim)``."""
+    dim = found.obj.dim if found.obj is not None else found.arg(1, "dim", 0)
+    rank = len(found.inputs[0]) + 1
+    dim = dim + rank if dim < 0 else dim
+    if dim == 0:
+        raise Unsupported("concatenation along the batch")
+    return {"dim": dim - 1} if dim != 1 else {}
+
+
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return helper_module("Add")
 
@@ -157,6 +184,9 @@ register(
         merge="residual",
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
+        imports=imports(
+            "torch", "archscope:Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add", "Tensor.add_"
+        )(_add_import),
     ),
     OpDef(
         name="concat",
@@ -174,6 +204,7 @@ register(
         merge="concat",
         kernel=kernel_is("copy"),
         counted=NOTHING,
+        imports=imports("torch", "archscope:Concat", "torch.cat", "torch.concat")(_concat_import),
     ),
     OpDef(
         name="mul",
@@ -190,5 +221,8 @@ register(
         merge="scale",
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
+        imports=imports(
+            "torch", "archscope:Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul", "Tensor.mul_"
+        )(_add_import),
     ),
 )

@@ -24,6 +24,7 @@ have no rule for it (fvcore: none of its aten ops; thop and torchinfo: no hook, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import only, zero
@@ -36,17 +37,21 @@ from .registry import (
     Cost,
     Counted,
     Float,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     fmt_shape,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
     numel,
     register,
+    same_attrs,
 )
 
 # torch refuses eps = 0 in training ("batch_norm eps must be positive during training"); layer,
@@ -96,6 +101,7 @@ def _batchnorm(rank: int):
         receptive_field=same,  # at inference: running statistics, a scale and shift per channel
         kernel=kernel_is("norm"),
         counted=peers,
+        imports=imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
     )
 
 
@@ -113,6 +119,22 @@ def _lrn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 def _lrn_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
     c, *spatial = inputs[0]
     return 3 * numel(out) + (c + a["size"] - 1) * numel(tuple(spatial))
+
+
+def _bn_import(found: Found) -> dict[str, Any]:
+    """``nn.BatchNormNd``: eps, momentum, affine; it must keep running statistics (without them
+    it normalises with the batch's even at inference: not archscope's batch norm)."""
+    m = found.obj
+    if not m.track_running_stats or m.momentum is None:
+        raise Unsupported("track_running_stats=False or momentum=None (a cumulative average)")
+    attrs: dict[str, Any] = {}
+    if m.eps != 1e-5:
+        attrs["eps"] = m.eps
+    if m.momentum != 0.1:
+        attrs["momentum"] = m.momentum
+    if not m.affine:
+        attrs["affine"] = False
+    return attrs
 
 
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
@@ -144,5 +166,10 @@ register(
         receptive_field=same,  # across channels only
         kernel=kernel_is("norm"),
         counted=only(ptflops=_lrn_ptflops),
+        imports=imports("torch", "nn.LocalResponseNorm")(
+            same_attrs(
+                Attr("size", Int(1)), Attr("alpha", Float(), 1e-4), Attr("beta", Float(), 0.75), Attr("k", Float(), 1.0)
+            )
+        ),
     ),
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import partial
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import zero
@@ -42,13 +43,16 @@ from .registry import (
     Count,
     Counted,
     Float,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     fmt_shape,
     helper_module,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
@@ -199,6 +203,46 @@ def _instance_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Const
 
 EPS = Attr("eps", Float(0.0), 1e-5, "added to the variance (ConvNeXt's LayerNorm2d uses 1e-6)")
 
+
+def _norm_common(m: Any, affine: bool, default_eps: float = 1e-5) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if m.eps != default_eps:
+        attrs["eps"] = m.eps
+    if not affine:
+        attrs["affine"] = False
+    return attrs
+
+
+def _layer_norm_import(found: Found) -> dict[str, Any]:
+    """``nn.LayerNorm(C)`` over the last dim, or archscope's ``ChannelLayerNorm`` over the channels."""
+    m = found.obj
+    if len(m.normalized_shape) != 1:
+        raise Unsupported(f"normalized_shape={tuple(m.normalized_shape)} (archscope normalises one dim)")
+    if m.elementwise_affine and getattr(m, "bias", None) is None:
+        raise Unsupported("bias=False (archscope's affine layer norm has both γ and β)")
+    attrs = _norm_common(m, m.elementwise_affine)
+    if type(m).__name__ == "ChannelLayerNorm":
+        return {"over": "channels", **attrs}
+    if found.inputs[0][-1] != m.normalized_shape[0]:
+        raise Unsupported("normalised size differs from the last dim")
+    return attrs
+
+
+def _group_norm_import(found: Found) -> dict[str, Any]:
+    m = found.obj
+    return {"groups": m.num_groups, **_norm_common(m, m.affine)}
+
+
+def _instance_norm_import(found: Found) -> dict[str, Any]:
+    m = found.obj
+    attrs = _norm_common(m, m.affine)
+    if m.affine:
+        attrs["affine"] = True
+    if m.track_running_stats:
+        attrs["track_running_stats"] = True
+    return attrs
+
+
 register(
     OpDef(
         name="layer_norm",
@@ -220,6 +264,7 @@ register(
         counted=Counted(
             fvcore=_fvcore, ptflops=_layer_norm_ptflops, thop=_layer_norm_thop, torchinfo=_torchinfo, flop_counter=zero
         ),
+        imports=imports("torch", "nn.LayerNorm", "archscope:ChannelLayerNorm")(_layer_norm_import),
     ),
     OpDef(
         name="group_norm",
@@ -235,6 +280,7 @@ register(
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
         counted=Counted(fvcore=_fvcore, ptflops=_affine_doubles(1), thop=zero, torchinfo=_torchinfo, flop_counter=zero),
+        imports=imports("torch", "nn.GroupNorm")(_group_norm_import),
     ),
     OpDef(
         name="instance_norm",
@@ -258,5 +304,6 @@ register(
         counted=Counted(
             fvcore=_fvcore, ptflops=_affine_doubles(1), thop=_affine_doubles(2), torchinfo=_torchinfo, flop_counter=zero
         ),
+        imports=imports("torch", "nn.InstanceNorm1d", "nn.InstanceNorm2d", "nn.InstanceNorm3d")(_instance_norm_import),
     ),
 )

@@ -8,6 +8,7 @@ Backward MACs: declared zero (the gradient is sliced); torch.utils.flop_counter 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .counting import NOTHING
 from .field import window
@@ -16,10 +17,13 @@ from .registry import (
     Attrs,
     Construct,
     Cost,
+    Found,
     OpDef,
     Saves,
     Shape,
     Sizes,
+    Unsupported,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
@@ -52,6 +56,20 @@ def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("ZeroPad2d", _sides(a))
 
 
+def _pad_import(found: Found) -> dict[str, Any]:
+    """``nn.ZeroPad2d`` or ``F.pad(x, (left, right, top, bottom))`` with zeros."""
+    if found.obj is not None:
+        pads = tuple(found.obj.padding)
+    else:
+        pads = tuple(found.arg(1, "pad"))
+        mode, value = found.arg(2, "mode", "constant"), found.arg(3, "value", None)
+        if mode != "constant" or value not in (None, 0, 0.0):
+            raise Unsupported(f"mode={mode!r}, value={value!r} (archscope pads with zeros)")
+    if len(pads) != 4 or len(found.inputs[0]) != 3 or min(pads) < 0:
+        raise Unsupported(f"padding {list(pads)} of a rank-{len(found.inputs[0])} input")
+    return {"padding": pads[0] if len(set(pads)) == 1 else list(pads)}
+
+
 register(
     OpDef(
         name="zeropad2d",
@@ -66,5 +84,6 @@ register(
         receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
         kernel=kernel_is("copy"),
         counted=NOTHING,
+        imports=imports("torch", "nn.ZeroPad2d", "F.pad")(_pad_import),
     )
 )

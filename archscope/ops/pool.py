@@ -38,6 +38,7 @@ from .registry import (
     Construct,
     Cost,
     ExtraOutput,
+    Found,
     MemoryFacts,
     OpDef,
     Reference,
@@ -45,7 +46,10 @@ from .registry import (
     Shape,
     Sizes,
     Source,
+    Unsupported,
+    compact,
     fmt_shape,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
@@ -167,6 +171,7 @@ def _pool_family(kind: str, rank: int):
         receptive_field=window(_window),
         kernel=kernel_is("pool"),
         counted=counted,
+        imports=imports("torch", f"nn.{kind.capitalize()}Pool{rank}d", f"F.{kind}_pool{rank}d")(_pool_import(kind)),
         **facts,
     )
 
@@ -250,6 +255,9 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         receptive_field=lambda a: ADAPTIVE_FIELD,
         kernel=kernel_is("pool"),
         counted=counted,
+        imports=imports("torch", f"nn.Adaptive{kind.capitalize()}Pool{rank}d", f"F.adaptive_{kind}_pool{rank}d")(
+            _adaptive_import
+        ),
         **facts,
     )
 
@@ -332,6 +340,67 @@ def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("MaxUnpool2d", a["kernel"], stride=stride, padding=a["padding"])
 
 
+def _pool_import(kind: str):
+    """``nn.MaxPoolNd``/``nn.AvgPoolNd`` or ``F.max_poolNd``/``F.avg_poolNd``: kernel, stride
+    (default: the kernel), padding, dilation and return_indices (max), ceil_mode, count_include_pad
+    (avg; ``divisor_override`` has no archscope form)."""
+    names = ["kernel_size", "stride", "padding"] + (
+        ["dilation", "ceil_mode", "return_indices"] if kind == "max" else ["ceil_mode", "count_include_pad"]
+    )
+    ours = {"kernel_size": "kernel", "stride": "stride", "padding": "padding"}
+    defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False}
+    defaults["count_include_pad"] = True
+
+    def rule(found: Found) -> dict[str, Any]:
+        m = found.obj
+        values = {}
+        for i, n in enumerate(names):
+            values[n] = getattr(m, n) if m is not None else found.arg(i + 1, n, defaults.get(n))
+        divisor = getattr(m, "divisor_override", None) if m is not None else found.kwargs.get("divisor_override")
+        if divisor is not None:
+            raise Unsupported(f"divisor_override={divisor}")
+        kernel = compact(values["kernel_size"])
+        stride = compact(values["stride"]) if values["stride"] not in (None, []) else None
+        attrs: dict[str, Any] = {"kernel": kernel}
+        if stride is not None and stride != kernel:
+            attrs["stride"] = stride
+        for n in names[2:]:
+            v = compact(values[n])
+            if v != defaults[n]:
+                attrs[ours.get(n, n)] = v
+        return attrs
+
+    return rule
+
+
+def _adaptive_import(found: Found) -> dict[str, Any]:
+    size = found.obj.output_size if found.obj is not None else found.arg(1, "output_size")
+    size = compact(size)
+    if size is None or (isinstance(size, list) and None in size):
+        raise Unsupported("an output size of None (keep the input's size)")
+    return {"output_size": size} if size != 1 else {}
+
+
+def _global_import(found: Found) -> dict[str, Any]:
+    """Adaptive average pooling to 1 is a global average pooling."""
+    size = found.obj.output_size if found.obj is not None else found.arg(1, "output_size")
+    if compact(size) != 1:
+        raise Unsupported(f"output size {size} (global pooling is 1)")
+    return {}
+
+
+def _mean_import(found: Found) -> dict[str, Any]:
+    """``x.mean((2, 3), keepdim=True)``: the mean over every spatial dim, keeping them as 1s."""
+    dims = found.arg(1, "dim", None)
+    rank = len(found.inputs[0]) + 1
+    dims = (dims,) if isinstance(dims, int) else tuple(dims or ())
+    if sorted(d % rank for d in dims) != list(range(2, rank)) or rank < 3:
+        raise Unsupported(f"a mean over dims {list(dims)} (global pooling averages every spatial dim)")
+    if not found.arg(2, "keepdim", False):
+        raise Unsupported("keepdim=False (archscope's global_avgpool keeps the spatial dims as 1s: add a flatten)")
+    return {}
+
+
 register(
     *(_pool_family(kind, rank) for kind in ("max", "avg") for rank in (1, 2, 3)),
     OpDef(
@@ -347,6 +416,10 @@ register(
         receptive_field=everything,
         kernel=kernel_is("pool"),
         counted=only(fvcore=_global_fvcore, ptflops=per_input(2), thop=thop_adaptive_avg),
+        imports=(
+            *imports("torch", "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d", "F.adaptive_avg_pool2d")(_global_import),
+            *imports("torch", "Tensor.mean", "torch.mean")(_mean_import),
+        ),
     ),
     _adaptive("avg", 2),
     _adaptive("avg", 3),

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import NOTHING, exact, only
@@ -44,13 +45,17 @@ from .registry import (
     Construct,
     Cost,
     Count,
+    Found,
     Int,
     OpDef,
     Saves,
     Scales,
     Shape,
     Sizes,
+    Unsupported,
+    compact,
     fmt_shape,
+    imports,
     kernel_is,
     module,
     no_backward_macs,
@@ -202,6 +207,26 @@ def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Con
     return module("ChannelShuffle", a["groups"])
 
 
+def _upsample_import(found: Found) -> dict[str, Any]:
+    """``nn.Upsample`` or ``F.interpolate``: mode, a size or a scale, align_corners."""
+    m = found.obj
+    get = (lambda n, i, d: getattr(m, n, d)) if m is not None else (lambda n, i, d: found.arg(i, n, d))
+    size, scale = get("size", 1, None), get("scale_factor", 2, None)
+    mode, align = get("mode", 3, "nearest"), get("align_corners", 4, None)
+    if found.obj is None and found.kwargs.get("recompute_scale_factor"):
+        raise Unsupported("recompute_scale_factor=True")
+    attrs: dict[str, Any] = {}
+    if mode != "nearest":
+        attrs["mode"] = mode
+    if size is not None:
+        attrs["size"] = compact(size)
+    if scale is not None:
+        attrs["scale"] = compact([float(s) for s in scale]) if isinstance(scale, (tuple, list)) else float(scale)
+    if align is not None:
+        attrs["align_corners"] = align
+    return attrs
+
+
 register(
     OpDef(
         name="upsample",
@@ -225,6 +250,7 @@ register(
             ptflops=_upsample_ptflops,
             thop=lambda a, inputs, out: THOP_TAPS[a["mode"]] * numel(out),
         ),
+        imports=imports("torch", "nn.Upsample", "F.interpolate")(_upsample_import),
     ),
     OpDef(
         name="pixel_shuffle",
@@ -233,6 +259,9 @@ register(
         shape=_shuffle_shape,
         cost=_free,
         module=_pixel_shuffle_lower,
+        imports=imports("torch", "nn.PixelShuffle", "F.pixel_shuffle")(
+            lambda f: {"upscale": f.obj.upscale_factor if f.obj is not None else f.arg(1, "upscale_factor")}
+        ),
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=_shuffle_field,
@@ -246,6 +275,9 @@ register(
         shape=_unshuffle_shape,
         cost=_free,
         module=_pixel_unshuffle_lower,
+        imports=imports("torch", "nn.PixelUnshuffle", "F.pixel_unshuffle")(
+            lambda f: {"downscale": f.obj.downscale_factor if f.obj is not None else f.arg(1, "downscale_factor")}
+        ),
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=window(_unshuffle_geometry),  # one position reads an r×r block
@@ -259,6 +291,9 @@ register(
         shape=_channel_shuffle_shape,
         cost=_free,
         module=_channel_shuffle_lower,
+        imports=imports("torch", "nn.ChannelShuffle", "F.channel_shuffle")(
+            lambda f: {"groups": f.obj.groups if f.obj is not None else f.arg(1, "groups")}
+        ),
         saves=Saves(),
         backward=no_backward_macs,
         receptive_field=same,

@@ -17,6 +17,7 @@ its γ is not named ``weight``, so torchinfo does not count it either).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .counting import NOTHING
 from .field import same
@@ -26,11 +27,14 @@ from .registry import (
     Construct,
     Cost,
     Float,
+    Found,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     helper_module,
+    imports,
     kernel_is,
     no_backward_macs,
     numel,
@@ -58,6 +62,21 @@ def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct
     return helper_module("StochasticDepth", a["p"])
 
 
+def _layer_scale_import(found: Found) -> dict[str, Any]:
+    """archscope's ``LayerScale``, or a product of a tensor and a learned (C, 1, …, 1) or (C,)
+    weight in a ``forward`` (``self.gamma * x``); the spec's ``init`` is the weight's first value
+    at import (the weights themselves travel with ``--verify``)."""
+    if found.obj is not None:
+        return {"init": float(found.obj.layer_scale.flatten()[0])}
+    weights = [a for a in (*found.args, *found.kwargs.values()) if hasattr(a, "shape") and hasattr(a, "name")]
+    if len(found.inputs) != 1 or len(weights) != 1:
+        raise Unsupported("not a product of one tensor and one learned weight")
+    shape, x = tuple(weights[0].shape), found.inputs[0]
+    if shape not in ((x[0],) + (1,) * (len(x) - 1),):
+        raise Unsupported(f"a weight of shape {shape} (a per-channel layer scale is ({x[0]}, 1, …))")
+    return {}
+
+
 register(
     OpDef(
         name="layer_scale",
@@ -72,6 +91,9 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
+        imports=imports("torch", "archscope:LayerScale", "operator.mul", "Tensor.mul", "Tensor.mul_", "torch.mul")(
+            _layer_scale_import
+        ),
     ),
     OpDef(
         name="drop_path",
@@ -87,5 +109,6 @@ register(
         receptive_field=same,
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=imports("torch", "archscope:StochasticDepth")(lambda found: {"p": found.obj.p}),
     ),
 )

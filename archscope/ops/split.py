@@ -26,14 +26,17 @@ from .registry import (
     Construct,
     Cost,
     ExtraOutput,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     always,
     fmt_shape,
     helper_module,
+    imports,
     kernel_is,
     no_backward_macs,
     register,
@@ -135,6 +138,33 @@ def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return helper_module("Split", sections if isinstance(sections, int) else list(sections), a["dim"] + 1)
 
 
+def _split_attrs(sections: Any, dim: int, found: Found) -> dict[str, Any]:
+    rank = len(found.inputs[0]) + 1
+    dim = dim + rank if dim < 0 else dim
+    if dim == 0:
+        raise Unsupported("a split of the batch")
+    sections = list(sections) if isinstance(sections, (list, tuple)) else sections
+    return {"sections": sections} | ({"dim": dim - 1} if dim != 1 else {})
+
+
+def _chunk_import(found: Found) -> dict[str, Any]:
+    """``x.chunk(n, dim)``: n chunks; torch makes the last one smaller when n does not divide the
+    size, archscope refuses that (the shape rule says so)."""
+    return _split_attrs(found.arg(1, "chunks"), found.arg(2, "dim", 0), found)
+
+
+def _split_import(found: Found) -> dict[str, Any]:
+    """``x.split(size, dim)``: chunks of ``size`` (a list: those sizes)."""
+    size, dim = found.arg(1, "split_size_or_sections"), found.arg(2, "dim", 0)
+    if isinstance(size, int):
+        rank = len(found.inputs[0]) + 1
+        total = found.inputs[0][(dim + rank if dim < 0 else dim) - 1]
+        if total % size:
+            raise Unsupported(f"chunks of {size} do not tile size {total}")
+        size = total // size
+    return _split_attrs(size, dim, found)
+
+
 register(
     OpDef(
         name="split",
@@ -153,5 +183,10 @@ register(
         receptive_field=lambda a: SAME if a["dim"] == 0 else SPATIAL_SPLIT,
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=(
+            *imports("torch", "archscope:Split")(lambda f: _split_attrs(f.obj.sections, f.obj.dim, f)),
+            *imports("torch", "torch.chunk", "Tensor.chunk")(_chunk_import),
+            *imports("torch", "torch.split", "Tensor.split")(_split_import),
+        ),
     )
 )
