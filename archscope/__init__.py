@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Analysis, LintResult, analyze, lint, list_specs, load, summarize
+    from .api import Analysis, LintResult, analyze, lint, list_specs, load, summarize, summary
     from .diagnostics import Diagnostic, Severity, Span, SpecError
     from .report import CONVENTION, LayerRow, Report, Totals
 
 # Every name loads on first use: `import archscope` (and so the `archscope` command, which
 # installs its Ctrl-C handler first thing) costs nothing until something is asked for.
 _LAZY = {
-    **dict.fromkeys(("Analysis", "LintResult", "analyze", "lint", "list_specs", "load", "summarize"), ".api"),
+    **dict.fromkeys(
+        ("Analysis", "LintResult", "analyze", "lint", "list_specs", "load", "summarize", "summary"), ".api"
+    ),
     **dict.fromkeys(("Diagnostic", "Severity", "Span", "SpecError"), ".diagnostics"),
     **dict.fromkeys(("CONVENTION", "LayerRow", "Report", "Totals"), ".report"),
     **dict.fromkeys(("build", "verify", "bench"), ".torch_backend"),  # torch-backed: imported on first use
@@ -42,6 +44,7 @@ __all__ = [
     "list_specs",
     "load",
     "summarize",
+    "summary",
 ]
 
 

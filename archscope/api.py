@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,6 +106,35 @@ class Analysis:
     def ok(self) -> bool:
         return not self.errors
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the layer table, its totals and the counting convention (or the
+        diagnostics, when the spec has errors)."""
+        import html
+
+        from .render.html import table_html
+        from .render.summary import summary_table
+
+        problems = "".join(f"<li>{html.escape(_diagnostic_line(d))}</li>" for d in self.diagnostics)
+        listed = f"<ul>{problems}</ul>" if problems else ""
+        if self.report is None or self.errors:
+            return f"<p>archscope: {html.escape(self.source)} has errors</p>{listed}"
+        return table_html(summary_table(self.report), caption=self.report.name) + listed
+
+    def __str__(self) -> str:
+        """The terminal table (what ``print(archscope.summary(model, (3, 224, 224)))`` shows)."""
+        if self.report is None or self.errors:
+            return "\n".join(_diagnostic_line(d) for d in self.diagnostics) or f"{self.source}: no report"
+        from .render.emit import OutputFormat, emit
+        from .render.summary import summary_table
+
+        return emit(summary_table(self.report), OutputFormat.table)
+
+
+def _diagnostic_line(d: Diagnostic) -> str:
+    from .render.diagnostics import format_text
+
+    return format_text(d, with_source=False, hint=False)
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
@@ -122,9 +151,10 @@ def _gc_paused() -> Iterator[None]:
 
 
 def analyze(
-    source: str | Path,
+    source: str | Path | Any,
     *,
     text: str | None = None,
+    input_shape: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
     resolution: int | list[int] | None = None,
     params: Mapping[str, Any] | None = None,
     freeze: Iterable[str] | None = None,
@@ -148,7 +178,14 @@ def analyze(
     ``extends_root`` is a folder where ``extends:`` paths may lead besides the spec's own folder.
 
     ``max_layers`` raises (or lowers) the layer limit, 10,000 by default (:mod:`archscope.limits`);
-    a value outside 1..1,000,000 is a ``ValueError``."""
+    a value outside 1..1,000,000 is a ``ValueError``.
+
+    ``source`` may also be a PyTorch ``nn.Module`` (with ``input_shape``, without the batch: ``(3,
+    224, 224)``, or a mapping of input names to shapes): it is imported as ``archscope import``
+    does (torch.fx; see :mod:`archscope.importers`) and the analysis is that of the spec it
+    becomes. A module archscope cannot express gives E301/E302 diagnostics, not an exception."""
+    if not isinstance(source, (str, Path)):
+        return _analyze_object(source, input_shape)
     given = overrides or NO_OVERRIDES
     if resolution is not None:
         given = replace(given, resolution=resolution)
@@ -160,6 +197,64 @@ def analyze(
         given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
     with layer_limit(max_layers), suggestion_budget(), _gc_paused():
         return _analyze(source, text, given, extends_root)
+
+
+def _analyze_object(source: Any, input_shape: Any) -> Analysis:
+    """An ``nn.Module`` (imported), or a diagnostic saying what ``analyze`` takes."""
+    what = type(source).__name__
+    if not (callable(source) and hasattr(source, "named_modules") and hasattr(source, "parameters")):
+        return Analysis(
+            f"<{what}>",
+            None,
+            None,
+            None,
+            [
+                Diagnostic(
+                    "E000",
+                    f"`analyze` takes a spec path, a bundled name or an nn.Module, not a {what}",
+                    expected="a path, a name or an nn.Module",
+                    found=what,
+                )
+            ],
+        )
+    if input_shape is None:
+        return Analysis(
+            f"<{what}>",
+            None,
+            None,
+            None,
+            [
+                Diagnostic(
+                    "E000",
+                    f"analysing a {what} needs its input shape: `input_shape=(3, 224, 224)` (without the batch)",
+                    expected="input_shape",
+                    found="none",
+                )
+            ],
+        )
+    from .importers.run import import_module
+
+    shapes = {k: tuple(v) for k, v in input_shape.items()} if isinstance(input_shape, Mapping) else tuple(input_shape)
+    result = import_module(source, shapes, name=_module_name(what), source=f"<{what}>")
+    analysis = result.stats.get("analysis")
+    if analysis is None:
+        return Analysis(f"<{what}>", None, None, None, list(result.diagnostics))
+    return replace(analysis, note=f"imported from a {what} (archscope import)")
+
+
+def _module_name(class_name: str) -> str:
+    from .importers.network import Names
+
+    return Names().make(class_name.lower())
+
+
+def summary(
+    source: str | Path | Any, input_shape: Sequence[int] | Mapping[str, Sequence[int]] | None = None
+) -> Analysis:
+    """The analysis of a spec, a bundled name or an ``nn.Module`` (``archscope.summary(model, (3, 224,
+    224))``, as torchinfo's ``summary`` is called): it prints as the layer table, and a notebook shows
+    it as an HTML table. Never raises on bad input: see ``.diagnostics``."""
+    return analyze(source, input_shape=input_shape)
 
 
 def _analyze(

@@ -37,6 +37,7 @@ COMMANDS = {
     "calibrate": ("calibrate", "calibrate"),
     "predict": ("predict", "predict"),
     "export": ("export", "export"),
+    "import": ("importing", "import_"),
     "sweep": ("sweep", "sweep"),
 }
 

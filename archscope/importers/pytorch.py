@@ -372,8 +372,10 @@ def from_module(
             n_params = sum(numel(w.shape) for w in _weights(found))
             wanted = f"{path}.{_op_word(target)}" if path else _op_word(target)
         layer_name = names.make(wanted)
-        if node.op == "call_module":
+        if node.op == "call_module" and any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
             owner[layer_name] = node.target
+        for w in _weights(found):
+            owner[layer_name] = f"param:{w.name}"
         origin = node.target if node.op == "call_module" else f"{path}:{target}"
         layers.append(Layer(layer_name, op.name, attrs, [i for i in inputs if i], origin, n_params))
         refs[node] = _Value(ref=layer_name)
