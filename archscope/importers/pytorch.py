@@ -111,6 +111,8 @@ def call_target(node: Any) -> str:
     if node.op == "call_method":
         return f"Tensor.{node.target}"
     fn = node.target
+    if fn is getattr and len(node.args) > 1 and isinstance(node.args[1], str):
+        return f"Tensor.{node.args[1]}"  # an attribute of a tensor that is a tensor (`x.real`, `x.T`)
     mod = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__name__", repr(fn))
     if fn in vars(operator).values() and getattr(operator, name, None) is fn:
@@ -135,7 +137,7 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 def _call_span(node: Any) -> Span | None:
     """The line of ``forward`` that made a call (fx's recorded stack: its last frame)."""
     trace = node.meta.get("stack_trace") or ""
-    frames = list(_FRAME.finditer(trace))
+    frames = [f for f in _FRAME.finditer(trace) if "/torch/" not in f["file"]]  # the user's code, not torch's
     if not frames:
         return None
     last = frames[-1]
@@ -345,7 +347,7 @@ def from_module(
             out=_strip(value if _is_shape(value) else value[0]),
         )
         path = node.target if node.op == "call_module" else _module_path(node)
-        where = _class_span(module_obj) if module_obj is not None else _call_span(node)
+        where = _call_span(node) or (_class_span(module_obj) if module_obj is not None else None)
         candidates = rules.get(target, [])
         op, attrs, reasons = _match(candidates, found)
         if op is None:

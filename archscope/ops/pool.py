@@ -340,6 +340,17 @@ def _unpool_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("MaxUnpool2d", a["kernel"], stride=stride, padding=a["padding"])
 
 
+def _unpool_import(found: Found) -> dict[str, Any]:
+    m = found.obj
+    kernel, stride = compact(m.kernel_size), compact(m.stride)
+    attrs: dict[str, Any] = {"kernel": kernel}
+    if stride != kernel:
+        attrs["stride"] = stride
+    if compact(m.padding) != 0:
+        attrs["padding"] = compact(m.padding)
+    return attrs
+
+
 def _pool_import(kind: str):
     """``nn.MaxPoolNd``/``nn.AvgPoolNd`` or ``F.max_poolNd``/``F.avg_poolNd``: kernel, stride
     (default: the kernel), padding, dilation and return_indices (max), ceil_mode, count_include_pad
@@ -450,5 +461,6 @@ register(
             inputs=_unpool_reference_inputs,
         ),
         counted=NOTHING,
+        imports=imports("torch", "nn.MaxUnpool2d")(_unpool_import),
     ),
 )

@@ -67,7 +67,7 @@ def _layer_scale_import(found: Found) -> dict[str, Any]:
     weight in a ``forward`` (``self.gamma * x``); the spec's ``init`` is the weight's first value
     at import (the weights themselves travel with ``--verify``)."""
     if found.obj is not None:
-        return {"init": float(found.obj.layer_scale.flatten()[0])}
+        return {"init": float(found.obj.layer_scale.detach().flatten()[0])}
     weights = [a for a in (*found.args, *found.kwargs.values()) if hasattr(a, "shape") and hasattr(a, "name")]
     if len(found.inputs) != 1 or len(weights) != 1:
         raise Unsupported("not a product of one tensor and one learned weight")
