@@ -88,8 +88,18 @@ def module_target(m: Any) -> str:
     """The target an op's rule names for module ``m``: ``nn.Conv2d`` for a class of ``torch.nn``
     (exactly: a subclass may change ``forward``), ``archscope:Add`` for an archscope helper or a
     copy of its source (an exported file), else the class's qualified name."""
-    global _HELPERS
     cls = type(m)
+    target = _TARGETS.get(cls)
+    if target is None:
+        target = _TARGETS[cls] = _class_target(cls)
+    return target
+
+
+_TARGETS: dict[type, str] = {}  # a class's target, found once (inspect.getsource parses the whole file)
+
+
+def _class_target(cls: type) -> str:
+    global _HELPERS
     if cls.__module__.startswith("torch.nn.modules.") and getattr(__import__("torch").nn, cls.__name__, None) is cls:
         return f"nn.{cls.__name__}"
     if _HELPERS is None:
