@@ -116,7 +116,7 @@ def _checked(net: Network, text: str, stats: dict[str, Any]) -> Imported:
     from ..api import analyze
 
     analysis = analyze(f"{net.name}.yaml", text=text)
-    stats.update(layers=len(net.layers), lines=text.count("\n"), analysis=analysis)
+    stats.update(network=net, lines=text.count("\n"), analysis=analysis)
     return Imported(net.name, net.source, text, tuple(analysis.diagnostics), stats)
 
 
