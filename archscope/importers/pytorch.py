@@ -386,8 +386,9 @@ def from_module(
         layer_name = names.make(wanted)
         if node.op == "call_module" and any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
             owner[layer_name] = node.target
-        for w in _weights(found):
-            owner[layer_name] = f"param:{w.name}"
+        weights = _weights(found)
+        if weights:
+            owner[layer_name] = _weights_owner(weights)
         origin = node.target if node.op == "call_module" else f"{path}:{target}"
         layers.append(Layer(layer_name, op.name, attrs, [i for i in inputs if i], origin, n_params))
         refs[node] = _Value(ref=layer_name)
@@ -406,6 +407,15 @@ def numel(shape: Shape) -> int:
 
 def _weights(found: Found) -> list[Weight]:
     return [a for a in (*found.args, *found.kwargs.values()) if isinstance(a, Weight)]
+
+
+def _weights_owner(weights: list[Weight]) -> str:
+    """Where --verify finds a functional layer's weights: the module that holds all of them
+    (``bn1`` for ``bn1.weight``, ``bn1.running_mean``…), or the one parameter (``param:gamma``)."""
+    parents = {w.name.rpartition(".")[0] for w in weights}
+    if len(weights) > 1 and len(parents) == 1 and next(iter(parents)):
+        return next(iter(parents))
+    return f"param:{weights[0].name}"
 
 
 def _op_word(target: str) -> str:

@@ -198,6 +198,13 @@ def _softmax_import(found: Found) -> dict[str, Any]:
     return {"dim": dim - 1}
 
 
+def _one_tensor(found: Found) -> dict[str, Any]:
+    """``torch.cat([x])``: a copy of one tensor (DenseNet's first layer of a block)."""
+    if len(found.inputs) != 1:
+        raise Unsupported("more than one tensor")
+    return {}
+
+
 def _dropout_import(found: Found) -> dict[str, Any]:
     p = found.obj.p if found.obj is not None else found.arg(1, "p", 0.5)
     return {"p": p}
@@ -344,7 +351,10 @@ register(
         shape=_same,
         cost=_free,
         module=_identity_lower,
-        imports=imports("torch", "nn.Identity")(lambda found: {}),
+        imports=(
+            *imports("torch", "nn.Identity")(lambda found: {}),
+            *imports("torch", "torch.cat", "torch.concat")(_one_tensor),
+        ),
         saves=Saves(),
         memory=MemoryFacts(view=always, grad_view=True),
         backward=no_backward_macs,

@@ -146,6 +146,8 @@ def _add_import(found: Found) -> dict[str, Any]:
 
 def _concat_import(found: Found) -> dict[str, Any]:
     """``torch.cat(xs, dim)`` (a list of tensors) or the archscope helper ``Concat(dim)``."""
+    if len(found.inputs) < 2:
+        raise Unsupported("a concatenation of one tensor (a copy: `identity`)")
     dim = found.obj.dim if found.obj is not None else found.arg(1, "dim", 0)
     rank = len(found.inputs[0]) + 1
     dim = dim + rank if dim < 0 else dim

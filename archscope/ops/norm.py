@@ -101,7 +101,10 @@ def _batchnorm(rank: int):
         receptive_field=same,  # at inference: running statistics, a scale and shift per channel
         kernel=kernel_is("norm"),
         counted=peers,
-        imports=imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
+        imports=(
+            *imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
+            *imports("torch", "F.batch_norm")(_functional_bn(ranks)),
+        ),
     )
 
 
@@ -135,6 +138,32 @@ def _bn_import(found: Found) -> dict[str, Any]:
     if not m.affine:
         attrs["affine"] = False
     return attrs
+
+
+def _functional_bn(ranks: tuple[int, ...]):
+    """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)`` with
+    the module's own statistics (timm's ``BatchNormAct2d`` calls it in its ``forward``)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        if len(found.inputs[0]) not in ranks:
+            raise Unsupported(f"a rank-{len(found.inputs[0])} input")
+        mean, var = found.arg(1, "running_mean", None), found.arg(2, "running_var", None)
+        weight, bias = found.arg(3, "weight", None), found.arg(4, "bias", None)
+        if mean is None or var is None or not hasattr(mean, "shape"):
+            raise Unsupported("no running statistics (it normalises with the batch's)")
+        if (weight is None) != (bias is None):
+            raise Unsupported("a weight without a bias, or a bias without a weight")
+        momentum, eps = found.arg(6, "momentum", 0.1), found.arg(7, "eps", 1e-5)
+        attrs: dict[str, Any] = {}
+        if eps != 1e-5:
+            attrs["eps"] = eps
+        if momentum is not None and momentum != 0.1:
+            attrs["momentum"] = momentum
+        if weight is None:
+            attrs["affine"] = False
+        return attrs
+
+    return rule
 
 
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
