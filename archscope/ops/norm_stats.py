@@ -31,7 +31,7 @@ per element (x² and its sum, x·n, γ·(x·n) + β, + x; the per-channel sqrt, 
 left out). Receptive field global (each channel's norm reads every position). Backward saves the
 input and x·n (one float32 tensor of its size; the per-channel norms are counted as 2 per
 channel). At inference x·n and γ·(x·n) + β are alive together before the residual sum: one
-float32 tensor of the output's size beyond it. Peer tools: torchinfo 2·C (its ``weight`` and
+float32 tensor of the output's size beyond it; its backward, one more (both measured with MemTracker). Peer tools: torchinfo 2·C (its ``weight`` and
 ``bias`` × batch); fvcore, ptflops, thop and flop_counter 0 (no rule for ``norm``, ``mean``,
 ``div``, ``addcmul`` or the module), measured.
 """
@@ -303,7 +303,8 @@ register(
         receptive_field=everything,  # each channel's norm is over every position
         kernel=kernel_is("norm"),
         saves=Saves(inputs=(0,), per_channel=2, like_output=(4,)),  # x, the norms and n, x·n
-        memory=MemoryFacts(transient=lambda a: 4),  # x·n beside γ·(x·n) + β
+        # x·n beside γ·(x·n) + β at inference; one more output-sized gradient term in backward
+        memory=MemoryFacts(transient=lambda a: 4, backward_temporaries=1),
         backward=no_backward_macs,
         counted=Counted(
             fvcore=zero,

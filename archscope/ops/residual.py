@@ -12,7 +12,8 @@ Backward saves nothing (the gradient is the output's gradient times the constant
 scalar_gain (NFNet's skip-init gain, De & Smith 2020; timm ``NormFreeBlock.skipinit_gain``):
 multiplies by one learned scalar, a 0-d parameter initialised to ``init``. Params = 1; ``ops`` = 1
 multiply per element. Backward keeps the input only while the gain trains (for its gradient:
-autograd's ``mul`` saves the other factor of each operand that requires grad).
+autograd's ``mul`` saves the other factor of each operand that requires grad); its backward makes
+grad · x, of the output's size, before summing it into the gain's gradient (measured with MemTracker).
 
 drop_path (stochastic depth, Huang et al. 2016): drops whole samples of a residual branch with
 probability ``p`` while training; the identity at inference, so it costs zero on purpose, as
@@ -116,6 +117,7 @@ register(
         module=lambda a, inputs, out: helper_module("ScalarGain", a["init"]),
         overwritable_output=True,
         saves=Saves(inputs_for_weights=(0,)),  # for the gain's gradient
+        memory=MemoryFacts(backward_temporaries=1),  # the gain's gradient sums grad · x, made first
         backward=no_backward_macs,
         receptive_field=same,
         kernel=kernel_is("elementwise"),
