@@ -63,10 +63,15 @@ def test_every_op_declares_what_backward_saves(name: str):
         assert not op.saves.output
 
 
+# values of the required attributes that an op's facts read (a view's field depends on its dims)
+GIVEN = {"reshape": {"shape": (4, -1)}, "permute": {"dims": (0, 2, 1)}, "transpose": {"dim0": 1, "dim1": 2}}
+
+
 def attr_variants(name: str) -> list[dict]:
-    """The op's defaults, and the defaults with every boolean attribute set (facts may depend on them)."""
+    """The op's defaults (and the values of GIVEN), and those with every boolean attribute set
+    (facts may depend on them)."""
     op = REGISTRY[name]
-    defaults = {a.name: a.default for a in op.attrs if a.default is not REQUIRED}
+    defaults = {a.name: a.default for a in op.attrs if a.default is not REQUIRED} | GIVEN.get(name, {})
     return [defaults, {**defaults, **{a.name: True for a in op.attrs if isinstance(a.type, Bool)}}]
 
 
@@ -105,8 +110,9 @@ def test_every_op_declares_its_receptive_field(name: str):
     assert op.receptive_field is not None, f"`{name}` does not declare `receptive_field` (ops/field.py)"
     for attrs in attr_variants(name):
         fact = op.receptive_field(attrs)
-        assert isinstance(fact, Field) and fact.kind in ("same", "taps", "global", "flat", "unknown")
+        assert isinstance(fact, Field) and fact.kind in ("same", "taps", "global", "flat", "permuted", "unknown")
         assert (fact.taps is not None) == (fact.kind == "taps")
+        assert (fact.axes is not None) == (fact.kind == "permuted")
         assert bool(fact.reason) == (fact.kind == "unknown")
 
 

@@ -649,6 +649,47 @@ CASES: dict[str, list[Case]] = {
         one("sizes", "[5, 4, 4]", "op: split, sections: [3, 2]", (3, 4, 4)),
         one("width", "[2, 3, 6]", "op: split, sections: 3, dim: 2", (2, 3, 2)),
     ],
+    # ---- the ops of imported CNNs (NFNet, ConvNeXt V2, BiT): views are free on purpose
+    "reshape": [
+        one("inferred", "[8, 4, 6]", "op: reshape, shape: [2, -1, 6]", (2, 16, 6)),
+        one("flat", "[8, 4, 6]", "op: reshape, shape: [-1]", (192,)),
+        one("up-rank", "[12]", "op: reshape, shape: [3, 2, 2]", (3, 2, 2)),
+    ],
+    "permute": [
+        one("channels-last", "[8, 4, 6]", "op: permute, dims: [1, 2, 0]", (4, 6, 8)),
+        one("hw", "[8, 4, 6]", "op: permute, dims: [0, 2, 1]", (8, 6, 4)),
+    ],
+    "transpose": [
+        one("hw", "[8, 4, 6]", "op: transpose, dim0: 1, dim1: 2", (8, 6, 4)),
+        one("cl", "[8, 5]", "op: transpose, dim0: 1, dim1: 0", (5, 8)),
+    ],
+    "scale": [one("nfnet-beta", "[3, 4, 5]", "op: scale, value: 1.7015", (3, 4, 5), ops=60)],
+    "scalar_gain": [one("skipinit", "[3, 4, 5]", "op: scalar_gain", (3, 4, 5), params=1, ops=60)],
+    "std_conv2d": [
+        # conv2d's params and MACs; ops: the bias adds + 4 per weight element (5 when scaled)
+        one(
+            "bit",
+            "[3, 8, 8]",
+            "op: std_conv2d, out: 4, kernel: 3, padding: 1",
+            (4, 8, 8),
+            params=3 * 9 * 4 + 4,
+            macs=3 * 9 * 4 * 64,
+            ops=4 * 64 + 4 * (3 * 9 * 4),
+        ),
+        one(
+            "nfnet",
+            "[4, 8, 8]",
+            "op: std_conv2d, out: 6, kernel: 3, stride: 2, groups: 2, bias: false, scaled: true, gamma: 1.7",
+            (6, 3, 3),
+            params=2 * 9 * 6 + 6,
+            macs=2 * 9 * 6 * 9,
+            ops=5 * (2 * 9 * 6),
+        ),
+    ],
+    "grn": [
+        one("2d", "[16, 7, 7]", "op: grn", (16, 7, 7), params=32, ops=6 * n(16, 7, 7)),
+        one("1d", "[8, 10]", "op: grn, eps: 0.001", (8, 10), params=16, ops=6 * 80),
+    ],
 }
 
 ALL = [pytest.param(op, case, id=f"{op}-{case.id}") for op, cases in CASES.items() for case in cases]
@@ -691,6 +732,12 @@ REFUSED = [
     ("[3, 4, 4]", "op: prelu, num_parameters: 2", "E107"),
     ("[3, 4, 4]", "op: hardtanh, min_val: 1, max_val: 1", "E107"),
     ("[3, 4, 4]", "op: conv3d, out: 4, kernel: 3", "E106"),
+    ("[3, 4, 4]", "op: reshape, shape: [5, -1]", "E107"),  # 5 does not divide 48
+    ("[3, 4, 4]", "op: reshape, shape: [3, 4, 5]", "E107"),  # 60 elements ≠ 48
+    ("[3, 4, 4]", "op: permute, dims: [1, 0]", "E106"),
+    ("[3, 4]", "op: transpose, dim0: 0, dim1: 2", "E106"),
+    ("[6]", "op: grn", "E106"),
+    ("[3, 4, 4]", "op: std_conv2d, out: 4, kernel: 3, groups: 2", "E103"),
     ("[3, 4, 4, 4]", "op: batchnorm3d, affine: false", "OK"),
     ("[3, 4, 4]", "op: batchnorm3d", "E106"),
     ("[3, 4, 4]", "op: adaptive_maxpool1d, output_size: 2", "E106"),

@@ -29,6 +29,7 @@ from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
 from archscope.ops.registry import Bool, Choice, Float, Int, Scales, Sizes  # noqa: E402
 from archscope.ops.split import Sections  # noqa: E402
+from archscope.ops.view import Permutation, TargetShape  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
@@ -55,6 +56,8 @@ def attr_values(attr: Any) -> st.SearchStrategy:
     if isinstance(kind, Int):
         return st.integers(kind.min, min(kind.max, kind.min + SMALL))
     if isinstance(kind, Float):
+        if kind.min == float("-inf"):  # any number (scale's value): small ones of either sign
+            return st.floats(-2.0, 2.0, allow_nan=False).map(lambda v: round(v, 3))
         low = kind.min + 0.001 if kind.above_min else kind.min  # above it after rounding (batch norm's eps > 0)
         high = min(kind.max, kind.min + 2.0)
         return st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
@@ -66,6 +69,10 @@ def attr_values(attr: Any) -> st.SearchStrategy:
     if isinstance(kind, Sections):
         size = st.integers(1, SMALL // 2)
         return st.one_of(size, st.lists(size, min_size=1, max_size=4))
+    if isinstance(kind, TargetShape):  # sizes that often fit the drawn input (1, 2, 3 and -1)
+        return st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6]), min_size=1, max_size=4).filter(lambda v: v.count(-1) <= 1)
+    if isinstance(kind, Permutation):
+        return st.integers(1, 4).flatmap(lambda n: st.permutations(list(range(n))))
     if isinstance(kind, Scales):
         one = st.sampled_from([0.25, 0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 1 / 3])
         return st.one_of(one, *[st.lists(one, min_size=n, max_size=n) for n in kind.length if n > 1])

@@ -45,6 +45,20 @@ def lrn(x, size, alpha, beta, k):  # Krizhevsky et al. 2012, §3.3, with PyTorch
     return x / (k + alpha * total / size) ** beta
 
 
+def standardized(weight, eps):  # Qiao et al. 2019: each filter to mean 0, variance 1 (biased)
+    flat = weight.flatten(1)
+    mean = flat.mean(1, keepdim=True)
+    var = ((flat - mean) ** 2).mean(1, keepdim=True)
+    return ((flat - mean) / torch.sqrt(var + eps)).view_as(weight)
+
+
+def grn(x, gamma, beta, eps):  # ConvNeXt V2, Algorithm 1, channels first: gx over positions, nx over channels
+    view = (1, -1) + (1,) * (x.dim() - 2)
+    gx = torch.sqrt((x * x).sum(tuple(range(2, x.dim())), keepdim=True))
+    nx = gx / (gx.mean(1, keepdim=True) + eps)
+    return gamma.view(view) * (x * nx) + beta.view(view) + x
+
+
 # op → [(input shape, layer lines, reference(x, layers) -> tensor)]; the op's layer is named `t`
 CASES = {
     "relu": [("[4, 5, 5]", ["{op: relu, name: t}"], lambda x, p: x.clamp(min=0))],
@@ -345,6 +359,37 @@ CASES = {
             ],
             lambda x, p: F.max_unpool2d(F.max_pool2d(x, 2).clamp(min=0), F.max_pool2d(x, 2, return_indices=True)[1], 2),
         )
+    ],
+    # ---- the ops of imported CNNs (NFNet, ConvNeXt V2, BiT)
+    "reshape": [
+        ("[4, 3, 6]", ["{op: reshape, name: t, shape: [2, -1, 3]}"], lambda x, p: x.reshape(2, 2, 12, 3)),
+        ("[4, 3, 6]", ["{op: reshape, name: t, shape: [-1]}"], lambda x, p: x.flatten(1)),
+    ],
+    "permute": [
+        ("[4, 3, 6]", ["{op: permute, name: t, dims: [1, 2, 0]}"], lambda x, p: x.permute(0, 2, 3, 1)),
+        ("[4, 3, 6]", ["{op: permute, name: t, dims: [0, 2, 1]}"], lambda x, p: x.transpose(2, 3)),
+    ],
+    "transpose": [
+        ("[4, 3, 6]", ["{op: transpose, name: t, dim0: 2, dim1: 1}"], lambda x, p: x.permute(0, 1, 3, 2)),
+        ("[4, 3]", ["{op: transpose, name: t, dim0: 0, dim1: 1}"], lambda x, p: x.permute(0, 2, 1)),
+    ],
+    "scale": [("[4, 5, 5]", ["{op: scale, name: t, value: -1.7015}"], lambda x, p: x * -1.7015)],
+    "scalar_gain": [("[4, 5, 5]", ["{op: scalar_gain, name: t}"], lambda x, p: x * p["t"].gain)],
+    "std_conv2d": [
+        (
+            "[4, 7, 7]",
+            ["{op: std_conv2d, name: t, out: 6, kernel: 3, stride: 2, padding: 1, groups: 2}"],
+            lambda x, p: F.conv2d(x, standardized(w(p, "t"), 1e-6), b(p, "t"), 2, 1, 1, 2),
+        ),
+        (
+            "[4, 7, 7]",
+            ["{op: std_conv2d, name: t, out: 6, kernel: [3, 1], bias: false, scaled: true, gamma: 1.7, eps: 0.0001}"],
+            lambda x, p: F.conv2d(x, standardized(w(p, "t"), 1e-4) * p["t"].gain * 1.7 / math.sqrt(4 * 3 * 1)),
+        ),
+    ],
+    "grn": [
+        ("[6, 5, 4]", ["{op: grn, name: t}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 1e-6)),
+        ("[6, 9]", ["{op: grn, name: t, eps: 0.01}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 0.01)),
     ],
     "split": [  # the main output is the first chunk (the others: tests/test_multi_io.py)
         ("[5, 4, 4]", ["{op: split, name: t, sections: [2, 3]}"], lambda x, p: x[:, :2]),

@@ -127,6 +127,29 @@ OP_NETWORKS = {
         "{op: conv2d, out: 2, kernel: 1}",
     ),
     "softplus": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "softplus", "{op: conv2d, out: 2, kernel: 1}"),
+    # views (a conv after a permute or transpose reads a strided input), scales, NFNet's and ConvNeXt V2's ops
+    "reshape": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "{op: reshape, shape: [-1]}", "{op: linear, out: 3}"),
+    "permute": (
+        "[2, 8, 8]",
+        "{op: conv2d, out: 4, kernel: 3}",
+        "{op: permute, dims: [0, 2, 1]}",
+        "{op: conv2d, out: 2, kernel: 1}",
+    ),
+    "transpose": (
+        "[2, 8, 8]",
+        "{op: conv2d, out: 4, kernel: 3}",
+        "{op: transpose, dim0: 1, dim1: 2}",
+        "{op: conv2d, out: 2, kernel: 1}",
+    ),
+    "scale": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "{op: scale, value: 1.7}", "relu"),
+    "scalar_gain": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "scalar_gain", "relu"),
+    "std_conv2d": (
+        "[2, 16, 16]",  # the standardised weight is left out: a net whose weights are not most of it
+        "{op: std_conv2d, out: 4, kernel: 3, scaled: true}",
+        "relu",
+        "{op: std_conv2d, out: 2, kernel: 1}",
+    ),
+    "grn": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "grn", "{op: conv2d, out: 2, kernel: 1}"),
     "zeropad2d": (
         "[2, 8, 8]",
         "{op: conv2d, out: 4, kernel: 3}",

@@ -49,6 +49,11 @@ REQUIRED = {
     "avgpool2d": {"kernel": 2},
     "max_unpool2d": {"kernel": 2},
     "split": {"sections": 1},
+    "std_conv2d": {"out": 3, "kernel": 3},
+    "scale": {"value": 1.5},
+    "reshape": {"shape": [2, -1]},
+    "permute": {"dims": [0, 2, 1]},
+    "transpose": {"dim0": 0, "dim1": 1},
 }
 
 

@@ -75,6 +75,17 @@ layers:
   - {op: pixel_shuffle, name: shuffle, upscale: 2}
   - {op: upsample, name: cubic, mode: bicubic, scale: 3}
 """,
+    "transposed_dims": """
+name: transposed_dims
+input: [2, 48, 40]
+layers:
+  - {op: conv2d, name: a, out: 4, kernel: [7, 1], stride: [2, 1]}
+  - {op: transpose, name: hw, dim0: 2, dim1: 1}
+  - {op: conv2d, name: b, out: 4, kernel: [3, 5], stride: [1, 3]}
+  - {op: permute, name: back, dims: [0, 2, 1]}
+  - {op: scale, name: s, value: 0.5}
+  - {op: conv2d, name: c, out: 4, kernel: 3}
+""",
     "branches": """
 name: branches
 input: [2, 64, 64]

@@ -14,6 +14,8 @@ from . import (  # noqa: F401  (registers the ops)
     resample,
     residual,
     split,
+    std_conv,
+    view,
 )
 from .registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
 

@@ -152,7 +152,7 @@ def conv_kernel(a: Attrs) -> str:
     return "grouped" if a["groups"] > 1 else "gemm"
 
 
-def _conv_family(rank: int):
+def conv_family(rank: int):
     name = f"conv{rank}d"
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -362,4 +362,4 @@ def _transposed_family(rank: int):
     )
 
 
-register(*(_conv_family(rank) for rank in (1, 2, 3)), *(_transposed_family(rank) for rank in (1, 2, 3)))
+register(*(conv_family(rank) for rank in (1, 2, 3)), *(_transposed_family(rank) for rank in (1, 2, 3)))

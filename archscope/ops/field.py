@@ -13,6 +13,8 @@ one of
 * ``GLOBAL``: every output unit reads every input unit (global and adaptive pooling, the
   statistics of group and instance norm, a linear layer);
 * ``FLAT``: the output has no spatial dims (flatten: each feature is one position of its input);
+* :func:`permuted`: a view that reorders the spatial dims (a transpose of H and W): output dim
+  ``i`` is input dim ``axes(rank)[i]``, unit for unit, so each takes that dim's field;
 * :func:`unknown`: no static answer, with the reason (said in the output, never a made-up number).
 """
 
@@ -43,9 +45,11 @@ PerDim = Callable[[Attrs, Sequence[Shape], Shape], tuple[Taps | None, ...]]  # N
 
 @dataclass(frozen=True)
 class Field:
-    kind: Literal["same", "taps", "global", "flat", "unknown"]
+    kind: Literal["same", "taps", "global", "flat", "permuted", "unknown"]
     taps: PerDim | None = None
     reason: str = ""
+    # `permuted`: given the spatial rank, the input spatial dim that each output spatial dim is
+    axes: Callable[[int], tuple[int, ...]] | None = None
 
 
 SAME = Field("same")
@@ -63,6 +67,11 @@ def everything(a: Attrs) -> Field:
 
 def flat(a: Attrs) -> Field:
     return FLAT
+
+
+def permuted(axes: Callable[[int], tuple[int, ...]]) -> Field:
+    """Spatial dims reordered: ``axes(rank)[i]`` is the input spatial dim that output spatial dim ``i`` is."""
+    return Field("permuted", axes=axes)
 
 
 def unknown(reason: str) -> Field:

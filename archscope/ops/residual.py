@@ -1,17 +1,28 @@
-"""Pieces of modern residual blocks (ConvNeXt, EfficientNet): layer scale and stochastic depth.
+"""Pieces of modern residual blocks (ConvNeXt, EfficientNet, NFNet): layer scale, constant and
+learned scalar scales, and stochastic depth.
 
 layer_scale (Touvron et al. 2021, "Going deeper with image transformers", CaiT; ConvNeXt): a
 learned per-channel scale γ of shape (C, 1, …, 1), initialised to ``init``. Params = C;
 ``ops`` = 1 multiply per element; no MACs (a scale, not a weight summed over inputs).
 Backward saves the input (for γ's gradient).
 
+scale (NFNet's constant scaling, Brock et al. 2021: ``x * alpha``, ``x * beta``, activations
+``* 1.7015``): multiplies by the constant ``value``; no params, ``ops`` = 1 multiply per element.
+Backward saves nothing (the gradient is the output's gradient times the constant).
+scalar_gain (NFNet's skip-init gain, De & Smith 2020; timm ``NormFreeBlock.skipinit_gain``):
+multiplies by one learned scalar, a 0-d parameter initialised to ``init``. Params = 1; ``ops`` = 1
+multiply per element. Backward keeps the input only while the gain trains (for its gradient:
+autograd's ``mul`` saves the other factor of each operand that requires grad); its backward makes
+grad · x, of the output's size, before summing it into the gain's gradient (measured with MemTracker).
+
 drop_path (stochastic depth, Huang et al. 2016): drops whole samples of a residual branch with
 probability ``p`` while training; the identity at inference, so it costs zero on purpose, as
 ``dropout`` does: no params, no MACs, no ops.
 Backward MACs: declared zero (elementwise scaling and masking); torch.utils.flop_counter
 counts none of it.
-Peer tools (``counted``): zero in every tool (layer scale is a ``*`` in an archscope module, and
-its γ is not named ``weight``, so torchinfo does not count it either).
+Peer tools (``counted``): zero in every tool, measured (layer scale, scale and scalar gain are a
+``*`` in an archscope module, which no tool counts, and their parameters are not named ``weight``,
+so torchinfo does not count them either).
 """
 
 from __future__ import annotations
@@ -41,6 +52,8 @@ from .registry import (
     register,
 )
 
+ANY_NUMBER = Float(float("-inf"))
+
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return inputs[0]
@@ -52,6 +65,14 @@ def _layer_scale_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 def _layer_scale_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return helper_module("LayerScale", out[0], len(out) - 1, a["init"])
+
+
+def _scale_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(ops=numel(out))
+
+
+def _scalar_gain_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(params=1, ops=numel(out))
 
 
 def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
@@ -94,6 +115,35 @@ register(
         imports=imports("torch", "archscope:LayerScale", "operator.mul", "Tensor.mul", "Tensor.mul_", "torch.mul")(
             _layer_scale_import
         ),
+    ),
+    OpDef(
+        name="scale",
+        summary="multiply by a constant (NFNet's `x * alpha`, `x * beta`): no params",
+        attrs=(Attr("value", ANY_NUMBER, doc="the constant factor"),),
+        shape=_same,
+        cost=_scale_cost,
+        module=lambda a, inputs, out: helper_module("Scale", a["value"]),
+        overwritable_output=True,
+        saves=Saves(),  # a product with a constant: backward multiplies the gradient by it
+        backward=no_backward_macs,
+        receptive_field=same,
+        kernel=kernel_is("elementwise"),
+        counted=NOTHING,
+    ),
+    OpDef(
+        name="scalar_gain",
+        summary="multiply by one learned scalar (NFNet's skip-init gain): 1 param",
+        attrs=(Attr("init", ANY_NUMBER, 0.0, "initial value of the gain (skip-init: 0)"),),
+        shape=_same,
+        cost=_scalar_gain_cost,
+        module=lambda a, inputs, out: helper_module("ScalarGain", a["init"]),
+        overwritable_output=True,
+        saves=Saves(inputs_for_weights=(0,)),  # for the gain's gradient
+        memory=MemoryFacts(backward_temporaries=1),  # the gain's gradient sums grad · x, made first
+        backward=no_backward_macs,
+        receptive_field=same,
+        kernel=kernel_is("elementwise"),
+        counted=NOTHING,
     ),
     OpDef(
         name="drop_path",

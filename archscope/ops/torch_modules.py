@@ -132,3 +132,137 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Reshape(nn.Module):
+    """``x.reshape(N, *shape)``: ``shape`` is the per-sample shape (the batch is kept; one size
+    may be −1). A view when ``x`` is contiguous; torch copies otherwise (after a permute)."""
+
+    def __init__(self, shape: list[int]):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Permute(nn.Module):
+    """``x.permute(0, *(d + 1 for d in dims))``: ``dims`` permute the per-sample dims (0 =
+    channels); the batch stays first. A view (strided, not contiguous)."""
+
+    def __init__(self, dims: list[int]):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, *(d + 1 for d in self.dims))
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Transpose(nn.Module):
+    """``x.transpose(dim0 + 1, dim1 + 1)``: per-sample dims (0 = channels); a view."""
+
+    def __init__(self, dim0: int, dim1: int):
+        super().__init__()
+        self.dim0 = dim0
+        self.dim1 = dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.dim0 + 1, self.dim1 + 1)
+
+    def extra_repr(self) -> str:
+        return f"dim0={self.dim0}, dim1={self.dim1}"
+
+
+class Scale(nn.Module):
+    """Multiplies by a constant: NFNet's ``x * alpha`` and ``x * beta`` (no parameter)."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.value
+
+    def extra_repr(self) -> str:
+        return f"value={self.value}"
+
+
+class ScalarGain(nn.Module):
+    """Multiplies by one learned scalar: NFNet's skip-init gain, ``nn.Parameter(torch.tensor(0.))``
+    (timm ``NormFreeBlock.skipinit_gain``), a 0-d parameter initialised to ``init``."""
+
+    def __init__(self, init: float):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor(float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+
+class StdConv2d(nn.Conv2d):
+    """A 2-D convolution whose weight is standardised per output channel at every forward:
+    ``w' = (w − mean) / sqrt(var + eps)`` (biased variance over each filter), as timm's
+    ``StdConv2d`` computes it with ``F.batch_norm`` on the weight reshaped to (1, out, −1).
+    With ``scaled`` (NFNet's ``ScaledStdConv2d``): ``w'`` is also multiplied by a learned
+    per-output-channel ``gain`` (initialised to 1) and by ``gamma · fan_in^-½``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        eps: float = 1e-6,
+        scaled: bool = False,
+        gamma: float = 1.0,
+    ):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        self.eps = eps
+        self.scaled = scaled
+        fan_in = (in_channels // groups) * self.kernel_size[0] * self.kernel_size[1]
+        self.scale = gamma * fan_in**-0.5
+        if scaled:
+            self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1))
+
+    def standardized_weight(self) -> torch.Tensor:
+        gain = (self.gain * self.scale).view(-1) if self.scaled else None
+        flat = self.weight.reshape(1, self.out_channels, -1)
+        w = nn.functional.batch_norm(flat, None, None, weight=gain, training=True, momentum=0.0, eps=self.eps)
+        return w.reshape_as(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.standardized_weight(), self.bias)
+
+
+class GlobalResponseNorm(nn.Module):
+    """ConvNeXt-V2's global response normalisation on (N, C, *spatial), channels first:
+    ``g = ‖x‖₂`` over the spatial dims per channel, ``n = g / (mean_C g + eps)``,
+    ``out = x + weight · (x · n) + bias`` (timm's ``GlobalResponseNorm`` with
+    ``channels_last=False``; its ``weight``/``bias`` are the paper's γ/β, initialised to 0)."""
+
+    def __init__(self, channels: int, spatial_rank: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.spatial_rank = spatial_rank
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spatial = tuple(range(2, 2 + self.spatial_rank))
+        view = (1, -1) + (1,) * self.spatial_rank
+        g = x.norm(p=2, dim=spatial, keepdim=True)
+        n = g / (g.mean(dim=1, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(view), self.weight.view(view), x * n)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.eps}"

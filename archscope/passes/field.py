@@ -268,6 +268,9 @@ def _node_field(node: Node, inputs: list[NodeField], notes: list[str], work: Wor
         return NodeField(flat=True)
     if fact.kind == "same":
         return _same(node, inputs, notes, work)
+    if fact.kind == "permuted":  # a view of reordered spatial dims: each keeps its input dim's field
+        source, axes = inputs[0], fact.axes(rank)  # type: ignore[misc]
+        return NodeField(dims=tuple(source.dims[i] if i < len(source.dims) else None for i in axes))
     source = inputs[0]  # taps: the values' input (unpooling's switches are positions, not values)
     per_dim = fact.taps(node.attrs, node.input_shapes(), node.shape)
     dims: list[DimField | None] = []
