@@ -253,3 +253,33 @@ def test_py_source_errors_are_usage_errors() -> None:
     assert [d.code for d in import_network("py:no_such_module_xyz:f", inputs=(3, 8, 8)).errors] == ["E000"]
     assert [d.code for d in import_network("py:os:getcwd", inputs=(3, 8, 8)).errors] == ["E303"]
     assert [d.code for d in import_network("py:missing-colon", inputs=(3, 8, 8)).errors] == ["E000"]
+
+
+class Views(nn.Module):
+    """NFNet-style constant scaling, a skip-init gain and views between convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.gain = nn.Parameter(torch.tensor(0.5))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x) * 1.7015
+        y = (y / 2) * self.gain
+        y = y.permute(0, 2, 3, 1)  # channels last
+        y = self.head(y.reshape(y.shape[0], -1, 8).mean(1, keepdim=False)) if False else y
+        return y.transpose(1, 2).reshape(x.shape[0], 8, 64)
+
+
+def test_constant_scales_gains_and_views_become_their_ops() -> None:
+    module = Views()
+    result = imported(module, (3, 8, 8), fold=False)
+    analysis = result.stats["analysis"]
+    got = [(n.op, dict(n.attrs)) for n in analysis.graph.nodes][1:]
+    assert [op for op, _ in got] == ["scale", "scale", "scalar_gain", "permute", "transpose", "reshape"]
+    assert got[0][1]["value"] == 1.7015 and got[1][1]["value"] == 0.5 and list(got[3][1]["dims"]) == [1, 2, 0]
+    assert (got[4][1]["dim0"], got[4][1]["dim1"]) == (0, 1) and list(got[5][1]["shape"]) == [8, 64]
+    assert tuple(analysis.graph.outputs[0].shape) == (8, 64)
+    check = check_import(analysis, module, result.stats["owner"], {"input": (3, 8, 8)})
+    assert check.ok, check

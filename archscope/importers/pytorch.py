@@ -172,14 +172,18 @@ def _module_path(node: Any) -> str:
     return path[0] if isinstance(path, tuple) else str(path)
 
 
+class TensorShape(tuple):
+    """The recorded shape of a tensor value (a ``torch.Size`` value is recorded as a plain tuple)."""
+
+
 def _shape_of(value: Any) -> Any:
-    """A recorded value: a tensor → its shape (a tuple); a tuple/list of tensors → a tuple of shapes."""
+    """A recorded value: a tensor → its :class:`TensorShape`; a tuple/list of tensors → a tuple of them."""
     import torch
 
     if isinstance(value, torch.Tensor):
-        return tuple(value.shape)
+        return TensorShape(value.shape)
     if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
-        return tuple(tuple(v.shape) for v in value)
+        return tuple(TensorShape(v.shape) for v in value)
     if isinstance(value, torch.Size):
         return tuple(value)
     return value
@@ -423,7 +427,7 @@ def _op_word(target: str) -> str:
 
 
 def _is_shape(v: Any) -> bool:
-    return isinstance(v, tuple) and len(v) >= 1 and all(isinstance(d, int) for d in v) and _batched(v)
+    return isinstance(v, TensorShape) and len(v) >= 1 and _batched(v)
 
 
 def _batched(v: tuple) -> bool:

@@ -83,6 +83,45 @@ def _drop_path_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct
     return helper_module("StochasticDepth", a["p"])
 
 
+def _scale_import(found: Found) -> dict[str, Any]:
+    """``x * 1.7015`` or ``1.7015 * x``: one tensor (its index 0 among the inputs) and one number."""
+    if len(found.inputs) != 1 or len(found.args) != 2:
+        raise Unsupported("not a tensor times a number")
+    first, second = found.args
+    value = second if _is_tensor(first) else first if _is_tensor(second) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Unsupported("not a tensor times a number")
+    return {"value": float(value)}
+
+
+def _is_tensor(arg: Any) -> bool:
+    return type(arg) is int and arg == 0  # the one tensor input, by its index
+
+
+def _divide_import(found: Found) -> dict[str, Any]:
+    """``x / 2``: a scale by 1/2."""
+    if len(found.inputs) != 1 or len(found.args) != 2 or found.args[0] != 0 or isinstance(found.args[1], bool):
+        raise Unsupported("not a tensor divided by a number")
+    if not isinstance(found.args[1], (int, float)) or found.args[1] == 0:
+        raise Unsupported("not a tensor divided by a non-zero number")
+    return {"value": 1.0 / found.args[1]}
+
+
+def _gain_import(found: Found) -> dict[str, Any]:
+    """``x * self.gain`` with a learned one-element gain (NFNet's skip-init)."""
+    weights = [a for a in found.args if hasattr(a, "shape") and hasattr(a, "name")]
+    if len(found.inputs) != 1 or len(weights) != 1 or _count(weights[0].shape) != 1:
+        raise Unsupported("not a tensor times a one-element learned gain")
+    return {}
+
+
+def _count(shape: Any) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 def _layer_scale_import(found: Found) -> dict[str, Any]:
     """archscope's ``LayerScale``, or a product of a tensor and a learned (C, 1, …, 1) or (C,)
     weight in a ``forward`` (``self.gamma * x``); the spec's ``init`` is the weight's first value
@@ -129,6 +168,10 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
+        imports=(
+            *imports("torch", "operator.mul", "Tensor.mul", "torch.mul")(_scale_import),
+            *imports("torch", "operator.truediv", "Tensor.div")(_divide_import),
+        ),
     ),
     OpDef(
         name="scalar_gain",
@@ -144,6 +187,7 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
+        imports=imports("torch", "operator.mul", "Tensor.mul", "torch.mul")(_gain_import),
     ),
     OpDef(
         name="drop_path",

@@ -36,14 +36,17 @@ from .registry import (
     Attrs,
     Construct,
     Cost,
+    Found,
     Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
+    Unsupported,
     always,
     fmt_shape,
     helper_module,
+    imports,
     kernel_is,
     no_backward_macs,
     numel,
@@ -190,6 +193,35 @@ def _transpose_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct
     return helper_module("Transpose", a["dim0"], a["dim1"])
 
 
+def _per_sample(dim: int, rank: int) -> int:
+    """A torch dim (batch included, maybe negative) as a per-sample dim; the batch is refused."""
+    dim = dim + rank if dim < 0 else dim
+    if dim == 0:
+        raise Unsupported("it moves the batch dimension")
+    return dim - 1
+
+
+def _reshape_import(found: Found) -> dict[str, Any]:
+    """``x.reshape(n, ...)``/``x.view(...)`` that keeps the batch first: the per-sample target shape."""
+    if not found.out or found.out == found.inputs[0]:
+        raise Unsupported("a reshape to the same shape")
+    return {"shape": list(found.out)}
+
+
+def _permute_import(found: Found) -> dict[str, Any]:
+    rank = len(found.inputs[0]) + 1
+    dims = found.args[1:] if len(found.args) > 2 else found.arg(1, "dims")
+    dims = [d + rank if d < 0 else d for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+    if not dims or dims[0] != 0:
+        raise Unsupported("it moves the batch dimension")
+    return {"dims": [d - 1 for d in dims[1:]]}
+
+
+def _transpose_import(found: Found) -> dict[str, Any]:
+    rank = len(found.inputs[0]) + 1
+    return {"dim0": _per_sample(found.arg(1, "dim0"), rank), "dim1": _per_sample(found.arg(2, "dim1"), rank)}
+
+
 register(
     OpDef(
         name="reshape",
@@ -204,6 +236,7 @@ register(
         receptive_field=lambda a: FLAT if len(a["shape"]) == 1 else unknown(REGROUPS),
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=imports("torch", "Tensor.reshape", "Tensor.view", "torch.reshape")(_reshape_import),
     ),
     OpDef(
         name="permute",
@@ -218,6 +251,7 @@ register(
         receptive_field=_permute_field,
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=imports("torch", "Tensor.permute", "torch.permute")(_permute_import),
     ),
     OpDef(
         name="transpose",
@@ -235,5 +269,6 @@ register(
         receptive_field=_transpose_field,
         kernel=kernel_is("view"),
         counted=NOTHING,
+        imports=imports("torch", "Tensor.transpose", "torch.transpose")(_transpose_import),
     ),
 )
