@@ -41,6 +41,7 @@ class Network:
     notes: list[str] = field(default_factory=list)  # said in the spec's header
     title: str = ""
     expect: dict[str, Any] = field(default_factory=dict)  # the source's own counts
+    weights: list[str] = field(default_factory=list)  # parameters (or their modules) read directly by calls
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:

@@ -399,6 +399,7 @@ def from_module(
     if problems:
         raise Failed(problems)
     net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=outputs, source=source)
+    net.weights = [owner[x.name].removeprefix("param:") for x in layers if ":" in x.origin and x.name in owner]
     return net, owner
 
 

@@ -126,12 +126,36 @@ def _shapes_text(net: Network) -> str:
     return ", ".join(f"{k} {'×'.join(str(d) for d in v)}" for k, v in net.inputs.items())
 
 
+def _used_params(module: Any, net: Network) -> int:
+    """Parameters of the modules the traced forward calls, and of the weights it reads directly."""
+    seen: dict[int, int] = {}
+    named = dict(module.named_parameters())
+    for layer in net.layers:
+        path = layer.origin
+        if ":" not in path:
+            for p in module.get_submodule(path).parameters():
+                seen[id(p)] = p.numel()
+    for name in net.weights:
+        if name in named:
+            seen[id(named[name])] = named[name].numel()
+        else:
+            for p in module.get_submodule(name).parameters():
+                seen[id(p)] = p.numel()
+    return sum(seen.values())
+
+
 def source_counts(module: Any, net: Network) -> dict[str, Any]:
     """The source's own numbers: parameters (``numel``) and MACs (``FlopCounterMode`` / 2, batch 1)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     params = sum(p.numel() for p in module.parameters())
+    used = _used_params(module, net)
+    if used < params:  # a module forward never calls (a spare head): not part of the network
+        net.notes.append(
+            f"{params - used:,} of the module's {params:,} parameters are never used by forward: not counted"
+        )
+        params = used
     example = [torch.randn(1, *s) for s in net.inputs.values()]
     was_training = module.training
     module.eval()
