@@ -51,7 +51,11 @@ def json_schema() -> dict[str, Any]:
         "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"},
         "in": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "n": {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]},
-        "if": {"anyOf": [{"type": "boolean"}, EXPR]},
+        "if": {"anyOf": [{"type": "boolean"}, EXPR], "description": "build the layer only when this is true"},
+        "else": {
+            "type": "string",
+            "description": "with `if:`: the layer or input that stands in for this one when its `if:` is false",
+        },
         "ignore": {"type": "array", "items": {"type": "string", "pattern": "^W[0-9]{3}$"}},
     }
     op_layers = []

@@ -38,7 +38,7 @@ TOP_KEYS = (
 )
 TOP_KEYS += ("freeze", "unfreeze")  # transfer learning: patterns over layer names (elaborate/freeze.py)
 BLOCK_KEYS = ("args", "layers", "output", "doc")
-RESERVED = ("op", "name", "in", "n", "if", "ignore")
+RESERVED = ("op", "name", "in", "n", "if", "else", "ignore")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
 
@@ -359,10 +359,28 @@ class SpecParser:
             entry.name_span = node.items["name"][1].span
         if "in" in node.items:
             entry.inputs = self.inputs(node.items["in"][1])
+        if "else" in node.items:
+            entry.otherwise = self.otherwise(node.items["else"][1], entry.cond)
         if "ignore" in node.items:
             entry.ignore = self.ignored(node.items["ignore"][1])
         entry.args = {k: v for k, v in node.items.items() if k not in RESERVED}
         return entry
+
+    def otherwise(self, node: YNode, cond: YNode | None) -> tuple[str, Span] | None:
+        """``else: NAME``: the one layer (or input) that stands in for a layer whose ``if:`` is false."""
+        text = self.string(node, "`else:` (the layer that stands in for a skipped one)")
+        if text is None:
+            return None
+        if cond is None:
+            self.d.error(
+                "E005",
+                "`else:` without `if:`: this layer is never skipped",
+                node.span,
+                expected="`if: …` beside `else:`",
+                found=f"else: {visible(text)}",
+            )
+            return None
+        return (text, node.span)
 
     def ignored(self, node: YNode) -> tuple[str, ...]:
         """``ignore: [W101]``: warning codes; an unknown code or an error code is refused."""
