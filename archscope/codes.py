@@ -291,7 +291,7 @@ TABLE: tuple[Code, ...] = (
         "E108",
         "wrong number of inputs",
         "An op got more or fewer `in:` inputs than it takes: `add` and `concat` need two or more, `mul` "
-        "exactly two, most ops one.",
+        "exactly two, most ops one. A block takes one input, or as many as its `inputs:` names.",
         _net("{op: add, in: [input]}"),
         "Give the op as many inputs as it takes.",
         _net("{op: relu, name: a}", "{op: add, in: [input, a]}"),

@@ -112,7 +112,17 @@ def json_schema() -> dict[str, Any]:
                     "type": "object",
                     "required": ["layers"],
                     "additionalProperties": False,
-                    "properties": {k: {} for k in BLOCK_KEYS} | {"args": {"type": "object"}, "layers": layers},
+                    "properties": {k: {} for k in BLOCK_KEYS}
+                    | {
+                        "args": {"type": "object"},
+                        "layers": layers,
+                        "inputs": {
+                            "type": "array",
+                            "items": reserved["name"],
+                            "minItems": 1,
+                            "description": "the names of the block's inputs, in the order a use's `in:` gives them",
+                        },
+                    },
                 },
             },
             "layers": layers,

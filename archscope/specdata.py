@@ -32,6 +32,7 @@ class BlockDef:
     layers: list[LayerEntry]
     output: tuple[str, Span] | None
     doc: str = ""
+    inputs: tuple[str, ...] = ()  # `inputs: [x, skip]`: the names of its inputs; none: one input, `input`
 
 
 @dataclass(frozen=True)

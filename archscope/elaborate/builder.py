@@ -37,7 +37,7 @@ class Scope:
     blocks: tuple[str, ...] = ()  # their block types
     output: tuple[str, Span] | None = None  # the scope's `output:`, if named
     notes: tuple[str, ...] = ()  # where each enclosing block was used
-    inputs: tuple[tuple[str, Output], ...] = ()  # the network's named inputs; empty: one, called `input`
+    inputs: tuple[tuple[str, Output], ...] = ()  # named inputs (`inputs:` of the network or block); empty: `input`
     ignore: frozenset[str] = frozenset()  # the `ignore:` codes of the enclosing block instances
 
     def named_inputs(self) -> dict[str, Output]:
@@ -60,6 +60,16 @@ def condition_text(node: YNode) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return brief(value)[1:-1] if isinstance(value, str) else brief(value)
+
+
+def _block_inputs(block: BlockDef, ins: list[Output | None]) -> tuple[tuple[str, Output], ...]:
+    """The inputs a block instance's layers may name: for a block with ``inputs: [x, skip]``,
+    ``input`` (the first), ``input.0``, ``input.1``, … and ``x``, ``skip``; none (just ``input``)
+    for a block of one input."""
+    if not block.inputs:
+        return ()
+    outs = [n for n in ins if n is not None]
+    return (("input", outs[0]), *((f"input.{k}", n) for k, n in enumerate(outs)), *zip(block.inputs, outs))
 
 
 class Builder:
@@ -454,7 +464,7 @@ class Builder:
             return None
         known = self._known_args(entry, block, at.notes)  # reported even when the input is unknown
         x = ins[0]
-        if x is None or x.shape is None or not known:
+        if any(n is None or n.shape is None for n in ins) or x is None or x.shape is None or not known:
             return None  # the cause upstream is already reported
         inner = Scope(
             name + ".",
@@ -463,6 +473,7 @@ class Builder:
             at.blocks + (block.name,),
             block.output,
             at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
+            inputs=_block_inputs(block, ins),
             ignore=at.ignore.union(entry.ignore) if entry.ignore else at.ignore,
         )
         benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
@@ -488,13 +499,15 @@ class Builder:
                 notes=notes[-1:],
             )
             return False
-        if len(ins) != 1:
+        want = max(1, len(block.inputs))
+        if len(ins) != want:
+            names = ", ".join(f"`{n}`" for n in block.inputs)
             self.d.error(
                 "E108",
-                f"block `{block.name}` takes one input",
+                f"block `{block.name}` takes " + (f"{want} inputs ({names})" if block.inputs else "one input"),
                 entry.span,
                 layer=name,
-                expected="1",
+                expected=str(want),
                 found=str(len(ins)),
                 notes=notes,
             )
