@@ -165,7 +165,8 @@ def analyze(
 ) -> Analysis:
     """Parse, elaborate, shape-check and cost a spec; check its ``expect:``. Never raises on bad input.
 
-    ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does) and ``params``
+    ``resolution`` replaces the input's spatial size (as ``scale.resolution`` does: an integer is
+    height and width, so a video input keeps its frames) and ``params``
     replaces values of the spec's ``params:`` (``params={"num_classes": 10}``); both are shortcuts
     for the fields of ``overrides``. When the network is changed this way, the ``expect:``
     numbers, which are for the spec's own network, are not checked.

@@ -202,6 +202,28 @@ TABLE: tuple[Code, ...] = (
         subject="sweep file",
     ),
     Code(
+        "E016",
+        "a layer that is skipped (its `if:` is false) is read, and no `else:` says what stands in for it",
+        "A layer whose `if:` is false is left out of the network. A layer that reads it (by `in:`, by "
+        "following it in the list, or as a block's or the network's output) then needs something in its "
+        "place, and the skipped layer must say what with `else:` (a layer or input of the same scope, "
+        "resolved as an `in:` entry is). archscope used to put its first input there without a word, so "
+        "a three-way sum whose `if:` was meant for one branch became that branch alone in every block "
+        "where the condition was false, and every number (and `verify`) still agreed.",
+        _net(
+            "{op: conv2d, name: a, out: 3, kernel: 1}",
+            "{op: add, name: sum, in: [a, input], if: false}",
+            "relu",
+        ),
+        "Add `else: NAME` to the skipped layer, naming what stands in for it (usually its first input), or "
+        "read a layer that is always built.",
+        _net(
+            "{op: conv2d, name: a, out: 3, kernel: 1}",
+            "{op: add, name: sum, in: [a, input], if: false, else: a}",
+            "relu",
+        ),
+    ),
+    Code(
         "E101",
         "output size is zero or negative",
         "A layer's output size came out below 1: the input is too small for what is applied to it. A "
@@ -269,7 +291,7 @@ TABLE: tuple[Code, ...] = (
         "E108",
         "wrong number of inputs",
         "An op got more or fewer `in:` inputs than it takes: `add` and `concat` need two or more, `mul` "
-        "exactly two, most ops one.",
+        "exactly two, most ops one. A block takes one input, or as many as its `inputs:` names.",
         _net("{op: add, in: [input]}"),
         "Give the op as many inputs as it takes.",
         _net("{op: relu, name: a}", "{op: add, in: [input, a]}"),

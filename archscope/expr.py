@@ -26,9 +26,13 @@ class ExprError(Exception):
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round ``value`` to the nearest multiple of ``divisor`` without losing more than 10%.
+    """Round ``value`` to the nearest multiple of ``divisor`` without losing more than 10%, and
+    never below ``min_value`` (default: ``divisor``).
 
-    The rounding of the MobileNet/EfficientNet reference code (TF's ``_make_divisible``).
+    The rounding of the MobileNet/EfficientNet reference code (TF's ``_make_divisible``,
+    torchvision's ``_make_divisible(v, divisor, min_value=None)``):
+    ``max(min_value, int(v + divisor / 2) // divisor * divisor)``, plus ``divisor`` if that is
+    below 90% of ``v``.
     """
     if divisor <= 0:
         raise ExprError("`make_divisible` needs a positive divisor")
@@ -37,6 +41,36 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new < 0.9 * value:
         new += divisor
     return new
+
+
+def log(value: float, base: float | None = None) -> float | int:
+    """``log(x)``: the natural logarithm; ``log(x, base)``: in ``base``. An integer that is an
+    exact power of an integer base gives that integer exactly (``log(125, 5)`` is 3, where the
+    floating-point quotient is 3.0000000000000004, whose ``ceil`` is 4)."""
+    if value <= 0:
+        raise ExprError(f"`log` needs a positive number, got {value!r}")
+    if base is None:
+        return math.log(value)
+    if base <= 0 or base == 1:
+        raise ExprError(f"`log` needs a positive base other than 1, got {base!r}")
+    exact = _exact_power(value, base)
+    return exact if exact is not None else math.log(value, base)
+
+
+def log2(value: float) -> float | int:
+    """``log2(x)``: the base-2 logarithm; a power of two gives its exponent as an integer."""
+    if value <= 0:
+        raise ExprError(f"`log2` needs a positive number, got {value!r}")
+    exact = _exact_power(value, 2)
+    return exact if exact is not None else math.log2(value)
+
+
+def _exact_power(value: float, base: float) -> int | None:
+    """``k`` when ``value == base ** k`` for integers ``value``, ``base`` > 1 and ``k`` >= 0; else None."""
+    if not (isinstance(value, int) and isinstance(base, int) and base > 1):
+        return None
+    k = round(math.log(value, base))
+    return k if k >= 0 and base**k == value else None
 
 
 @dataclass(frozen=True)
@@ -85,6 +119,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": _fn("ceil", math.ceil, (1, 1)),
     "floor": _fn("floor", math.floor, (1, 1)),
     "make_divisible": _fn("make_divisible", make_divisible, (1, 3)),
+    "log": _fn("log", log, (1, 2)),
+    "log2": _fn("log2", log2, (1, 1)),
 }
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Overrides:
-    """``resolution``: the input's spatial size, one integer or one per spatial dimension (as
-    ``scale.resolution``). ``params``: values that replace the spec's ``params:`` entries of the
+    """``resolution``: the input's spatial size (as ``scale.resolution``): one integer, the height
+    and width (the last two dims; a video input's frames stay; a 1-D input's length), or one size
+    per spatial dimension (for a (C, T, H, W) input also two: height and width). ``params``: values that replace the spec's ``params:`` entries of the
     same name (plain values, not expressions; later ``params`` entries see them). ``input``: the
     whole input shape (channels first, no batch), instead of the spec's ``input:`` and its
     ``scale.resolution``; a ``resolution`` given with it still sets the spatial size.

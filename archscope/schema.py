@@ -51,7 +51,11 @@ def json_schema() -> dict[str, Any]:
         "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"},
         "in": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "n": {"anyOf": [{"type": "integer", "minimum": 0}, EXPR]},
-        "if": {"anyOf": [{"type": "boolean"}, EXPR]},
+        "if": {"anyOf": [{"type": "boolean"}, EXPR], "description": "build the layer only when this is true"},
+        "else": {
+            "type": "string",
+            "description": "with `if:`: the layer or input that stands in for this one when its `if:` is false",
+        },
         "ignore": {"type": "array", "items": {"type": "string", "pattern": "^W[0-9]{3}$"}},
     }
     op_layers = []
@@ -108,7 +112,17 @@ def json_schema() -> dict[str, Any]:
                     "type": "object",
                     "required": ["layers"],
                     "additionalProperties": False,
-                    "properties": {k: {} for k in BLOCK_KEYS} | {"args": {"type": "object"}, "layers": layers},
+                    "properties": {k: {} for k in BLOCK_KEYS}
+                    | {
+                        "args": {"type": "object"},
+                        "layers": layers,
+                        "inputs": {
+                            "type": "array",
+                            "items": reserved["name"],
+                            "minItems": 1,
+                            "description": "the names of the block's inputs, in the order a use's `in:` gives them",
+                        },
+                    },
                 },
             },
             "layers": layers,

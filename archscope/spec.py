@@ -37,8 +37,8 @@ TOP_KEYS = (
     *EDIT_KEYS,
 )
 TOP_KEYS += ("freeze", "unfreeze")  # transfer learning: patterns over layer names (elaborate/freeze.py)
-BLOCK_KEYS = ("args", "layers", "output", "doc")
-RESERVED = ("op", "name", "in", "n", "if", "ignore")
+BLOCK_KEYS = ("args", "inputs", "layers", "output", "doc")
+RESERVED = ("op", "name", "in", "n", "if", "else", "ignore")
 SCALE_KEYS = ("width", "depth", "divisor", "resolution")
 EXPECT_KEYS = ("params", "macs", "buffers", "output", "outputs")
 
@@ -298,7 +298,39 @@ class SpecParser:
             self.layer_list(layers_node, f"block `{name}`"),
             self.ref(m.get("output"), "`output`"),
             doc.value if isinstance(doc, YScalar) and isinstance(doc.value, str) else "",
+            self.block_inputs(m.get("inputs"), name),
         )
+
+    def block_inputs(self, node: YNode | None, block: str) -> tuple[str, ...]:
+        """``inputs: [x, skip]``: the names of a block's inputs, in the order a use's ``in:`` gives
+        them (none: the block takes one input, ``input``)."""
+        if node is None:
+            return ()
+        if not isinstance(node, YSeq) or not node.items:
+            self.d.error(
+                "E004",
+                f"the `inputs` of block `{block}` must be a list of names",
+                node.span,
+                expected="e.g. `inputs: [x, skip]`",
+                found=type_name(node) if not isinstance(node, YSeq) else "[]",
+            )
+            return ()
+        names: list[str] = []
+        for item in node.items:
+            text = self.name(item, f"an input of block `{block}`")
+            if text is None:
+                continue
+            if text == "input" or text in names:
+                self.d.error(
+                    "E004",
+                    f"`{text}` " + ("is the block's first input already" if text == "input" else "is named twice"),
+                    item.span,
+                    expected="distinct names other than `input`",
+                    found=text,
+                )
+                continue
+            names.append(text)
+        return tuple(names) if len(names) == len(node.items) else ()
 
     def layer_list(self, node: YNode | None, what: str) -> list[LayerEntry]:
         if node is None:
@@ -359,10 +391,28 @@ class SpecParser:
             entry.name_span = node.items["name"][1].span
         if "in" in node.items:
             entry.inputs = self.inputs(node.items["in"][1])
+        if "else" in node.items:
+            entry.otherwise = self.otherwise(node.items["else"][1], entry.cond)
         if "ignore" in node.items:
             entry.ignore = self.ignored(node.items["ignore"][1])
         entry.args = {k: v for k, v in node.items.items() if k not in RESERVED}
         return entry
+
+    def otherwise(self, node: YNode, cond: YNode | None) -> tuple[str, Span] | None:
+        """``else: NAME``: the one layer (or input) that stands in for a layer whose ``if:`` is false."""
+        text = self.string(node, "`else:` (the layer that stands in for a skipped one)")
+        if text is None:
+            return None
+        if cond is None:
+            self.d.error(
+                "E005",
+                "`else:` without `if:`: this layer is never skipped",
+                node.span,
+                expected="`if: …` beside `else:`",
+                found=f"else: {visible(text)}",
+            )
+            return None
+        return (text, node.span)
 
     def ignored(self, node: YNode) -> tuple[str, ...]:
         """``ignore: [W101]``: warning codes; an unknown code or an error code is refused."""

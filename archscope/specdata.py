@@ -19,6 +19,7 @@ class LayerEntry:
     inputs: list[tuple[str, Span]] | None = None
     repeat: YNode | None = None
     cond: YNode | None = None
+    otherwise: tuple[str, Span] | None = None  # `else:`: what stands in for the layer when its `if:` is false
     args: dict[str, tuple[Span, YNode]] = field(default_factory=dict)
     ignore: tuple[str, ...] = ()  # warning codes not reported for this layer (or anywhere in this block instance)
 
@@ -31,6 +32,7 @@ class BlockDef:
     layers: list[LayerEntry]
     output: tuple[str, Span] | None
     doc: str = ""
+    inputs: tuple[str, ...] = ()  # `inputs: [x, skip]`: the names of its inputs; none: one input, `input`
 
 
 @dataclass(frozen=True)

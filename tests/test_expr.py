@@ -40,6 +40,14 @@ ENV = {"c": 64, "i": 0, "stages": [3, 4, 6, 3], "w": 1.5, "name": "x"}
         ("ceil(w)", 2),
         ("floor(w)", 1),
         ("1_000 * 2", 2000),
+        ("log2(1024)", 10),  # a power of two: its exponent, an integer (it can index a list)
+        ("stages[log2(4)]", 6),
+        ("log2(3)", 1.584962500721156),
+        ("log2(0.5)", -1.0),
+        ("log(125, 5)", 3),  # exactly: the float quotient is 3.0000000000000004, whose ceil is 4
+        ("ceil(log(1000, 10))", 3),
+        ("log(2.718281828459045)", 1.0),
+        ("log(8, 2.0)", 3.0),
         ("True", True),
         ("'same'", "same"),
     ],
@@ -62,6 +70,22 @@ def test_evaluates(text: str, value: object):
 def test_make_divisible(value: float, divisor: int, expected: int):
     assert make_divisible(value, divisor) == expected
     assert evaluate(f"make_divisible({value}, {divisor})", {}) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("make_divisible(3, 8, 4)", 4),  # the minimum given: 4, where the divisor alone gives 8
+        ("make_divisible(3, 8)", 8),
+        ("make_divisible(20, 16, 32)", 32),
+        ("make_divisible(100, 8, 16)", 104),  # above the minimum: the usual rounding
+        ("make_divisible(17, 16, 8)", 16),  # 16 is within 10% of 17
+        ("make_divisible(19, 16, 8)", 32),  # 16 < 0.9 · 19: one divisor more
+    ],
+)
+def test_make_divisible_with_a_minimum_value(text: str, expected: int):
+    """torchvision's ``_make_divisible(v, divisor, min_value)`` (timm's ``make_divisible`` for ``min_value`` > 0)."""
+    assert evaluate(text, {}) == expected
 
 
 def test_scale_channels_and_repeats():
@@ -119,6 +143,13 @@ def test_ch_and_rep_in_a_spec_follow_scale():
         ("int(1e308 * 10)", "finite"),
         ("round(1e308 * 10 - 1e308 * 10)", "finite"),
         ("make_divisible(8, 0)", "positive divisor"),
+        ("log(0)", "`log` needs a positive number, got 0"),
+        ("log2(-c)", "`log2` needs a positive number, got -64"),
+        ("log(8, 1)", "positive base other than 1"),
+        ("log(8, -2)", "positive base other than 1"),
+        ("log(1, 2, 3)", "takes 1..2 arguments, got 3"),
+        ("log2(1e308 * 10)", "finite"),
+        ("log(stages)", "takes numbers"),
     ],
 )
 def test_refuses(text: str, message: str):

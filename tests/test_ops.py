@@ -470,6 +470,10 @@ def _pool3d() -> dict[str, list[Case]]:
             one("7x7", "[16, 13, 13]", "op: adaptive_maxpool2d, output_size: 7", (16, 7, 7), ops=16 * 169),
             one("2x3", "[4, 8, 9]", "op: adaptive_maxpool2d, output_size: [2, 3]", (4, 2, 3), ops=4 * 72),
         ],
+        "adaptive_maxpool3d": [
+            one("to-1", "[64, 4, 7, 7]", "op: adaptive_maxpool3d", (64, 1, 1, 1), ops=64 * 4 * 49),
+            one("1x2x3", "[3, 4, 6, 8]", "op: adaptive_maxpool3d, output_size: [1, 2, 3]", (3, 1, 2, 3), ops=576),
+        ],
     }
 
 
@@ -571,6 +575,7 @@ CASES: dict[str, list[Case]] = {
     "global_avgpool": [
         one("2d", "[512, 7, 7]", "op: global_avgpool", (512, 1, 1), ops=512 * 49),
         one("1d", "[16, 50]", "op: global_avgpool", (16, 1), ops=16 * 50),
+        one("3d-video", "[512, 2, 7, 7]", "op: global_avgpool", (512, 1, 1, 1), ops=512 * 2 * 49),  # (C, T, H, W)
     ],
     "adaptive_avgpool2d": [
         one("6x6", "[256, 13, 13]", "op: adaptive_avgpool2d, output_size: [6, 6]", (256, 6, 6), ops=256 * 169),
@@ -741,6 +746,8 @@ REFUSED = [
     ("[3, 4, 4, 4]", "op: batchnorm3d, affine: false", "OK"),
     ("[3, 4, 4]", "op: batchnorm3d", "E106"),
     ("[3, 4, 4]", "op: adaptive_maxpool1d, output_size: 2", "E106"),
+    ("[3, 4, 4]", "op: adaptive_maxpool3d", "E106"),  # a 2-D map would be read as a batch of 1-D ones
+    ("[512]", "op: global_avgpool", "E106"),
     ("[3, 2, 4, 4]", "op: maxpool3d, kernel: 3", "E102"),
     ("[3, 2, 5, 5]", "op: avgpool3d, kernel: 3, stride: 1, padding: 1", "E102"),  # unpadded depth 2 < 3
 ]

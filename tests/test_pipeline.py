@@ -96,6 +96,36 @@ def test_resolution_as_a_list_or_a_tuple_or_per_dimension():
         assert archscope.analyze("t.yaml", text=text, resolution=res).report.input == (3, 5, 7)
 
 
+VIDEO = net(
+    "{op: conv3d, name: stem, out: 4, kernel: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3]}",
+    "global_avgpool",
+    input="[3, 16, 112, 112]",
+)
+
+
+def test_an_integer_resolution_of_a_video_input_is_its_height_and_width():
+    """`--resolution 56` on (C, T, H, W) = (3, 16, 112, 112) keeps the 16 frames (it made 3×56×56×56)."""
+    analysis = archscope.analyze("t.yaml", text=VIDEO, resolution=56)
+    assert analysis.report.input == (3, 16, 56, 56)
+    stem = next(row for row in analysis.report.layers if row.name == "stem")
+    assert stem.output_shape == (4, 16, 28, 28)
+    assert stem.macs == 4 * 16 * 28 * 28 * 3 * 3 * 7 * 7
+    scaled = VIDEO.replace("input: [3, 16, 112, 112]\n", "input: [3, 16, 112, 112]\nscale: {resolution: 56}\n")
+    assert analyze_text(scaled).report.input == (3, 16, 56, 56)  # the spec's own `scale.resolution` alike
+
+
+def test_a_list_resolution_of_a_video_input_names_t_h_w_or_h_w():
+    assert archscope.analyze("t.yaml", text=VIDEO, resolution=[8, 56, 48]).report.input == (3, 8, 56, 48)
+    assert archscope.analyze("t.yaml", text=VIDEO, resolution=[56, 48]).report.input == (3, 16, 56, 48)
+    d = only(archscope.analyze("t.yaml", text=VIDEO, resolution=[1, 8, 56, 48]), "E004")
+    assert (d.expected, d.found) == ("3 sizes or 2", "[1, 8, 56, 48]")
+
+
+def test_an_integer_resolution_of_a_1d_input_is_its_length():
+    text = net("{op: conv1d, out: 4, kernel: 3}", input="[2, 100]")
+    assert archscope.analyze("t.yaml", text=text, resolution=64).report.input == (2, 64)
+
+
 def test_the_spec_own_resolution_is_not_read_when_overridden():
     text = "input: [3, 8, 8]\nscale: {resolution: 'nope'}\nlayers: [relu]\n"
     assert codes(analyze_text(text)) == ["E010"]

@@ -146,6 +146,14 @@ CASES: dict[str, list[Case]] = {
             message="block `b` needs argument `c`",
         ),
         Case("empty-layers", "input: [3]\nlayers: []\n", "[]", message="`layers` is empty"),
+        Case(
+            "else-without-if",
+            net("{op: relu, name: a}", "{op: relu, else: a}"),
+            "a}",
+            nth=2,
+            message="`else:` without `if:`: this layer is never skipped",
+            found="else: a",
+        ),
     ],
     "E006": [
         Case(
@@ -185,6 +193,14 @@ CASES: dict[str, list[Case]] = {
             "s.nope",
             found="s.nope",
         ),
+        Case(
+            "output-of-a-skipped-layer",  # `parts` exists: it is skipped, not missing
+            net("{op: split, name: parts, sections: 2, if: false}", "{op: relu, in: parts.0}"),
+            "parts.0",
+            message="`parts.0` names an output of `parts`, which is skipped here (its `if: false` is false)",
+            found="if: false (line 3)",
+        ),
+        Case("else-names-no-layer", net("{op: relu, name: a, if: false, else: b}"), "b}", found="b"),
     ],
     "E009": [
         Case(
@@ -200,6 +216,32 @@ CASES: dict[str, list[Case]] = {
             "input: [3]\nblocks:\n  b:\n    layers: [relu, b]\nlayers: [b]\n",
             "b]",
             message="block `b` instantiates itself (b → b)",
+        ),
+    ],
+    "E016": [
+        Case(
+            "in-reads-a-skipped-layer",
+            net(
+                "{op: conv2d, name: a, out: 3, kernel: 1}",
+                "{op: add, name: sum, in: [a, input], if: 'a == 1'}",
+                "{op: relu, in: sum}",
+            ).replace("input: [3, 8, 8]\n", "input: [3, 8, 8]\nparams: {a: 0}\n"),
+            "sum}",
+            message="`sum` is skipped here (its `if: a == 1` is false) and has no `else:`",
+            expected="`else: <layer or input>` on `sum`, or a reference to a layer that is built",
+            found="if: a == 1 (line 5)",
+        ),
+        Case(
+            "next-layer-reads-a-skipped-layer",  # the reader has no `in:`: it is pointed at
+            net("{op: add, name: sum, in: [input, input], if: false}", "relu"),
+            "relu",
+            message="`sum` is skipped here",
+        ),
+        Case(
+            "block-output-is-skipped",
+            "input: [3, 8, 8]\nblocks:\n  b:\n    layers:\n      - {op: relu, name: r, if: false}\nlayers: [b, relu]\n",
+            "false}",
+            message="`r` is skipped here (its `if: false` is false) and has no `else:`, yet it is the output of block `b`",
         ),
     ],
     "E010": [

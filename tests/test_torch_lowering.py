@@ -211,6 +211,7 @@ CASES = {
     "global_avgpool": [
         ("[3, 5, 6]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean((2, 3), keepdim=True)),
         ("[3, 7]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean(2, keepdim=True)),
+        ("[3, 2, 5, 6]", ["{op: global_avgpool, name: t}"], lambda x, p: x.mean((2, 3, 4), keepdim=True)),  # video
     ],
     "adaptive_avgpool2d": [
         (
@@ -312,6 +313,13 @@ CASES = {
             "[3, 8, 9]",
             ["{op: adaptive_maxpool2d, name: t, output_size: [2, 3]}"],
             lambda x, p: F.adaptive_max_pool2d(x, (2, 3)),
+        )
+    ],
+    "adaptive_maxpool3d": [
+        (  # windows that divide the input: the max of each 2×2×2 block
+            "[3, 4, 6, 8]",
+            ["{op: adaptive_maxpool3d, name: t, output_size: [2, 3, 4]}"],
+            lambda x, p: x.reshape(-1, 3, 2, 2, 3, 2, 4, 2).amax((3, 5, 7)),
         )
     ],
     "adaptive_avgpool3d": [

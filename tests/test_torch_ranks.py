@@ -99,8 +99,23 @@ def test_static_rank_rule_agrees_with_torch(name: str, rank: int):
 
 
 def test_a_refused_rank_is_reported_at_the_layer():
-    text = "input: [4, 6, 6, 6]\nlayers:\n  - {op: relu, name: act}\n  - {op: global_avgpool, name: pool}\n"
+    text = "input: [4]\nlayers:\n  - {op: relu, name: act}\n  - {op: global_avgpool, name: pool}\n"
     (error,) = archscope.analyze("t.yaml", text=text).errors
     assert (error.code, error.span.line, error.layer) == ("E106", 4, "pool")
-    assert error.message == "`pool` (global_avgpool): `global_avgpool` needs a feature map (C, L) or (C, H, W)"
-    assert (error.expected, error.found) == ("(C, H, W) or (C, L)", "(4, 6, 6, 6)")
+    assert error.message == (
+        "`pool` (global_avgpool): `global_avgpool` needs a feature map (C, L), (C, H, W) or (C, T, H, W)"
+    )
+    assert (error.expected, error.found) == ("(C, L), (C, H, W) or (C, T, H, W)", "(4,)")
+
+
+def test_global_avgpool_of_a_video_map_averages_time_and_space():
+    """A video net's (C, T, H, W) map pools to C values: the mean over T, H and W, as torch computes it."""
+    text = "input: [3, 4, 5, 6]\nlayers:\n  - {op: global_avgpool, name: pool}\n  - flatten\n"
+    analysis = archscope.analyze("t.yaml", text=text)
+    assert analysis.ok and analysis.report is not None
+    assert analysis.report.output_shape == (3,)
+    x = torch.randn(2, 3, 4, 5, 6)
+    with torch.no_grad():
+        out = archscope.build(analysis)(x)
+    assert tuple(out.shape) == (2, 3)
+    torch.testing.assert_close(out, x.mean((2, 3, 4)))

@@ -19,9 +19,9 @@ from ..ops import REGISTRY
 from ..ops.registry import Names, OpDef, suggest
 from ..passes.shapes import infer_shape
 from ..specdata import BlockDef, LayerEntry, NetworkSpec
-from ..yamlsrc import YScalar
+from ..yamlsrc import YNode, YScalar
 from .ports import input_ports, select_output
-from .scopes import DANGLING, Ref, layer_names, links, toposort
+from .scopes import DANGLING, Links, Ref, layer_names, links, toposort
 from .values import Skip, TooBig, Values
 
 MAX_BLOCK_DEPTH = 32
@@ -37,11 +37,39 @@ class Scope:
     blocks: tuple[str, ...] = ()  # their block types
     output: tuple[str, Span] | None = None  # the scope's `output:`, if named
     notes: tuple[str, ...] = ()  # where each enclosing block was used
-    inputs: tuple[tuple[str, Output], ...] = ()  # the network's named inputs; empty: one, called `input`
+    inputs: tuple[tuple[str, Output], ...] = ()  # named inputs (`inputs:` of the network or block); empty: `input`
     ignore: frozenset[str] = frozenset()  # the `ignore:` codes of the enclosing block instances
 
     def named_inputs(self) -> dict[str, Output]:
         return dict(self.inputs) if self.inputs else {"input": self.input}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A layer left out because its ``if:`` is false, and what stands in for it."""
+
+    cond: str  # its `if:`, as written
+    span: Span  # where its `if:` is
+    has_else: bool  # an `else:` says what stands in for it
+    stand_in: Output | None  # what the `else:` names (None: no `else:`, or a failed layer)
+
+
+def condition_text(node: YNode) -> str:
+    """An ``if:`` as a message shows it: ``false``, ``stride == 1``; long or odd text cut short and escaped."""
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return brief(value)[1:-1] if isinstance(value, str) else brief(value)
+
+
+def _block_inputs(block: BlockDef, ins: list[Output | None]) -> tuple[tuple[str, Output], ...]:
+    """The inputs a block instance's layers may name: for a block with ``inputs: [x, skip]``,
+    ``input`` (the first), ``input.0``, ``input.1``, … and ``x``, ``skip``; none (just ``input``)
+    for a block of one input."""
+    if not block.inputs:
+        return ()
+    outs = [n for n in ins if n is not None]
+    return (("input", outs[0]), *((f"input.{k}", n) for k, n in enumerate(outs)), *zip(block.inputs, outs))
 
 
 class Builder:
@@ -53,6 +81,7 @@ class Builder:
         self.nodes: list[Node] = []
         self.by_name: dict[str, Node] = {}
         self.dangling = False  # a reference named no layer: it may have meant any unused one
+        self.skipped: dict[str, Skipped] = {}  # by qualified name: the layers whose `if:` was false
         self.max_nodes = max_layers()  # this analysis's layer limit (archscope.limits)
 
     # -- scopes -----------------------------------------------------------------------
@@ -60,10 +89,13 @@ class Builder:
         """Build every entry of a scope; return the scope's output (None if unknown)."""
         if not entries:
             return None
-        index, outputs = self._build(entries, env, at)
+        names, outputs = self._build(entries, env, at)
         if at.output is None:
-            return outputs.get(len(entries) - 1)
-        return self._resolve(at.output, "output: ", index, outputs, at)
+            last = outputs.get(len(entries) - 1)
+            if last is None:
+                self._skipped_output(names[-1], at)
+            return last
+        return self._resolve(at.output, "output: ", {n: i for i, n in enumerate(names)}, outputs, at)
 
     def scope_outputs(
         self, entries: list[LayerEntry], env: dict[str, Any], at: Scope, refs: list[tuple[str, Span]]
@@ -71,12 +103,14 @@ class Builder:
         """Build every entry of a scope; return the outputs that ``refs`` (``outputs:``) name."""
         if not entries:
             return [None] * len(refs)
-        index, outputs = self._build(entries, env, at)
+        names, outputs = self._build(entries, env, at)
+        index = {n: i for i, n in enumerate(names)}
         return [self._resolve(ref, "outputs: ", index, outputs, at) for ref in refs]
 
     def _build(
         self, entries: list[LayerEntry], env: dict[str, Any], at: Scope
-    ) -> tuple[dict[str, int], dict[int, Output | None]]:
+    ) -> tuple[list[str], dict[int, Output | None]]:
+        """Build the entries in dependency order; return their names and their outputs by index."""
         inputs = at.named_inputs()
         names = layer_names(entries, self.d, at.notes, tuple(inputs))
         index = {n: i for i, n in enumerate(names)}
@@ -86,9 +120,83 @@ class Builder:
         order = toposort(entries, names, [lk.deps for lk in linked], self.d, at.notes)
         outputs: dict[int, Output | None] = {}
         for i in order:
-            ins = [self._input(ref, i, index, outputs, at, inputs) for ref in linked[i].refs]
-            outputs[i] = self.entry(entries[i], names[i], env, ins, at)
-        return index, outputs
+            kept = self._kept(entries[i], env, at)
+            if kept is False:
+                outputs[i] = self._skip(entries[i], names[i], linked[i], index, outputs, at, inputs)
+                continue
+            ins = [self._input(ref, i, index, outputs, at, inputs, names, entries[i].span) for ref in linked[i].refs]
+            outputs[i] = self.entry(entries[i], names[i], env, ins, at) if kept else self._consumed(ins)
+        return names, outputs
+
+    def _kept(self, entry: LayerEntry, env: dict[str, Any], at: Scope) -> bool | None:
+        """Whether an entry is built: it has no ``if:`` or its ``if:`` is true (an unknown op is
+        built, to be reported); None when the ``if:`` cannot be evaluated (reported)."""
+        if entry.cond is None or (entry.op not in REGISTRY and entry.op not in self.spec.blocks):
+            return True
+        try:
+            return bool(self.values.value(entry.cond, env, at.notes))
+        except Skip:
+            return None
+
+    def _skip(
+        self,
+        entry: LayerEntry,
+        name: str,
+        link: Links,
+        index: dict[str, int],
+        outputs: dict[int, Output | None],
+        at: Scope,
+        inputs: dict[str, Output],
+    ) -> Output | None:
+        """A layer whose ``if:`` is false is left out: its ``else:`` (a layer or input of the scope)
+        stands in for it. Without one, nothing does, and a layer that reads it is an error (E016):
+        falling through to its first input silently dropped a sum whose `if:` was meant for a branch."""
+        assert entry.cond is not None  # (checked by _kept)
+        stand_in = None
+        if link.otherwise is not None:
+            stand_in = self._input(link.otherwise, 0, index, outputs, at, inputs, [], entry.span)
+        self.skipped[at.prefix + name] = Skipped(
+            condition_text(entry.cond), entry.cond.span, link.otherwise is not None, stand_in
+        )
+        return stand_in
+
+    def _consumed(self, ins: list[Output | None]) -> None:
+        """A layer that failed still consumes its inputs: no bogus "never used"."""
+        for n in ins:
+            if n is not None:
+                n.node.users += 1
+        return None
+
+    def _unread(self, shown: str, full: str, span: Span, at: Scope) -> None:
+        """E016: a reference (written ``shown``) to the skipped layer ``full`` that has no ``else:``."""
+        skipped = self.skipped[full]
+        self.dangling = True  # the fix may read any layer left unused
+        self.d.error(
+            "E016",
+            f"`{shown}` is skipped here (its `if: {skipped.cond}` is false) and has no `else:` "
+            "to say what stands in for it",
+            span,
+            expected=f"`else: <layer or input>` on `{full[len(at.prefix) :]}`, or a reference to a layer that is built",
+            found=f"if: {skipped.cond} (line {skipped.span.line})",
+            notes=at.notes,
+        )
+
+    def _skipped_output(self, name: str, at: Scope) -> None:
+        """E016 when the last entry of a scope, its output, is skipped with no ``else:``."""
+        skipped = self.skipped.get(at.prefix + name)
+        if skipped is None or skipped.has_else:
+            return  # a failed layer: its error is already reported
+        whose = f"block `{at.blocks[-1]}`" if at.blocks else "the network"
+        self.dangling = True
+        self.d.error(
+            "E016",
+            f"`{name}` is skipped here (its `if: {skipped.cond}` is false) and has no `else:`, "
+            f"yet it is the output of {whose}",
+            skipped.span,
+            expected=f"`else: <layer>` on `{name}`, or a layer after it",
+            found=f"if: {skipped.cond}",
+            notes=at.notes,
+        )
 
     def _input(
         self,
@@ -98,9 +206,17 @@ class Builder:
         outputs: dict[int, Output | None],
         at: Scope,
         inputs: dict[str, Output],
+        names: list[str],
+        reader: Span,
     ) -> Output | None:
+        """What the reference ``ref`` of entry ``i`` (at ``reader``) reads; None: its error is reported."""
         if ref is None:
-            return outputs.get(i - 1) if i else at.input
+            if not i:
+                return at.input
+            found = outputs.get(i - 1)
+            if found is None and self._unread_at(at.prefix + names[i - 1]):
+                self._unread(names[i - 1], at.prefix + names[i - 1], reader, at)
+            return found
         if ref[0] == DANGLING:
             return None
         if ref[0] in inputs:
@@ -114,11 +230,22 @@ class Builder:
         instances or repeats (`layer1.0.conv1`, `conv.0`); failing that, one output of a
         multi-output layer, by index (`split.1`; 0 is the main output) or by name (`pool.indices`)."""
         if ref[0] in index:
-            return outputs.get(index[ref[0]])
+            found = outputs.get(index[ref[0]])
+            if found is None and self._unread_at(at.prefix + ref[0]):
+                self._unread(what + ref[0], at.prefix + ref[0], ref[1], at)
+            return found
         target = self.by_name.get(at.prefix + ref[0])
         if target is not None:
             return Output(target)
+        skipped = self.skipped.get(at.prefix + ref[0])  # a layer inside a block instance, skipped there
+        if skipped is not None:
+            if not skipped.has_else:
+                self._unread(what + ref[0], at.prefix + ref[0], ref[1], at)
+            return skipped.stand_in
         base, _, suffix = ref[0].rpartition(".")
+        if base and at.prefix + base in self.skipped:
+            self._skipped_port(ref, base, what, at)
+            return None
         if base in index:
             source = outputs.get(index[base])
         else:
@@ -136,6 +263,24 @@ class Builder:
         self.dangling = self.dangling or found is None
         return found
 
+    def _unread_at(self, full: str) -> bool:
+        """Whether ``full`` is a skipped layer with no ``else:`` (not merely a failed one)."""
+        skipped = self.skipped.get(full)
+        return skipped is not None and not skipped.has_else
+
+    def _skipped_port(self, ref: tuple[str, Span], base: str, what: str, at: Scope) -> None:
+        """E008: ``base.k`` names an output of a layer that exists but is skipped here."""
+        skipped = self.skipped[at.prefix + base]
+        self.dangling = True
+        self.d.error(
+            "E008",
+            f"`{what}{ref[0]}` names an output of `{base}`, which is skipped here (its `if: {skipped.cond}` is false)",
+            ref[1],
+            expected=f"an output of a layer that is built, or an `if:` that keeps `{base}`",
+            found=f"if: {skipped.cond} (line {skipped.span.line})",
+            notes=at.notes,
+        )
+
     def _no_layer(self, ref: tuple[str, Span], what: str, at: Scope) -> None:
         self.dangling = True
         self.d.error("E008", f"`{what}{ref[0]}` names no layer", ref[1], found=ref[0], notes=at.notes)
@@ -145,11 +290,7 @@ class Builder:
         self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
     ) -> Output | None:
         result = self._entry(entry, name, env, ins, at)
-        if result is None:  # a failed layer still consumes its inputs: no bogus "never used"
-            for n in ins:
-                if n is not None:
-                    n.node.users += 1
-        return result
+        return self._consumed(ins) if result is None else result
 
     def _entry(
         self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
@@ -167,9 +308,7 @@ class Builder:
                 notes=at.notes,
             )
             return None
-        try:
-            if entry.cond is not None and not self.values.value(entry.cond, env, at.notes):
-                return ins[0]  # skipped: the layer is replaced by its (first) input
+        try:  # (an `if:` is evaluated before: see `_kept`)
             n = self._repeats(entry, name, env, ins, at)
         except Skip:
             return None
@@ -305,7 +444,7 @@ class Builder:
 
     def _unknown_attr(self, op: OpDef, key: str, kspan: Span, notes: tuple[str, ...]) -> str:
         """Report an attribute the op does not have; return the attribute it may stand for ("")."""
-        known = [a.name for a in op.attrs] + ["name", "in", "n", "if"]
+        known = [a.name for a in op.attrs] + ["name", "in", "n", "if", "else"]
         hint = suggest(key, known)
         self.d.error(
             "E003",
@@ -325,7 +464,7 @@ class Builder:
             return None
         known = self._known_args(entry, block, at.notes)  # reported even when the input is unknown
         x = ins[0]
-        if x is None or x.shape is None or not known:
+        if any(n is None or n.shape is None for n in ins) or x is None or x.shape is None or not known:
             return None  # the cause upstream is already reported
         inner = Scope(
             name + ".",
@@ -334,6 +473,7 @@ class Builder:
             at.blocks + (block.name,),
             block.output,
             at.notes + (f"in `{name}` (block `{block.name}` used at {entry.span})",),
+            inputs=_block_inputs(block, ins),
             ignore=at.ignore.union(entry.ignore) if entry.ignore else at.ignore,
         )
         benv = self._block_env(entry, block, env, {**self.globals, "in_channels": x.shape[0]}, at.notes, inner.notes)
@@ -359,13 +499,15 @@ class Builder:
                 notes=notes[-1:],
             )
             return False
-        if len(ins) != 1:
+        want = max(1, len(block.inputs))
+        if len(ins) != want:
+            names = ", ".join(f"`{n}`" for n in block.inputs)
             self.d.error(
                 "E108",
-                f"block `{block.name}` takes one input",
+                f"block `{block.name}` takes " + (f"{want} inputs ({names})" if block.inputs else "one input"),
                 entry.span,
                 layer=name,
-                expected="1",
+                expected=str(want),
                 found=str(len(ins)),
                 notes=notes,
             )

@@ -26,6 +26,7 @@ class Links:
     deps: tuple[int, ...]
     refs: tuple[Ref, ...]
     dangling: bool = False  # a reference named no layer: it may have meant any unused one
+    otherwise: tuple[str, Span] | None = None  # the `else:` reference, resolved as the `in:` ones are
 
 
 def layer_names(
@@ -91,38 +92,53 @@ def links(
     inputs: tuple[str, ...] = ("input",),
     hints: Names | None = None,
 ) -> Links:
-    """Resolve the ``in:`` references of entry ``i``; a reference to no layer or input is reported
-    (E008). ``inputs``: the names of the scope's inputs; ``hints``: the scope's "did you mean"
-    index (``Names(index, inputs)``), made once for all its entries."""
+    """Resolve the ``in:`` references of entry ``i``, and its ``else:``; a reference to no layer or
+    input is reported (E008). ``inputs``: the names of the scope's inputs; ``hints``: the scope's
+    "did you mean" index (``Names(index, inputs)``), made once for all its entries. The ``else:``
+    layer is a dependency as an input is: whether the entry is skipped is known only when it is built."""
     wanted = entry.inputs if entry.inputs is not None else [None]
     deps: list[int] = []
     refs: list[Ref] = []
-    dangling = False
     for ref in wanted:
         if ref is None:  # implicit: the previous entry in the list
             refs.append(None)
             if i:
                 deps.append(i - 1)
             continue
-        head = ref[0].split(".")[0]
-        if ref[0] in inputs:
-            refs.append(ref)
-        elif head in index:
-            deps.append(index[head])
-            refs.append(ref)
-        else:
-            hint = (hints if hints is not None else Names(index, inputs)).near(head)
-            diags.error(
-                "E008",
-                f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),
-                ref[1],
-                expected="a layer defined in the same list, or " + ", ".join(f"`{n}`" for n in inputs),
-                found=ref[0],
-                notes=notes,
-            )
-            refs.append((DANGLING, ref[1]))
-            dangling = True
-    return Links(tuple(deps), tuple(refs), dangling)
+        refs.append(_link(ref, index, diags, notes, inputs, hints, deps))
+    otherwise = None
+    if entry.otherwise is not None:
+        otherwise = _link(entry.otherwise, index, diags, notes, inputs, hints, deps)
+    dangling = any(r is not None and r[0] == DANGLING for r in (*refs, otherwise))
+    return Links(tuple(deps), tuple(refs), dangling, otherwise)
+
+
+def _link(
+    ref: tuple[str, Span],
+    index: dict[str, int],
+    diags: Collector,
+    notes: tuple[str, ...],
+    inputs: tuple[str, ...],
+    hints: Names | None,
+    deps: list[int],
+) -> tuple[str, Span]:
+    """One named reference: itself (its layer appended to ``deps``), or ``(DANGLING, span)`` after E008."""
+    head = ref[0].split(".")[0]
+    if ref[0] in inputs:
+        return ref
+    if head in index:
+        deps.append(index[head])
+        return ref
+    hint = (hints if hints is not None else Names(index, inputs)).near(head)
+    diags.error(
+        "E008",
+        f"`{ref[0]}` names no layer in this scope" + (f"; did you mean `{hint}`?" if hint else ""),
+        ref[1],
+        expected="a layer defined in the same list, or " + ", ".join(f"`{n}`" for n in inputs),
+        found=ref[0],
+        notes=notes,
+    )
+    return (DANGLING, ref[1])
 
 
 def toposort(

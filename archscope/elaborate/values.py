@@ -302,21 +302,35 @@ def _input_shape(
     shape = tuple(v)
     if resolution is None:
         return shape
-    sizes = [resolution] * (len(shape) - 1) if isinstance(resolution, int) else resolution
-    if (
-        not isinstance(sizes, list)
-        or len(sizes) != len(shape) - 1
-        or not all(isinstance(s, int) and s >= 1 for s in sizes)
-    ):
+    sizes = _resolved(shape, resolution)
+    if sizes is None:
+        spatial = len(shape) - 1
         values.d.error(
             "E004",
-            "`scale.resolution` must be an integer or one per spatial dimension",
+            "`scale.resolution` must be an integer or one per spatial dimension"
+            + (" (or two: height and width)" if spatial == 3 else ""),
             _resolution_span(spec, overrides),
-            expected=f"{len(shape) - 1} sizes",
+            expected=f"{spatial} sizes" + (" or 2" if spatial == 3 else ""),
             found=brief(resolution),
         )
         return None
-    return (shape[0], *sizes)
+    return shape[: len(shape) - len(sizes)] + tuple(sizes)
+
+
+def _resolved(shape: tuple[int, ...], resolution: Any) -> list[int] | None:
+    """The sizes that replace the last dims of ``shape``: an integer is the image size, so it
+    replaces height and width (the last two dims; a video input's (C, T, H, W) keeps its T) or a
+    1-D input's length (a bare (C) input has none to replace); a list names every spatial size,
+    or for a video input height and width. None when ``resolution`` is none of these."""
+    spatial = len(shape) - 1
+    if isinstance(resolution, int) and not isinstance(resolution, bool):
+        sizes = [resolution] * min(spatial, 2)
+    elif isinstance(resolution, list) and (len(resolution) == spatial or (spatial == 3 and len(resolution) == 2)):
+        sizes = resolution
+    else:
+        return None
+    ok = all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)
+    return sizes if ok else None
 
 
 def _resolution_span(spec: NetworkSpec, overrides: Overrides) -> Any:

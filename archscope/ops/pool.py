@@ -1,4 +1,4 @@
-"""Pooling: max/avg pool 1-D, 2-D and 3-D, global average pool, max unpooling.
+"""Pooling: max/avg pool 1-D, 2-D and 3-D, adaptive and global pools (1-, 2- or 3-D), max unpooling.
 
 Shape: the window rule of :mod:`archscope.ops.window` (shared with convolution), with
 ``ceil_mode`` as in PyTorch. Adaptive pooling outputs the requested size. Unpooling
@@ -177,19 +177,22 @@ def _pool_family(kind: str, rank: int):
 
 
 def _global_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
+    """(C, *spatial) → (C, 1, …, 1) for 1, 2 or 3 spatial dims (a video net's (C, T, H, W)):
+    the adaptive average pool of that rank, to 1. A bare (C) has nothing to pool."""
     x = inputs[0]
-    if len(x) not in (2, 3):  # PyTorch's adaptive pools of a 5-D batch pool only the last dims
+    if len(x) not in (2, 3, 4):
         raise ShapeError(
             "E106",
-            "`global_avgpool` needs a feature map (C, L) or (C, H, W)",
-            expected="(C, H, W) or (C, L)",
+            "`global_avgpool` needs a feature map (C, L), (C, H, W) or (C, T, H, W)",
+            expected="(C, L), (C, H, W) or (C, T, H, W)",
             found=fmt_shape(x),
         )
     return (x[0],) + (1,) * (len(x) - 1)
 
 
 def _global_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return module("AdaptiveAvgPool1d" if len(inputs[0]) == 2 else "AdaptiveAvgPool2d", 1)
+    rank = min(max(len(inputs[0]) - 1, 1), 3)  # (a rank the shape rule refuses still lowers: torch's own verdict)
+    return module(f"AdaptiveAvgPool{rank}d", 1)
 
 
 def _input_adds(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
@@ -436,6 +439,7 @@ register(
     _adaptive("avg", 3),
     _adaptive("max", 1),
     _adaptive("max", 2),
+    _adaptive("max", 3),
     OpDef(
         name="max_unpool2d",
         summary="max unpooling: `in: [x, pool]`, where `pool` is a maxpool2d with `return_indices: true`",
