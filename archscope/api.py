@@ -111,7 +111,7 @@ class Analysis:
         diagnostics, when the spec has errors)."""
         import html
 
-        from .render.html import table_html
+        from .render.html_table import table_html
         from .render.summary import summary_table
 
         problems = "".join(f"<li>{html.escape(_diagnostic_line(d))}</li>" for d in self.diagnostics)
@@ -233,13 +233,14 @@ def _analyze_object(source: Any, input_shape: Any) -> Analysis:
                 )
             ],
         )
-    from .importers.run import import_module
+    from .importers.module import import_module
 
     shapes = {k: tuple(v) for k, v in input_shape.items()} if isinstance(input_shape, Mapping) else tuple(input_shape)
-    result = import_module(source, shapes, name=_module_name(what), source=f"<{what}>")
-    analysis = result.stats.get("analysis")
-    if analysis is None:
+    name = _module_name(what)
+    result = import_module(source, shapes, name=name, source=f"<{what}>")
+    if result.text is None:
         return Analysis(f"<{what}>", None, None, None, list(result.diagnostics))
+    analysis = analyze(f"{name}.yaml", text=result.text)
     return replace(analysis, note=f"imported from a {what} (archscope import)")
 
 

@@ -100,7 +100,9 @@ _TARGETS: dict[type, str] = {}  # a class's target, found once (inspect.getsourc
 
 def _class_target(cls: type) -> str:
     global _HELPERS
-    if cls.__module__.startswith("torch.nn.modules.") and getattr(__import__("torch").nn, cls.__name__, None) is cls:
+    import torch
+
+    if cls.__module__.startswith("torch.nn.modules.") and getattr(torch.nn, cls.__name__, None) is cls:
         return f"nn.{cls.__name__}"
     if _HELPERS is None:
         _HELPERS = _helper_sources()

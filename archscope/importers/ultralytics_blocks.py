@@ -52,6 +52,7 @@ def conv(f: ConvFeatures) -> BlockDef:
     if f.optional_act:
         args["act"] = True
         act["if"] = "act"
+        act["else"] = "bn"
     doc = f"Ultralytics' Conv: conv (no bias, padding k // 2) + BN + {f.act_op}"
     return BlockDef(
         doc, args, (conv2d, {"op": "batchnorm2d", "name": "bn", "eps": "bn_eps", "momentum": "bn_momentum"}, act)
@@ -67,7 +68,13 @@ def bottleneck() -> BlockDef:
         (
             {"op": "conv", "name": "cv1", "c": "int(c * e)", "k": "k1"},
             {"op": "conv", "name": "cv2", "c": "c", "k": "k2"},
-            {"op": "add", "name": "add", "in": ["cv2", "input"], "if": "shortcut and in_channels == c"},
+            {
+                "op": "add",
+                "name": "add",
+                "in": ["cv2", "input"],
+                "if": "shortcut and in_channels == c",
+                "else": "cv2",
+            },
         ),
     )
 
