@@ -23,7 +23,7 @@ have no rule for it (fvcore: none of its aten ops; thop and torchinfo: no hook, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
@@ -38,6 +38,7 @@ from .registry import (
     Counted,
     Float,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -101,7 +102,10 @@ def _batchnorm(rank: int):
         receptive_field=same,  # at inference: running statistics, a scale and shift per channel
         kernel=kernel_is("norm"),
         counted=peers,
-        imports=imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
+        imports=(
+            *imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
+            Importer("onnx", "BatchNormalization", _onnx_bn(ranks)),
+        ),
     )
 
 
@@ -137,6 +141,41 @@ def _bn_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
+def _onnx_bn(ranks: tuple[int, ...]) -> Callable[[Found], dict[str, Any]]:
+    """ONNX BatchNormalization at inference (``training_mode`` 0): ``epsilon``; its ``momentum``
+    weighs the running value, PyTorch's the new one (PyTorch = 1 − ONNX). Scale and B are the
+    learned affine parameters (an exporter writes them even for ``affine=False``)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        if found.obj.get("training_mode", 0):
+            raise Unsupported("training_mode=1 (batch statistics)")
+        if len(found.inputs[0]) not in ranks:
+            raise Unsupported(f"a rank-{len(found.inputs[0])} input")
+        attrs: dict[str, Any] = {}
+        eps = float(f"{found.obj.get('epsilon', 1e-5):.6g}")
+        momentum = round(1 - found.obj.get("momentum", 0.9), 6)
+        if eps != 1e-5:
+            attrs["eps"] = eps
+        if momentum != 0.1:
+            attrs["momentum"] = momentum
+        if 1 not in found.weights or 2 not in found.weights:
+            attrs["affine"] = False
+        return attrs
+
+    return rule
+
+
+def _onnx_lrn(found: Found) -> dict[str, Any]:
+    """ONNX LRN: ``size``, ``alpha`` (divided by size, as PyTorch's), ``beta``, ``bias`` (PyTorch's ``k``)."""
+    a = found.obj
+    attrs: dict[str, Any] = {"size": a["size"]}
+    for ours, theirs, default in (("alpha", "alpha", 1e-4), ("beta", "beta", 0.75), ("k", "bias", 1.0)):
+        v = float(f"{a.get(theirs, default):.6g}")
+        if v != default:
+            attrs[ours] = v
+    return attrs
+
+
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("LocalResponseNorm", a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
@@ -166,10 +205,16 @@ register(
         receptive_field=same,  # across channels only
         kernel=kernel_is("norm"),
         counted=only(ptflops=_lrn_ptflops),
-        imports=imports("torch", "nn.LocalResponseNorm")(
-            same_attrs(
-                Attr("size", Int(1)), Attr("alpha", Float(), 1e-4), Attr("beta", Float(), 0.75), Attr("k", Float(), 1.0)
-            )
+        imports=(
+            *imports("torch", "nn.LocalResponseNorm")(
+                same_attrs(
+                    Attr("size", Int(1)),
+                    Attr("alpha", Float(), 1e-4),
+                    Attr("beta", Float(), 0.75),
+                    Attr("k", Float(), 1.0),
+                )
+            ),
+            Importer("onnx", "LRN", _onnx_lrn),
         ),
     ),
 )
