@@ -2,13 +2,16 @@
 
 Reading. ``onnx.load`` (external data is not read: only its shapes matter), ``onnx.checker`` and
 ``onnx.shape_inference.infer_shapes(strict_mode=True, data_prop=True)``; any failure is an E303
-naming the file. Shape inference runs on a light copy in which each large initializer is a graph
-input of the same type and shape. Dim 0 of every graph input is the batch (a symbol, -1 or a
-number; ``inputs=`` replaces the other dims), and is left out of every shape, as in a spec.
+naming the file. Dim 0 of every graph input is the batch (``inputs=`` replaces the other dims).
+Shape inference runs on a light copy in which each large initializer is a graph input of the
+same type and shape, and a symbolic batch is :data:`BATCH`: a model whose batch is a symbol bakes
+no batch size into its shape arithmetic, and with a number ONNX can size a ``Reshape`` whose
+target comes from ``Shape`` (``x.view(x.size(0), -1)``), which it cannot with a symbol. Every data
+value must keep the batch as its dim 0, which every shape then leaves out, as a spec does.
 
 Values. A value is *data* when it depends on a graph input through anything but its shape, else a
 *constant*: initializers, ``Constant`` nodes, and nodes that read only constants or shapes
-(``Shape``/``Size`` of a data tensor are constants whose batch entry is 1). Constant nodes never
+(``Shape``/``Size`` of a data tensor are constants). Constant nodes never
 become layers, so the shape arithmetic of an exporter (``Shape → Gather → Unsqueeze → Concat`` into
 a ``Reshape``) vanishes; small constants are evaluated with onnx's reference implementation and
 handed to the rules as Python values (Clip's bounds, Pad's pads, Resize's scales). ``Identity``
@@ -18,8 +21,9 @@ Layers. Every node that reads data is asked of the ops, through the ``Importer("
 entries each op declares in its family file: first the *patterns* that start with the node's
 op_type, longest first, then the op_type alone; the first rule that accepts gives the layer. A
 pattern target is a chain ``Div>Erf>Add>Mul>Mul`` (gelu as the TorchScript exporter writes it):
-each node reads the output of the one before; the inner values have that one reader and are no
-graph outputs; the network tensors the chain reads are its inputs. The rule sees every node's
+each node reads the output of the one before (an If reads what its branches read); the inner values
+have that one reader besides ``Shape`` nodes and are no graph outputs; the network tensors the
+chain reads are its inputs. The rule sees every node's
 attributes and inputs, and raises ``Unsupported`` unless the chain computes its op (silu's
 ``Sigmoid>Mul`` must multiply by the Sigmoid's own input, else the two nodes are a sigmoid and a
 mul). A node no op takes is an E301 naming it, its op_type and the nearest op, every such node in
@@ -75,6 +79,8 @@ FLOATS = frozenset({1, 10, 11, 16})  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOA
 SMALL = 4096  # constants of at most this many elements are evaluated and given to rules as values
 LIGHT = 1024  # initializers of more elements are graph inputs in shape inference's copy
 MAX_NAME = 200  # the most characters of a node name a message quotes
+REFOLDS = 3  # the most rounds of constant folding and shape inference
+BATCH = 2  # a symbolic batch, for shape inference (a 1 could be squeezed or broadcast away)
 
 
 class _Failed(Exception):
@@ -129,8 +135,17 @@ def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> 
         raise _e303(path, "fails onnx.checker", e) from None
     if inputs is not None:
         _set_inputs(model, inputs, path)
+    return model, infer(model, path)
+
+
+def infer(model: Any, path: str, folded: Mapping[str, Any] | None = None) -> dict[str, tuple]:
+    """Every value's shape by ONNX shape inference (dims: ints, None where unknown) on the light
+    copy of ``model``, with the constant values ``folded`` (name → array) as initializers."""
+    import onnx
+
     try:
-        inferred = onnx.shape_inference.infer_shapes(_light(model), strict_mode=True, data_prop=True)
+        light = _light(model, BATCH, folded or {})
+        inferred = onnx.shape_inference.infer_shapes(light, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001
         raise _e303(path, "fails ONNX shape inference", e) from None
     shapes: dict[str, tuple] = {}
@@ -141,11 +156,13 @@ def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> 
             shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
     for t in model.graph.initializer:
         shapes[t.name] = tuple(t.dims)
-    return model, shapes
+    return shapes
 
 
-def _light(model: Any) -> Any:
-    """A copy of ``model`` for shape inference, its large initializers declared as graph inputs."""
+def _light(model: Any, batch: int, folded: Mapping[str, Any]) -> Any:
+    """A copy of ``model`` for shape inference, its large initializers declared as graph inputs,
+    its inputs' symbolic batch made ``batch``, the nodes that make the values ``folded`` replaced
+    by initializers of those values."""
     import onnx
 
     g = model.graph
@@ -155,8 +172,20 @@ def _light(model: Any) -> Any:
     light.functions.extend(model.functions)
     lg = light.graph
     lg.name = g.name
-    lg.node.extend(g.node)
+    for n in g.node:
+        if all(o in folded for o in n.output if o):
+            continue
+        if n.op_type == "If" and n.input[0] in folded:
+            lg.node.extend(_branch(n, bool(folded[n.input[0]])))
+        else:
+            lg.node.append(n)
     lg.input.extend(g.input)
+    inits = {t.name for t in g.initializer}
+    for info in lg.input:
+        dims = info.type.tensor_type.shape.dim
+        if info.name not in inits and len(dims) and not dims[0].dim_value > 0:
+            dims[0].Clear()
+            dims[0].dim_value = batch
     lg.output.extend(g.output)
     lg.value_info.extend(g.value_info)
     declared = {i.name for i in g.input}
@@ -165,7 +194,25 @@ def _light(model: Any) -> Any:
             lg.initializer.append(t)
         elif t.name not in declared:
             lg.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    lg.initializer.extend(onnx.numpy_helper.from_array(a, name) for name, a in folded.items())
     return light
+
+
+def _branch(node: Any, cond: bool) -> list[Any]:
+    """The nodes of the branch an If with a known condition takes, writing the If's outputs."""
+    import onnx
+
+    attrs = {a.name: a.g for a in node.attribute}
+    branch = attrs["then_branch" if cond else "else_branch"]
+    rename = {o.name: mine for o, mine in zip(branch.output, node.output)}
+    out = []
+    for n in branch.node:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(n)
+        copy.input[:] = [rename.get(i, i) for i in n.input]
+        copy.output[:] = [rename.get(o, o) for o in n.output]
+        out.append(copy)
+    return out
 
 
 def _set_inputs(model: Any, inputs: Mapping[str, Shape] | Shape, path: str) -> None:
@@ -239,6 +286,22 @@ def attributes(node: Any) -> dict[str, Any]:
     return out
 
 
+def outer_names(node: Any) -> list[str]:
+    """The values of the enclosing graph that ``node``'s subgraphs (an If's branches, a Loop's
+    body) read: inputs of the node as much as its listed ones."""
+    from onnx import AttributeProto
+
+    graphs = [a.g for a in node.attribute if a.type == AttributeProto.GRAPH]
+    graphs += [g for a in node.attribute if a.type == AttributeProto.GRAPHS for g in a.graphs]
+    names: list[str] = []
+    for g in graphs:
+        inner = {i.name for i in g.input} | {t.name for t in g.initializer}
+        for n in g.node:
+            names += [i for i in [*n.input, *outer_names(n)] if i and i not in inner]
+            inner.update(n.output)
+    return list(dict.fromkeys(names))
+
+
 _SCOPE = re.compile(r"'([^']*)'")
 
 
@@ -266,19 +329,25 @@ class _Walk:
     def __init__(self, model: Any, shapes: dict[str, tuple], path: str):
         self.model, self.shapes, self.path = model, shapes, path
         self.graph = model.graph
+        self.nodes = list(self.graph.node)  # one wrapper per node, kept: ids are stable
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.single, self.patterns = onnx_rules()
         self.values: dict[str, _Value] = {}
-        self.consumers: dict[str, list[Any]] = {}
-        for node in self.graph.node:
-            for name in dict.fromkeys(i for i in node.input if i):
-                self.consumers.setdefault(name, []).append(node)
+        self.consumers: dict[str, list[Any]] = {}  # the nodes that read each value, beyond its shape
+        self.reads: dict[int, list[str]] = {}  # each node's inputs, with those its subgraphs read
+        for node in self.nodes:
+            self.reads[id(node)] = list(dict.fromkeys([i for i in node.input if i] + outer_names(node)))
+            if node.op_type not in META:
+                for name in self.reads[id(node)]:
+                    self.consumers.setdefault(name, []).append(node)
         self.graph_outputs = {o.name for o in self.graph.output}
         self.done: set[int] = set()
         self.layers: list[Layer] = []
         self.problems: list[Diagnostic] = []
         self.inputs: dict[str, Shape] = {}
         self.inputs_by_name: list[str] = []
+        self.batch: int | None = None
+        self.data: set[int] | None = None
         self.names = Names()
         self.evaluated = 0  # constant nodes evaluated (a work counter for tests)
 
@@ -302,6 +371,7 @@ class _Walk:
                         )
                     ]
                 )
+            self.batch = shape[0]
             ref = INPUT if single else self.names.make(info.name)
             self.inputs[ref] = tuple(shape[1:])
             self.inputs_by_name.append(info.name)
@@ -328,14 +398,47 @@ class _Walk:
                 f"ONNX shape inference leaves the shape of `{_text(name)}` (from node `{_text(node.name)}`, "
                 f"{node.op_type}) unknown: {_dims(shape)}"
             )
+        if shape[0] != self.batch:
+            raise Unknown(
+                f"`{_text(name)}` (from node `{_text(node.name)}`, {node.op_type}) has the shape {_dims(shape)}: "
+                f"its dim 0 is not the batch ({self.batch}); archscope's layers keep the batch apart"
+            )
         return tuple(shape[1:])
+
+    def inner_shape(self, name: str) -> Shape | None:
+        """The shape of a value inside a pattern, without the batch, or None where unknown."""
+        shape = self.shapes.get(name)
+        return None if not shape or None in shape else tuple(shape[1:])
 
     # -- the walk -------------------------------------------------------------------------------
 
+    def prepare(self) -> set[int]:
+        """Values of the inputs and constants, once: the nodes that read data."""
+        if self.data is None:
+            self.add_inputs()
+            self.data = self.constants()
+        return self.data
+
+    def folded(self) -> dict[str, Any]:
+        """The constants computed by nodes, by name (for another round of shape inference)."""
+        self.prepare()
+        made = {o for n in self.nodes if id(n) not in self.data for o in n.output if o}
+        inits = {t.name for t in self.graph.initializer}
+        return {k: v.array for k, v in self.values.items() if k in made and k not in inits and v.array is not None}
+
+    def unknown_shapes(self) -> bool:
+        """Whether shape inference left some data value's shape unknown."""
+        data = self.prepare()
+        return any(
+            o and (not self.shapes.get(o) or None in self.shapes[o])
+            for n in self.nodes
+            if id(n) in data
+            for o in n.output
+        )
+
     def run(self) -> None:
-        self.add_inputs()
-        data = self.constants()
-        for node in self.graph.node:
+        data = self.prepare()
+        for node in self.nodes:
             if id(node) in self.done or id(node) not in data:
                 continue
             ins = [self.values.get(i) if i else None for i in node.input]
@@ -355,8 +458,8 @@ class _Walk:
         computes after the pattern's first node. Returns the nodes that read data."""
         data_values = set(self.inputs_by_name)
         data_nodes: set[int] = set()
-        for node in self.graph.node:
-            reads = [i for i in node.input if i in data_values]
+        for node in self.nodes:
+            reads = [i for i in self.reads[id(node)] if i in data_values]
             if reads and node.op_type in META:
                 self.meta(node, self.shapes.get(reads[0]))
             elif reads:
@@ -380,10 +483,13 @@ class _Walk:
                 self.values[o] = _Value(shape, array=array, dtype=dtype)
 
     def meta(self, node: Any, shape: tuple | None) -> None:
-        """``Shape``/``Size`` of a data tensor: a constant, its batch entry 1."""
+        """``Shape``/``Size`` of a data tensor: a constant (its batch: the one inference used)."""
         import numpy as np
 
-        dims = [1, *(d if d is not None else 1 for d in (shape or ())[1:])]
+        if not shape or None in shape:
+            self.values[node.output[0]] = _Value((1,) if node.op_type == "Shape" else ())
+            return
+        dims = list(shape)
         if node.op_type == "Size":
             array = np.array(numel(tuple(dims)), dtype=np.int64)
         else:
@@ -506,7 +612,7 @@ class _Walk:
                     args.append(None)
             per_node.append(tuple(args))
         last = chain[-1]
-        outs = tuple(self.data_shape(n.output[0], n) for n in chain)
+        outs = (*(self.inner_shape(n.output[0]) for n in chain[:-1]), self.data_shape(last.output[0], last))
         kwargs = {
             "opset": self.opset,
             "op_type": chain[0].op_type,
@@ -614,6 +720,11 @@ def from_onnx(path: str, *, name: str, inputs: Mapping[str, Shape] | Shape | Non
     """The network of the ONNX file ``path``. Raises :class:`_Failed` with every problem found."""
     model, shapes = read_model(path, inputs)
     walk = _Walk(model, shapes, path)
+    for _ in range(REFOLDS):  # shape arithmetic ONNX cannot follow: fold what it computes, infer again
+        folded = walk.folded()
+        if not walk.unknown_shapes() or not folded:
+            break
+        walk = _Walk(model, infer(model, path, folded), path)
     walk.run()
     outputs = walk.outputs()
     if walk.problems:

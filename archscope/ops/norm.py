@@ -176,6 +176,26 @@ def _onnx_lrn(found: Found) -> dict[str, Any]:
     return attrs
 
 
+def _onnx_lrn_decomposed(found: Found) -> dict[str, Any]:
+    """``F.local_response_norm`` of a (C, H, W) map as the TorchScript exporter traces it: x·x, a
+    view to (1, C, H, W·…), zero padding over C, an average pool of (size, 1, 1), a squeeze (an If
+    on the shape), a view back, × alpha, + k, ^ beta, then x divided by it."""
+    square, *_, pool, _, _, scale, shift, power, divide = found.args
+    attrs = found.obj
+    if len(found.inputs) != 1 or square != (0, 0) or divide[0] != 0:
+        raise Unsupported("not x divided by a function of x·x")
+    consts = [next((v for v in node if isinstance(v, float)), None) for node in (scale, shift, power)]
+    if None in consts or len(attrs[3].get("kernel_shape", ())) != 3:
+        raise Unsupported("constants or a window other than local response norm's")
+    size = attrs[3]["kernel_shape"][0]
+    out: dict[str, Any] = {"size": size}
+    for name, v, default in zip(("alpha", "k", "beta"), consts, (1e-4, 1.0, 0.75)):
+        v = float(f"{v:.6g}")
+        if v != default:
+            out[name] = v
+    return {"size": out.pop("size"), **{k: out[k] for k in ("alpha", "beta", "k") if k in out}}
+
+
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("LocalResponseNorm", a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
@@ -215,6 +235,7 @@ register(
                 )
             ),
             Importer("onnx", "LRN", _onnx_lrn),
+            Importer("onnx", "Mul>Reshape>Pad>AveragePool>If>Reshape>Mul>Add>Pow>Div", _onnx_lrn_decomposed),
         ),
     ),
 )
