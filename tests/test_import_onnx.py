@@ -302,3 +302,15 @@ def test_without_onnx_the_install_line_is_given(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setitem(sys.modules, "onnx", None)
     (d,) = import_onnx(tmp_path / "any.onnx").diagnostics
     assert "pip install 'archscope[export]'" in d.message
+
+
+def test_layer_names_follow_the_module_scope() -> None:
+    from archscope.importers.onnx import scope_path
+
+    torchscript = helper.make_node("Conv", ["a", "w"], ["b"], name="/layer1/layer1.0/conv1/Conv")
+    assert scope_path(torchscript) == "layer1.0.conv1"
+    dynamo = helper.make_node("Relu", ["a"], ["b"], name="node_relu_3")
+    entry = dynamo.metadata_props.add()
+    entry.key, entry.value = "pkg.torch.onnx.name_scopes", "['', 'layer2', 'layer2.1', 'relu', 'relu_3']"
+    assert scope_path(dynamo) == "layer2.1.relu"
+    assert scope_path(helper.make_node("Relu", ["a"], ["b"], name="Relu_7")) == ""

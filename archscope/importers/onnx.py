@@ -760,7 +760,7 @@ def import_onnx(
 ) -> Imported:
     """Import the ONNX file ``path`` as a spec (never raises on a bad file: every problem is a
     diagnostic)."""
-    from .run import _checked, write_spec
+    from .finish import checked, write_spec
 
     path = str(path)
     started = time.perf_counter()
@@ -787,7 +787,7 @@ def import_onnx(
     except _Failed as e:
         return Imported(name, path, None, tuple(e.diagnostics))
     text = write_spec(net, fold)
-    return _checked(net, text, {"seconds": time.perf_counter() - started})
+    return checked(net, text, {"seconds": time.perf_counter() - started})
 
 
 def _spec_name(path: str) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..ops.registry import Shape
+from .finish import checked as _checked
+from .finish import write_spec
 from .network import INPUT, Network
 from .result import Imported
 from .sources import SourceError, kind, open_python, open_saved, open_timm, parse_kwargs
@@ -99,25 +101,6 @@ def import_module(
     net.expect = source_counts(module, net)
     text = write_spec(net, fold)
     return _checked(net, text, {"owner": owner, "seconds": time.perf_counter() - started, "module": module})
-
-
-def write_spec(net: Network, fold: bool) -> str:
-    from .write import flat_entries, spec_text
-
-    if fold:
-        from .fold import fold_blocks
-
-        layers, blocks = fold_blocks(net)
-        return spec_text(net, layers, blocks)
-    return spec_text(net, flat_entries(net.layers))
-
-
-def _checked(net: Network, text: str, stats: dict[str, Any]) -> Imported:
-    from ..api import analyze
-
-    analysis = analyze(f"{net.name}.yaml", text=text)
-    stats.update(layers=len(net.layers), lines=text.count("\n"), analysis=analysis)
-    return Imported(net.name, net.source, text, tuple(analysis.diagnostics), stats)
 
 
 def _shapes_text(net: Network) -> str:
