@@ -314,3 +314,20 @@ def test_layer_names_follow_the_module_scope() -> None:
     entry.key, entry.value = "pkg.torch.onnx.name_scopes", "['', 'layer2', 'layer2.1', 'relu', 'relu_3']"
     assert scope_path(dynamo) == "layer2.1.relu"
     assert scope_path(helper.make_node("Relu", ["a"], ["b"], name="Relu_7")) == ""
+
+
+def test_constants_are_evaluated_only_within_a_size_bound(tmp_path: Path) -> None:
+    """A file cannot make the importer allocate what it asks for: a ConstantOfShape of 10¹⁰
+    elements whose shape inference cannot follow (an Abs on the shape) is never computed."""
+    nodes = [
+        _const("dims", [-100_000, -100_000], np.int64),
+        helper.make_node("Abs", ["dims"], ["size"], name="/Abs"),
+        helper.make_node("ConstantOfShape", ["size"], ["huge"], name="/ConstantOfShape"),
+        _const("small", [-2, -3], np.int64),
+        helper.make_node("Abs", ["small"], ["size2"], name="/Abs_1"),
+        helper.make_node("ConstantOfShape", ["size2"], ["fine"], name="/ConstantOfShape_1"),
+        helper.make_node("Relu", ["x"], ["y"], name="/Relu"),
+    ]
+    result = import_onnx(_save(tmp_path, nodes, ["y"]))
+    assert result.errors == []
+    assert result.stats["constants_evaluated"] == 3  # both Abs and the 2×3 ConstantOfShape

@@ -79,6 +79,31 @@ FLOATS = frozenset({1, 10, 11, 16})  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOA
 SMALL = 4096  # constants of at most this many elements are evaluated and given to rules as values
 LIGHT = 1024  # initializers of more elements are graph inputs in shape inference's copy
 MAX_NAME = 200  # the most characters of a node name a message quotes
+# ops on constants whose output holds no more elements than their inputs together
+SHUFFLING = frozenset(
+    {"Identity", "Cast", "Concat", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Flatten", "Transpose", "Shape", "Size"}
+    | {"ReduceProd", "ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean", "Split"}
+)
+# elementwise ops on constants: their output has their inputs' broadcast shape
+ELEMENTWISE = frozenset(
+    {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Neg", "Abs", "Floor", "Ceil", "Sqrt", "Sign", "Min", "Max", "Where"}
+    | {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Clip"}
+)
+
+
+def _range_size(a: list[Any]) -> int:
+    start, limit, delta = (float(x) for x in a[:3])
+    return max(int(-(-(limit - start) // delta)), 0)
+
+
+# ops whose output size the values of their inputs decide: that size, from those values
+GROWING = {
+    "ConstantOfShape": lambda a: numel(tuple(int(d) for d in a[0].reshape(-1))),
+    "Range": _range_size,
+    "Expand": lambda a: max(int(a[0].size), 1) * numel(tuple(abs(int(d)) for d in a[1].reshape(-1))),
+    "Tile": lambda a: int(a[0].size) * numel(tuple(abs(int(d)) for d in a[1].reshape(-1))),
+    "Gather": lambda a: int(a[0].size) * max(int(a[1].size), 1),
+}
 REFOLDS = 3  # the most rounds of constant folding and shape inference
 BATCH = 2  # a symbolic batch, for shape inference (a 1 could be squeezed or broadcast away)
 
@@ -511,7 +536,8 @@ class _Walk:
             return None
         if any(v is not None and v.array is None for v in ins):
             return None
-        if any(numel(tuple(d or 0 for d in (self.shape(o) or ()))) > SMALL for o in node.output if self.shape(o)):
+        bound = self.size_bound(node, ins)
+        if bound is None or bound > SMALL:
             return None
         from onnx import helper
         from onnx.reference import ReferenceEvaluator
@@ -532,6 +558,26 @@ class _Walk:
             return list(ReferenceEvaluator(model).run(None, feeds))
         except Exception:  # noqa: BLE001 - an op the reference lacks: the value stays unknown
             return None
+
+    def size_bound(self, node: Any, ins: list[_Value | None]) -> int | None:
+        """At most how many elements the node's outputs hold (None: no bound known, and then it is
+        not evaluated): from shape inference, else from its inputs' values for the ops whose output
+        size they decide. A file cannot make the evaluation allocate more than that."""
+        import numpy as np
+
+        shapes = [self.shape(o) for o in node.output if o]
+        if shapes and all(sh is not None and None not in sh for sh in shapes):
+            return sum(numel(tuple(sh)) for sh in shapes)
+        arrays = [v.array for v in ins if v is not None]
+        sizes = [int(a.size) for a in arrays]
+        try:
+            if node.op_type in GROWING:
+                return GROWING[node.op_type](arrays)
+            if node.op_type in ELEMENTWISE:
+                return numel(tuple(np.broadcast_shapes(*(a.shape for a in arrays))))
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+        return max(sizes, default=0) * max(len(sizes), 1) if node.op_type in SHUFFLING else None
 
     # -- layers ---------------------------------------------------------------------------------
 
@@ -716,8 +762,12 @@ def _onnx_dtype(array: Any) -> int:
         return 0
 
 
-def from_onnx(path: str, *, name: str, inputs: Mapping[str, Shape] | Shape | None = None) -> Network:
-    """The network of the ONNX file ``path``. Raises :class:`_Failed` with every problem found."""
+def from_onnx(
+    path: str, *, name: str, inputs: Mapping[str, Shape] | Shape | None = None, net_stats: dict[str, Any] | None = None
+) -> Network:
+    """The network of the ONNX file ``path``. Raises :class:`_Failed` with every problem found;
+    ``net_stats`` gets work counters (``constants_evaluated``)."""
+    net_stats = net_stats if net_stats is not None else {}
     model, shapes = read_model(path, inputs)
     walk = _Walk(model, shapes, path)
     for _ in range(REFOLDS):  # shape arithmetic ONNX cannot follow: fold what it computes, infer again
@@ -726,6 +776,7 @@ def from_onnx(path: str, *, name: str, inputs: Mapping[str, Shape] | Shape | Non
             break
         walk = _Walk(model, infer(model, path, folded), path)
     walk.run()
+    net_stats["constants_evaluated"] = walk.evaluated
     outputs = walk.outputs()
     if walk.problems:
         raise _Failed(walk.problems)
@@ -783,11 +834,12 @@ def import_onnx(
             ),
         )
     try:
-        net = from_onnx(path, name=name, inputs=inputs)
+        stats: dict[str, Any] = {}
+        net = from_onnx(path, name=name, inputs=inputs, net_stats=stats)
     except _Failed as e:
         return Imported(name, path, None, tuple(e.diagnostics))
     text = write_spec(net, fold)
-    return checked(net, text, {"seconds": time.perf_counter() - started})
+    return checked(net, text, {**stats, "seconds": time.perf_counter() - started})
 
 
 def _spec_name(path: str) -> str:
