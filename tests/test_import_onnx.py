@@ -305,7 +305,7 @@ def test_without_onnx_the_install_line_is_given(tmp_path: Path, monkeypatch: pyt
 
 
 def test_layer_names_follow_the_module_scope() -> None:
-    from archscope.importers.onnx import scope_path
+    from archscope.importers.onnx_file import scope_path
 
     torchscript = helper.make_node("Conv", ["a", "w"], ["b"], name="/layer1/layer1.0/conv1/Conv")
     assert scope_path(torchscript) == "layer1.0.conv1"

@@ -4,7 +4,7 @@ Reading. ``onnx.load`` (external data is not read: only its shapes matter), ``on
 ``onnx.shape_inference.infer_shapes(strict_mode=True, data_prop=True)``; any failure is an E303
 naming the file. Dim 0 of every graph input is the batch (``inputs=`` replaces the other dims).
 Shape inference runs on a light copy in which each large initializer is a graph input of the
-same type and shape, and a symbolic batch is :data:`BATCH`: a model whose batch is a symbol bakes
+same type and shape, and a symbolic batch is :data:`~.onnx_file.BATCH`: a model whose batch is a symbol bakes
 no batch size into its shape arithmetic, and with a number ONNX can size a ``Reshape`` whose
 target comes from ``Shape`` (``x.view(x.size(0), -1)``), which it cannot with a symbol. Every data
 value must keep the batch as its dim 0, which every shape then leaves out, as a spec does.
@@ -54,8 +54,21 @@ from typing import Any
 from ..diagnostics import Diagnostic
 from ..ops import REGISTRY
 from ..ops.registry import Found, Importer, OpDef, Shape, Unsupported, numel, suggest
-from ..render.safe import oneline
 from .network import INPUT, Layer, Names, Network, Weight
+from .onnx_file import (
+    SMALL,
+    Failed,
+    attributes,
+    dims_text,
+    graph_inputs,
+    infer,
+    onnx_dtype,
+    outer_names,
+    read_model,
+    scope_path,
+    size_bound,
+    text,
+)
 from .result import Imported
 
 INSTALL = "pip install 'archscope[export]'"
@@ -76,42 +89,7 @@ WEIGHT_INPUTS: dict[str, tuple[int, ...]] = {
     "Mul": (0, 1),
 }
 FLOATS = frozenset({1, 10, 11, 16})  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
-SMALL = 4096  # constants of at most this many elements are evaluated and given to rules as values
-LIGHT = 1024  # initializers of more elements are graph inputs in shape inference's copy
-MAX_NAME = 200  # the most characters of a node name a message quotes
-# ops on constants whose output holds no more elements than their inputs together
-SHUFFLING = frozenset(
-    {"Identity", "Cast", "Concat", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Flatten", "Transpose", "Shape", "Size"}
-    | {"ReduceProd", "ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean", "Split"}
-)
-# elementwise ops on constants: their output has their inputs' broadcast shape
-ELEMENTWISE = frozenset(
-    {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Neg", "Abs", "Floor", "Ceil", "Sqrt", "Sign", "Min", "Max", "Where"}
-    | {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Clip"}
-)
-
-
-def _range_size(a: list[Any]) -> int:
-    start, limit, delta = (float(x) for x in a[:3])
-    return max(int(-(-(limit - start) // delta)), 0)
-
-
-# ops whose output size the values of their inputs decide: that size, from those values
-GROWING = {
-    "ConstantOfShape": lambda a: numel(tuple(int(d) for d in a[0].reshape(-1))),
-    "Range": _range_size,
-    "Expand": lambda a: max(int(a[0].size), 1) * numel(tuple(abs(int(d)) for d in a[1].reshape(-1))),
-    "Tile": lambda a: int(a[0].size) * numel(tuple(abs(int(d)) for d in a[1].reshape(-1))),
-    "Gather": lambda a: int(a[0].size) * max(int(a[1].size), 1),
-}
 REFOLDS = 3  # the most rounds of constant folding and shape inference
-BATCH = 2  # a symbolic batch, for shape inference (a 1 could be squeezed or broadcast away)
-
-
-class _Failed(Exception):
-    def __init__(self, diagnostics: list[Diagnostic]):
-        super().__init__("; ".join(d.message for d in diagnostics))
-        self.diagnostics = diagnostics
 
 
 @dataclass
@@ -124,154 +102,6 @@ class _Value:
     array: Any = None
     dtype: int = 0
     init: str | None = None
-
-
-def _text(s: object) -> str:
-    return oneline(str(s)[:MAX_NAME])
-
-
-def _e303(path: str, what: str, e: BaseException | None = None) -> _Failed:
-    detail = f": {type(e).__name__}: {_text(str(e).strip().splitlines()[0] if str(e).strip() else '')}" if e else ""
-    return _Failed(
-        [
-            Diagnostic(
-                "E303",
-                f"`{_text(path)}` {what}{detail}",
-                expected="an ONNX model that onnx can load, check and infer shapes for",
-                found=type(e).__name__ if e else what,
-            )
-        ]
-    )
-
-
-def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> tuple[Any, dict[str, tuple]]:
-    """The checked model and every value's inferred shape (dims: ints, None where symbolic)."""
-    import onnx
-
-    if not Path(path).is_file():
-        raise _Failed([Diagnostic("E000", f"no such file: `{_text(path)}`", expected="a file", found=_text(path))])
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except Exception as e:  # noqa: BLE001 - protobuf's and onnx's many error types, for people
-        raise _e303(path, "is not an ONNX model", e) from None
-    try:
-        onnx.checker.check_model(model)
-    except Exception as e:  # noqa: BLE001
-        raise _e303(path, "fails onnx.checker", e) from None
-    if inputs is not None:
-        _set_inputs(model, inputs, path)
-    return model, infer(model, path)
-
-
-def infer(model: Any, path: str, folded: Mapping[str, Any] | None = None) -> dict[str, tuple]:
-    """Every value's shape by ONNX shape inference (dims: ints, None where unknown) on the light
-    copy of ``model``, with the constant values ``folded`` (name → array) as initializers."""
-    import onnx
-
-    try:
-        light = _light(model, BATCH, folded or {})
-        inferred = onnx.shape_inference.infer_shapes(light, strict_mode=True, data_prop=True)
-    except Exception as e:  # noqa: BLE001
-        raise _e303(path, "fails ONNX shape inference", e) from None
-    shapes: dict[str, tuple] = {}
-    g = inferred.graph
-    for info in (*g.input, *g.value_info, *g.output):
-        t = info.type.tensor_type
-        if t.HasField("shape"):
-            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
-    for t in model.graph.initializer:
-        shapes[t.name] = tuple(t.dims)
-    return shapes
-
-
-def _light(model: Any, batch: int, folded: Mapping[str, Any]) -> Any:
-    """A copy of ``model`` for shape inference, its large initializers declared as graph inputs,
-    its inputs' symbolic batch made ``batch``, the nodes that make the values ``folded`` replaced
-    by initializers of those values."""
-    import onnx
-
-    g = model.graph
-    light = onnx.ModelProto()
-    light.ir_version = model.ir_version
-    light.opset_import.extend(model.opset_import)
-    light.functions.extend(model.functions)
-    lg = light.graph
-    lg.name = g.name
-    for n in g.node:
-        if all(o in folded for o in n.output if o):
-            continue
-        if n.op_type == "If" and n.input[0] in folded:
-            lg.node.extend(_branch(n, bool(folded[n.input[0]])))
-        else:
-            lg.node.append(n)
-    lg.input.extend(g.input)
-    inits = {t.name for t in g.initializer}
-    for info in lg.input:
-        dims = info.type.tensor_type.shape.dim
-        if info.name not in inits and len(dims) and not dims[0].dim_value > 0:
-            dims[0].Clear()
-            dims[0].dim_value = batch
-    lg.output.extend(g.output)
-    lg.value_info.extend(g.value_info)
-    declared = {i.name for i in g.input}
-    for t in g.initializer:
-        if numel(tuple(t.dims)) <= LIGHT:
-            lg.initializer.append(t)
-        elif t.name not in declared:
-            lg.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-    lg.initializer.extend(onnx.numpy_helper.from_array(a, name) for name, a in folded.items())
-    return light
-
-
-def _branch(node: Any, cond: bool) -> list[Any]:
-    """The nodes of the branch an If with a known condition takes, writing the If's outputs."""
-    import onnx
-
-    attrs = {a.name: a.g for a in node.attribute}
-    branch = attrs["then_branch" if cond else "else_branch"]
-    rename = {o.name: mine for o, mine in zip(branch.output, node.output)}
-    out = []
-    for n in branch.node:
-        copy = onnx.NodeProto()
-        copy.CopyFrom(n)
-        copy.input[:] = [rename.get(i, i) for i in n.input]
-        copy.output[:] = [rename.get(o, o) for o in n.output]
-        out.append(copy)
-    return out
-
-
-def _set_inputs(model: Any, inputs: Mapping[str, Shape] | Shape, path: str) -> None:
-    """Give the graph inputs the shapes the user named (without the batch)."""
-    graph_inputs = _graph_inputs(model)
-    wanted = inputs if isinstance(inputs, Mapping) else {graph_inputs[0].name if graph_inputs else "": inputs}
-    if len(wanted) != len(graph_inputs):
-        raise _Failed(
-            [
-                Diagnostic(
-                    "E000",
-                    f"`{_text(path)}` has {len(graph_inputs)} input(s), but {len(wanted)} shape(s) were given",
-                    expected=f"{len(graph_inputs)} input shape(s)",
-                    found=str(len(wanted)),
-                )
-            ]
-        )
-    for info, shape in zip(graph_inputs, wanted.values()):
-        dims = info.type.tensor_type.shape.dim
-        batch = dims[0] if len(dims) else None
-        keep = (batch.dim_param or None, batch.dim_value or None) if batch is not None else ("batch", None)
-        del dims[:]
-        first = dims.add()
-        if keep[1]:
-            first.dim_value = keep[1]
-        else:
-            first.dim_param = keep[0] or "batch"
-        for d in shape:
-            dims.add().dim_value = int(d)
-
-
-def _graph_inputs(model: Any) -> list[Any]:
-    inits = {t.name for t in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in inits]
 
 
 def onnx_rules() -> tuple[
@@ -292,60 +122,6 @@ def onnx_rules() -> tuple[
     for entries in patterns.values():
         entries.sort(key=lambda e: -len(e[0]))
     return single, patterns
-
-
-def attributes(node: Any) -> dict[str, Any]:
-    """A node's attributes as Python values (strings decoded, tensors as lists)."""
-    from onnx import helper, numpy_helper
-
-    out: dict[str, Any] = {}
-    for a in node.attribute:
-        v = helper.get_attribute_value(a)
-        if isinstance(v, bytes):
-            v = v.decode("utf-8", "replace")
-        elif hasattr(v, "dims") and hasattr(v, "data_type"):
-            v = numpy_helper.to_array(v).tolist() if numel(tuple(v.dims)) <= SMALL else None
-        elif isinstance(v, list):
-            v = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in v]
-        out[a.name] = v
-    return out
-
-
-def outer_names(node: Any) -> list[str]:
-    """The values of the enclosing graph that ``node``'s subgraphs (an If's branches, a Loop's
-    body) read: inputs of the node as much as its listed ones."""
-    from onnx import AttributeProto
-
-    graphs = [a.g for a in node.attribute if a.type == AttributeProto.GRAPH]
-    graphs += [g for a in node.attribute if a.type == AttributeProto.GRAPHS for g in a.graphs]
-    names: list[str] = []
-    for g in graphs:
-        inner = {i.name for i in g.input} | {t.name for t in g.initializer}
-        for n in g.node:
-            names += [i for i in [*n.input, *outer_names(n)] if i and i not in inner]
-            inner.update(n.output)
-    return list(dict.fromkeys(names))
-
-
-_SCOPE = re.compile(r"'([^']*)'")
-
-
-def scope_path(node: Any) -> str:
-    """The module path a node came from: ``/layer1/layer1.0/conv1/Conv`` → ``layer1.0.conv1``; the
-    ``torch.export`` exporter's ``pkg.torch.onnx.name_scopes`` ``['', 'layer1.0', 'conv1', 'conv2d']``
-    likewise; "" when the node names none."""
-    parts: list[str] = []
-    for p in node.metadata_props:
-        if p.key == "pkg.torch.onnx.name_scopes":
-            parts = _SCOPE.findall(p.value)[1:-1]
-    if not parts and node.name.startswith("/"):
-        parts = node.name.strip("/").split("/")[:-1]
-    path = ""
-    for part in parts:
-        if not part:
-            continue
-        path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
-    return path
 
 
 class _Walk:
@@ -379,20 +155,20 @@ class _Walk:
     # -- values ---------------------------------------------------------------------------------
 
     def add_inputs(self) -> None:
-        graph_inputs = _graph_inputs(self.model)
-        single = len(graph_inputs) == 1
+        listed = graph_inputs(self.model)
+        single = len(listed) == 1
         self.names = Names((INPUT,) if single else ())
-        for info in graph_inputs:
+        for info in listed:
             shape = self.shapes.get(info.name)
             if not shape or any(d is None or d <= 0 for d in shape[1:]):
-                raise _Failed(
+                raise Failed(
                     [
                         Diagnostic(
                             "E000",
-                            f"the input `{_text(info.name)}` has the shape {_dims(shape)}: a size other than "
+                            f"the input `{text(info.name)}` has the shape {dims_text(shape)}: a size other than "
                             "the batch is not known; give it with --input C,H,W (without the batch)",
                             expected="--input 3,224,224",
-                            found=_dims(shape),
+                            found=dims_text(shape),
                         )
                     ]
                 )
@@ -420,12 +196,12 @@ class _Walk:
         shape = self.shapes.get(name)
         if shape is None or not shape or any(d is None for d in shape[1:]):
             raise Unknown(
-                f"ONNX shape inference leaves the shape of `{_text(name)}` (from node `{_text(node.name)}`, "
-                f"{node.op_type}) unknown: {_dims(shape)}"
+                f"ONNX shape inference leaves the shape of `{text(name)}` (from node `{text(node.name)}`, "
+                f"{node.op_type}) unknown: {dims_text(shape)}"
             )
         if shape[0] != self.batch:
             raise Unknown(
-                f"`{_text(name)}` (from node `{_text(node.name)}`, {node.op_type}) has the shape {_dims(shape)}: "
+                f"`{text(name)}` (from node `{text(node.name)}`, {node.op_type}) has the shape {dims_text(shape)}: "
                 f"its dim 0 is not the batch ({self.batch}); archscope's layers keep the batch apart"
             )
         return tuple(shape[1:])
@@ -473,7 +249,7 @@ class _Walk:
                 else:
                     self.layer(node)
             except Unknown as e:
-                self.problems.append(Diagnostic("E303", str(e), layer=_text(node.name) or None, found=node.op_type))
+                self.problems.append(Diagnostic("E303", str(e), layer=text(node.name) or None, found=node.op_type))
                 for o in node.output:
                     self.values[o] = _Value(self.shape(o), ref=f"?{o}")
 
@@ -504,7 +280,7 @@ class _Walk:
             if o:
                 array = arrays[k] if arrays is not None and k < len(arrays) else None
                 shape = tuple(array.shape) if array is not None else self.shape(o)
-                dtype = _onnx_dtype(array) if array is not None else 0
+                dtype = onnx_dtype(array) if array is not None else 0
                 self.values[o] = _Value(shape, array=array, dtype=dtype)
 
     def meta(self, node: Any, shape: tuple | None) -> None:
@@ -536,7 +312,9 @@ class _Walk:
             return None
         if any(v is not None and v.array is None for v in ins):
             return None
-        bound = self.size_bound(node, ins)
+        bound = size_bound(
+            node.op_type, [self.shape(o) for o in node.output if o], [v.array for v in ins if v is not None]
+        )
         if bound is None or bound > SMALL:
             return None
         from onnx import helper
@@ -549,7 +327,7 @@ class _Walk:
         graph = helper.make_graph(
             [copy],
             "constant",
-            [helper.make_tensor_value_info(n, _onnx_dtype(a), None) for n, a in feeds.items()],
+            [helper.make_tensor_value_info(n, onnx_dtype(a), None) for n, a in feeds.items()],
             [helper.make_tensor_value_info(f"o{k}", 0, None) for k in range(len(node.output))],
         )
         try:
@@ -558,26 +336,6 @@ class _Walk:
             return list(ReferenceEvaluator(model).run(None, feeds))
         except Exception:  # noqa: BLE001 - an op the reference lacks: the value stays unknown
             return None
-
-    def size_bound(self, node: Any, ins: list[_Value | None]) -> int | None:
-        """At most how many elements the node's outputs hold (None: no bound known, and then it is
-        not evaluated): from shape inference, else from its inputs' values for the ops whose output
-        size they decide. A file cannot make the evaluation allocate more than that."""
-        import numpy as np
-
-        shapes = [self.shape(o) for o in node.output if o]
-        if shapes and all(sh is not None and None not in sh for sh in shapes):
-            return sum(numel(tuple(sh)) for sh in shapes)
-        arrays = [v.array for v in ins if v is not None]
-        sizes = [int(a.size) for a in arrays]
-        try:
-            if node.op_type in GROWING:
-                return GROWING[node.op_type](arrays)
-            if node.op_type in ELEMENTWISE:
-                return numel(tuple(np.broadcast_shapes(*(a.shape for a in arrays))))
-        except (ValueError, TypeError, IndexError, OverflowError):
-            return None
-        return max(sizes, default=0) * max(len(sizes), 1) if node.op_type in SHUFFLING else None
 
     # -- layers ---------------------------------------------------------------------------------
 
@@ -692,7 +450,7 @@ class _Walk:
                 refs[index] = refs[index].rsplit(".", 1)[0]
         name = self.names.make(self.wanted_name(chain, op, weights))
         params = sum(numel(w.shape) for w in weights)
-        origin = _text(chain[0].name) or chain[0].op_type
+        origin = text(chain[0].name) or chain[0].op_type
         self.layers.append(Layer(name, op.name, attrs, refs, origin, params))
         for n in chain:
             self.done.add(id(n))
@@ -708,7 +466,7 @@ class _Walk:
         return scope_path(chain[0]) or op.name
 
     def no_op(self, node: Any, reasons: list[str], tried: list[str]) -> Diagnostic:
-        where = _text(node.name) or f"(unnamed {node.op_type} node)"
+        where = text(node.name) or f"(unnamed {node.op_type} node)"
         if reasons:
             message = f"`{where}`: ONNX {node.op_type} has no archscope equivalent here ({'; '.join(reasons)})"
         else:
@@ -719,9 +477,9 @@ class _Walk:
         return Diagnostic(
             "E301",
             message,
-            layer=_text(node.name) or None,
+            layer=text(node.name) or None,
             expected="an ONNX node some archscope op imports (`archscope list --ops`)",
-            found=_text(node.op_type),
+            found=text(node.op_type),
             notes=(f"the nearest archscope op: `{near}`",) if near else (),
         )
 
@@ -733,7 +491,7 @@ class _Walk:
                 self.problems.append(
                     Diagnostic(
                         "E303",
-                        f"the graph output `{_text(o.name)}` does not depend on the input",
+                        f"the graph output `{text(o.name)}` does not depend on the input",
                         expected="outputs computed from the network's input",
                         found="a constant",
                     )
@@ -749,23 +507,10 @@ class Unknown(Exception):
     """A data value whose shape ONNX shape inference could not give."""
 
 
-def _dims(shape: tuple | None) -> str:
-    return "unknown" if shape is None else "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
-
-
-def _onnx_dtype(array: Any) -> int:
-    from onnx import helper
-
-    try:
-        return helper.np_dtype_to_tensor_dtype(array.dtype)
-    except Exception:  # noqa: BLE001
-        return 0
-
-
 def from_onnx(
     path: str, *, name: str, inputs: Mapping[str, Shape] | Shape | None = None, net_stats: dict[str, Any] | None = None
 ) -> Network:
-    """The network of the ONNX file ``path``. Raises :class:`_Failed` with every problem found;
+    """The network of the ONNX file ``path``. Raises :class:`Failed` with every problem found;
     ``net_stats`` gets work counters (``constants_evaluated``)."""
     net_stats = net_stats if net_stats is not None else {}
     model, shapes = read_model(path, inputs)
@@ -779,12 +524,12 @@ def from_onnx(
     net_stats["constants_evaluated"] = walk.evaluated
     outputs = walk.outputs()
     if walk.problems:
-        raise _Failed(walk.problems)
+        raise Failed(walk.problems)
     net = Network(name=name, inputs=walk.inputs, layers=walk.layers, outputs=outputs, source=path)
     kept = sum(1 for n in model.graph.node if n.op_type == "BatchNormalization")
     net.notes += [
         f"input {_shape_text(net.inputs)} (batch excluded); ONNX opset {walk.opset}, "
-        f"producer {_text(model.producer_name) or '?'} {_text(model.producer_version)}".rstrip(),
+        f"producer {text(model.producer_name) or '?'} {text(model.producer_version)}".rstrip(),
         f"exported graph: {kept} BatchNormalization nodes kept, conv biases as exported.",
         "expect.params: the elements of every layer's learned initializers (BN statistics excluded; "
         "a shared initializer counted for each layer that reads it).",
@@ -836,7 +581,7 @@ def import_onnx(
     try:
         stats: dict[str, Any] = {}
         net = from_onnx(path, name=name, inputs=inputs, net_stats=stats)
-    except _Failed as e:
+    except Failed as e:
         return Imported(name, path, None, tuple(e.diagnostics))
     text = write_spec(net, fold)
     return checked(net, text, {**stats, "seconds": time.perf_counter() - started})
