@@ -331,3 +331,18 @@ def test_constants_are_evaluated_only_within_a_size_bound(tmp_path: Path) -> Non
     result = import_onnx(_save(tmp_path, nodes, ["y"]))
     assert result.errors == []
     assert result.stats["constants_evaluated"] == 3  # both Abs and the 2×3 ConstantOfShape
+
+
+def test_max_unpool_reads_the_pool_that_made_its_indices(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p", "idx"], name="/pool/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["p"], ["r"], name="/act/Relu"),
+        helper.make_node(
+            "MaxUnpool", ["r", "idx"], ["y"], name="/unpool/MaxUnpool", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+    ]
+    result = import_onnx(_save(tmp_path, nodes, ["y"]))
+    assert result.errors == []
+    assert "{op: maxpool2d, name: pool, kernel: 2, return_indices: true}" in result.text
+    assert "{op: max_unpool2d, name: unpool, in: [act, pool], kernel: 2}" in result.text
+    assert "output: [8, 6, 6]" in result.text

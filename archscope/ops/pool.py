@@ -433,6 +433,17 @@ def _onnx_reduce_mean(found: Found) -> dict[str, Any]:
     return {}
 
 
+def _onnx_unpool(found: Found) -> dict[str, Any]:
+    """ONNX MaxUnpool of a 2-D map by the indices of a MaxPool's second output (an
+    ``output_shape`` input has no archscope form)."""
+    if len(found.inputs) != 2 or (len(found.args) > 2 and found.args[2] is not None):
+        raise Unsupported("not X and the indices of a max pool, or an output_shape")
+    attrs = onnx_window(found, 2, default_stride="kernel")
+    if "dilation" in attrs:
+        raise Unsupported("dilations")
+    return attrs
+
+
 def _adaptive_import(found: Found) -> dict[str, Any]:
     size = found.obj.output_size if found.obj is not None else found.arg(1, "output_size")
     size = compact(size)
@@ -512,5 +523,6 @@ register(
             inputs=_unpool_reference_inputs,
         ),
         counted=NOTHING,
+        imports=(Importer("onnx", "MaxUnpool", _onnx_unpool),),
     ),
 )
