@@ -10,6 +10,7 @@ from typing import Any
 from ..ops.registry import Shape
 from .network import INPUT, Network
 from .result import Imported
+from .text import write_spec
 
 
 def import_module(
@@ -36,17 +37,6 @@ def import_module(
     text = write_spec(net, fold)
     stats = {"owner": owner, "seconds": time.perf_counter() - started, "module": module, "network": net}
     return Imported(net.name, net.source, text, (), stats)
-
-
-def write_spec(net: Network, fold: bool) -> str:
-    from .write import flat_entries, spec_text
-
-    if fold:
-        from .fold import fold_blocks
-
-        layers, blocks = fold_blocks(net)
-        return spec_text(net, layers, blocks)
-    return spec_text(net, flat_entries(net.layers))
 
 
 def _shapes_text(net: Network) -> str:

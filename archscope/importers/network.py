@@ -17,6 +17,15 @@ from ..spec import NAME_RE
 INPUT = "input"  # the name a single-input network's first layer reads
 
 
+@dataclass(frozen=True)
+class Weight:
+    """A learned tensor a part of the source reads directly, as an import rule sees it: a
+    parameter used in a ``forward`` (``x * self.gamma``), an ONNX initializer (a Conv's ``W``)."""
+
+    name: str
+    shape: Shape
+
+
 @dataclass
 class Layer:
     """One layer: ``inputs`` name layers of the network (``name.1`` for an extra output) or its

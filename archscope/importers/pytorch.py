@@ -25,17 +25,9 @@ from typing import Any
 from ..diagnostics import Diagnostic, Span
 from ..ops import REGISTRY
 from ..ops.registry import Found, Importer, OpDef, Shape, Unsupported, suggest
-from .network import INPUT, Layer, Names, Network
+from .network import INPUT, Layer, Names, Network, Weight
 
 BATCH = 2  # the batch the trace runs at: a size that is also the batch is told apart from a 1
-
-
-@dataclass(frozen=True)
-class Weight:
-    """A parameter or buffer used directly in a ``forward`` (``x * self.gamma``), as a call's argument."""
-
-    name: str
-    shape: Shape
 
 
 class Failed(Exception):

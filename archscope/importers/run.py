@@ -15,7 +15,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..ops.registry import Shape
-from .network import Network
+from .finish import checked as _checked
 from .result import Imported
 from .sources import SourceError, kind, open_python, open_saved, open_timm, parse_kwargs
 
@@ -84,11 +84,3 @@ def import_module(module: Any, inputs: Mapping[str, Shape] | Shape, **kw: Any) -
     if result.text is None:
         return result
     return _checked(result.stats["network"], result.text, result.stats)
-
-
-def _checked(net: Network, text: str, stats: dict[str, Any]) -> Imported:
-    from ..api import analyze
-
-    analysis = analyze(f"{net.name}.yaml", text=text)
-    stats.update(network=net, lines=text.count("\n"), analysis=analysis)
-    return Imported(net.name, net.source, text, tuple(analysis.diagnostics), stats)

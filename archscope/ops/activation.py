@@ -36,6 +36,7 @@ from .registry import (
     Count,
     Float,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -84,6 +85,7 @@ def _activation(
     ptflops: int = 0,
     calls: tuple[str, ...] = (),
     check: Callable[[Found], None] | None = None,
+    onnx: tuple[Importer, ...] = (),
 ) -> OpDef:
     """``ptflops``: what ptflops counts per element (see the module docstring); no other tool counts it."""
 
@@ -103,7 +105,7 @@ def _activation(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=only(ptflops=per_output(ptflops)),
-        imports=imports("torch", f"nn.{module}", *calls)(same_attrs(*attrs, check=check)),
+        imports=(*imports("torch", f"nn.{module}", *calls)(same_attrs(*attrs, check=check)), *onnx),
     )
 
 
@@ -210,6 +212,129 @@ def _dropout_import(found: Found) -> dict[str, Any]:
     return {"p": p}
 
 
+def _onnx_plain(found: Found) -> dict[str, Any]:
+    """An ONNX activation without attributes (Relu, Sigmoid, Tanh, HardSwish, Mish…)."""
+    return {}
+
+
+def _onnx_alpha(name: str, default: float) -> Callable[[Found], dict[str, Any]]:
+    """LeakyRelu's or Elu's ``alpha`` as the op's attribute ``name`` (the ONNX defaults are
+    PyTorch's: 0.01 and 1.0)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        alpha = _f32(found.obj.get("alpha", default))
+        return {name: alpha} if alpha != default else {}
+
+    return rule
+
+
+def _f32(v: float) -> float:
+    """An ONNX float attribute (stored as float32) as the decimal it was written as: 0.2 not 0.20000000298."""
+    return float(f"{v:.7g}")
+
+
+def _onnx_hardsigmoid(found: Found) -> dict[str, Any]:
+    """ONNX HardSigmoid is max(0, min(1, alpha·x + beta)): PyTorch's with alpha = 1/6, beta = 0.5."""
+    alpha, beta = found.obj.get("alpha", 0.2), found.obj.get("beta", 0.5)
+    if abs(alpha - 1 / 6) > 1e-6 or abs(beta - 0.5) > 1e-6:
+        raise Unsupported(f"alpha={alpha:g}, beta={beta:g} (archscope's hardsigmoid is relu6(x + 3)/6)")
+    return {}
+
+
+def _clip_bounds(found: Found) -> tuple[float | None, float | None]:
+    """ONNX Clip's bounds: inputs 1 and 2 (opset 11 on), attributes ``min``/``max`` before; None
+    where absent. A bound computed from data has no archscope form."""
+    if found.kwargs.get("opset", 11) < 11:
+        return found.obj.get("min"), found.obj.get("max")
+    if len(found.inputs) != 1:
+        raise Unsupported("a bound that is a tensor of the network")
+    low, high = (found.args[i] if i < len(found.args) else None for i in (1, 2))
+    return low, high
+
+
+def _onnx_clip(low: float | None, high: float | None) -> Callable[[Found], dict[str, Any]]:
+    """Clip with these bounds (relu6: 0 and 6)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        lo, hi = _clip_bounds(found)
+        if lo != low or hi != high:
+            raise Unsupported(f"bounds {lo}, {hi}")
+        return {}
+
+    return rule
+
+
+def _onnx_hardtanh(found: Found) -> dict[str, Any]:
+    lo, hi = _clip_bounds(found)
+    if lo is None or hi is None:
+        raise Unsupported("an open bound")
+    out: dict[str, Any] = {}
+    if lo != -1.0:
+        out["min_val"] = _f32(lo)
+    if hi != 1.0:
+        out["max_val"] = _f32(hi)
+    return out
+
+
+def _onnx_gelu(found: Found) -> dict[str, Any]:
+    """ONNX Gelu (opset 20): the exact one only."""
+    if found.obj.get("approximate", "none") != "none":
+        raise Unsupported(f"approximate={found.obj['approximate']!r} (archscope's gelu is the exact one)")
+    return {}
+
+
+def _close(v: Any, target: float) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v - target) < 1e-4 * max(1.0, abs(target))
+
+
+def _one(values: tuple[Any, ...]) -> Any:
+    """The one constant among a node's inputs (None when there is not exactly one)."""
+    consts = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values if isinstance(v, (float, list))]
+    return consts[0] if len(consts) == 1 else None
+
+
+def _onnx_gelu_erf(found: Found) -> dict[str, Any]:
+    """``Div>Erf>Add>Mul>Mul``, the TorchScript exporter's exact GELU: x/√2, erf, + 1, × x, × 0.5."""
+    div, _, add, mul, half = found.args
+    if len(found.inputs) != 1 or 0 not in mul or div[0] != 0:
+        raise Unsupported("the product is not with the input of the division")
+    if not (_close(_one(div[1:]), 2**0.5) and _close(_one(add), 1.0) and _close(_one(half), 0.5)):
+        raise Unsupported("constants other than √2, 1 and 0.5")
+    return {}
+
+
+def _self_gated(found: Found) -> dict[str, Any]:
+    """``Sigmoid>Mul`` (silu) and ``Softplus>Tanh>Mul`` (mish): x times a function of x itself."""
+    if len(found.inputs) != 1 or 0 not in found.args[-1]:
+        raise Unsupported("the product is with another tensor than the gate's input (a sigmoid, then a mul)")
+    return {}
+
+
+def _onnx_prelu(found: Found) -> dict[str, Any]:
+    """ONNX PRelu whose slope is an initializer of 1 or C elements, broadcast over (C, 1, …)."""
+    slope = found.weights.get(1)
+    if slope is None:
+        raise Unsupported("a slope that is not an initializer")
+    n = numel(slope)
+    if n != 1 and n != found.inputs[0][0]:
+        raise Unsupported(f"a slope of shape {slope}")
+    return {"num_parameters": n} if n != 1 else {}
+
+
+def _onnx_softmax(found: Found) -> dict[str, Any]:
+    """ONNX Softmax over ``axis`` (opset 13 on: one axis, default -1; before: the flattened
+    dims from ``axis`` on, default 1: the same only for the last axis)."""
+    rank = len(found.inputs[0]) + 1
+    old = found.kwargs.get("opset", 13) < 13
+    axis = found.obj.get("axis", 1 if old else -1)
+    axis = axis + rank if axis < 0 else axis
+    if old and axis != rank - 1:
+        raise Unsupported(f"opset < 13 softmax from axis {axis} of a rank-{rank} tensor (several axes)")
+    if axis == 0:
+        raise Unsupported("softmax over the batch")
+    return {"dim": axis - 1}
+
+
 register(
     _activation(
         "relu",
@@ -219,6 +344,7 @@ register(
         inplace=True,
         ptflops=2,
         calls=("F.relu", "F.relu_", "torch.relu", "torch.relu_", "Tensor.relu", "Tensor.relu_"),
+        onnx=(Importer("onnx", "Relu", _onnx_plain), Importer("onnx", "Clip", _onnx_clip(0.0, None))),
     ),
     # relu6 and leaky_relu save their input out of place; in place leaky_relu keeps its output
     # (the same tensor) and relu6 a copy of its input
@@ -230,6 +356,7 @@ register(
         inplace=True,
         ptflops=1,
         calls=("F.relu6",),
+        onnx=(Importer("onnx", "Clip", _onnx_clip(0.0, 6.0)),),
     ),
     _activation(
         "leaky_relu",
@@ -241,9 +368,15 @@ register(
         inplace=True,
         ptflops=1,
         calls=("F.leaky_relu", "F.leaky_relu_"),
+        onnx=(Importer("onnx", "LeakyRelu", _onnx_alpha("negative_slope", 0.01)),),
     ),
     _activation(
-        "tanh", "Tanh", "hyperbolic tangent (LeNet-5)", SAVES_OUTPUT, calls=("torch.tanh", "F.tanh", "Tensor.tanh")
+        "tanh",
+        "Tanh",
+        "hyperbolic tangent (LeNet-5)",
+        SAVES_OUTPUT,
+        calls=("torch.tanh", "F.tanh", "Tensor.tanh"),
+        onnx=(Importer("onnx", "Tanh", _onnx_plain),),
     ),
     _activation(
         "sigmoid",
@@ -251,12 +384,42 @@ register(
         "logistic sigmoid",
         SAVES_OUTPUT,
         calls=("torch.sigmoid", "F.sigmoid", "Tensor.sigmoid", "Tensor.sigmoid_"),
+        onnx=(Importer("onnx", "Sigmoid", _onnx_plain),),
     ),
-    _activation("silu", "SiLU", "x·sigmoid(x), a.k.a. swish (EfficientNet)", SAVES_INPUT, ptflops=1, calls=("F.silu",)),
-    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT, calls=("F.hardswish",)),
-    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6 (MobileNet v3)", SAVES_INPUT, calls=("F.hardsigmoid",)),
     _activation(
-        "gelu", "GELU", "Gaussian error linear unit", SAVES_INPUT, ptflops=2, calls=("F.gelu",), check=_exact_gelu
+        "silu",
+        "SiLU",
+        "x·sigmoid(x), a.k.a. swish (EfficientNet)",
+        SAVES_INPUT,
+        ptflops=1,
+        calls=("F.silu",),
+        onnx=(Importer("onnx", "Sigmoid>Mul", _self_gated),),
+    ),
+    _activation(
+        "hardswish",
+        "Hardswish",
+        "x·relu6(x + 3)/6 (MobileNet v3)",
+        SAVES_INPUT,
+        calls=("F.hardswish",),
+        onnx=(Importer("onnx", "HardSwish", _onnx_plain),),
+    ),
+    _activation(
+        "hardsigmoid",
+        "Hardsigmoid",
+        "relu6(x + 3)/6 (MobileNet v3)",
+        SAVES_INPUT,
+        calls=("F.hardsigmoid",),
+        onnx=(Importer("onnx", "HardSigmoid", _onnx_hardsigmoid),),
+    ),
+    _activation(
+        "gelu",
+        "GELU",
+        "Gaussian error linear unit",
+        SAVES_INPUT,
+        ptflops=2,
+        calls=("F.gelu",),
+        check=_exact_gelu,
+        onnx=(Importer("onnx", "Gelu", _onnx_gelu), Importer("onnx", "Div>Erf>Add>Mul>Mul", _onnx_gelu_erf)),
     ),
     _activation(
         "elu",
@@ -267,8 +430,16 @@ register(
         lambda a: {"alpha": a["alpha"]},
         ptflops=2,
         calls=("F.elu",),
+        onnx=(Importer("onnx", "Elu", _onnx_alpha("alpha", 1.0)),),
     ),
-    _activation("mish", "Mish", "x·tanh(softplus(x)) (YOLOv4)", SAVES_INPUT, calls=("F.mish",)),
+    _activation(
+        "mish",
+        "Mish",
+        "x·tanh(softplus(x)) (YOLOv4)",
+        SAVES_INPUT,
+        calls=("F.mish",),
+        onnx=(Importer("onnx", "Mish", _onnx_plain), Importer("onnx", "Softplus>Tanh>Mul", _self_gated)),
+    ),
     _activation(
         "softplus",
         "Softplus",
@@ -277,6 +448,8 @@ register(
         (Attr("beta", Float(), 1.0), Attr("threshold", Float(), 20.0)),
         lambda a: {"beta": a["beta"], "threshold": a["threshold"]},
         calls=("F.softplus",),
+        # ONNX Softplus is log(1 + exp(x)): beta 1, no threshold (PyTorch's 20 changes nothing in float32)
+        onnx=(Importer("onnx", "Softplus", _onnx_plain),),
     ),
     OpDef(
         name="prelu",
@@ -294,7 +467,7 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=PRELU_COUNTED,
-        imports=imports("torch", "nn.PReLU")(_prelu_import),
+        imports=(*imports("torch", "nn.PReLU")(_prelu_import), Importer("onnx", "PRelu", _onnx_prelu)),
     ),
     OpDef(
         name="hardtanh",
@@ -309,8 +482,11 @@ register(
         kernel=kernel_is("elementwise"),
         backward=no_backward_macs,
         counted=NOTHING,  # nn.Hardtanh: no ptflops or thop rule, F.hardtanh not patched
-        imports=imports("torch", "nn.Hardtanh", "F.hardtanh")(
-            same_attrs(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0))
+        imports=(
+            *imports("torch", "nn.Hardtanh", "F.hardtanh")(
+                same_attrs(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0))
+            ),
+            Importer("onnx", "Clip", _onnx_hardtanh),
         ),
     ),
     OpDef(
@@ -325,7 +501,10 @@ register(
         receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
         kernel=kernel_is("elementwise"),
         counted=only(ptflops=per_output(1), thop=_softmax_thop),
-        imports=imports("torch", "nn.Softmax", "F.softmax", "torch.softmax", "Tensor.softmax")(_softmax_import),
+        imports=(
+            *imports("torch", "nn.Softmax", "F.softmax", "torch.softmax", "Tensor.softmax")(_softmax_import),
+            Importer("onnx", "Softmax", _onnx_softmax),
+        ),
     ),
     OpDef(
         name="dropout",

@@ -50,6 +50,7 @@ from .registry import (
     Counted,
     CounterHandle,
     Found,
+    Importer,
     Int,
     OpDef,
     Reference,
@@ -63,7 +64,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
+from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
 def _geometry(a: Attrs, x: Shape, rank: int):
@@ -236,7 +237,7 @@ def conv_family(rank: int):
         receptive_field=window(_field_geometry),
         kernel=conv_kernel,
         counted=peers,
-        imports=imports("torch", f"nn.Conv{rank}d")(_conv_import),
+        imports=(*imports("torch", f"nn.Conv{rank}d")(_conv_import), Importer("onnx", "Conv", _onnx_conv(rank))),
     )
 
 
@@ -259,6 +260,32 @@ def _conv_import(found: Found) -> dict[str, Any]:
     if getattr(m, "output_padding", None) is not None and compact(m.output_padding) != 0:
         attrs["output_padding"] = compact(m.output_padding)
     return attrs
+
+
+def _onnx_conv(rank: int, transposed: bool = False) -> Callable[[Found], dict[str, Any]]:
+    """ONNX ``Conv`` (W: (out, C_in/groups, *kernel)) or ``ConvTranspose`` (W: (C_in,
+    out/groups, *kernel); ``output_padding``; an ``output_shape`` has no archscope form) whose W
+    is an initializer; B, when present, is the bias."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        w = found.weights.get(1)
+        if w is None:
+            raise Unsupported("a weight that is not an initializer (archscope's conv holds its own)")
+        if transposed and found.obj.get("output_shape"):
+            raise Unsupported("output_shape (give output_padding)")
+        window = onnx_window(found, rank)
+        groups = found.obj.get("group", 1)
+        attrs: dict[str, Any] = {"out": w[1] * groups if transposed else w[0], **window}
+        extra = compact(found.obj.get("output_padding") or 0)
+        if transposed and extra != 0:
+            attrs["output_padding"] = extra
+        if groups != 1:
+            attrs["groups"] = groups
+        if 2 not in found.weights:
+            attrs["bias"] = False
+        return attrs
+
+    return rule
 
 
 def _transposed_family(rank: int):
@@ -358,7 +385,10 @@ def _transposed_family(rank: int):
         receptive_field=transposed(_transposed_geometry),
         kernel=conv_kernel,
         counted=peers,
-        imports=imports("torch", f"nn.ConvTranspose{rank}d")(_conv_import),
+        imports=(
+            *imports("torch", f"nn.ConvTranspose{rank}d")(_conv_import),
+            Importer("onnx", "ConvTranspose", _onnx_conv(rank, transposed=True)),
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from .registry import (
     Cost,
     Counted,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -109,6 +110,42 @@ def _flatten_view_import(found: Found) -> dict[str, Any]:
     return {}
 
 
+def _onnx_gemm(found: Found) -> dict[str, Any]:
+    """ONNX Gemm A·B + C on (batch, features): B an initializer ((out, K) with ``transB``, else
+    (K, out)), C the bias; ``alpha``, ``beta`` 1 and ``transA`` 0."""
+    a = found.obj
+    b = found.weights.get(1)
+    if len(found.inputs) != 1 or b is None or len(b) != 2:
+        raise Unsupported("B is not an initializer of rank 2")
+    if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+        raise Unsupported("transA, alpha or beta other than PyTorch's Linear's")
+    if len(found.inputs[0]) != 1:
+        raise Unsupported(f"a rank-{len(found.inputs[0])} input (archscope's linear takes features)")
+    out = b[0] if a.get("transB", 0) else b[1]
+    return {"out": out} if 2 in found.weights else {"out": out, "bias": False}
+
+
+def _onnx_matmul_add(found: Found) -> dict[str, Any]:
+    """``MatMul>Add``: x·W + b with W (K, out) and b (out,) initializers (a Linear on (…, K) as
+    exporters write it for a rank > 2 input: archscope's linear takes (features,) only)."""
+    (x, w), add = found.args
+    bias = [v for v in add if hasattr(v, "shape")]
+    if x != 0 or not hasattr(w, "shape") or len(w.shape) != 2 or len(bias) != 1 or bias[0].shape != (w.shape[1],):
+        raise Unsupported("not x·W + b with learned W and b")
+    if len(found.inputs[0]) != 1:
+        raise Unsupported(f"a rank-{len(found.inputs[0])} input (archscope's linear takes features)")
+    return {"out": w.shape[1]}
+
+
+def _onnx_flatten(found: Found) -> dict[str, Any]:
+    """ONNX Flatten at axis 1, or a Reshape/Squeeze whose result is (batch, every element)."""
+    if found.kwargs.get("shapes", ((),))[-1] != (numel(found.inputs[0]),) or len(found.inputs) != 1:
+        raise Unsupported(f"a result of shape {found.out} (archscope's flatten keeps the batch only)")
+    if "axis" in found.obj and found.obj["axis"] not in (1, -len(found.inputs[0])):
+        raise Unsupported(f"axis={found.obj['axis']}")
+    return {}
+
+
 def _flatten_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     return (numel(inputs[0]),)
 
@@ -136,7 +173,11 @@ register(
         receptive_field=everything,  # every feature: after a flatten, every position
         kernel=kernel_is("gemm"),
         counted=LINEAR_COUNTED,
-        imports=imports("torch", "nn.Linear")(_linear_import),
+        imports=(
+            *imports("torch", "nn.Linear")(_linear_import),
+            Importer("onnx", "Gemm", _onnx_gemm),
+            Importer("onnx", "MatMul>Add", _onnx_matmul_add),
+        ),
     ),
     OpDef(
         name="flatten",
@@ -154,6 +195,7 @@ register(
         imports=(
             *imports("torch", "nn.Flatten", "torch.flatten", "Tensor.flatten")(_flatten_import),
             *imports("torch", "Tensor.view", "Tensor.reshape", "torch.reshape")(_flatten_view_import),
+            *imports("onnx", "Flatten", "Reshape", "Squeeze")(_onnx_flatten),
         ),
     ),
 )

@@ -32,6 +32,7 @@ from .registry import (
     Construct,
     Cost,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -156,6 +157,26 @@ def _concat_import(found: Found) -> dict[str, Any]:
     return {"dim": dim - 1} if dim != 1 else {}
 
 
+def _onnx_merge(found: Found) -> dict[str, Any]:
+    """ONNX Add/Sum/Mul of two or more tensors of the network (a constant operand has no
+    archscope form here: a learned per-channel one is a layer_scale)."""
+    if len(found.inputs) < 2 or any(a is not None and not isinstance(a, int) for a in found.args):
+        raise Unsupported("an operand that is a constant, not a tensor of the network")
+    return {}
+
+
+def _onnx_concat(found: Found) -> dict[str, Any]:
+    """ONNX Concat along ``axis`` (not the batch)."""
+    rank = len(found.inputs[0]) + 1
+    axis = found.obj.get("axis", 1)
+    axis = axis + rank if axis < 0 else axis
+    if axis == 0:
+        raise Unsupported("concatenation along the batch")
+    if len(found.inputs) < 2 or len(found.inputs) != len(found.args):
+        raise Unsupported("a constant or repeated operand")
+    return {"dim": axis - 1} if axis != 1 else {}
+
+
 def _lower_add(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return helper_module("Add")
 
@@ -186,9 +207,12 @@ register(
         merge="residual",
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
-        imports=imports(
-            "torch", "archscope:Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add", "Tensor.add_"
-        )(_add_import),
+        imports=(
+            *imports(
+                "torch", "archscope:Add", "operator.add", "operator.iadd", "torch.add", "Tensor.add", "Tensor.add_"
+            )(_add_import),
+            *imports("onnx", "Add", "Sum")(_onnx_merge),
+        ),
     ),
     OpDef(
         name="concat",
@@ -206,7 +230,10 @@ register(
         merge="concat",
         kernel=kernel_is("copy"),
         counted=NOTHING,
-        imports=imports("torch", "archscope:Concat", "torch.cat", "torch.concat")(_concat_import),
+        imports=(
+            *imports("torch", "archscope:Concat", "torch.cat", "torch.concat")(_concat_import),
+            Importer("onnx", "Concat", _onnx_concat),
+        ),
     ),
     OpDef(
         name="mul",
@@ -223,8 +250,11 @@ register(
         merge="scale",
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
-        imports=imports(
-            "torch", "archscope:Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul", "Tensor.mul_"
-        )(_add_import),
+        imports=(
+            *imports(
+                "torch", "archscope:Mul", "operator.mul", "operator.imul", "torch.mul", "Tensor.mul", "Tensor.mul_"
+            )(_add_import),
+            Importer("onnx", "Mul", _onnx_merge),
+        ),
     ),
 )

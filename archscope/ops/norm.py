@@ -23,7 +23,7 @@ have no rule for it (fvcore: none of its aten ops; thop and torchinfo: no hook, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
@@ -38,6 +38,7 @@ from .registry import (
     Counted,
     Float,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -104,6 +105,7 @@ def _batchnorm(rank: int):
         imports=(
             *imports("torch", f"nn.BatchNorm{rank}d")(_bn_import),
             *imports("torch", "F.batch_norm")(_functional_bn(ranks)),
+            Importer("onnx", "BatchNormalization", _onnx_bn(ranks)),
         ),
     )
 
@@ -166,6 +168,61 @@ def _functional_bn(ranks: tuple[int, ...]):
     return rule
 
 
+def _onnx_bn(ranks: tuple[int, ...]) -> Callable[[Found], dict[str, Any]]:
+    """ONNX BatchNormalization at inference (``training_mode`` 0): ``epsilon``; its ``momentum``
+    weighs the running value, PyTorch's the new one (PyTorch = 1 − ONNX). Scale and B are the
+    learned affine parameters (an exporter writes them even for ``affine=False``)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        if found.obj.get("training_mode", 0):
+            raise Unsupported("training_mode=1 (batch statistics)")
+        if len(found.inputs[0]) not in ranks:
+            raise Unsupported(f"a rank-{len(found.inputs[0])} input")
+        attrs: dict[str, Any] = {}
+        eps = float(f"{found.obj.get('epsilon', 1e-5):.6g}")
+        momentum = round(1 - found.obj.get("momentum", 0.9), 6)
+        if eps != 1e-5:
+            attrs["eps"] = eps
+        if momentum != 0.1:
+            attrs["momentum"] = momentum
+        if 1 not in found.weights or 2 not in found.weights:
+            attrs["affine"] = False
+        return attrs
+
+    return rule
+
+
+def _onnx_lrn(found: Found) -> dict[str, Any]:
+    """ONNX LRN: ``size``, ``alpha`` (divided by size, as PyTorch's), ``beta``, ``bias`` (PyTorch's ``k``)."""
+    a = found.obj
+    attrs: dict[str, Any] = {"size": a["size"]}
+    for ours, theirs, default in (("alpha", "alpha", 1e-4), ("beta", "beta", 0.75), ("k", "bias", 1.0)):
+        v = float(f"{a.get(theirs, default):.6g}")
+        if v != default:
+            attrs[ours] = v
+    return attrs
+
+
+def _onnx_lrn_decomposed(found: Found) -> dict[str, Any]:
+    """``F.local_response_norm`` of a (C, H, W) map as the TorchScript exporter traces it: x·x, a
+    view to (1, C, H, W·…), zero padding over C, an average pool of (size, 1, 1), a squeeze (an If
+    on the shape), a view back, × alpha, + k, ^ beta, then x divided by it."""
+    square, *_, pool, _, _, scale, shift, power, divide = found.args
+    attrs = found.obj
+    if len(found.inputs) != 1 or square != (0, 0) or divide[0] != 0:
+        raise Unsupported("not x divided by a function of x·x")
+    consts = [next((v for v in node if isinstance(v, float)), None) for node in (scale, shift, power)]
+    if None in consts or len(attrs[3].get("kernel_shape", ())) != 3:
+        raise Unsupported("constants or a window other than local response norm's")
+    size = attrs[3]["kernel_shape"][0]
+    out: dict[str, Any] = {"size": size}
+    for name, v, default in zip(("alpha", "k", "beta"), consts, (1e-4, 1.0, 0.75)):
+        v = float(f"{v:.6g}")
+        if v != default:
+            out[name] = v
+    return {"size": out.pop("size"), **{k: out[k] for k in ("alpha", "beta", "k") if k in out}}
+
+
 def _lrn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
     return module("LocalResponseNorm", a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 
@@ -195,10 +252,17 @@ register(
         receptive_field=same,  # across channels only
         kernel=kernel_is("norm"),
         counted=only(ptflops=_lrn_ptflops),
-        imports=imports("torch", "nn.LocalResponseNorm")(
-            same_attrs(
-                Attr("size", Int(1)), Attr("alpha", Float(), 1e-4), Attr("beta", Float(), 0.75), Attr("k", Float(), 1.0)
-            )
+        imports=(
+            *imports("torch", "nn.LocalResponseNorm")(
+                same_attrs(
+                    Attr("size", Int(1)),
+                    Attr("alpha", Float(), 1e-4),
+                    Attr("beta", Float(), 0.75),
+                    Attr("k", Float(), 1.0),
+                )
+            ),
+            Importer("onnx", "LRN", _onnx_lrn),
+            Importer("onnx", "Mul>Reshape>Pad>AveragePool>If>Reshape>Mul>Add>Pow>Div", _onnx_lrn_decomposed),
         ),
     ),
 )

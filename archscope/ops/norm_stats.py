@@ -57,6 +57,7 @@ from .registry import (
     Counted,
     Float,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -276,6 +277,51 @@ def _instance_norm_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
+def _onnx_eps(found_attrs: dict[str, Any]) -> dict[str, Any]:
+    eps = float(f"{found_attrs.get('epsilon', 1e-5):.6g}")
+    return {"eps": eps} if eps != 1e-5 else {}
+
+
+def _onnx_layer_norm(found: Found) -> dict[str, Any]:
+    """ONNX LayerNormalization over the last axis only, with scale and B."""
+    rank = len(found.inputs[0]) + 1
+    axis = found.obj.get("axis", -1)
+    if axis % rank != rank - 1:
+        raise Unsupported(f"axis={axis} of a rank-{rank} tensor (archscope normalises the last dim or the channels)")
+    if 1 not in found.weights or 2 not in found.weights:
+        raise Unsupported("no B (archscope's affine layer norm has both γ and β)")
+    return _onnx_eps(found.obj)
+
+
+def _onnx_channel_layer_norm(found: Found) -> dict[str, Any]:
+    """``Transpose>LayerNormalization>Transpose``: channels moved last, normalised, moved back
+    (ConvNeXt's LayerNorm2d as the exporters write it)."""
+    first, norm, last = found.obj
+    rank = len(found.inputs[0]) + 1
+    to_last = [0, *range(2, rank), 1]
+    back = [0, rank - 1, *range(1, rank - 1)]
+    if first.get("perm") != to_last or last.get("perm") != back:
+        raise Unsupported(f"permutations {first.get('perm')} and {last.get('perm')} (not channels last and back)")
+    weights = found.args[1]
+    if norm.get("axis", -1) % rank != rank - 1 or not all(hasattr(w, "shape") for w in weights[1:3]):
+        raise Unsupported("not a layer norm of the last axis with scale and B")
+    return {"over": "channels", **_onnx_eps(norm)}
+
+
+def _onnx_instance_norm(found: Found) -> dict[str, Any]:
+    """ONNX InstanceNormalization: always affine (scale and B), no running statistics."""
+    return {**_onnx_eps(found.obj), "affine": True}
+
+
+def _onnx_group_norm(found: Found) -> dict[str, Any]:
+    """ONNX GroupNormalization (opset 18): ``num_groups``, scale and B per channel (opset 21's
+    form; opset 18's per-group scale has no archscope form)."""
+    c = found.inputs[0][0]
+    if found.weights.get(1) != (c,):
+        raise Unsupported(f"a scale of shape {found.weights.get(1)} (archscope's is one per channel)")
+    return {"groups": found.obj["num_groups"], **_onnx_eps(found.obj)}
+
+
 register(
     OpDef(
         name="layer_norm",
@@ -297,7 +343,11 @@ register(
         counted=Counted(
             fvcore=_fvcore, ptflops=_layer_norm_ptflops, thop=_layer_norm_thop, torchinfo=_torchinfo, flop_counter=zero
         ),
-        imports=imports("torch", "nn.LayerNorm", "archscope:ChannelLayerNorm")(_layer_norm_import),
+        imports=(
+            *imports("torch", "nn.LayerNorm", "archscope:ChannelLayerNorm")(_layer_norm_import),
+            Importer("onnx", "LayerNormalization", _onnx_layer_norm),
+            Importer("onnx", "Transpose>LayerNormalization>Transpose", _onnx_channel_layer_norm),
+        ),
     ),
     OpDef(
         name="group_norm",
@@ -313,7 +363,10 @@ register(
         saves=Saves(inputs=(0,), per_channel=2),
         backward=no_backward_macs,
         counted=Counted(fvcore=_fvcore, ptflops=_affine_doubles(1), thop=zero, torchinfo=_torchinfo, flop_counter=zero),
-        imports=imports("torch", "nn.GroupNorm")(_group_norm_import),
+        imports=(
+            *imports("torch", "nn.GroupNorm")(_group_norm_import),
+            Importer("onnx", "GroupNormalization", _onnx_group_norm),
+        ),
     ),
     OpDef(
         name="instance_norm",
@@ -337,7 +390,10 @@ register(
         counted=Counted(
             fvcore=_fvcore, ptflops=_affine_doubles(1), thop=_affine_doubles(2), torchinfo=_torchinfo, flop_counter=zero
         ),
-        imports=imports("torch", "nn.InstanceNorm1d", "nn.InstanceNorm2d", "nn.InstanceNorm3d")(_instance_norm_import),
+        imports=(
+            *imports("torch", "nn.InstanceNorm1d", "nn.InstanceNorm2d", "nn.InstanceNorm3d")(_instance_norm_import),
+            Importer("onnx", "InstanceNormalization", _onnx_instance_norm),
+        ),
     ),
     OpDef(
         name="grn",

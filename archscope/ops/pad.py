@@ -18,6 +18,7 @@ from .registry import (
     Construct,
     Cost,
     Found,
+    Importer,
     OpDef,
     Saves,
     Shape,
@@ -70,6 +71,25 @@ def _pad_import(found: Found) -> dict[str, Any]:
     return {"padding": pads[0] if len(set(pads)) == 1 else list(pads)}
 
 
+def _onnx_pad(found: Found) -> dict[str, Any]:
+    """ONNX Pad of a (C, H, W) map with zeros (``mode`` constant, no or zero ``constant_value``):
+    ``pads`` (input 1 from opset 11, an attribute before) ``[n, c, top, left, n, c, bottom,
+    right]``, nothing on the batch or the channels; no ``axes``."""
+    if len(found.inputs) != 1 or len(found.inputs[0]) != 3:
+        raise Unsupported(f"padding of a rank-{len(found.inputs[0]) + 1} tensor")
+    if found.obj.get("mode", "constant") != "constant":
+        raise Unsupported(f"mode={found.obj['mode']!r} (archscope pads with zeros)")
+    pads = found.obj.get("pads", found.args[1] if len(found.args) > 1 else None)
+    value = found.args[2] if len(found.args) > 2 else found.obj.get("value", 0.0)
+    if value not in (None, 0, 0.0) or (len(found.args) > 3 and found.args[3] is not None):
+        raise Unsupported(f"a constant {value} or axes (archscope pads all sides with zeros)")
+    if not isinstance(pads, list) or len(pads) != 8 or pads[0] or pads[1] or pads[4] or pads[5] or min(pads) < 0:
+        raise Unsupported(f"pads {pads}")
+    top, left, bottom, right = pads[2], pads[3], pads[6], pads[7]
+    sides = [left, right, top, bottom]
+    return {"padding": sides[0] if len(set(sides)) == 1 else sides}
+
+
 register(
     OpDef(
         name="zeropad2d",
@@ -84,6 +104,6 @@ register(
         receptive_field=window(_field_geometry),  # a 1-wide window shifted by the top and left padding
         kernel=kernel_is("copy"),
         counted=NOTHING,
-        imports=imports("torch", "nn.ZeroPad2d", "F.pad")(_pad_import),
+        imports=(*imports("torch", "nn.ZeroPad2d", "F.pad")(_pad_import), Importer("onnx", "Pad", _onnx_pad)),
     )
 )

@@ -39,6 +39,7 @@ from .registry import (
     Cost,
     ExtraOutput,
     Found,
+    Importer,
     MemoryFacts,
     OpDef,
     Reference,
@@ -56,7 +57,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import SPATIAL_NAMES, drop_warnings, per_dim, require_rank, window_output
+from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
 def _window(a: Attrs, rank: int):
@@ -171,7 +172,10 @@ def _pool_family(kind: str, rank: int):
         receptive_field=window(_window),
         kernel=kernel_is("pool"),
         counted=counted,
-        imports=imports("torch", f"nn.{kind.capitalize()}Pool{rank}d", f"F.{kind}_pool{rank}d")(_pool_import(kind)),
+        imports=(
+            *imports("torch", f"nn.{kind.capitalize()}Pool{rank}d", f"F.{kind}_pool{rank}d")(_pool_import(kind)),
+            Importer("onnx", "MaxPool" if kind == "max" else "AveragePool", _onnx_pool(kind, rank)),
+        ),
         **facts,
     )
 
@@ -258,8 +262,11 @@ def _adaptive(kind: str, rank: int) -> OpDef:
         receptive_field=lambda a: ADAPTIVE_FIELD,
         kernel=kernel_is("pool"),
         counted=counted,
-        imports=imports("torch", f"nn.Adaptive{kind.capitalize()}Pool{rank}d", f"F.adaptive_{kind}_pool{rank}d")(
-            _adaptive_import
+        imports=(
+            *imports("torch", f"nn.Adaptive{kind.capitalize()}Pool{rank}d", f"F.adaptive_{kind}_pool{rank}d")(
+                _adaptive_import
+            ),
+            *((Importer("onnx", "GlobalMaxPool", _onnx_global(rank)),) if kind == "max" else ()),
         ),
         **facts,
     )
@@ -387,6 +394,70 @@ def _pool_import(kind: str):
     return rule
 
 
+def _onnx_pool(kind: str, rank: int):
+    """ONNX MaxPool/AveragePool: the window (stride defaults to 1 in ONNX, to the kernel in
+    PyTorch), ``ceil_mode``; MaxPool's ``dilations`` and second output (the indices);
+    AveragePool's ``count_include_pad`` (ONNX default 0, PyTorch's True: it matters only with
+    padding)."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        attrs = onnx_window(found, rank, default_stride="kernel")
+        if kind == "avg" and "dilation" in attrs:
+            raise Unsupported("a dilated average pool")
+        if found.obj.get("ceil_mode", 0):
+            attrs["ceil_mode"] = True
+        if kind == "max" and found.kwargs.get("outputs", 1) > 1:
+            attrs["return_indices"] = True
+        if kind == "max" and found.obj.get("storage_order", 0):
+            raise Unsupported("storage_order=1 (column-major indices)")
+        if kind == "avg" and "padding" in attrs and not found.obj.get("count_include_pad", 0):
+            attrs["count_include_pad"] = False
+        return attrs
+
+    return rule
+
+
+def _onnx_global(rank: int):
+    """ONNX GlobalMaxPool on a map of ``rank`` spatial dims: adaptive max pooling to 1."""
+
+    def rule(found: Found) -> dict[str, Any]:
+        if len(found.inputs[0]) != rank + 1:
+            raise Unsupported(f"a rank-{len(found.inputs[0]) - 1} map")
+        return {}
+
+    return rule
+
+
+def _onnx_global_avg(found: Found) -> dict[str, Any]:
+    """ONNX GlobalAveragePool, of any rank."""
+    return {}
+
+
+def _onnx_reduce_mean(found: Found) -> dict[str, Any]:
+    """ONNX ReduceMean over every spatial axis with ``keepdims`` (axes: an attribute before
+    opset 18, an input from 18)."""
+    rank = len(found.inputs[0]) + 1
+    if len(found.inputs) != 1:
+        raise Unsupported("axes that are a tensor of the network")
+    axes = found.obj.get("axes", found.args[1] if len(found.args) > 1 else None)
+    if not isinstance(axes, list) or sorted(a % rank for a in axes) != list(range(2, rank)) or rank < 3:
+        raise Unsupported(f"a mean over axes {axes} (global pooling averages every spatial axis)")
+    if not found.obj.get("keepdims", 1):
+        raise Unsupported("keepdims=0 (archscope's global_avgpool keeps the spatial dims as 1s)")
+    return {}
+
+
+def _onnx_unpool(found: Found) -> dict[str, Any]:
+    """ONNX MaxUnpool of a 2-D map by the indices of a MaxPool's second output (an
+    ``output_shape`` input has no archscope form)."""
+    if len(found.inputs) != 2 or (len(found.args) > 2 and found.args[2] is not None):
+        raise Unsupported("not X and the indices of a max pool, or an output_shape")
+    attrs = onnx_window(found, 2, default_stride="kernel")
+    if "dilation" in attrs:
+        raise Unsupported("dilations")
+    return attrs
+
+
 def _adaptive_import(found: Found) -> dict[str, Any]:
     size = found.obj.output_size if found.obj is not None else found.arg(1, "output_size")
     size = compact(size)
@@ -433,6 +504,8 @@ register(
         imports=(
             *imports("torch", "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d", "F.adaptive_avg_pool2d")(_global_import),
             *imports("torch", "Tensor.mean", "torch.mean")(_mean_import),
+            Importer("onnx", "GlobalAveragePool", _onnx_global_avg),
+            Importer("onnx", "ReduceMean", _onnx_reduce_mean),
         ),
     ),
     _adaptive("avg", 2),
@@ -465,6 +538,6 @@ register(
             inputs=_unpool_reference_inputs,
         ),
         counted=NOTHING,
-        imports=imports("torch", "nn.MaxUnpool2d")(_unpool_import),
+        imports=(*imports("torch", "nn.MaxUnpool2d")(_unpool_import), Importer("onnx", "MaxUnpool", _onnx_unpool)),
     ),
 )

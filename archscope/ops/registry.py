@@ -483,6 +483,16 @@ class Found:
     (a dict); ``args``/``kwargs``: the call's arguments, each tensor replaced by its index among
     ``inputs``; ``inputs``/``out``: static shapes without the batch dimension (``out``: the main
     output); ``weights``: ONNX initializer shapes, by the node's input index.
+
+    For an ONNX node, ``args`` are its inputs in order: a tensor of the network → its index among
+    ``inputs``; a learned initializer (a Conv's ``W`` and ``B``, a Mul's per-channel weight) → a
+    :class:`~archscope.importers.network.Weight`, also in ``weights``; another constant (Clip's
+    bounds, Resize's scales, Pad's pads, values computed from shapes alone) → its value as Python
+    numbers and lists; an absent optional input or a large constant → None. ``kwargs``: ``opset``,
+    ``outputs`` (how many outputs the node has) and ``shapes`` (each node's first output shape). For
+    a pattern of several nodes (an :class:`Importer` target ``Div>Erf>Add>Mul>Mul``), ``obj`` and
+    ``args`` are tuples with one entry per node, a value made inside the pattern is None, and
+    ``weights`` is empty (the weights are in ``args``).
     """
 
     obj: Any = None
@@ -511,8 +521,10 @@ class Importer:
     exact class: a subclass may change ``forward``), an archscope helper ``archscope:Add`` (a class
     of :mod:`archscope.ops.torch_modules`, or a copy of its source in an exported file), a function
     ``torch.cat`` / ``F.relu`` / ``operator.add``, or a tensor method ``Tensor.flatten``; for
-    ``onnx``: the node's ``op_type`` (``Conv``). ``attrs(found)`` gives the layer's attributes, or
-    raises :class:`Unsupported`.
+    ``onnx``: the node's ``op_type`` (``Conv``), or a pattern of nodes ``Sigmoid>Mul``: a chain in
+    which each node reads the one before it, whose inner values nothing else reads (the importer
+    tries the longest patterns at a node first, then its single op_type). ``attrs(found)`` gives the
+    layer's attributes, or raises :class:`Unsupported`.
     """
 
     front: str

@@ -46,6 +46,7 @@ from .registry import (
     Cost,
     Count,
     Found,
+    Importer,
     Int,
     OpDef,
     Saves,
@@ -227,6 +228,89 @@ def _upsample_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
+ONNX_MODES = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}
+
+
+def _onnx_resize(found: Found) -> dict[str, Any]:
+    """ONNX Resize (opset 11 on: inputs roi, scales, sizes; opset 10 and Upsample: scales) as
+    PyTorch writes ``F.interpolate``: nearest with ``asymmetric`` coordinates and ``floor``;
+    linear/cubic (2-D) with ``align_corners`` or ``(pytorch_)half_pixel`` coordinates; no antialias."""
+    a = found.obj
+    rank = len(found.inputs[0]) - 1
+    mode = ONNX_MODES.get(a.get("mode", "nearest"))
+    coordinates = a.get("coordinate_transformation_mode", "half_pixel")
+    if mode is None or len(found.inputs) != 1 or a.get("antialias", 0):
+        raise Unsupported(f"mode {a.get('mode')!r}, antialias or a size that is a tensor of the network")
+    attrs: dict[str, Any] = {} if mode == "nearest" else {"mode": mode}
+    if mode == "nearest" and (coordinates != "asymmetric" or a.get("nearest_mode", "round_prefer_floor") != "floor"):
+        raise Unsupported(f"nearest with {coordinates} coordinates (PyTorch's is asymmetric, floor)")
+    if mode != "nearest":
+        if coordinates not in ("align_corners", "half_pixel", "pytorch_half_pixel"):
+            raise Unsupported(f"coordinate_transformation_mode={coordinates!r}")
+        if coordinates == "align_corners":
+            attrs["align_corners"] = True
+    old = found.kwargs.get("op_type") == "Upsample" or found.kwargs.get("opset", 11) < 11
+    scales = found.args[1] if old else (found.args[2] if len(found.args) > 2 else None)
+    sizes = None if old else (found.args[3] if len(found.args) > 3 else None)
+    if isinstance(sizes, list) and len(sizes) == rank + 2:
+        attrs["size"] = compact([int(v) for v in sizes[2:]])
+    elif isinstance(scales, list) and len(scales) == rank + 2 and scales[:2] == [1.0, 1.0]:
+        attrs["scale"] = compact([float(f"{v:.6g}") for v in scales[2:]])
+    else:
+        raise Unsupported(f"scales {scales} and sizes {sizes} (constants over the spatial dims expected)")
+    return attrs
+
+
+def _onnx_depth_to_space(found: Found) -> dict[str, Any]:
+    """ONNX DepthToSpace in CRD order is PyTorch's pixel_shuffle (DCR orders the channels otherwise)."""
+    if found.obj.get("mode", "DCR") != "CRD":
+        raise Unsupported("mode DCR (pixel_shuffle's channel order is CRD)")
+    return {"upscale": found.obj["blocksize"]}
+
+
+def _moved(found: Found) -> tuple[Shape, list[int], Shape]:
+    """``Reshape>Transpose>Reshape`` of one tensor: the first reshape's shape, the permutation
+    (batch excluded), the result's shape."""
+    first, _, last = found.kwargs["shapes"]
+    perm = found.obj[1].get("perm") or []
+    if len(found.inputs) != 1 or not perm or perm[0] != 0:
+        raise Unsupported("not a reshape, permutation and reshape of one tensor")
+    return first, [p - 1 for p in perm[1:]], last
+
+
+def _onnx_channel_shuffle(found: Found) -> dict[str, Any]:
+    """(C, H, W) → (g, C/g, H, W) → swap the first two → (C, H, W)."""
+    first, perm, last = _moved(found)
+    x = found.inputs[0]
+    if len(first) != len(x) + 1 or first[0] * first[1] != x[0] or perm != [1, 0, *range(2, len(first))] or last != x:
+        raise Unsupported("not a channel shuffle")
+    return {"groups": first[0]}
+
+
+def _onnx_pixel_shuffle(found: Found) -> dict[str, Any]:
+    """(C·r², H, W) → (C, r, r, H, W) → (C, H, r, W, r) → (C, H·r, W·r)."""
+    first, perm, last = _moved(found)
+    x = found.inputs[0]
+    if len(x) != 3 or len(first) != 5 or perm != [0, 3, 1, 4, 2] or first[1] != first[2]:
+        raise Unsupported("not a pixel shuffle")
+    r = first[1]
+    if last != (x[0] // (r * r), x[1] * r, x[2] * r):
+        raise Unsupported("not a pixel shuffle")
+    return {"upscale": r}
+
+
+def _onnx_pixel_unshuffle(found: Found) -> dict[str, Any]:
+    """(C, H·r, W·r) → (C, H, r, W, r) → (C, r, r, H, W) → (C·r², H, W)."""
+    first, perm, last = _moved(found)
+    x = found.inputs[0]
+    if len(x) != 3 or len(first) != 5 or perm != [0, 2, 4, 1, 3] or first[2] != first[4]:
+        raise Unsupported("not a pixel unshuffle")
+    r = first[2]
+    if last != (x[0] * r * r, x[1] // r, x[2] // r):
+        raise Unsupported("not a pixel unshuffle")
+    return {"downscale": r}
+
+
 register(
     OpDef(
         name="upsample",
@@ -250,7 +334,10 @@ register(
             ptflops=_upsample_ptflops,
             thop=lambda a, inputs, out: THOP_TAPS[a["mode"]] * numel(out),
         ),
-        imports=imports("torch", "nn.Upsample", "F.interpolate")(_upsample_import),
+        imports=(
+            *imports("torch", "nn.Upsample", "F.interpolate")(_upsample_import),
+            *imports("onnx", "Resize", "Upsample")(_onnx_resize),
+        ),
     ),
     OpDef(
         name="pixel_shuffle",
@@ -259,8 +346,12 @@ register(
         shape=_shuffle_shape,
         cost=_free,
         module=_pixel_shuffle_lower,
-        imports=imports("torch", "nn.PixelShuffle", "F.pixel_shuffle")(
-            lambda f: {"upscale": f.obj.upscale_factor if f.obj is not None else f.arg(1, "upscale_factor")}
+        imports=(
+            *imports("torch", "nn.PixelShuffle", "F.pixel_shuffle")(
+                lambda f: {"upscale": f.obj.upscale_factor if f.obj is not None else f.arg(1, "upscale_factor")}
+            ),
+            Importer("onnx", "DepthToSpace", _onnx_depth_to_space),
+            Importer("onnx", "Reshape>Transpose>Reshape", _onnx_pixel_shuffle),
         ),
         saves=Saves(),
         backward=no_backward_macs,
@@ -275,8 +366,11 @@ register(
         shape=_unshuffle_shape,
         cost=_free,
         module=_pixel_unshuffle_lower,
-        imports=imports("torch", "nn.PixelUnshuffle", "F.pixel_unshuffle")(
-            lambda f: {"downscale": f.obj.downscale_factor if f.obj is not None else f.arg(1, "downscale_factor")}
+        imports=(
+            *imports("torch", "nn.PixelUnshuffle", "F.pixel_unshuffle")(
+                lambda f: {"downscale": f.obj.downscale_factor if f.obj is not None else f.arg(1, "downscale_factor")}
+            ),
+            Importer("onnx", "Reshape>Transpose>Reshape", _onnx_pixel_unshuffle),
         ),
         saves=Saves(),
         backward=no_backward_macs,
@@ -291,8 +385,11 @@ register(
         shape=_channel_shuffle_shape,
         cost=_free,
         module=_channel_shuffle_lower,
-        imports=imports("torch", "nn.ChannelShuffle", "F.channel_shuffle")(
-            lambda f: {"groups": f.obj.groups if f.obj is not None else f.arg(1, "groups")}
+        imports=(
+            *imports("torch", "nn.ChannelShuffle", "F.channel_shuffle")(
+                lambda f: {"groups": f.obj.groups if f.obj is not None else f.arg(1, "groups")}
+            ),
+            Importer("onnx", "Reshape>Transpose>Reshape", _onnx_channel_shuffle),
         ),
         saves=Saves(),
         backward=no_backward_macs,

@@ -39,6 +39,7 @@ from .registry import (
     Cost,
     Float,
     Found,
+    Importer,
     MemoryFacts,
     OpDef,
     Saves,
@@ -137,6 +138,18 @@ def _layer_scale_import(found: Found) -> dict[str, Any]:
     return {}
 
 
+def _onnx_layer_scale(found: Found) -> dict[str, Any]:
+    """ONNX Mul of a tensor and a learned initializer of shape (C, 1, …, 1) or (C,) for a
+    (C,) input (``init`` stays the default: the values are weights, not architecture)."""
+    weights = list(found.weights.values())
+    if len(found.inputs) != 1 or len(weights) != 1:
+        raise Unsupported("not a product of one tensor and one learned weight")
+    x, shape = found.inputs[0], weights[0]
+    if shape not in ((x[0],) + (1,) * (len(x) - 1), (1, x[0]) + (1,) * (len(x) - 1)):
+        raise Unsupported(f"a weight of shape {shape} (a per-channel layer scale is ({x[0]}, 1, …))")
+    return {}
+
+
 register(
     OpDef(
         name="layer_scale",
@@ -151,8 +164,11 @@ register(
         receptive_field=same,
         kernel=kernel_is("elementwise"),
         counted=NOTHING,
-        imports=imports("torch", "archscope:LayerScale", "operator.mul", "Tensor.mul", "Tensor.mul_", "torch.mul")(
-            _layer_scale_import
+        imports=(
+            *imports("torch", "archscope:LayerScale", "operator.mul", "Tensor.mul", "Tensor.mul_", "torch.mul")(
+                _layer_scale_import
+            ),
+            Importer("onnx", "Mul", _onnx_layer_scale),
         ),
     ),
     OpDef(

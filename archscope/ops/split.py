@@ -27,6 +27,7 @@ from .registry import (
     Cost,
     ExtraOutput,
     Found,
+    Importer,
     Int,
     MemoryFacts,
     OpDef,
@@ -165,6 +166,19 @@ def _split_import(found: Found) -> dict[str, Any]:
     return _split_attrs(size, dim, found)
 
 
+def _onnx_split(found: Found) -> dict[str, Any]:
+    """ONNX Split along ``axis`` (default 0): sizes from input 1 (opset 13 on) or the ``split``
+    attribute, else equal parts, one per output."""
+    axis = found.obj.get("axis", 0)
+    sizes = found.obj.get("split", found.args[1] if len(found.args) > 1 else None)
+    parts = found.kwargs.get("outputs", 1)
+    if sizes is None:
+        return _split_attrs(parts, axis, found)
+    if not isinstance(sizes, list) or len(found.inputs) != 1:
+        raise Unsupported("split sizes that are not constants")
+    return _split_attrs(len(sizes) if len(set(sizes)) == 1 else sizes, axis, found)
+
+
 register(
     OpDef(
         name="split",
@@ -187,6 +201,7 @@ register(
             *imports("torch", "archscope:Split")(lambda f: _split_attrs(f.obj.sections, f.obj.dim, f)),
             *imports("torch", "torch.chunk", "Tensor.chunk")(_chunk_import),
             *imports("torch", "torch.split", "Tensor.split")(_split_import),
+            Importer("onnx", "Split", _onnx_split),
         ),
     )
 )

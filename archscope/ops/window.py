@@ -91,3 +91,47 @@ def drop_warnings(
                 )
             )
     return out
+
+
+def onnx_window(found: Any, rank: int, default_stride: Any = 1) -> dict[str, Any]:
+    """An ONNX Conv/Pool node's window as a PyTorch layer holds it: ``kernel``, ``stride``,
+    ``padding`` (ONNX ``pads`` are ``[x1_begin, x2_begin, …, x1_end, x2_end, …]``: each dim's begin
+    and end must be equal; ``auto_pad`` SAME_* must pad evenly), ``dilation``; raises
+    ``Unsupported`` for a kernel of another rank. ``default_stride``: the stride left out
+    (``kernel`` for a pool, as in PyTorch). Sizes are :func:`compact`."""
+    from .registry import Unsupported, compact
+
+    a = found.obj
+    weight = found.weights.get(1)
+    kernel = list(a.get("kernel_shape") or (weight[2:] if weight else []))
+    if len(kernel) != rank:
+        raise Unsupported(f"a {len(kernel)}-D window")
+    stride = list(a.get("strides") or [1] * rank)
+    dilation = list(a.get("dilations") or [1] * rank)
+    auto = a.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        x = found.inputs[0][1:]
+        pads = []
+        for i in range(rank):
+            out = -(-x[i] // stride[i])
+            total = max((out - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - x[i], 0)
+            if total % 2:
+                raise Unsupported(f"auto_pad={auto} pads {total} (unevenly) on one dim")
+            pads.append(total // 2)
+    elif auto == "VALID":
+        pads = [0] * rank
+    else:
+        given = list(a.get("pads") or [0] * (2 * rank))
+        begin, end = given[:rank], given[rank:]
+        if begin != end:
+            raise Unsupported(f"pads {given}: begin and end differ (archscope pads both sides alike)")
+        pads = begin
+    out: dict[str, Any] = {"kernel": compact(kernel)}
+    stride_value = compact(stride)
+    if stride_value != (out["kernel"] if default_stride == "kernel" else default_stride):
+        out["stride"] = stride_value
+    if compact(pads) != 0:
+        out["padding"] = compact(pads)
+    if compact(dilation) != 1:
+        out["dilation"] = compact(dilation)
+    return out
