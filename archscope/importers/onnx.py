@@ -556,7 +556,8 @@ def import_onnx(
 ) -> Imported:
     """Import the ONNX file ``path`` as a spec (never raises on a bad file: every problem is a
     diagnostic)."""
-    from .finish import checked, write_spec
+    from .finish import checked
+    from .text import write_spec
 
     path = str(path)
     started = time.perf_counter()
