@@ -29,6 +29,7 @@ class Layer:
     inputs: list[str]
     origin: str
     params: int = 0  # the source's own parameter count for this part (0 for calls)
+    qualified: str = ""  # its node's name in the written spec (`layer1.0.conv1`); set by fold ("" = ``name``)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Network:
     notes: list[str] = field(default_factory=list)  # said in the spec's header
     title: str = ""
     expect: dict[str, Any] = field(default_factory=dict)  # the source's own counts
+    modules: dict[str, str] = field(default_factory=dict)  # module path → its class's name (names blocks)
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:

@@ -380,6 +380,7 @@ def from_module(
     if problems:
         raise Failed(problems)
     net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=outputs, source=source)
+    net.modules = {path: m._get_name() for path, m in module.named_modules() if path}
     return net, owner
 
 
