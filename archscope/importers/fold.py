@@ -23,7 +23,8 @@ The rules, in order:
    differs) or ``"[a, b, c][i]"``. Children whose structures differ only by layers missing in
    some (ResNet's ``downsample`` in the first block of a stage) share one block in which those
    layers carry ``if: <flag>`` (a skipped layer passes its first input on): allowed only when
-   every reference to a missing layer, followed through first inputs, is what that child reads.
+   every reference to a missing layer (the block's output too), followed through first
+   inputs, is what that child reads.
 4. **Choice.** Walking the layers in order, the outermost repeat or instance (of a block with
    at least two instances) that starts at a layer is used; any other layer stays flat, at the
    top level. Blocks are not nested (a block's layers are ops).
@@ -54,7 +55,11 @@ from .network import Layer, Names, Network
 from .write import Expr, flat_entries, layer_entry, spec_text
 
 _BANNED = {*RESERVED, "i", "in_channels", "input", "ch", "rep", "True", "False", "None", *FUNCTIONS}
-_WILD = object()  # an argument's value in an instance where every layer that uses it is skipped
+_WILD = object()
+_FAMILY = {
+    "out": "channels",
+    "groups": "channels",
+}  # attributes whose values may share an argument  # an argument's value in an instance where every layer that uses it is skipped
 
 
 @dataclass(frozen=True)
@@ -241,10 +246,10 @@ def skipped(small: Key, base: Key) -> frozenset[str] | None:
     """The layers of ``base`` that ``small`` lacks, when ``small`` is ``base`` with them skipped
     (each replaced by its first input, as ``if:`` does); None when it is not."""
     b, s = base.by_rel(), small.by_rel()
-    if small.output != base.output or not set(s) <= set(b):
+    if not set(s) <= set(b):
         return None
     skip = set(b) - set(s)
-    if base.output in skip or any(not b[r].reads for r in skip):
+    if any(not b[r].reads for r in skip):
         return None
 
     def res(ref: str) -> str | None:
@@ -261,7 +266,7 @@ def skipped(small: Key, base: Key) -> frozenset[str] | None:
         bk = b[r]
         if lk.op != bk.op or lk.fixed != bk.fixed or tuple(res(x) for x in bk.reads) != lk.reads:
             return None
-    return frozenset(skip)
+    return frozenset(skip) if res(base.output) == small.output else None
 
 
 def _runs(net: Network, insts: dict[str, Inst]) -> dict[str, list[Inst]]:
@@ -335,13 +340,16 @@ def fold_blocks(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str,
     layer's ``qualified`` name and rewrites ``net.outputs`` to the folded spec's references."""
     for layer in net.layers:
         layer.qualified = layer.name
+    from ..api import analyze
+
     original = list(net.outputs)
+    flat = analyze(f"{net.name}.yaml", text=spec_text(net, flat_entries(net.layers)))
     try:
-        layers, blocks = _fold(net)
+        layers, blocks = _fold(net, _channels(flat))
     except KeyError:  # an op the registry lacks: nothing to fold with
         layers, blocks = flat_entries(net.layers), {}
     if blocks:
-        problem = _differs(net, original, layers, blocks)
+        problem = _differs(net, flat, layers, blocks)
         if problem:
             for layer in net.layers:
                 layer.qualified = layer.name
@@ -351,7 +359,19 @@ def fold_blocks(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str,
     return layers, blocks
 
 
-def _fold(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def _channels(flat: Any) -> dict[str, int]:
+    """The channel count of every reference of the flat spec (``x``, ``x.1``, an input)."""
+    out: dict[str, int] = {}
+    if flat.graph is None:
+        return out
+    for node in [*flat.graph.inputs, *flat.graph.nodes]:
+        for k, shape in enumerate([node.shape, *node.extra_shapes]):
+            if shape:
+                out[f"{node.name}.{k}" if k else node.name] = shape[0]
+    return out
+
+
+def _fold(net: Network, channels: dict[str, int]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     insts = instances(net)
     runs = _runs(net, insts)
     types = _types(runs, insts)
@@ -373,7 +393,7 @@ def _fold(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]
         pos = unit.chain[-1].idx[-1] + 1
     used = {id(u.type): u.type for u in units if isinstance(u, _Unit)}
     taken = {x.name for x in units if isinstance(x, Layer)} | set(net.inputs)
-    blocks = _blocks(net, list(used.values()), taken)
+    blocks = _blocks(net, list(used.values()), taken, channels)
     return _entries(net, units, taken), blocks
 
 
@@ -388,14 +408,21 @@ def _choose(
     for owner in _owners(layer.origin):  # outermost first
         if owner not in paths:
             continue
-        if owner in runs and len(runs[owner]) > 1 and len({id(types[i.key]) for i in runs[owner]}) == 1:
-            return _Unit(owner, runs[owner], True, types[runs[owner][0].key])
+        chain = runs.get(owner, [])
+        if (
+            chain
+            and len({id(types[i.key]) for i in chain}) == 1
+            and (len(chain) > 1 or count[id(types[chain[0].key])] > 1)
+        ):
+            return _Unit(owner, chain, True, types[chain[0].key])
         if owner in insts and count[id(types[insts[owner].key])] > 1:
             return _Unit(owner, [insts[owner]], False, types[insts[owner].key])
     return None
 
 
-def _blocks(net: Network, types: list[BlockType], taken: set[str]) -> dict[str, dict[str, Any]]:
+def _blocks(
+    net: Network, types: list[BlockType], taken: set[str], channels: dict[str, int]
+) -> dict[str, dict[str, Any]]:
     blocks: dict[str, dict[str, Any]] = {}
     names: set[str] = set(taken)
     for t in types:
@@ -405,14 +432,15 @@ def _blocks(net: Network, types: list[BlockType], taken: set[str]) -> dict[str, 
         if wanted in REGISTRY:
             wanted += "_block"
         t.name = _free(wanted, names)
-        _args(net, t)
+        _args(net, t, [channels.get(inst.input) for inst in t.insts])
         blocks[t.name] = _block_text(t, cls)
     return blocks
 
 
-def _args(net: Network, t: BlockType) -> None:
+def _args(net: Network, t: BlockType, in_channels: list[int | None]) -> None:
     """The block's arguments and flags, and each layer's attributes as written (rule 2)."""
     used: set[str] = set()
+    family: dict[str, str] = {}
     by_inst = [{inst.rel[net.layers[i].name]: net.layers[i] for i in inst.idx} for inst in t.insts]
     for lk in t.base.layers:
         op = REGISTRY[lk.op]
@@ -427,7 +455,7 @@ def _args(net: Network, t: BlockType) -> None:
                 if attr is None or attr.required or not _same(known[0], attr.default):
                     attrs[key] = _norm(known[0])
                 continue
-            attrs[key] = _arg_for(t, vec, key, lk.rel, used)
+            attrs[key] = _arg_for(t, vec, key, lk.rel, used, family, in_channels)
         t.body[lk.rel] = attrs
     groups: dict[tuple[bool, ...], list[str]] = {}
     for lk in t.base.layers:
@@ -449,23 +477,48 @@ def _prefix(words: list[str]) -> str:
     return out
 
 
-def _arg_for(t: BlockType, vec: list[Any], key: str, rel: str, used: set[str]) -> Any:
+def _multiple(vec: list[Any], of: Sequence[Any]) -> int | None:
+    """``k`` when ``vec`` is ``k`` × ``of`` wherever ``vec`` has a value (whole numbers, one ``k``)."""
+    pairs = [(v, a) for v, a in zip(vec, of) if v is not _WILD]
+    if not all(_whole(v) and _whole(a) and a > 0 and v % a == 0 for v, a in pairs):
+        return None
+    ks = {v // a for v, a in pairs}
+    return next(iter(ks)) if len(ks) == 1 else None
+
+
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _arg_for(
+    t: BlockType,
+    vec: list[Any],
+    key: str,
+    rel: str,
+    used: set[str],
+    family: dict[str, str],
+    in_channels: list[int | None],
+) -> Any:
+    """How layer ``rel`` writes attribute ``key`` whose values are ``vec``: an argument shared with
+    another attribute of its kind, ``k * in_channels`` or ``k * arg`` for channels, or a new argument."""
+    kind = _FAMILY.get(key, key)
     for name, avec in t.args.items():
-        if all(v is _WILD or a is _WILD or _same(v, a) for v, a in zip(vec, avec)):
+        if family[name] == kind and all(v is _WILD or a is _WILD or _same(v, a) for v, a in zip(vec, avec)):
             t.args[name] = [a if a is not _WILD else v for v, a in zip(vec, avec)]
             return name
-    ints = [v for v in vec if v is not _WILD]
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+    if kind == "channels":
+        k = _multiple(vec, [c if c is not None else 0 for c in in_channels])
+        if k is not None:
+            return "in_channels" if k == 1 else Expr(f"{k} * in_channels")
         for name, avec in t.args.items():
-            pairs = [(v, a) for v, a in zip(vec, avec) if v is not _WILD]
-            if all(isinstance(a, int) and not isinstance(a, bool) and a > 0 and v % a == 0 for v, a in pairs):
-                ks = {v // a for v, a in pairs}
-                if len(ks) == 1 and next(iter(ks)) > 1:
-                    return Expr(f"{next(iter(ks))} * {name}")
+            k = _multiple(vec, avec) if family[name] == kind else None
+            if k is not None and k > 1:
+                return Expr(f"{k} * {name}")
     wanted = [w for w in ("c" if key == "out" else "", key, f"{rel}_{key}") if w]
     name = next((w for w in wanted if w not in used and w not in _BANNED and w.isidentifier()), None)
     name = _free(name or f"{rel}_{key}", used)
     t.args[name] = list(vec)
+    family[name] = kind
     return name
 
 
@@ -559,12 +612,11 @@ def names(net: Network) -> dict[str, str]:
     return {(x.qualified or x.name): x.origin for x in net.layers}
 
 
-def _differs(net: Network, original: list[str], layers: list[dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> str:
-    """Why the folded spec is not the flat one (rule 5); "" when it is."""
+def _differs(net: Network, flat: Any, layers: list[dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> str:
+    """Why the folded spec is not the flat one (its analysis ``flat``) (rule 5); "" when it is."""
     from ..api import analyze
 
     folded = analyze(f"{net.name}.yaml", text=spec_text(net, layers, blocks))
-    flat = analyze(f"{net.name}.yaml", text=spec_text(replace(net, outputs=original), flat_entries(net.layers)))
     if folded.graph is None or flat.graph is None or folded.report is None or flat.report is None:
         return "it does not analyse"
     if Counter(d.code for d in folded.diagnostics) != Counter(d.code for d in flat.diagnostics):
