@@ -35,6 +35,8 @@ def import_module(
     net.notes.append(f"input {_shapes_text(net)} (batch excluded); traced with torch.fx, shapes from a forward pass")
     net.expect = source_counts(module, net)
     text = write_spec(net, fold)
+    spec_name = {layer.name: layer.qualified or layer.name for layer in net.layers}  # folded: `layer1.0.conv1`
+    owner = {spec_name[name]: path for name, path in owner.items()}
     stats = {"owner": owner, "seconds": time.perf_counter() - started, "module": module, "network": net}
     return Imported(net.name, net.source, text, (), stats)
 

@@ -38,6 +38,7 @@ class Layer:
     inputs: list[str]
     origin: str
     params: int = 0  # the source's own parameter count for this part (0 for calls)
+    qualified: str = ""  # its node's name in the written spec (`layer1.0.conv1`); set by fold ("" = ``name``)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Network:
     title: str = ""
     expect: dict[str, Any] = field(default_factory=dict)  # the source's own counts
     weights: list[str] = field(default_factory=list)  # parameters (or their modules) read directly by calls
+    modules: dict[str, str] = field(default_factory=dict)  # module path → its class's name (names blocks)
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:

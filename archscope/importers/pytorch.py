@@ -394,6 +394,7 @@ def from_module(
         raise Failed(problems)
     net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=outputs, source=source)
     net.weights = [owner[x.name].removeprefix("param:") for x in layers if ":" in x.origin and x.name in owner]
+    net.modules = {path: m._get_name() for path, m in module.named_modules() if path}
     return net, owner
 
 
