@@ -237,7 +237,7 @@ def _analyze_object(source: Any, input_shape: Any) -> Analysis:
 
     shapes = {k: tuple(v) for k, v in input_shape.items()} if isinstance(input_shape, Mapping) else tuple(input_shape)
     name = _module_name(what)
-    result = import_module(source, shapes, name=name, source=f"<{what}>")
+    result = import_module(source, shapes, name=name, source=f"<{what}>", analyze=analyze)
     if result.text is None:
         return Analysis(f"<{what}>", None, None, None, list(result.diagnostics))
     analysis = analyze(f"{name}.yaml", text=result.text)

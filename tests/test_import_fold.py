@@ -27,7 +27,7 @@ def _folded(module: nn.Module, shape: tuple[int, ...]) -> tuple[str, str, object
     """(folded text, flat text, network) of ``module``."""
     net, _ = from_module(module, shape, name="net", source="test")
     flat = spec_text(net, flat_entries(net.layers))
-    layers, blocks = fold.fold_blocks(net)
+    layers, blocks = fold.fold_blocks(net, analyze)
     return spec_text(net, layers, blocks), flat, net
 
 
@@ -124,7 +124,7 @@ def test_an_instance_read_from_outside_at_an_inner_layer_is_not_folded():
     found = fold.instances(net)
     assert "a" not in found  # `a.bn` is read by the concat, outside `a`
     assert {"b", "c"} <= set(found)
-    text, flat = spec_text(net, *fold.fold_blocks(net)), spec_text(net, flat_entries(net.layers))
+    text, flat = spec_text(net, *fold.fold_blocks(net, analyze)), spec_text(net, flat_entries(net.layers))
     assert "  - {op: conv2d, name: a_conv, out: 4, kernel: 3, padding: 1, bias: false}" in text.splitlines()
     assert "  - {op: unit, name: b}" in text.splitlines()
     assert "  - {op: unit, name: c}" in text.splitlines()
@@ -165,7 +165,11 @@ def test_a_stage_whose_first_unit_has_a_projection_is_one_entry_with_an_if_flag(
     text, flat, net = _folded(ResNetLike(), (3, 16, 16))
     lines = text.splitlines()
     assert "    args: {c: null, stride: null, down: null}" in lines
-    assert "      - {op: conv2d, name: down_0, in: input, out: c, kernel: 1, stride: 2, bias: false, if: down}" in lines
+    assert (
+        "      - {op: conv2d, name: down_0, in: input, out: c, kernel: 1, stride: 2, bias: false, if: down, else: input}"
+        in lines
+    )
+    assert "      - {op: batchnorm2d, name: down_1, if: down, else: input}" in lines  # what `add` reads without it
     assert "      - {op: add, name: add, in: [bn2, down_1]}" in lines
     assert '  - {op: res, name: layer1, n: 3, c: 16, stride: "2 if i == 0 else 1", down: "i == 0"}' in lines
     assert '  - {op: res, name: layer2, n: 2, c: 32, stride: "2 if i == 0 else 1", down: "i == 0"}' in lines

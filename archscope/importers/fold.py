@@ -44,7 +44,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -335,13 +335,12 @@ class _Unit:
     type: BlockType
 
 
-def fold_blocks(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def fold_blocks(net: Network, analyze: Callable[..., Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """The spec's layer entries and blocks for ``net`` (see the module docstring); sets each
-    layer's ``qualified`` name and rewrites ``net.outputs`` to the folded spec's references."""
+    layer's ``qualified`` name and rewrites ``net.outputs`` to the folded spec's references.
+    ``analyze`` is :func:`archscope.analyze` (passed in: the API imports the importers)."""
     for layer in net.layers:
         layer.qualified = layer.name
-    from ..api import analyze
-
     original = list(net.outputs)
     flat = analyze(f"{net.name}.yaml", text=spec_text(net, flat_entries(net.layers)))
     try:
@@ -349,7 +348,7 @@ def fold_blocks(net: Network) -> tuple[list[dict[str, Any]], dict[str, dict[str,
     except KeyError:  # an op the registry lacks: nothing to fold with
         layers, blocks = flat_entries(net.layers), {}
     if blocks:
-        problem = _differs(net, flat, layers, blocks)
+        problem = _differs(net, flat, layers, blocks, analyze)
         if problem:
             for layer in net.layers:
                 layer.qualified = layer.name
@@ -622,10 +621,14 @@ def names(net: Network) -> dict[str, str]:
     return {(x.qualified or x.name): x.origin for x in net.layers}
 
 
-def _differs(net: Network, flat: Any, layers: list[dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> str:
+def _differs(
+    net: Network,
+    flat: Any,
+    layers: list[dict[str, Any]],
+    blocks: dict[str, dict[str, Any]],
+    analyze: Callable[..., Any],
+) -> str:
     """Why the folded spec is not the flat one (its analysis ``flat``) (rule 5); "" when it is."""
-    from ..api import analyze
-
     folded = analyze(f"{net.name}.yaml", text=spec_text(net, layers, blocks))
     if folded.graph is None or flat.graph is None or folded.report is None or flat.report is None:
         return "it does not analyse"

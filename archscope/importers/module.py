@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..ops.registry import Shape
@@ -21,8 +21,10 @@ def import_module(
     source: str = "",
     notes: list[str] | None = None,
     fold: bool = True,
+    analyze: Callable[..., Any],
 ) -> Imported:
-    """An ``nn.Module`` → a spec (the module is run once, in eval mode, at batch 2 and batch 1)."""
+    """An ``nn.Module`` → a spec (the module is run once, in eval mode, at batch 2 and batch 1);
+    ``analyze`` is :func:`archscope.analyze`, which checks the folded spec against the flat one."""
     from .pytorch import Failed, from_module
 
     source = source or f"{type(module).__module__}.{type(module).__qualname__}"
@@ -34,7 +36,7 @@ def import_module(
     net.notes += notes or []
     net.notes.append(f"input {_shapes_text(net)} (batch excluded); traced with torch.fx, shapes from a forward pass")
     net.expect = source_counts(module, net)
-    text = write_spec(net, fold)
+    text = write_spec(net, fold, analyze)
     spec_name = {layer.name: layer.qualified or layer.name for layer in net.layers}  # folded: `layer1.0.conv1`
     owner = {spec_name[name]: path for name, path in owner.items()}
     stats = {"owner": owner, "seconds": time.perf_counter() - started, "module": module, "network": net}

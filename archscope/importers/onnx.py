@@ -584,7 +584,9 @@ def import_onnx(
         net = from_onnx(path, name=name, inputs=inputs, net_stats=stats)
     except Failed as e:
         return Imported(name, path, None, tuple(e.diagnostics))
-    text = write_spec(net, fold)
+    from ..api import analyze
+
+    text = write_spec(net, fold, analyze)
     return checked(net, text, {**stats, "seconds": time.perf_counter() - started})
 
 

@@ -78,9 +78,10 @@ def import_network(
 
 def import_module(module: Any, inputs: Mapping[str, Shape] | Shape, **kw: Any) -> Imported:
     """:func:`archscope.importers.module.import_module`, then the written spec analysed."""
+    from ..api import analyze
     from .module import import_module as write
 
-    result = write(module, inputs, **kw)
+    result = write(module, inputs, analyze=analyze, **kw)
     if result.text is None:
         return result
     return _checked(result.stats["network"], result.text, result.stats)

@@ -1,18 +1,22 @@
-"""A network as spec text: repeated blocks folded, or one layer per line (no analysis here, so
-:func:`archscope.analyze` of a module can use it without an import cycle)."""
+"""A network as spec text: repeated blocks folded, or one layer per line (it imports no analysis code:
+:func:`archscope.analyze` passes itself in, so that analysing a module makes no import cycle)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from .network import Network
 
 
-def write_spec(net: Network, fold: bool) -> str:
-    """The spec's YAML, with repeated blocks folded when ``fold``."""
+def write_spec(net: Network, fold: bool, analyze: Callable[..., Any]) -> str:
+    """The spec's YAML, with repeated blocks folded when ``fold`` (``analyze``, :func:`archscope.analyze`,
+    checks the folded spec against the flat one)."""
     from .write import flat_entries, spec_text
 
     if fold:
         from .fold import fold_blocks
 
-        layers, blocks = fold_blocks(net)
+        layers, blocks = fold_blocks(net, analyze)
         return spec_text(net, layers, blocks)
     return spec_text(net, flat_entries(net.layers))
