@@ -73,6 +73,11 @@ OP_NETWORKS = {
         "{op: adaptive_avgpool3d, output_size: 2}",
     ),
     "adaptive_maxpool1d": ("[2, 12]", "{op: conv1d, out: 4, kernel: 3}", "{op: adaptive_maxpool1d, output_size: 4}"),
+    "adaptive_maxpool3d": (
+        "[2, 4, 6, 6]",
+        "{op: conv3d, out: 4, kernel: 3, padding: 1}",
+        "{op: adaptive_maxpool3d, output_size: 2}",
+    ),
     "adaptive_maxpool2d": ("[2, 9, 9]", "{op: conv2d, out: 4, kernel: 3}", "{op: adaptive_maxpool2d, output_size: 3}"),
     "avgpool1d": ("[2, 12]", "{op: conv1d, out: 4, kernel: 3}", "{op: avgpool1d, kernel: 2}"),
     "avgpool3d": ("[2, 6, 6, 6]", "{op: conv3d, out: 4, kernel: 1}", "{op: avgpool3d, kernel: 2}"),

@@ -76,8 +76,8 @@ def _layers(model: Model, done: list[tuple[Row, Translated]], source: str) -> li
 
 def dfl_layers(boxes: list[tuple[str, tuple[int, ...]]]) -> list[Layer]:
     """DFL(reg_max) (head.py) on every anchor: softmax over the reg_max bins of each side, then a
-    1×1 conv (reg_max → 1, weights 0 … reg_max − 1). archscope has no reshape, so, as
-    specs/yolov8n.yaml does, each scale's box map (4·reg_max × H × W) is cut into columns as wide
+    1×1 conv (reg_max → 1, weights 0 … reg_max − 1). As specs/yolov8n.yaml does (it was
+    written before archscope had `reshape`), each scale's box map (4·reg_max × H × W) is cut into columns as wide
     as the smallest map and the columns stacked along the height; the four sides are stacked too.
     A 1×1 conv and a channel softmax do not care where a position sits. ValueError when a width
     is not a multiple of the smallest."""
@@ -201,7 +201,7 @@ def header(model: Model, ctx: Context, name: str, size: int, dfl: list[Layer]) -
         if dfl:
             lines += [
                 "  softmax over the reg_max bins and its 1×1 conv (frozen: no grad in Ultralytics) on every",
-                "  anchor, the maps cut into columns (archscope has no reshape). Left out: the anchor decode",
+                "  anchor, the maps cut into columns, as specs/yolov8n.yaml does. Left out: the anchor decode",
                 "  and the class sigmoid (no parameters).",
             ]
     lines += [
