@@ -200,39 +200,19 @@ def analyze(
         return _analyze(source, text, given, extends_root)
 
 
+def _refused(what: str, message: str, expected: str, found: str) -> Analysis:
+    return Analysis(f"<{what}>", None, None, None, [Diagnostic("E000", message, expected=expected, found=found)])
+
+
 def _analyze_object(source: Any, input_shape: Any) -> Analysis:
     """An ``nn.Module`` (imported), or a diagnostic saying what ``analyze`` takes."""
     what = type(source).__name__
     if not (callable(source) and hasattr(source, "named_modules") and hasattr(source, "parameters")):
-        return Analysis(
-            f"<{what}>",
-            None,
-            None,
-            None,
-            [
-                Diagnostic(
-                    "E000",
-                    f"`analyze` takes a spec path, a bundled name or an nn.Module, not a {what}",
-                    expected="a path, a name or an nn.Module",
-                    found=what,
-                )
-            ],
-        )
+        message = f"`analyze` takes a spec path, a bundled name or an nn.Module, not a {what}"
+        return _refused(what, message, "a path, a name or an nn.Module", what)
     if input_shape is None:
-        return Analysis(
-            f"<{what}>",
-            None,
-            None,
-            None,
-            [
-                Diagnostic(
-                    "E000",
-                    f"analysing a {what} needs its input shape: `input_shape=(3, 224, 224)` (without the batch)",
-                    expected="input_shape",
-                    found="none",
-                )
-            ],
-        )
+        message = f"analysing a {what} needs its input shape: `input_shape=(3, 224, 224)` (without the batch)"
+        return _refused(what, message, "input_shape", "none")
     from .importers.module import import_module
 
     shapes = {k: tuple(v) for k, v in input_shape.items()} if isinstance(input_shape, Mapping) else tuple(input_shape)

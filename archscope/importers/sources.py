@@ -62,6 +62,13 @@ def _error(code: str, message: str, **kw: Any) -> SourceError:
     return SourceError(Diagnostic(code, message, **kw))
 
 
+def _failed(code: str, what: str, e: BaseException, expected: str) -> SourceError:
+    """The user's code (or file) raised ``e``: said in its own words, first 300 characters."""
+    return _error(
+        code, f"{what}: {type(e).__name__}: {str(e).strip()[:300]}", expected=expected, found=type(e).__name__
+    )
+
+
 def open_python(source: str, kwargs: dict[str, Any]) -> Opened:
     spec = source[len("py:") :]
     target, sep, attr = spec.rpartition(":")
@@ -91,12 +98,7 @@ def open_python(source: str, kwargs: dict[str, Any]) -> Opened:
     except SourceError:
         raise
     except Exception as e:  # the user's module failed to import: say so, with its own words
-        raise _error(
-            "E000",
-            f"importing `{target}` failed: {type(e).__name__}: {str(e).strip()[:300]}",
-            expected="an importable Python module",
-            found=type(e).__name__,
-        ) from None
+        raise _failed("E000", f"importing `{target}` failed", e, "an importable Python module") from None
     factory = getattr(mod, attr, None)
     if factory is None or not callable(factory):
         raise _error("E000", f"`{target}` has no callable `{attr}`", expected="a function or class", found=attr)
@@ -110,12 +112,7 @@ def _call(factory: Any, kwargs: dict[str, Any], what: str) -> Any:
     try:
         module = factory(**kwargs)
     except Exception as e:
-        raise _error(
-            "E000",
-            f"calling `{what}` failed: {type(e).__name__}: {str(e).strip()[:300]}",
-            expected="a factory that builds the network",
-            found=type(e).__name__,
-        ) from None
+        raise _failed("E000", f"calling `{what}` failed", e, "a factory that builds the network") from None
     if not isinstance(module, torch.nn.Module):
         raise _error(
             "E303",
@@ -171,11 +168,8 @@ def open_saved(path: str, trust: bool) -> Opened:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=False)
         except Exception as e:
-            raise _error(
-                "E303",
-                f"`{path}` cannot be loaded: {type(e).__name__}: {str(e).strip()[:300]}",
-                expected="a torch.save(model) file whose classes can be imported",
-                found=type(e).__name__,
+            raise _failed(
+                "E303", f"`{path}` cannot be loaded", e, "a torch.save(model) file whose classes import"
             ) from None
     if isinstance(obj, torch.nn.Module):
         return Opened(obj, _spec_name(p.stem), None, [f"loaded from {p.name} with --trust"])
