@@ -283,3 +283,50 @@ def test_constant_scales_gains_and_views_become_their_ops() -> None:
     assert tuple(analysis.graph.outputs[0].shape) == (8, 64)
     check = check_import(analysis, module, result.stats["owner"], {"input": (3, 8, 8)})
     assert check.ok, check
+
+
+class TimmStyle(nn.Module):
+    """What timm's modules do in forward: F.layer_norm between permutes (LayerNorm2d), a reshaped
+    per-channel gamma (ConvNeXt's layer scale), F.batch_norm with the module's statistics
+    (BatchNormAct2d) and F.linear with its own weight (timm's Linear)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.norm = nn.LayerNorm(8, eps=1e-6)
+        self.gamma = nn.Parameter(torch.full((8,), 0.5))
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).permute(0, 2, 3, 1)
+        y = nn.functional.layer_norm(y, self.norm.normalized_shape, self.norm.weight, self.norm.bias, 1e-6)
+        y = y.permute(0, 3, 1, 2).mul(self.gamma.reshape(1, -1, 1, 1))
+        b = self.bn
+        y = nn.functional.batch_norm(y, b.running_mean, b.running_var, b.weight, b.bias, False, 0.1, b.eps)
+        y = y.mean((2, 3), keepdim=True).flatten(1)
+        return nn.functional.linear(y, self.fc.weight, self.fc.bias)
+
+
+def test_timm_style_functional_calls_with_module_weights() -> None:
+    module = TimmStyle()
+    result = imported(module, (3, 8, 8), fold=False)
+    analysis = result.stats["analysis"]
+    assert [n.op for n in analysis.graph.nodes] == [
+        "conv2d", "permute", "layer_norm", "permute", "layer_scale", "batchnorm2d", "global_avgpool", "flatten",
+        "linear",
+    ]  # fmt: skip
+    assert analysis.graph.nodes[2].attrs["eps"] == 1e-6
+    owner = result.stats["owner"]
+    assert (owner["layer_norm"], owner["mul"], owner["batch_norm"], owner["linear"]) == (
+        "norm",
+        "param:gamma",
+        "bn",
+        "fc",
+    )
+    params, macs = reference(TimmStyle(), (3, 8, 8))
+    assert (analysis.report.totals.params, analysis.report.totals.macs) == (params, macs)
+    with torch.no_grad():
+        module.bn.running_mean.uniform_(-1, 1)  # statistics that differ from a fresh layer's
+    check = check_import(analysis, module, result.stats["owner"], {"input": (3, 8, 8)})
+    assert check.ok, check

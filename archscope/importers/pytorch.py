@@ -330,8 +330,11 @@ def from_module(
         else:
             target = call_target(node)
         tensor_args = [a for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).ref is not None]
-        if not isinstance(value, tuple) or not value or not (isinstance(value[0], int) or isinstance(value[0], tuple)):
-            pass
+        weights_in = [ref_of(a).weight for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).weight]
+        if not tensor_args and weights_in and isinstance(value, TensorShape):
+            # a view or cast of a parameter (`self.gamma.reshape(1, -1, 1, 1)`): still that parameter
+            refs[node] = _Value(weight=Weight(weights_in[0].name, tuple(value)))
+            continue
         is_tensor_out = _is_shape(value) or _is_shapes(value)
         if not is_tensor_out:
             continue  # shape arithmetic (`x.size(0)`, `x.shape[1]`): its concrete value was recorded

@@ -93,6 +93,17 @@ def _linear_import(found: Found) -> dict[str, Any]:
     return {"out": found.obj.out_features} | ({} if found.obj.bias is not None else {"bias": False})
 
 
+def _functional_linear(found: Found) -> dict[str, Any]:
+    """``F.linear(x, self.weight, self.bias)`` (timm's ``Linear`` subclass calls it): ``out`` from
+    the weight's (out, in) shape."""
+    if len(found.inputs) != 1 or len(found.inputs[0]) != 1:
+        raise Unsupported("not one feature vector times a learned weight")
+    weight, bias = found.arg(1, "weight"), found.arg(2, "bias", None)
+    if not hasattr(weight, "shape") or len(weight.shape) != 2 or weight.shape[1] != found.inputs[0][0]:
+        raise Unsupported("a weight that is not a learned (out, in) matrix")
+    return {"out": weight.shape[0]} | ({} if bias is not None else {"bias": False})
+
+
 def _flatten_import(found: Found) -> dict[str, Any]:
     """Flatten from dim 1 (everything but the batch) to the last."""
     start = found.obj.start_dim if found.obj is not None else found.arg(1, "start_dim", 0)
@@ -175,6 +186,7 @@ register(
         counted=LINEAR_COUNTED,
         imports=(
             *imports("torch", "nn.Linear")(_linear_import),
+            *imports("torch", "F.linear")(_functional_linear),
             Importer("onnx", "Gemm", _onnx_gemm),
             Importer("onnx", "MatMul>Add", _onnx_matmul_add),
         ),

@@ -262,6 +262,20 @@ def _layer_norm_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
+def _functional_layer_norm(found: Found) -> dict[str, Any]:
+    """``F.layer_norm(x, (C,), weight, bias, eps)`` over the last dim (timm's LayerNorm2d calls it
+    between permutes: the permutes import as their own layers)."""
+    shape = found.arg(1, "normalized_shape")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if len(shape) != 1 or shape[0] != found.inputs[0][-1]:
+        raise Unsupported(f"normalized_shape={shape} (archscope normalises the last dim)")
+    weight, bias = found.arg(2, "weight", None), found.arg(3, "bias", None)
+    if (weight is None) != (bias is None):
+        raise Unsupported("a weight without a bias (archscope's affine layer norm has both γ and β)")
+    eps = found.arg(4, "eps", 1e-5)
+    return ({"eps": eps} if eps != 1e-5 else {}) | ({} if weight is not None else {"affine": False})
+
+
 def _group_norm_import(found: Found) -> dict[str, Any]:
     m = found.obj
     return {"groups": m.num_groups, **_norm_common(m, m.affine)}
@@ -345,6 +359,7 @@ register(
         ),
         imports=(
             *imports("torch", "nn.LayerNorm", "archscope:ChannelLayerNorm")(_layer_norm_import),
+            *imports("torch", "F.layer_norm")(_functional_layer_norm),
             Importer("onnx", "LayerNormalization", _onnx_layer_norm),
             Importer("onnx", "Transpose>LayerNormalization>Transpose", _onnx_channel_layer_norm),
         ),

@@ -133,6 +133,8 @@ def _layer_scale_import(found: Found) -> dict[str, Any]:
     if len(found.inputs) != 1 or len(weights) != 1:
         raise Unsupported("not a product of one tensor and one learned weight")
     shape, x = tuple(weights[0].shape), found.inputs[0]
+    if len(shape) == len(x) + 1 and shape[0] == 1:  # (1, C, 1, 1): a batch of one, for broadcasting
+        shape = shape[1:]
     if shape not in ((x[0],) + (1,) * (len(x) - 1),):
         raise Unsupported(f"a weight of shape {shape} (a per-channel layer scale is ({x[0]}, 1, …))")
     return {}
