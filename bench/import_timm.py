@@ -1,7 +1,7 @@
 """Import timm CNNs with `archscope import timm:NAME --verify` and print a table.
 
 Run with a Python that has timm (a reference venv, not a dependency of archscope):
-    PYTHONPATH=. /path/to/venv/bin/python bench/import_timm.py [NAME ...]
+    PYTHONPATH=. /path/to/venv/bin/python bench/import_timm.py [NAME | py:MODULE:FACTORY ...]
 For each model: did the import succeed, does `--verify` agree (outputs, per-layer params, MACs =
 FlopCounterMode / 2), is `lint --strict` clean on the written spec, its line count, and the
 import time; with `--torchinfo`, the time of `torchinfo.summary` on the same model in the same run.
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 MODELS = [
+    "resnet50",
     "resnet18", "resnet50d", "seresnet50", "resnext50_32x4d", "mobilenetv2_100", "mobilenetv3_large_100",
     "efficientnet_b0", "tf_efficientnet_lite0", "densenet121", "vgg11_bn", "regnetx_002", "regnety_004",
     "mnasnet_100", "fbnetc_100", "spnasnet_100", "convnext_atto", "gernet_s", "selecsls42b", "hardcorenas_a",
@@ -41,7 +42,8 @@ def main() -> int:
     failures = 0
     for name in args.names:
         started = time.perf_counter()
-        result = import_network(f"timm:{name}", fold=not args.flat)
+        source = name if ":" in name else f"timm:{name}"  # or any source: py:torchvision.models:resnet50
+        result = import_network(source, inputs=(3, 224, 224) if name.startswith("py:") else None, fold=not args.flat)
         took = time.perf_counter() - started
         if result.text is None or result.errors:
             failures += 1
