@@ -74,11 +74,12 @@ def test_yolov8n_numbers_and_the_written_spec() -> None:
     assert "# Scale n: NOTE: no scale was named, so the first listed (of n, s, m, l, x), as Ultralytics" in text
     assert "make_divisible(min(c, max_channels) · width, 8)" in text and "max(round(n · depth), 1)" in text
     assert "Ultralytics' own count needs its package" in text
-    # blocks as specs/yolov8n.yaml writes them: C2f once per repeat count used (1 and 2 at scale n)
+    # one block per module: C2f repeats its bottlenecks with `n:` and concatenates them all with `m.*`
     body = text.split("\nblocks:\n")[1].split("\nlayers:\n")[0]
     blocks = [line[2:-1] for line in body.splitlines() if line.startswith("  ") and line[2] != " "]
-    assert blocks == ["conv", "bottleneck", "c2f_1", "c2f_2", "sppf", "detect_scale"]
-    assert "  - {op: c2f_2, name: c2f4, c: 64, shortcut: true}" in text
+    assert blocks == ["conv", "bottleneck", "c2f", "sppf", "detect_scale"]  # one C2f for every repeat count
+    assert "  - {op: c2f, name: c2f4, c: 64, repeats: 2, shortcut: true}" in text
+    assert '      - {op: concat, name: cat, in: [chunk.0, chunk.1, "m.*"]}' in text
     assert "# model.4: [-1, 6, C2f, [256, True]]  (repeats 6 → 2)" in text
     assert "  - {op: detect_scale, name: det15, in: c2f15}" in text
     assert "expect:\n  params: 3_157_200\n  macs: 4_371_993_600\n" in text

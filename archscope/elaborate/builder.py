@@ -82,6 +82,7 @@ class Builder:
         self.by_name: dict[str, Node] = {}
         self.dangling = False  # a reference named no layer: it may have meant any unused one
         self.skipped: dict[str, Skipped] = {}  # by qualified name: the layers whose `if:` was false
+        self.repeats: dict[str, list[Output]] = {}  # by qualified name: a repeated entry's output per instance
         self.max_nodes = max_layers()  # this analysis's layer limit (archscope.limits)
 
     # -- scopes -----------------------------------------------------------------------
@@ -124,7 +125,12 @@ class Builder:
             if kept is False:
                 outputs[i] = self._skip(entries[i], names[i], linked[i], index, outputs, at, inputs)
                 continue
-            ins = [self._input(ref, i, index, outputs, at, inputs, names, entries[i].span) for ref in linked[i].refs]
+            ins: list[Output | None] = []
+            for ref in linked[i].refs:
+                if ref is not None and ref[0].endswith(".*"):
+                    ins += self._every(ref, index, entries, at)
+                else:
+                    ins.append(self._input(ref, i, index, outputs, at, inputs, names, entries[i].span))
             outputs[i] = self.entry(entries[i], names[i], env, ins, at) if kept else self._consumed(ins)
         return names, outputs
 
@@ -243,6 +249,8 @@ class Builder:
                 self._unread(what + ref[0], at.prefix + ref[0], ref[1], at)
             return skipped.stand_in
         base, _, suffix = ref[0].rpartition(".")
+        if base in index and suffix.isdigit() and at.prefix + base in self.repeats:
+            return self._instance(ref, base, int(suffix), what, at)
         if base and at.prefix + base in self.skipped:
             self._skipped_port(ref, base, what, at)
             return None
@@ -262,6 +270,44 @@ class Builder:
         found = select_output(source.node, base, suffix, ref, what, self.d, at.notes)
         self.dangling = self.dangling or found is None
         return found
+
+    def _instance(self, ref: tuple[str, Span], base: str, k: int, what: str, at: Scope) -> Output | None:
+        """``name.k``: the output of instance ``k`` of a repeated entry (``n:``)."""
+        outs = self.repeats[at.prefix + base]
+        if k < len(outs):
+            return outs[k]
+        self.dangling = True
+        self.d.error(
+            "E008",
+            f"`{what}{ref[0]}` names instance {k} of `{base}`, which has {len(outs)}",
+            ref[1],
+            expected=f"an instance 0 … {len(outs) - 1} of `{base}`, or `{base}.*` for all of them",
+            found=ref[0],
+            notes=at.notes,
+        )
+        return None
+
+    def _every(
+        self, ref: tuple[str, Span], index: dict[str, int], entries: list[LayerEntry], at: Scope
+    ) -> list[Output | None]:
+        """``name.*``: the outputs of every instance of a repeated entry, in order (none for ``n: 0``).
+        A concat of a variable number of branches (C2f's bottlenecks, MixNet's kernels) is written once."""
+        base = ref[0][:-2]
+        outs = self.repeats.get(at.prefix + base)
+        if outs is not None:
+            return list(outs)
+        if base in index and entries[index[base]].repeat is None:
+            self.d.error(
+                "E008",
+                f"`{ref[0]}` needs a repeated layer (`n:`): `{base}` has no instances",
+                ref[1],
+                expected=f"`n:` on `{base}`, or `in: {base}`",
+                found=ref[0],
+                notes=at.notes,
+            )
+            self.dangling = True
+            return [None]
+        return []  # `n: 0`, or a layer that failed (reported)
 
     def _unread_at(self, full: str) -> bool:
         """Whether ``full`` is a skipped layer with no ``else:`` (not merely a failed one)."""
@@ -327,6 +373,8 @@ class Builder:
                 out = self.block_instance(entry, block, full, env_i, current, at)  # type: ignore[arg-type]
                 per = max(1, len(self.nodes) - before) if per is None else per
             current = [out]
+            if entry.repeat is not None:
+                self.repeats.setdefault(f"{at.prefix}{name}", []).append(out)
         return out
 
     def _too_many(self, entry: LayerEntry, n: int, per: int, at: Scope) -> None:

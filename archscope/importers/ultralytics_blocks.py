@@ -79,41 +79,46 @@ def bottleneck() -> BlockDef:
     )
 
 
-def c2f(n: int) -> BlockDef:
+def c2f() -> BlockDef:
     """C2f(c1, c, n, shortcut, g=1, e=0.5) (block.py): Conv 1×1 to 2·int(c·e), chunk(2), n
     Bottleneck(int(c·e), shortcut, k=(3, 3), e=1.0) chained on the last chunk, concat of the two
-    chunks and every Bottleneck output, Conv 1×1 to c."""
-    inner = _chain("bottleneck", n, shortcut="shortcut")
-    return _csp2(f"C2f with {n} bottleneck{'s' * (n != 1)}", n, inner, {"c": None, "shortcut": False, "e": 0.5})
+    chunks and every Bottleneck output (`m.*`), Conv 1×1 to c."""
+    inner = _chain("bottleneck", shortcut="shortcut")
+    return _csp2(
+        "C2f: n bottlenecks on half the channels, every output concatenated",
+        inner,
+        {"c": None, "shortcut": False, "e": 0.5},
+    )
 
 
-def c3k2(n: int, c3k: bool) -> BlockDef:
+def c3k2(c3k: bool) -> BlockDef:
     """C3k2(c1, c, n, c3k, e, attn=False, g=1, shortcut=True) (block.py): a C2f whose n inner
     modules are C3k(int(c·e), int(c·e), 2, shortcut) when c3k, else Bottleneck(int(c·e),
     shortcut), whose e is Bottleneck's default 0.5. parse_model sets c3k for scales m, l, x."""
     if c3k:
-        inner, what = _chain("c3k", n, shortcut="shortcut"), f"C3k2 with {n} C3k"
+        inner, what = _chain("c3k", shortcut="shortcut"), "C3k2: n C3k on half the channels"
     else:
-        inner = _chain("bottleneck", n, shortcut="shortcut", e=0.5)
-        what = f"C3k2 with {n} bottleneck{'s' * (n != 1)} (e = 0.5)"
-    return _csp2(what, n, inner, {"c": None, "shortcut": True, "e": 0.5})
+        inner = _chain("bottleneck", shortcut="shortcut", e=0.5)
+        what = "C3k2: n bottlenecks (e = 0.5) on half the channels"
+    return _csp2(what, inner, {"c": None, "shortcut": True, "e": 0.5})
 
 
-def _chain(op: str, n: int, **kw: Any) -> list[Layer]:
-    """`m0` … `m{n-1}`: n layers of `op`, the first on the second chunk, each on the one before."""
-    return [{"op": op, "name": f"m{j}", **({"in": "chunk.1"} if j == 0 else {}), **kw} for j in range(n)]
+def _chain(op: str, **kw: Any) -> list[Layer]:
+    """`m`: `repeats` layers of `op` (`m.0` … as Ultralytics names them), the first on the second
+    chunk, each on the one before."""
+    return [{"op": op, "name": "m", "n": "repeats", "in": "chunk.1", **kw}]
 
 
-def _csp2(doc: str, n: int, inner: list[Layer], args: dict[str, Any]) -> BlockDef:
+def _csp2(doc: str, inner: list[Layer], args: dict[str, Any]) -> BlockDef:
     """The C2f pattern: split in two, run `inner` on the second half, concatenate everything."""
     return BlockDef(
         doc,
-        args,
+        {"c": args["c"], "repeats": 1, **{k: v for k, v in args.items() if k != "c"}},
         (
             {"op": "conv", "name": "cv1", "c": "2 * int(c * e)"},
             {"op": "split", "name": "chunk", "sections": 2},
             *inner,
-            {"op": "concat", "name": "cat", "in": ["chunk.0", "chunk.1", *(f"m{j}" for j in range(n))]},
+            {"op": "concat", "name": "cat", "in": ["chunk.0", "chunk.1", "m.*"]},
             {"op": "conv", "name": "cv2", "c": "c"},
         ),
     )

@@ -323,8 +323,8 @@ def c2f(row: Row, ctx: Context) -> Translated:
     n = _repeats(row, ctx)
     ctx.need_conv()
     ctx.use("bottleneck", blocks.bottleneck)
-    layer: Layer = {"op": ctx.use(f"c2f_{n}", lambda: blocks.c2f(n)), "name": f"c2f{row.index}", "c": c}
-    return Translated((_with(layer, shortcut=(shortcut, False), e=(e, 0.5)),), c)
+    layer: Layer = {"op": ctx.use("c2f", blocks.c2f), "name": f"c2f{row.index}", "c": c}
+    return Translated((_with(layer, repeats=(n, 1), shortcut=(shortcut, False), e=(e, 0.5)),), c)
 
 
 def c3k2(row: Row, ctx: Context) -> Translated:
@@ -346,9 +346,9 @@ def c3k2(row: Row, ctx: Context) -> Translated:
     ctx.use("bottleneck", blocks.bottleneck)
     if c3k:
         ctx.use("c3k", lambda: blocks.c3("c3k"))
-    name = ctx.use(f"c3k2_c3k_n{n}" if c3k else f"c3k2_n{n}", lambda: blocks.c3k2(n, c3k))
+    name = ctx.use("c3k2_c3k" if c3k else "c3k2", lambda: blocks.c3k2(c3k))
     layer: Layer = {"op": name, "name": f"c3k2_{row.index}", "c": c}  # `_`: c3k2_2 is model.2, not c3k model.22
-    return Translated((_with(layer, shortcut=(shortcut, True), e=(e, 0.5)),), c)
+    return Translated((_with(layer, repeats=(n, 1), shortcut=(shortcut, True), e=(e, 0.5)),), c)
 
 
 _ATTN = "its PSABlock multiplies activations by activations (softmax(q·kᵀ)·v); archscope has no `matmul` op"

@@ -187,7 +187,7 @@ def header(model: Model, ctx: Context, name: str, size: int, dfl: list[Layer]) -
         "- channels: make_divisible(min(c, max_channels) · width, 8), rounded up to a multiple of 8",
         "  (Classify's class count is not scaled).",
         "- repeats: max(round(n · depth), 1) when n > 1 (Python's round, half to even); C2f, C3k2, C3",
-        "  and C3Ghost take them as an argument (C2f and C3k2: a block per count, for their concat).",
+        "  and C3Ghost take them as an argument (C2f and C3k2 concatenate every repeat: `m.*`).",
         "- modules: as ultralytics/nn/modules/{conv,block,head}.py build them (each block's `doc`);",
         "  Conv = conv (no bias) + BatchNorm (eps 0.001, momentum 0.03: initialize_weights) + " + ctx.conv.act_op + ".",
     ]
