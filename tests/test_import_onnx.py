@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import archscope
+
 pytestmark = pytest.mark.slow
 
 onnx = pytest.importorskip("onnx", reason="needs the onnx package: pip install 'archscope[export]'")
@@ -71,19 +73,16 @@ def _layers(result) -> list[tuple[str, str]]:
 
 # -- the round trip: bundled spec → ONNX → spec ---------------------------------------------------
 
+KNOWN = {  # where the exporter, not the importer, stops the round trip
+    "deconvnet": pytest.mark.xfail(
+        reason="torch.export writes max_unpool2d as index arithmetic and ScatterElements: E301 on those nodes",
+        strict=True,
+    ),
+    "regnet_y_128gf": pytest.mark.skip(reason="cannot be exported: 644M parameters pass protobuf's 2 GB limit"),
+}
 ROUND_TRIP = [
-    "lenet5",
-    "alexnet",
-    "squeezenet1_0",
-    "googlenet",
-    "resnet50",
-    "densenet121",
-    "mobilenet_v3_large",
-    "efficientnet_b0",
-    "shufflenet_v2_x1_0",
-    "convnext_tiny",
-    "unet",
-    "yolov8n",
+    pytest.param(spec.name, marks=KNOWN[spec.name]) if spec.name in KNOWN else spec.name
+    for spec in archscope.list_specs()
 ]
 
 
