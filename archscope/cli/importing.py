@@ -146,7 +146,7 @@ def _verify(result) -> bool:
     for line in check.not_loaded:
         print(f"verify: `{line}`: the source's weights do not fit this layer", file=err)
     for line in check.param_mismatches:
-        print(f"verify: params differ: {line}", file=err)
+        print(f"verify: counts differ: {line}", file=err)
     same = "ok" if check.macs == check.reference_macs else "DIFFERS"
     print(
         f"verify: MACs {check.macs:,} (spec) vs {check.reference_macs:,} (FlopCounterMode / 2 on the source) {same}",

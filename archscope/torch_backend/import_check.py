@@ -6,7 +6,8 @@ parameter for a weight used in a ``forward``), and then, in eval mode on one ran
 
 - every output equals the source's within ``|a − b| ≤ RTOL · max|b| + ATOL`` (float32 sums in
   another order differ in the last bits; a wrong graph differs by the size of the values);
-- every layer's parameters and buffers equal, in count, those of the source module it came from;
+- every layer's parameters and buffers equal, in count, those of the source module it came from
+  (batch norm's running statistics and its `num_batches_tracked`);
 - the spec's MACs equal ``torch.utils.flop_counter.FlopCounterMode`` / 2 on the source.
 """
 
@@ -77,10 +78,13 @@ def check_import(
         else:
             src = module.get_submodule(path)
             src_tensors = [*src.parameters(), *(b for b in src.buffers() if b.dtype.is_floating_point)]
-            n_src = sum(p.numel() for p in src.parameters())
-            n_dst = sum(p.numel() for p in dst.parameters())
-            if n_src != n_dst:
-                mismatches.append(f"{layer}: {n_dst:,} params, source `{path}` has {n_src:,}")
+            for what, mine, theirs in (
+                ("params", dst.parameters(), src.parameters()),
+                ("buffer elements", dst.buffers(), src.buffers()),
+            ):
+                n_dst, n_src = sum(t.numel() for t in mine), sum(t.numel() for t in theirs)
+                if n_src != n_dst:
+                    mismatches.append(f"{layer}: {n_dst:,} {what}, source `{path}` has {n_src:,}")
         with torch.no_grad():
             if not _copy(src_tensors, dst_tensors):
                 not_loaded.append(layer)
