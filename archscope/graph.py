@@ -79,6 +79,9 @@ class Graph:
     output: Node | None  # the first output
     expect: dict[str, Expectation] = field(default_factory=dict)
     scale: dict[str, Any] = field(default_factory=dict)
+    # the multipliers the spec applies: `width` when it calls `ch()`, `depth` when it calls `rep()`
+    # (an override of any other changes nothing: W104)
+    scaled: frozenset[str] = frozenset()
     complete: bool = False  # elaboration reported no error: every layer of the spec is a node here
     inputs: list[Node] = field(default_factory=list)  # every input (op `input`), in declared order
     outputs: list[Node | None] = field(default_factory=list)  # every output, in declared order

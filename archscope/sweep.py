@@ -317,7 +317,9 @@ def unused_axes(spec: NetworkSpec, axes: Sequence[Axis]) -> tuple[list[Axis], li
         return list(axes), []
     found = analyze_spec(spec, Overrides(**probe))
     warnings = [d for d in found.diagnostics if d.code == "W104"]
-    dropped = {key for key in probe if any(f"`{key}`" in d.message for d in warnings)}
+    if found.graph is None:  # the spec has errors: they are reported with the variants
+        return list(axes), warnings
+    dropped = {key for key in probe if key not in found.graph.scaled}
     return [a for a in axes if a.key not in dropped], warnings
 
 

@@ -343,3 +343,12 @@ def test_the_plot_draws_the_front_and_labels_the_reference_nets():
     )
     svg = sweep_plot(found, [("lenet5", 61_706.0, 416_520.0)]).decode()
     assert "Pareto front" in svg and "lenet5" in svg and "4 variants, 1 on the front" in svg
+
+
+def test_the_graph_says_which_multipliers_the_spec_applies() -> None:
+    """Dropped sweep axes come from this fact, not from the wording of W104."""
+    import archscope
+
+    assert archscope.analyze("lenet5").graph.scaled == frozenset()
+    assert archscope.analyze("resnet50").graph.scaled == {"width", "depth"}
+    assert archscope.analyze("yolov8n").graph.scaled == {"width"}  # its repeats are written out, not rep()

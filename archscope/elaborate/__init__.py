@@ -73,12 +73,16 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
         inputs=roots,
         outputs=outs,
         output_names=[ref[0] for ref in spec.outputs] if spec.outputs else [],
+        scaled=frozenset(key for key, fn in SCALE_FUNCTIONS if fn in network.used),
     )
+
+
+SCALE_FUNCTIONS = (("width", "ch"), ("depth", "rep"))  # a multiplier and the function that applies it
 
 
 def _unused_scale(spec: NetworkSpec, overrides: Overrides, used: set[str], diags: Collector) -> None:
     """W104: a ``width``/``depth`` override on a spec that never calls ``ch()``/``rep()`` changes nothing."""
-    for key, fn in (("width", "ch"), ("depth", "rep")):
+    for key, fn in SCALE_FUNCTIONS:
         if getattr(overrides, key) is not None and fn not in used:
             diags.warning(
                 "W104",
