@@ -108,7 +108,7 @@ class ConfigError(Exception):
         self.diagnostics = diagnostics
 
 
-def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:
+def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:  # noqa: C901 - one check per key
     """The lint configuration found from ``start`` (defaults if none); :class:`ConfigError` lists every problem.
 
     The file belongs to the repository being linted, which may be a stranger's pull request, so it

@@ -23,7 +23,7 @@ class _MemoisedResolve:
     files repeat the same few scalars (`conv2d`, `3`, `true`) thousands of times, so the
     resolution is memoised (bounded): a 20,000-layer spec composes 2× faster."""
 
-    def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
+    def resolve(self, kind, value, implicit):
         if kind is not yaml.ScalarNode or len(value) > 32:
             return super().resolve(kind, value, implicit)  # type: ignore[misc]
         key = (value, implicit)

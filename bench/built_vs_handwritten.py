@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import handwritten  # noqa: E402
+import handwritten
 
-import archscope  # noqa: E402
-from archscope.torch_backend.benchmark import BenchConfig, time_interleaved  # noqa: E402
+import archscope
+from archscope.torch_backend.benchmark import BenchConfig, time_interleaved
 
 
 def same_network(name: str) -> tuple[torch.nn.Module, torch.nn.Module]:

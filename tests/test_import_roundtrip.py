@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("torch", reason="pip install 'archscope[torch]'")
 
-import archscope  # noqa: E402
-from archscope.importers.run import import_network  # noqa: E402
-from archscope.torch_backend.export import pytorch_source  # noqa: E402
-from archscope.torch_backend.import_check import check_import  # noqa: E402
+import archscope
+from archscope.importers.run import import_network
+from archscope.torch_backend.export import pytorch_source
+from archscope.torch_backend.import_check import check_import
 
 pytestmark = pytest.mark.slow
 

@@ -95,7 +95,7 @@ def untraceable(analysis: archscope.Analysis) -> str:
     )
 
 
-def configuration(node) -> tuple:  # noqa: ANN001
+def configuration(node) -> tuple:
     """What a layer's counts can depend on besides its sizes: its op, its rank, and every attribute
     that is not a number (a bool, a string, None), with the type of those that are."""
     attrs = tuple(

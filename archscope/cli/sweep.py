@@ -302,7 +302,7 @@ def _measure(
     from ..sweep import with_measurements
 
     executors = _executors()
-    BenchJob, run_jobs = executors.BenchJob, executors.run_jobs  # noqa: N806 - a class, as its module names it
+    BenchJob, run_jobs = executors.BenchJob, executors.run_jobs
 
     text = executors.spec_text(source)
     jobs = [

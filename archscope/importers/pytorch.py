@@ -211,7 +211,7 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
     tracer = _Tracer(rules)
     try:
         graph = tracer.trace(module)
-    except Exception as e:  # fx raises TraceError, TypeError, NotImplementedError… from user code
+    except Exception as e:  # noqa: BLE001 - fx raises TraceError, TypeError… from user code
         raise Failed([_trace_error(e)]) from None
     gm = fx.GraphModule(tracer.root, graph)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
@@ -241,7 +241,7 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
     try:
         with torch.no_grad():
             Recorder(gm).run(*example)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the user's forward may raise anything: a diagnostic
         raise Failed(
             [
                 Diagnostic(
@@ -299,106 +299,120 @@ def from_module(
     if not isinstance(shapes, Mapping):
         shapes = {INPUT: tuple(shapes)}
     gm, values = trace(module, shapes)
-    rules = torch_rules()
-    names = Names(tuple(shapes))
-    refs: dict[Any, _Value] = {}
-    layers: list[Layer] = []
-    problems: list[Diagnostic] = []
-    owner: dict[str, str] = {}  # layer name → module path
-    called: dict[str, int] = {}
-    input_names = list(shapes)
-    outputs: list[str] = []
-    placeholders = 0
-
-    def ref_of(arg: Any) -> _Value | None:
-        return refs.get(arg)
-
+    walk = _Walk(gm, values, Names(tuple(shapes)))
+    inputs = iter(shapes)
     for node in gm.graph.nodes:
-        value = values.get(node)
         if node.op == "placeholder":
-            refs[node] = _Value(ref=input_names[placeholders])
-            placeholders += 1
-            continue
-        if node.op == "get_attr":
-            refs[node] = _Value(weight=Weight(node.target, tuple(value) if isinstance(value, tuple) else ()))
-            continue
-        if node.op == "output":
-            outputs = _outputs(node.args[0], refs)
-            continue
-        if node.op == "call_module":
-            target = module_target(gm.get_submodule(node.target))
+            walk.refs[node] = _Value(ref=next(inputs))
+        elif node.op == "get_attr":
+            value = values.get(node)
+            walk.refs[node] = _Value(weight=Weight(node.target, tuple(value) if isinstance(value, tuple) else ()))
+        elif node.op == "output":
+            walk.outputs = _outputs(node.args[0], walk.refs)
         else:
-            target = call_target(node)
-        tensor_args = [a for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).ref is not None]
-        weights_in = [ref_of(a).weight for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).weight]
-        if not tensor_args and weights_in and isinstance(value, TensorShape):
-            # a view or cast of a parameter (`self.gamma.reshape(1, -1, 1, 1)`): still that parameter
-            refs[node] = _Value(weight=Weight(weights_in[0].name, tuple(value)))
-            continue
-        is_tensor_out = _is_shape(value) or _is_shapes(value)
-        if not is_tensor_out:
-            continue  # shape arithmetic (`x.size(0)`, `x.shape[1]`): its concrete value was recorded
-        if target == "operator.getitem" and _is_shapes(values.get(node.args[0])):
-            src = refs.get(node.args[0])
-            if src is None or src.ref is None:
-                continue
-            index = node.args[1]
-            refs[node] = _Value(ref=src.ref if index == 0 else f"{src.ref}.{index}")
-            continue
-        if target in PASS_THROUGH and tensor_args:
-            refs[node] = refs[tensor_args[0]]
-            continue
-        module_obj = gm.get_submodule(node.target) if node.op == "call_module" else None
-        inputs = [refs[a].ref for a in tensor_args]
-        found = Found(
-            obj=module_obj,
-            args=tuple(_arg(a, tensor_args, values, refs) for a in node.args),
-            kwargs={k: _arg(v, tensor_args, values, refs) for k, v in node.kwargs.items()},
-            inputs=tuple(_strip(values[a]) for a in tensor_args),
-            out=_strip(value if _is_shape(value) else value[0]),
-        )
-        path = node.target if node.op == "call_module" else _module_path(node)
-        where = _call_span(node) or (_class_span(module_obj) if module_obj is not None else None)
-        candidates = rules.get(target, [])
-        op, attrs, reasons = _match(candidates, found)
-        if op is None:
-            problems.append(_no_op(path, target, reasons, where, module_obj))
-            refs[node] = _Value(ref=f"?{node.name}")
-            continue
-        if node.op == "call_module":
-            n_params = sum(p.numel() for p in module_obj.parameters())
-            called[node.target] = called.get(node.target, 0) + 1
-            if called[node.target] > 1 and n_params:
-                problems.append(
-                    Diagnostic(
-                        "E301",
-                        f"`{node.target}` ({target}) is called {called[node.target]} times: archscope layers "
-                        "do not share weights, so its parameters would be counted twice",
-                        where,
-                        layer=node.target,
-                        expected="each module with parameters called once",
-                        found=f"call {called[node.target]}",
-                    )
-                )
-            wanted = node.target
-        else:
-            n_params = sum(numel(w.shape) for w in _weights(found))
-            wanted = f"{path}.{_op_word(target)}" if path else _op_word(target)
-        layer_name = names.make(wanted)
-        if node.op == "call_module" and any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
-            owner[layer_name] = node.target
-        weights = _weights(found)
-        if weights:
-            owner[layer_name] = _weights_owner(weights)
-        origin = node.target if node.op == "call_module" else f"{path}:{target}"
-        layers.append(Layer(layer_name, op.name, attrs, [i for i in inputs if i], origin, n_params))
-        refs[node] = _Value(ref=layer_name)
-    if problems:
-        raise Failed(problems)
-    net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=outputs, source=source)
+            target = module_target(gm.get_submodule(node.target)) if node.op == "call_module" else call_target(node)
+            if not walk.passes_through(node, target):
+                walk.layer(node, target)
+    if walk.problems:
+        raise Failed(walk.problems)
+    layers, owner = walk.layers, walk.owner
+    net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=walk.outputs, source=source)
     net.weights = [owner[x.name].removeprefix("param:") for x in layers if ":" in x.origin and x.name in owner]
     net.modules = {path: m._get_name() for path, m in module.named_modules() if path}
     return net, owner
+
+
+class _Walk:
+    """The traced graph's nodes, in order, become layers; what each node stands for is in ``refs``."""
+
+    def __init__(self, gm: Any, values: dict[Any, Any], names: Names) -> None:
+        self.gm, self.values, self.names = gm, values, names
+        self.rules = torch_rules()
+        self.refs: dict[Any, _Value] = {}
+        self.layers: list[Layer] = []
+        self.problems: list[Diagnostic] = []
+        self.owner: dict[str, str] = {}  # layer name → module path (or `param:NAME`)
+        self.called: dict[str, int] = {}
+        self.outputs: list[str] = []
+
+    def tensors(self, node: Any) -> list[Any]:
+        """The node's inputs that are layer outputs or network inputs (not parameters, not constants)."""
+        return [a for a in node.all_input_nodes if a in self.refs and self.refs[a].ref is not None]
+
+    def passes_through(self, node: Any, target: str) -> bool:
+        """Whether ``node`` makes no layer: a view of a parameter, shape arithmetic, an element of
+        a multi-output layer's tuple, or a call that changes nothing archscope sees."""
+        value = self.values.get(node)
+        tensors = self.tensors(node)
+        weights = [self.refs[a].weight for a in node.all_input_nodes if a in self.refs and self.refs[a].weight]
+        if not tensors and weights and isinstance(value, TensorShape):
+            # a view or cast of a parameter (`self.gamma.reshape(1, -1, 1, 1)`): still that parameter
+            self.refs[node] = _Value(weight=Weight(weights[0].name, tuple(value)))
+            return True
+        if not (_is_shape(value) or _is_shapes(value)):
+            return True  # shape arithmetic (`x.size(0)`, `x.shape[1]`): its concrete value was recorded
+        if target == "operator.getitem" and _is_shapes(self.values.get(node.args[0])):
+            src = self.refs.get(node.args[0])
+            if src is not None and src.ref is not None:
+                index = node.args[1]
+                self.refs[node] = _Value(ref=src.ref if index == 0 else f"{src.ref}.{index}")
+            return True
+        if target in PASS_THROUGH and tensors:
+            self.refs[node] = self.refs[tensors[0]]
+            return True
+        return False
+
+    def layer(self, node: Any, target: str) -> None:
+        """The layer a call makes, asked of the ops; an E301 when no op takes it."""
+        value, tensors = self.values[node], self.tensors(node)
+        module_obj = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        found = Found(
+            obj=module_obj,
+            args=tuple(_arg(a, tensors, self.values, self.refs) for a in node.args),
+            kwargs={k: _arg(v, tensors, self.values, self.refs) for k, v in node.kwargs.items()},
+            inputs=tuple(_strip(self.values[a]) for a in tensors),
+            out=_strip(value if _is_shape(value) else value[0]),
+        )
+        path = node.target if module_obj is not None else _module_path(node)
+        where = _call_span(node) or (_class_span(module_obj) if module_obj is not None else None)
+        op, attrs, reasons = _match(self.rules.get(target, []), found)
+        if op is None:
+            self.problems.append(_no_op(path, target, reasons, where, module_obj))
+            self.refs[node] = _Value(ref=f"?{node.name}")
+            return
+        weights = _weights(found)
+        if module_obj is not None:
+            n_params = sum(p.numel() for p in module_obj.parameters())
+            self._count_call(node.target, target, n_params, where)
+            layer_name = self.names.make(node.target)
+            if any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
+                self.owner[layer_name] = node.target
+            origin = node.target
+        else:
+            n_params = sum(numel(w.shape) for w in weights)
+            layer_name = self.names.make(f"{path}.{_op_word(target)}" if path else _op_word(target))
+            origin = f"{path}:{target}"
+        if weights:
+            self.owner[layer_name] = _weights_owner(weights)
+        inputs = [self.refs[a].ref for a in tensors]
+        self.layers.append(Layer(layer_name, op.name, attrs, [i for i in inputs if i], origin, n_params))
+        self.refs[node] = _Value(ref=layer_name)
+
+    def _count_call(self, path: str, target: str, n_params: int, where: Span | None) -> None:
+        """A module with weights may be called once: archscope layers do not share weights."""
+        self.called[path] = self.called.get(path, 0) + 1
+        if self.called[path] > 1 and n_params:
+            self.problems.append(
+                Diagnostic(
+                    "E301",
+                    f"`{path}` ({target}) is called {self.called[path]} times: archscope layers "
+                    "do not share weights, so its parameters would be counted twice",
+                    where,
+                    layer=path,
+                    expected="each module with parameters called once",
+                    found=f"call {self.called[path]}",
+                )
+            )
 
 
 def numel(shape: Shape) -> int:

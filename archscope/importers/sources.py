@@ -97,7 +97,7 @@ def open_python(source: str, kwargs: dict[str, Any]) -> Opened:
             mod = importlib.import_module(target)
     except SourceError:
         raise
-    except Exception as e:  # the user's module failed to import: say so, with its own words
+    except Exception as e:  # noqa: BLE001 - the user's module failed to import: said in its words
         raise _failed("E000", f"importing `{target}` failed", e, "an importable Python module") from None
     factory = getattr(mod, attr, None)
     if factory is None or not callable(factory):
@@ -111,7 +111,7 @@ def _call(factory: Any, kwargs: dict[str, Any], what: str) -> Any:
 
     try:
         module = factory(**kwargs)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the user's factory may raise anything: a diagnostic
         raise _failed("E000", f"calling `{what}` failed", e, "a factory that builds the network") from None
     if not isinstance(module, torch.nn.Module):
         raise _error(
@@ -155,7 +155,7 @@ def open_saved(path: str, trust: bool) -> Opened:
         )
     try:  # weights only: runs no code, so it is always safe to look
         obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - not weights only: the file holds pickled code
         obj = None
         if not trust:
             raise _error(
@@ -167,7 +167,7 @@ def open_saved(path: str, trust: bool) -> Opened:
     if obj is None:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=False)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - unpickling may raise anything: a diagnostic
             raise _failed(
                 "E303", f"`{path}` cannot be loaded", e, "a torch.save(model) file whose classes import"
             ) from None

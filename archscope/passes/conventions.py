@@ -162,7 +162,7 @@ class ConventionCount:
         return {"name": self.convention.name, "unit": self.convention.unit, "total": self.total}
 
 
-def layer_count(op: str, attrs, inputs, out, name: str, macs: int) -> Count:  # noqa: ANN001
+def layer_count(op: str, attrs, inputs, out, name: str, macs: int) -> Count:
     """One layer's count under convention ``name`` (``macs``: its ``Cost.macs``, the default's)."""
     if name == DEFAULT:
         return macs

@@ -184,7 +184,7 @@ class _Ledger:
         return b.total
 
 
-def memory(graph: Graph, options: MemoryOptions) -> Memory:
+def memory(graph: Graph, options: MemoryOptions) -> Memory:  # noqa: C901 - to become one simulator step per node
     """The memory of one inference pass (``options.train`` false) or one training step of a
     costed, shaped graph (see the module docstring)."""
     width = DTYPES[options.dtype]
