@@ -18,27 +18,28 @@ from typer.core import TyperGroup, TyperOption
 from .. import __version__
 from .common import set_debug
 
-# name → (module in archscope.cli, function): the order of `archscope --help`
+# name → (module in archscope.cli, function, panel of `archscope --help`): the order of `archscope --help`,
+# each panel's commands together (a panel is listed where its first command is)
 COMMANDS = {
-    "summary": ("summary", "summary"),
-    "lint": ("lint", "lint"),
-    "compare": ("compare", "compare"),
-    "rf": ("field", "rf"),
-    "memory": ("memory", "memory"),
-    "draw": ("draw", "draw"),
-    "report": ("report", "report"),
-    "conventions": ("conventions", "conventions"),
-    "list": ("listing", "list_"),
-    "ops": ("listing", "ops"),
-    "schema": ("listing", "schema"),
-    "explain": ("explain", "explain_command"),
-    "verify": ("verify", "verify"),
-    "bench": ("bench", "bench"),
-    "calibrate": ("calibrate", "calibrate"),
-    "predict": ("predict", "predict"),
-    "export": ("export", "export"),
-    "import": ("importing", "import_"),
-    "sweep": ("sweep", "sweep"),
+    "summary": ("summary", "summary", "Analyse"),
+    "lint": ("lint", "lint", "Analyse"),
+    "compare": ("compare", "compare", "Analyse"),
+    "rf": ("field", "rf", "Analyse"),
+    "memory": ("memory", "memory", "Analyse"),
+    "predict": ("predict", "predict", "Analyse"),
+    "conventions": ("conventions", "conventions", "Analyse"),
+    "draw": ("draw", "draw", "Pictures"),
+    "report": ("report", "report", "Pictures"),
+    "verify": ("verify", "verify", "PyTorch"),
+    "bench": ("bench", "bench", "PyTorch"),
+    "calibrate": ("calibrate", "calibrate", "PyTorch"),
+    "export": ("export", "export", "PyTorch"),
+    "import": ("importing", "import_", "PyTorch"),
+    "sweep": ("sweep", "sweep", "Explore"),
+    "list": ("listing", "list_", "Reference"),
+    "ops": ("listing", "ops", "Reference"),
+    "schema": ("listing", "schema", "Reference"),
+    "explain": ("explain", "explain_command", "Reference"),
 }
 
 
@@ -110,9 +111,8 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         cls=_Group,
         help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
         "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-        "Static commands (summary, rf, memory, predict, sweep, conventions, draw, lint, compare, list, ops, "
-        "schema) never import torch (sweep unless --bench); build, verify, bench, calibrate and export need the "
-        "`torch` extra.",
+        "The PyTorch commands need the `torch` extra (`import` only for PyTorch sources); the others never "
+        "import torch (`compare`, `report` and `sweep` unless --bench).",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -120,8 +120,9 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     )
     application.callback()(main_options)
     for name in COMMANDS if names is None else names:
-        module, function = COMMANDS[name]
-        application.command(name)(getattr(importlib.import_module(f"{__package__}.{module}"), function))
+        module, function, panel = COMMANDS[name]
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        application.command(name, rich_help_panel=panel)(command)
     return application
 
 
