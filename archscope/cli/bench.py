@@ -185,6 +185,10 @@ def bench(
     allowed): `local` one after the other here, `ray` as one Ray task each, with a whole device to
     itself, on a local Ray instance or the cluster at `--address` (the `cluster` extra). The table
     gains the node and device of each job; a failed job is a note, and the exit status is 1.
+
+    Examples:
+      archscope bench mobilenet_v2 --batch 1,8
+      archscope bench resnet50 --per-layer --depth 1 --threads 1
     """
     from ..api import analyze
     from ..render.bench import bench_table

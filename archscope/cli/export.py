@@ -36,12 +36,18 @@ def export(
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
 ) -> None:
-    """Write the network as ONNX (`torch.onnx.export`, checked by `onnx.checker`) or as a standalone
-    PyTorch file (an `nn.Module` that needs only torch; `build()`'s state_dict loads into it).
+    """Write the network as an ONNX model or as a standalone PyTorch source file.
+
+    ONNX: `torch.onnx.export`, checked by `onnx.checker`. PyTorch: an `nn.Module` that needs only
+    torch; `build()`'s state_dict loads into it.
 
     FILE is written whole or not at all; an existing FILE is replaced only with --force.
     Needs the `torch` extra, and for ONNX the `export` extra.
     Exit codes: 0 written; 1 a spec error, or a network no exporter takes; 2 bad usage, a FILE that cannot be written, torch or onnx missing.
+
+    Examples:
+      archscope export resnet50 --to onnx -o resnet50.onnx
+      archscope export lenet5 --to pytorch -o lenet5.py
     """
     from ..api import analyze
 

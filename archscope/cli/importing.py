@@ -71,8 +71,10 @@ def import_(
     flat: Annotated[bool, typer.Option("--flat", help="One layer per line: no blocks.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
-    """Write a network you already have as an archscope spec: a PyTorch module, a timm model,
-    a saved model, an ONNX file or an Ultralytics model YAML.
+    """Write a network you already have (PyTorch, timm, ONNX, Ultralytics YAML) as an archscope spec.
+
+    SOURCE is a PyTorch module's factory, a timm model, a saved model, an ONNX file or an
+    Ultralytics model YAML.
 
     Every module and call becomes an archscope layer, named after its module path; repeated
     submodules become blocks used ×N. Anything with no archscope equivalent stops the import with
@@ -83,6 +85,10 @@ def import_(
 
     Exit codes: 0 written (and verified); 1 parts with no archscope equivalent, a source that
     cannot be traced, or a failed --verify; 2 bad usage, an unreadable source, a pickle without --trust.
+
+    Examples:
+      archscope import timm:resnet50d -o resnet50d.yaml --verify
+      archscope import yolov8.yaml --scale n -o yolov8n.yaml
     """
     from ..importers.run import import_network
 

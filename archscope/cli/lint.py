@@ -79,14 +79,19 @@ def lint(
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
 ) -> None:
-    """Check every shape, reference and `expect:` number in the given specs, as they are written
-    (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
+    """Check every shape, reference and `expect:` number in the given specs, as they are written.
+
+    lint takes no overrides; `summary --resolution/--set` analyses a changed network.
 
     Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`, `max-layers`) of the first
     pyproject.toml that has one, from the current folder upwards; the options override it. The table may
     lower `max-layers` and keep `extends-root` inside its own folder; more is given only by the options.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
+
+    Examples:
+      archscope lint specs/
+      archscope lint --strict --format github models/
     """
     from ..render import diagnostics as emit
 

@@ -75,6 +75,10 @@ def summary(
     spec's `expect:` numbers are not checked. --convention counts as fvcore, ptflops, thop,
     torchinfo or PyTorch's FlopCounterMode count (`archscope conventions` says how each differs).
     --plot FILE.svg|png also charts MACs, params and activations per layer (matplotlib, the `plot` extra).
+
+    Examples:
+      archscope summary resnet50 --depth 1
+      archscope summary resnet18 -r 160 --train --freeze '*' --unfreeze fc
     """
     from ..render.summary import summary_table
     from ..render.training import training_table

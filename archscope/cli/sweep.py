@@ -129,12 +129,18 @@ def sweep(
     seed, sort, pareto, train) holds longer ones. The table is sorted by --sort; the Pareto front over
     --pareto's two metrics (each minimised, except rf, the widest receptive field) is marked ●.
     Invalid variants (a shape error at some width) are listed with their error under the table, and
-    counted in the summary line. Metrics:
-    params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope calibrate`),
-    measured_ms (--bench), rf (higher is better). --plot FILE.svg|png draws the front, with bundled reference nets.
+    counted in the summary line. --plot FILE.svg|png draws the front, with bundled reference nets.
+
+    Metrics: params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope
+    calibrate`), measured_ms (--bench), rf (higher is better).
+
     Before any variant, the work (variants × layers) is counted; above --max-work (default 1,000,000
     layer analyses) the sweep is refused, and from a tenth of it on the count is printed.
+
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
+
+    Example:
+      archscope sweep resnet50 --grid width=0.5,1.0 --grid resolution=160,224
     """
     from ..diagnostics import Diagnostic, SpecError
     from ..render.sweep import sweep_table
