@@ -8,6 +8,7 @@ first use (``from archscope.cli.app import app``, as the tests do)."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from collections.abc import Iterable
 from typing import Annotated, Any
@@ -104,6 +105,16 @@ def main_options(
     set_debug(debug)
 
 
+def command_help(doc: str) -> str:
+    """A command's docstring as its ``--help``: the first line is the summary of the command list;
+    each later paragraph becomes one line, for rich to wrap at the terminal's width (typer's rich mode
+    keeps a docstring's line breaks, which break mid-sentence on a narrow terminal), except an
+    ``Example:`` or ``Examples:`` paragraph, whose lines are commands, kept as written."""
+    first, *rest = inspect.cleandoc(doc).split("\n\n")
+    flow = [p if p.startswith("Example") else " ".join(line.strip() for line in p.splitlines()) for p in rest]
+    return "\n\n".join([first, *flow])
+
+
 def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     """The application with the commands ``names`` (all of :data:`COMMANDS` when None)."""
     application = typer.Typer(
@@ -122,7 +133,7 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     for name in COMMANDS if names is None else names:
         module, function, panel = COMMANDS[name]
         command = getattr(importlib.import_module(f"{__package__}.{module}"), function)
-        application.command(name, rich_help_panel=panel)(command)
+        application.command(name, help=command_help(command.__doc__ or ""), rich_help_panel=panel)(command)
     return application
 
 
