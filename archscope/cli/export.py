@@ -27,9 +27,17 @@ def export(
     to: Annotated[Target, typer.Option("--to", "-t", help="What to write: an ONNX model, or PyTorch source.")],
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="The file to write (PyTorch source: stdout without it)."),
+        typer.Option(
+            "--output",
+            "-o",
+            rich_help_panel="Output",
+            metavar="FILE",
+            help="The file to write (PyTorch source: stdout without it).",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", rich_help_panel="Output", help="Replace FILE if it exists.")
+    ] = False,
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
