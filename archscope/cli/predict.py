@@ -55,7 +55,7 @@ def predict(
     1 spec errors; 2 bad usage or no (usable) calibration for the device and dtype.
 
     Example:
-      archscope predict mobilenet_v2 --batch 8 --depth 1   (after `archscope calibrate`)
+      archscope predict mobilenet_v2 --batch 8 --depth 1
     """
     from ..calibration import lookup, missing_message
     from ..render.timing import predict_table
