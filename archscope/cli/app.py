@@ -8,6 +8,7 @@ first use (``from archscope.cli.app import app``, as the tests do)."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from collections.abc import Iterable
 from typing import Annotated, Any
@@ -18,27 +19,28 @@ from typer.core import TyperGroup, TyperOption
 from .. import __version__
 from .common import set_debug
 
-# name → (module in archscope.cli, function): the order of `archscope --help`
+# name → (module in archscope.cli, function, panel of `archscope --help`): the order of `archscope --help`,
+# each panel's commands together (a panel is listed where its first command is)
 COMMANDS = {
-    "summary": ("summary", "summary"),
-    "lint": ("lint", "lint"),
-    "compare": ("compare", "compare"),
-    "rf": ("field", "rf"),
-    "memory": ("memory", "memory"),
-    "draw": ("draw", "draw"),
-    "report": ("report", "report"),
-    "conventions": ("conventions", "conventions"),
-    "list": ("listing", "list_"),
-    "ops": ("listing", "ops"),
-    "schema": ("listing", "schema"),
-    "explain": ("explain", "explain_command"),
-    "verify": ("verify", "verify"),
-    "bench": ("bench", "bench"),
-    "calibrate": ("calibrate", "calibrate"),
-    "predict": ("predict", "predict"),
-    "export": ("export", "export"),
-    "import": ("importing", "import_"),
-    "sweep": ("sweep", "sweep"),
+    "summary": ("summary", "summary", "Analyse"),
+    "lint": ("lint", "lint", "Analyse"),
+    "compare": ("compare", "compare", "Analyse"),
+    "rf": ("field", "rf", "Analyse"),
+    "memory": ("memory", "memory", "Analyse"),
+    "predict": ("predict", "predict", "Analyse"),
+    "conventions": ("conventions", "conventions", "Analyse"),
+    "draw": ("draw", "draw", "Pictures"),
+    "report": ("report", "report", "Pictures"),
+    "verify": ("verify", "verify", "PyTorch"),
+    "bench": ("bench", "bench", "PyTorch"),
+    "calibrate": ("calibrate", "calibrate", "PyTorch"),
+    "export": ("export", "export", "PyTorch"),
+    "import": ("importing", "import_", "PyTorch"),
+    "sweep": ("sweep", "sweep", "Explore"),
+    "list": ("listing", "list_", "Reference"),
+    "ops": ("listing", "ops", "Reference"),
+    "schema": ("listing", "schema", "Reference"),
+    "explain": ("explain", "explain_command", "Reference"),
 }
 
 
@@ -103,6 +105,16 @@ def main_options(
     set_debug(debug)
 
 
+def command_help(doc: str) -> str:
+    """A command's docstring as its ``--help``: the first line is the summary of the command list;
+    each later paragraph becomes one line, for rich to wrap at the terminal's width (typer's rich mode
+    keeps a docstring's line breaks, which break mid-sentence on a narrow terminal), except an
+    ``Example:`` or ``Examples:`` paragraph, whose lines are commands, kept as written."""
+    first, *rest = inspect.cleandoc(doc).split("\n\n")
+    flow = [p if p.startswith("Example") else " ".join(line.strip() for line in p.splitlines()) for p in rest]
+    return "\n\n".join([first, *flow])
+
+
 def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     """The application with the commands ``names`` (all of :data:`COMMANDS` when None)."""
     application = typer.Typer(
@@ -110,9 +122,8 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         cls=_Group,
         help="Understand, check and compare convolutional network architectures written as YAML specs.\n\n"
         "Every diagnostic has a code: `archscope explain CODE` says what it means and how to fix it.\n\n"
-        "Static commands (summary, rf, memory, predict, sweep, conventions, draw, lint, compare, list, ops, "
-        "schema) never import torch (sweep unless --bench); build, verify, bench, calibrate and export need the "
-        "`torch` extra.",
+        "The PyTorch commands need the `torch` extra (`import` only for PyTorch sources); the others never "
+        "import torch (`compare`, `report` and `sweep` unless --bench).",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -120,8 +131,9 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     )
     application.callback()(main_options)
     for name in COMMANDS if names is None else names:
-        module, function = COMMANDS[name]
-        application.command(name)(getattr(importlib.import_module(f"{__package__}.{module}"), function))
+        module, function, panel = COMMANDS[name]
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        application.command(name, help=command_help(command.__doc__ or ""), rich_help_panel=panel)(command)
     return application
 
 

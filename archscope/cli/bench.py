@@ -36,7 +36,9 @@ class DType(str, enum.Enum):
     bfloat16 = "bfloat16"
 
 
-DeviceOpt = Annotated[Device, typer.Option("--device", help="Where to run; auto = cuda if available.")]
+DeviceOpt = Annotated[
+    Device, typer.Option("--device", rich_help_panel="Timing", help="Where to run; auto = cuda if available.")
+]
 
 
 def _check_batches(value: str) -> str:
@@ -45,15 +47,30 @@ def _check_batches(value: str) -> str:
 
 
 BatchOpt = Annotated[
-    str, typer.Option("--batch", "-b", callback=_check_batches, help="Batch sizes, comma-separated: 1,8,32.")
+    str,
+    typer.Option(
+        "--batch", "-b", rich_help_panel="Timing", callback=_check_batches, help="Batch sizes, comma-separated: 1,8,32."
+    ),
 ]
-DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Weights and input dtype.")]
-ChannelsLastOpt = Annotated[bool, typer.Option("--channels-last", help="NHWC memory layout.")]
-CompileOpt = Annotated[bool, typer.Option("--compile", help="torch.compile the network first.")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (default: torch's).")]
-WarmupOpt = Annotated[int, typer.Option("--warmup", min=1, help="Warm-up calls before timing.")]
-MinTimeOpt = Annotated[float, typer.Option("--min-time", min=0.0, help="Seconds of timing per network and batch.")]
-MinRunsOpt = Annotated[int, typer.Option("--min-runs", min=1, help="Timed blocks per network and batch, at least.")]
+DTypeOpt = Annotated[DType, typer.Option("--dtype", rich_help_panel="Timing", help="Weights and input dtype.")]
+ChannelsLastOpt = Annotated[bool, typer.Option("--channels-last", rich_help_panel="Timing", help="NHWC memory layout.")]
+CompileOpt = Annotated[
+    bool, typer.Option("--compile", rich_help_panel="Timing", help="torch.compile the network first.")
+]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", rich_help_panel="Timing", min=1, help="CPU threads (default: torch's).")
+]
+WarmupOpt = Annotated[
+    int, typer.Option("--warmup", rich_help_panel="Timing", min=1, help="Warm-up calls before timing.")
+]
+MinTimeOpt = Annotated[
+    float,
+    typer.Option("--min-time", rich_help_panel="Timing", min=0.0, help="Seconds of timing per network and batch."),
+]
+MinRunsOpt = Annotated[
+    int,
+    typer.Option("--min-runs", rich_help_panel="Timing", min=1, help="Timed blocks per network and batch, at least."),
+]
 
 
 def make_config(
@@ -156,18 +173,27 @@ def bench(
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Time even a network whose one forward is estimated above 10 s.")
+        bool,
+        typer.Option(
+            "--force", rich_help_panel="Limits", help="Time even a network whose one forward is estimated above 10 s."
+        ),
     ] = False,
     executor: Annotated[
         Executor | None,
         typer.Option(
             "--executor",
+            rich_help_panel="Executor",
             help="Time each spec and batch as its own job: local (one after the other) or ray (one Ray task each).",
         ),
     ] = None,
     address: Annotated[
         str | None,
-        typer.Option("--address", metavar="ADDR", help="With --executor ray: join this Ray cluster (e.g. auto)."),
+        typer.Option(
+            "--address",
+            rich_help_panel="Executor",
+            metavar="ADDR",
+            help="With --executor ray: join this Ray cluster (e.g. auto).",
+        ),
     ] = None,
 ) -> None:
     """Time inference of one network (torch.utils.benchmark, inference_mode, warm-up, many blocks).
@@ -185,6 +211,10 @@ def bench(
     allowed): `local` one after the other here, `ray` as one Ray task each, with a whole device to
     itself, on a local Ray instance or the cluster at `--address` (the `cluster` extra). The table
     gains the node and device of each job; a failed job is a note, and the exit status is 1.
+
+    Examples:
+      archscope bench mobilenet_v2 --batch 1,8
+      archscope bench resnet50 --per-layer --depth 1 --threads 1
     """
     from ..api import analyze
     from ..render.bench import bench_table

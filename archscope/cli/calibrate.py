@@ -80,6 +80,10 @@ def calibrate(
     `bench --per-layer` and `predict` read them. Takes about 10 × --min-time seconds. Needs the
     `torch` extra. Exit codes: 0 measured and stored (or shown); 2 bad usage, unavailable device, torch
     missing, nothing stored to show.
+
+    Examples:
+      archscope calibrate --threads 1
+      archscope calibrate --show
     """
     from ..calibration import cache_path, lookup, missing_message, store
     from ..render.timing import calibration_table

@@ -147,6 +147,7 @@ ExtendsRootOpt = Annotated[
     Path | None,
     typer.Option(
         "--extends-root",
+        rich_help_panel="Limits",
         metavar="DIR",
         exists=True,
         file_okay=False,
@@ -159,6 +160,7 @@ MaxLayersOpt = Annotated[
     int | None,
     typer.Option(
         "--max-layers",
+        rich_help_panel="Limits",
         metavar="N",
         min=1,
         max=1_000_000,
@@ -190,7 +192,9 @@ def format_option(*accepted: OutputFormat, help: str = "Output format.") -> Any:
             raise typer.BadParameter(f"`{value.value}` is not a format of this command: {', '.join(names)}")
         return value
 
-    return typer.Option("--format", "-f", metavar="[" + "|".join(names) + "]", callback=check, help=help)
+    return typer.Option(
+        "--format", "-f", rich_help_panel="Output", metavar="[" + "|".join(names) + "]", callback=check, help=help
+    )
 
 
 def terminal_width() -> int:

@@ -67,6 +67,10 @@ def compare(
     interleaved so that machine drift does not favour one network (options as `archscope bench`).
     --resolution, --input and --set apply to every network (listed under the table).
     --plot FILE.svg|png also draws params vs MACs (and MACs vs latency with --bench; matplotlib).
+
+    Examples:
+      archscope compare resnet18 resnet50 mobilenet_v2
+      archscope compare resnet vgg --convention fvcore -f markdown
     """
     from ..render.compare import compare_table
 

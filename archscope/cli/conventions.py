@@ -43,6 +43,9 @@ def conventions(
     One row per `--convention` of `summary` and `compare`, with its total for a spec (resnet50
     unless --spec), so that a user can see why one tool says 4.09G and another 4.14G. Every rule
     is declared per op and proven equal to the tool's own number on every bundled spec.
+
+    Example:
+      archscope conventions --spec mobilenet_v2
     """
     from ..api import analyze
     from ..render.conventions import conventions_table

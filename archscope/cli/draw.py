@@ -107,6 +107,10 @@ def draw(
     output is drawn. A spec with errors draws nothing: its diagnostics are printed (exit 1).
     SVG and PNG are laid out by Graphviz within --max-nodes and a time limit (else exit 2, saying how
     to get a smaller picture); mermaid and dot text have no such bound.
+
+    Examples:
+      archscope draw resnet50
+      archscope draw unet -o unet.svg
     """
     from ..diagram import MAX_NODES, build_diagram, layout_size
     from ..render.diagram import DrawError, dot_seconds, render_dot, to_dot, to_mermaid, too_large

@@ -85,6 +85,10 @@ def explain_command(
 
     Every diagnostic archscope prints has a code (`E104`, `W101`); `archscope explain` with no
     code lists them all.
+
+    Examples:
+      archscope explain E104
+      archscope explain
     """
     if code is None:
         if as_json:

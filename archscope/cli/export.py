@@ -27,21 +27,35 @@ def export(
     to: Annotated[Target, typer.Option("--to", "-t", help="What to write: an ONNX model, or PyTorch source.")],
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="The file to write (PyTorch source: stdout without it)."),
+        typer.Option(
+            "--output",
+            "-o",
+            rich_help_panel="Output",
+            metavar="FILE",
+            help="The file to write (PyTorch source: stdout without it).",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", rich_help_panel="Output", help="Replace FILE if it exists.")
+    ] = False,
     resolution: ResolutionOpt = None,
     input_: InputOpt = None,
     set_: SetOpt = None,
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
 ) -> None:
-    """Write the network as ONNX (`torch.onnx.export`, checked by `onnx.checker`) or as a standalone
-    PyTorch file (an `nn.Module` that needs only torch; `build()`'s state_dict loads into it).
+    """Write the network as an ONNX model or as a standalone PyTorch source file.
+
+    ONNX: `torch.onnx.export`, checked by `onnx.checker`. PyTorch: an `nn.Module` that needs only
+    torch; `build()`'s state_dict loads into it.
 
     FILE is written whole or not at all; an existing FILE is replaced only with --force.
     Needs the `torch` extra, and for ONNX the `export` extra.
     Exit codes: 0 written; 1 a spec error, or a network no exporter takes; 2 bad usage, a FILE that cannot be written, torch or onnx missing.
+
+    Examples:
+      archscope export resnet50 --to onnx -o resnet50.onnx
+      archscope export lenet5 --to pytorch -o lenet5.py
     """
     from ..api import analyze
 

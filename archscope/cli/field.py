@@ -48,6 +48,9 @@ def rf(
     convs and upsampling) over every path; on merges the union, with a note when the branches'
     fields are not aligned. After a global op (global pooling, a linear layer, squeeze-excitation's
     scale) the field is `global`: every unit sees the whole input.
+
+    Example:
+      archscope rf resnet50 --depth 1
     """
     from ..render.field import field_table
 

@@ -13,6 +13,7 @@ FreezeOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--freeze",
+        rich_help_panel="Transfer learning",
         metavar="PATTERN",
         help="Freeze the layers this glob names (`layer1`, `layer4.*`, `*`); repeatable; after the spec's `freeze:`.",
     ),
@@ -21,6 +22,7 @@ UnfreezeOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--unfreeze",
+        rich_help_panel="Transfer learning",
         metavar="PATTERN",
         help="Train these layers again (`fc`); repeatable; applied after every freeze pattern.",
     ),

@@ -39,27 +39,53 @@ def _inputs(input_: str | None, inputs: list[str] | None) -> dict[str, tuple[int
 def import_(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP, metavar="SOURCE")],
     output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE", help="The spec to write (stdout without it).")
+        str | None,
+        typer.Option(
+            "--output", "-o", rich_help_panel="Output", metavar="FILE", help="The spec to write (stdout without it)."
+        ),
     ] = None,
     input_: Annotated[
         str | None,
-        typer.Option("--input", metavar="C,H,W", help="The input shape without the batch (timm: from its config)."),
+        typer.Option(
+            "--input",
+            rich_help_panel="Source",
+            metavar="C,H,W",
+            help="The input shape without the batch (timm: from its config).",
+        ),
     ] = None,
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--inputs", metavar="NAME=C,H,W", help="One shape per input of a forward with several."),
+        typer.Option(
+            "--inputs",
+            rich_help_panel="Source",
+            metavar="NAME=C,H,W",
+            help="One shape per input of a forward with several.",
+        ),
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="The spec's name (default: from the source).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", rich_help_panel="Output", help="The spec's name (default: from the source).")
+    ] = None,
     kwargs: Annotated[
-        str | None, typer.Option("--kwargs", metavar="JSON", help="Arguments of the factory: '{\"num_classes\": 10}'.")
+        str | None,
+        typer.Option(
+            "--kwargs",
+            rich_help_panel="Source",
+            metavar="JSON",
+            help="Arguments of the factory: '{\"num_classes\": 10}'.",
+        ),
     ] = None,
     scale: Annotated[
-        str | None, typer.Option("--scale", help="Ultralytics YAML: the scale (n, s, m, l, x; default: the first).")
+        str | None,
+        typer.Option(
+            "--scale", rich_help_panel="Source", help="Ultralytics YAML: the scale (n, s, m, l, x; default: the first)."
+        ),
     ] = None,
     trust: Annotated[
         bool,
         typer.Option(
-            "--trust", help="Load a torch.save(model) pickle: it runs code the file names. Only for your own."
+            "--trust",
+            rich_help_panel="Source",
+            help="Load a torch.save(model) pickle: it runs code the file names. Only for your own.",
         ),
     ] = False,
     verify: Annotated[
@@ -68,11 +94,17 @@ def import_(
             "--verify", help="Build the written spec with the source's weights and compare outputs, params and MACs."
         ),
     ] = False,
-    flat: Annotated[bool, typer.Option("--flat", help="One layer per line: no blocks.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    flat: Annotated[
+        bool, typer.Option("--flat", rich_help_panel="Output", help="One layer per line: no blocks.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", rich_help_panel="Output", help="Replace FILE if it exists.")
+    ] = False,
 ) -> None:
-    """Write a network you already have as an archscope spec: a PyTorch module, a timm model,
-    a saved model, an ONNX file or an Ultralytics model YAML.
+    """Write a network you already have (PyTorch, timm, ONNX, Ultralytics YAML) as an archscope spec.
+
+    SOURCE is a PyTorch module's factory, a timm model, a saved model, an ONNX file or an
+    Ultralytics model YAML.
 
     Every module and call becomes an archscope layer, named after its module path; repeated
     submodules become blocks used ×N. Anything with no archscope equivalent stops the import with
@@ -83,6 +115,10 @@ def import_(
 
     Exit codes: 0 written (and verified); 1 parts with no archscope equivalent, a source that
     cannot be traced, or a failed --verify; 2 bad usage, an unreadable source, a pickle without --trust.
+
+    Examples:
+      archscope import timm:resnet50d -o resnet50d.yaml --verify
+      archscope import yolov8.yaml --scale n -o yolov8n.yaml
     """
     from ..importers.run import import_network
 

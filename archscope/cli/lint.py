@@ -62,31 +62,51 @@ def lint(
         OutputFormat, format_option(*LINT_FORMATS, help="`auto` is `github` inside GitHub Actions, else `text`.")
     ] = OutputFormat.auto,
     strict: Annotated[
-        bool | None, typer.Option("--strict/--no-strict", help="Warnings fail the run too (default: the config's).")
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict", rich_help_panel="Rules", help="Warnings fail the run too (default: the config's)."
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel="Output", help="Print only errors.")] = False,
     select: Annotated[
         list[str] | None,
         typer.Option(
-            "--select", metavar="CODE", callback=_check_codes, help="Report only these warnings (codes or prefixes)."
+            "--select",
+            rich_help_panel="Rules",
+            metavar="CODE",
+            callback=_check_codes,
+            help="Report only these warnings (codes or prefixes).",
         ),
     ] = None,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", metavar="CODE", callback=_check_codes, help="Do not report these warnings."),
+        typer.Option(
+            "--ignore",
+            rich_help_panel="Rules",
+            metavar="CODE",
+            callback=_check_codes,
+            help="Do not report these warnings.",
+        ),
     ] = None,
-    isolated: Annotated[bool, typer.Option("--isolated", help="Read no pyproject.toml.")] = False,
+    isolated: Annotated[
+        bool, typer.Option("--isolated", rich_help_panel="Rules", help="Read no pyproject.toml.")
+    ] = False,
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
 ) -> None:
-    """Check every shape, reference and `expect:` number in the given specs, as they are written
-    (lint takes no overrides; `summary --resolution/--set` analyses a changed network).
+    """Check every shape, reference and `expect:` number in the given specs, as they are written.
+
+    lint takes no overrides; `summary --resolution/--set` analyses a changed network.
 
     Settings: the `tool.archscope` table (`select`, `ignore`, `strict`, `extends-root`, `max-layers`) of the first
     pyproject.toml that has one, from the current folder upwards; the options override it. The table may
     lower `max-layers` and keep `extends-root` inside its own folder; more is given only by the options.
     Errors are always reported. Exit codes: 0 clean; 1 errors found (or warnings with --strict);
     2 bad usage, a bad configuration, or a file that cannot be read.
+
+    Examples:
+      archscope lint specs/
+      archscope lint --strict --format github models/
     """
     from ..render import diagnostics as emit
 

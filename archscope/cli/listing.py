@@ -19,7 +19,11 @@ def list_(
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """The bundled specs, one line each. Any of them can be passed by name to other commands."""
+    """The bundled specs, one line each. Any of them can be passed by name to other commands.
+
+    Example:
+      archscope list --format json
+    """
     from ..render.listing import specs_table
 
     write_table(specs_table(list_specs()), OutputFormat.json if as_json else fmt)
@@ -32,7 +36,11 @@ def ops(
     ] = OutputFormat.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """Every op the spec language knows, with its attributes and defaults."""
+    """Every op the spec language knows, with its attributes and defaults.
+
+    Example:
+      archscope ops --format markdown
+    """
     from ..ops import REGISTRY
     from ..render.listing import ops_table
 
@@ -41,7 +49,11 @@ def ops(
 
 @handled
 def schema() -> None:
-    """Print the JSON Schema of the spec language (for editors; generated from the op registry)."""
+    """Print the JSON Schema of the spec language (for editors; generated from the op registry).
+
+    Example:
+      archscope schema > archscope.schema.json
+    """
     from ..schema import json_schema
 
     write(json.dumps(json_schema(), indent=2))

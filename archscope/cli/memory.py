@@ -76,6 +76,9 @@ def memory(
     its input and statistics, ReLU its output); in-place layers and views allocate nothing. Adds
     the weights and, in training, the gradients of the trainable parameters (honours --freeze)
     and the optimizer's state. Checked against PyTorch's MemTracker (see the README).
+
+    Example:
+      archscope memory resnet50 --train --optimizer adam --batch 64 --depth 1
     """
     from ..passes.memory import MemoryOptions
     from ..passes.memory import memory as memory_of

@@ -30,6 +30,7 @@ ResolutionOpt = Annotated[
     typer.Option(
         "--resolution",
         "-r",
+        rich_help_panel="Overrides",
         metavar="N|H,W",
         callback=_check_sizes,
         help="The input's spatial size instead of the spec's (one size, or one per spatial dimension).",
@@ -38,13 +39,18 @@ ResolutionOpt = Annotated[
 InputOpt = Annotated[
     str | None,
     typer.Option(
-        "--input", metavar="C,H,W", callback=_check_sizes, help="The whole input shape instead of the spec's `input:`."
+        "--input",
+        rich_help_panel="Overrides",
+        metavar="C,H,W",
+        callback=_check_sizes,
+        help="The whole input shape instead of the spec's `input:`.",
     ),
 ]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
+        rich_help_panel="Overrides",
         metavar="KEY=VALUE",
         callback=_check_sets,
         help="Replace a value of the spec's `params:` (repeatable); VALUE is YAML: `10`, `true`, `[1,1,1,1]`.",

@@ -12,14 +12,26 @@ from .common import ExitCode
 
 OutputOpt = Annotated[
     str | None,
-    typer.Option("--output", "-o", help="Write to this file (atomically; an existing file only with --force)."),
+    typer.Option(
+        "--output",
+        "-o",
+        rich_help_panel="Output",
+        help="Write to this file (atomically; an existing file only with --force).",
+    ),
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the -o file if it exists.")]
+ForceOpt = Annotated[bool, typer.Option("--force", rich_help_panel="Output", help="Replace the -o file if it exists.")]
 PlotOpt = Annotated[
     str | None,
-    typer.Option("--plot", metavar="FILE", help="Also write a chart to FILE.svg or FILE.png (needs the plot extra)."),
+    typer.Option(
+        "--plot",
+        rich_help_panel="Output",
+        metavar="FILE",
+        help="Also write a chart to FILE.svg or FILE.png (needs the plot extra).",
+    ),
 ]
-PlotForceOpt = Annotated[bool, typer.Option("--force", help="Replace the --plot file if it exists.")]
+PlotForceOpt = Annotated[
+    bool, typer.Option("--force", rich_help_panel="Output", help="Replace the --plot file if it exists.")
+]
 
 
 def check_plot(path: str | None, force: bool) -> str | None:

@@ -53,6 +53,9 @@ def predict(
     predicted time (roofline / the fitted efficiency of its kind of kernel + a fitted overhead).
     Reads the figures `archscope calibrate` stored; imports no torch. Exit codes: 0 predicted;
     1 spec errors; 2 bad usage or no (usable) calibration for the device and dtype.
+
+    Example:
+      archscope predict mobilenet_v2 --batch 8 --depth 1
     """
     from ..calibration import lookup, missing_message
     from ..render.timing import predict_table

@@ -54,6 +54,9 @@ def report(
     diagram (Graphviz), MACs / params / activations per layer (matplotlib) and the receptive
     field. For several networks, first a comparison table and a params-vs-MACs scatter (and
     MACs vs latency with --bench). A spec with errors writes nothing (its diagnostics, exit 1).
+
+    Example:
+      archscope report resnet50 mobilenet_v2 unet -o report.html
     """
     from ..render.html import Page, html_report
 

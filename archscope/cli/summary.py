@@ -38,6 +38,7 @@ def summary(
         typer.Option(
             "--depth",
             "-d",
+            rich_help_panel="Output",
             min=1,
             help="Collapse layers to this many levels of the dotted name (1 = top-level layers and blocks).",
         ),
@@ -46,8 +47,12 @@ def summary(
         OutputFormat,
         format_option(*TABLE_FORMATS, help="Output format (JSON has every layer, whatever --depth)."),
     ] = OutputFormat.table,
-    exact: Annotated[bool, typer.Option("--exact", help="Exact numbers in every row, not 1.81G.")] = False,
-    warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="Show shape warnings.")] = True,
+    exact: Annotated[
+        bool, typer.Option("--exact", rich_help_panel="Output", help="Exact numbers in every row, not 1.81G.")
+    ] = False,
+    warnings: Annotated[
+        bool, typer.Option("--warnings/--no-warnings", rich_help_panel="Output", help="Show shape warnings.")
+    ] = True,
     train: Annotated[
         bool,
         typer.Option(
@@ -75,6 +80,10 @@ def summary(
     spec's `expect:` numbers are not checked. --convention counts as fvcore, ptflops, thop,
     torchinfo or PyTorch's FlopCounterMode count (`archscope conventions` says how each differs).
     --plot FILE.svg|png also charts MACs, params and activations per layer (matplotlib, the `plot` extra).
+
+    Examples:
+      archscope summary resnet50 --depth 1
+      archscope summary resnet18 -r 160 --train --freeze '*' --unfreeze fc
     """
     from ..render.summary import summary_table
     from ..render.training import training_table

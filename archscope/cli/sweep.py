@@ -76,11 +76,14 @@ def sweep(
     ] = None,
     random: Annotated[int | None, typer.Option("--random", min=1, help="Draw N variants instead of the grid.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Seed of --random (default 0).")] = None,
-    sort: Annotated[str | None, typer.Option("--sort", help="Sort by this metric (default macs).")] = None,
+    sort: Annotated[
+        str | None, typer.Option("--sort", rich_help_panel="Output", help="Sort by this metric (default macs).")
+    ] = None,
     pareto: Annotated[
         str | None,
         typer.Option(
             "--pareto",
+            rich_help_panel="Output",
             metavar="X,Y",
             help="The two metrics of the Pareto front (default macs,predicted_ms when calibrated, else params,macs).",
         ),
@@ -90,30 +93,72 @@ def sweep(
         CalDevice.cpu
     ),
     dtype: Annotated[DType, typer.Option("--dtype", help="Data type of memory and latency.")] = DType.float32,
-    bench: Annotated[bool, typer.Option("--bench", help="Also measure each valid variant's latency (torch).")] = False,
-    executor: Annotated[str, typer.Option("--executor", help="Where --bench runs (archscope.executors).")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="The executor's cluster address.")] = None,
+    bench: Annotated[
+        bool,
+        typer.Option("--bench", rich_help_panel="Timing", help="Also measure each valid variant's latency (torch)."),
+    ] = False,
+    executor: Annotated[
+        str, typer.Option("--executor", rich_help_panel="Timing", help="Where --bench runs (archscope.executors).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", rich_help_panel="Timing", help="The executor's cluster address.")
+    ] = None,
     min_time: Annotated[
-        float, typer.Option("--min-time", min=0.05, help="With --bench: seconds of timed runs per variant.")
+        float,
+        typer.Option(
+            "--min-time", rich_help_panel="Timing", min=0.05, help="With --bench: seconds of timed runs per variant."
+        ),
     ] = 2.0,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Processes for the static analysis (default: every core).")
+        int | None,
+        typer.Option(
+            "--workers",
+            rich_help_panel="Limits",
+            min=1,
+            help="Processes for the static analysis (default: every core).",
+        ),
     ] = None,
     compound: Annotated[
-        bool, typer.Option("--compound", help="EfficientNet compound scaling over --phi (SPEC: efficientnet_b0).")
+        bool,
+        typer.Option(
+            "--compound",
+            rich_help_panel="Compound scaling",
+            help="EfficientNet compound scaling over --phi (SPEC: efficientnet_b0).",
+        ),
     ] = False,
     coefficients: Annotated[
         bool,
-        typer.Option("--coefficients", help="With --compound: MACs growth per φ for each (α, β, γ) with α·β²·γ² ≈ 2."),
+        typer.Option(
+            "--coefficients",
+            rich_help_panel="Compound scaling",
+            help="With --compound: MACs growth per φ for each (α, β, γ) with α·β²·γ² ≈ 2.",
+        ),
     ] = False,
-    phi: Annotated[str, typer.Option("--phi", metavar="LO..HI", help="With --compound: the φ steps.")] = "1..7",
-    alpha: Annotated[float, typer.Option("--alpha", min=1.0, help="Depth coefficient (paper: 1.2).")] = 1.2,
-    beta: Annotated[float, typer.Option("--beta", min=1.0, help="Width coefficient (paper: 1.1).")] = 1.1,
-    gamma: Annotated[float, typer.Option("--gamma", min=1.0, help="Resolution coefficient (paper: 1.15).")] = 1.15,
+    phi: Annotated[
+        str,
+        typer.Option(
+            "--phi", rich_help_panel="Compound scaling", metavar="LO..HI", help="With --compound: the φ steps."
+        ),
+    ] = "1..7",
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", rich_help_panel="Compound scaling", min=1.0, help="Depth coefficient (paper: 1.2)."),
+    ] = 1.2,
+    beta: Annotated[
+        float,
+        typer.Option("--beta", rich_help_panel="Compound scaling", min=1.0, help="Width coefficient (paper: 1.1)."),
+    ] = 1.1,
+    gamma: Annotated[
+        float,
+        typer.Option(
+            "--gamma", rich_help_panel="Compound scaling", min=1.0, help="Resolution coefficient (paper: 1.15)."
+        ),
+    ] = 1.15,
     max_work: Annotated[
         int | None,
         typer.Option(
             "--max-work",
+            rich_help_panel="Limits",
             min=1,
             metavar="N",
             help="Layer analyses (variants × layers) the sweep may do; default 1,000,000, about 100 s of CPU.",
@@ -129,12 +174,18 @@ def sweep(
     seed, sort, pareto, train) holds longer ones. The table is sorted by --sort; the Pareto front over
     --pareto's two metrics (each minimised, except rf, the widest receptive field) is marked ●.
     Invalid variants (a shape error at some width) are listed with their error under the table, and
-    counted in the summary line. Metrics:
-    params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope calibrate`),
-    measured_ms (--bench), rf (higher is better). --plot FILE.svg|png draws the front, with bundled reference nets.
+    counted in the summary line. --plot FILE.svg|png draws the front, with bundled reference nets.
+
+    Metrics: params, macs, memory, train_memory (--train), predicted_ms (a calibration: `archscope
+    calibrate`), measured_ms (--bench), rf (higher is better).
+
     Before any variant, the work (variants × layers) is counted; above --max-work (default 1,000,000
     layer analyses) the sweep is refused, and from a tenth of it on the count is printed.
+
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
+
+    Example:
+      archscope sweep resnet50 --grid width=0.5,1.0 --grid resolution=160,224
     """
     from ..diagnostics import Diagnostic, SpecError
     from ..render.sweep import sweep_table

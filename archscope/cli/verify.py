@@ -38,12 +38,17 @@ def verify(
     extends_root: ExtendsRootOpt = None,
     max_layers: MaxLayersOpt = None,
 ) -> None:
-    """Build each network and check every layer: static output shape = a real forward pass,
-    static params = the module's numel, static MACs = fvcore's count.
+    """Build each network and check every layer's static shape, params and MACs against PyTorch.
+
+    Per layer: static output shape = a real forward pass, static params = the module's numel,
+    static MACs = fvcore's count.
 
     What fvcore counts besides multiply-adds (BN, pooling) and the ops it does not support are
     listed per spec, never mixed into the comparison. Needs the `torch` extra.
     Exit codes: 0 all agree; 1 a disagreement or a spec error; 2 bad usage, torch missing.
+
+    Example:
+      archscope verify resnet18 lenet5
     """
     from ..api import analyze, collect_files
     from ..render.grid import use_color
