@@ -63,6 +63,7 @@ _TAG = "tag:yaml.org,2002:"
 class YNode:
     __slots__ = ("span",)
     kind = "node"
+    span: Span  # set by every subclass's __init__ (an annotation only: the slot holds the value)
 
 
 class YScalar(YNode):
