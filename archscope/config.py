@@ -96,7 +96,7 @@ def _toml(text: str, path: Path) -> dict[str, Any]:
         # tomllib's position: attributes from Python 3.14, only in the message ("at line 5, column 10") before
         where = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        if line is None:
+        if line is None or col is None:
             line, col = (int(where[1]), int(where[2])) if where else (1, 1)
         span = Span(str(path), line, col)
         raise ConfigError([Diagnostic("E004", f"`pyproject.toml` is not valid TOML: {exc}", span)]) from None

@@ -25,11 +25,11 @@ class _MemoisedResolve:
 
     def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
         if kind is not yaml.ScalarNode or len(value) > 32:
-            return super().resolve(kind, value, implicit)  # type: ignore[misc]
+            return super().resolve(kind, value, implicit)
         key = (value, implicit)
         tag = _RESOLVED.get(key)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            tag = super().resolve(kind, value, implicit)
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = tag
         return tag
@@ -466,7 +466,7 @@ def parse_yaml(text: str, file: str) -> YNode:
             ) from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         start = exc.context_mark
-        notes = ()
+        notes: tuple[str, ...] = ()
         if exc.context and start is not None and mark is not None and start.line != mark.line:
             # the parser's mark is where it gave up, which can be lines after the mistake (a value
             # left empty before a `# comment` takes the next line's key as the value): say where
@@ -497,6 +497,7 @@ def to_python(node: YNode) -> Any:
             memo[id(n)] = out
             out.extend(walk(c) for c in n.items)
         else:
+            assert isinstance(n, YMap), n  # the third and last node kind
             out = {}
             memo[id(n)] = out
             for k, (_, v) in n.items.items():

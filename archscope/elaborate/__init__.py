@@ -54,7 +54,8 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
         found = [builder.scope(spec.layers, network.env, at)]
     else:
         found = builder.scope_outputs(spec.layers, network.env, at, spec.outputs)
-    outs = [_main_output(out, ref, diags) for out, ref in zip(found, spec.outputs or [None], strict=True)]
+    refs: list[tuple[str, Span] | None] = list(spec.outputs) if spec.outputs else [None]
+    outs = [_main_output(out, ref, diags) for out, ref in zip(found, refs, strict=True)]
     for out in outs:
         if out is not None:
             out.users += 1

@@ -310,9 +310,6 @@ def from_module(
     outputs: list[str] = []
     placeholders = 0
 
-    def ref_of(arg: Any) -> _Value | None:
-        return refs.get(arg)
-
     for node in gm.graph.nodes:
         value = values.get(node)
         if node.op == "placeholder":
@@ -329,8 +326,9 @@ def from_module(
             target = module_target(gm.get_submodule(node.target))
         else:
             target = call_target(node)
-        tensor_args = [a for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).ref is not None]
-        weights_in = [ref_of(a).weight for a in node.all_input_nodes if ref_of(a) is not None and ref_of(a).weight]
+        args_in = [(a, refs.get(a)) for a in node.all_input_nodes]
+        tensor_args = [a for a, r in args_in if r is not None and r.ref is not None]
+        weights_in = [r.weight for _, r in args_in if r is not None and r.weight]
         if not tensor_args and weights_in and isinstance(value, TensorShape):
             # a view or cast of a parameter (`self.gamma.reshape(1, -1, 1, 1)`): still that parameter
             refs[node] = _Value(weight=Weight(weights_in[0].name, tuple(value)))
@@ -338,6 +336,7 @@ def from_module(
         is_tensor_out = _is_shape(value) or _is_shapes(value)
         if not is_tensor_out:
             continue  # shape arithmetic (`x.size(0)`, `x.shape[1]`): its concrete value was recorded
+        assert value is not None  # a shape or shapes, from here on
         if target == "operator.getitem" and _is_shapes(values.get(node.args[0])):
             src = refs.get(node.args[0])
             if src is None or src.ref is None:
@@ -365,7 +364,7 @@ def from_module(
             problems.append(_no_op(path, target, reasons, where, module_obj))
             refs[node] = _Value(ref=f"?{node.name}")
             continue
-        if node.op == "call_module":
+        if module_obj is not None:  # (a call_module node)
             n_params = sum(p.numel() for p in module_obj.parameters())
             called[node.target] = called.get(node.target, 0) + 1
             if called[node.target] > 1 and n_params:
@@ -385,7 +384,7 @@ def from_module(
             n_params = sum(numel(w.shape) for w in _weights(found))
             wanted = f"{path}.{_op_word(target)}" if path else _op_word(target)
         layer_name = names.make(wanted)
-        if node.op == "call_module" and any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
+        if module_obj is not None and any(True for _ in (*module_obj.parameters(), *module_obj.buffers())):
             owner[layer_name] = node.target
         weights = _weights(found)
         if weights:

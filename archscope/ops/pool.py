@@ -24,7 +24,7 @@ trace it: see ``reference``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -218,8 +218,13 @@ def _adaptive_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps 
             taps.append(None)
             continue
         r = Fraction(size_in, size_out)
-        taps.append(Taps(r, lambda o, r=r: range(math.floor(o * r), math.ceil((o + 1) * r))))
+        taps.append(Taps(r, _adaptive_window(r)))
     return tuple(taps)
+
+
+def _adaptive_window(r: Fraction) -> Callable[[int], range]:
+    """Output ``o`` reads input units ``⌊o·r⌋ … ⌈(o+1)·r⌉ − 1``."""
+    return lambda o: range(math.floor(o * r), math.ceil((o + 1) * r))
 
 
 ADAPTIVE_FIELD = Field("taps", _adaptive_taps)

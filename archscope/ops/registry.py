@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ..limits import take_suggestion
 
@@ -184,10 +184,19 @@ class Choice:
     accepts_str = True
 
 
+class AttrType(Protocol):
+    """An attribute's checker (``Int``, ``Sizes``, …): converts a written value or raises
+    :class:`AttrError`, and says in words what it accepts."""
+
+    def __call__(self, v: Any) -> Any: ...
+
+    def describe(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Attr:
     name: str
-    type: Callable[[Any], Any]
+    type: AttrType
     default: Any = REQUIRED
     doc: str = ""
 
@@ -400,7 +409,7 @@ class Construct:
     kwargs: tuple[tuple[str, Any], ...] = ()
     helper: bool = False
 
-    def module_class(self) -> type:
+    def module_class(self) -> type[Any]:
         """The class (imports torch)."""
         if self.helper:
             from . import torch_modules
@@ -731,7 +740,8 @@ def numel(shape: Shape) -> int:
     return n
 
 
-def fmt_shape(shape: Shape | None) -> str:
+def fmt_shape(shape: tuple[int | str, ...] | None) -> str:
+    """``(1, 3, 224, 224)``; ``?`` for no shape; a ``*`` in it stands for any size."""
     if shape is None:
         return "?"
     return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(d) for d in shape) + ")"

@@ -68,7 +68,7 @@ def _cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 
 def _fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    conv = CONV2D.counted.fvcore(a, inputs, out)  # type: ignore[union-attr]
+    conv = CONV2D.counted.fvcore(a, inputs, out)
     return conv + _standardisation_ops(a, inputs)
 
 
