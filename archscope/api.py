@@ -193,9 +193,9 @@ def analyze(
     if params is not None:
         given = replace(given, params=params)
     if freeze is not None:
-        given = replace(given, freeze=freeze)  # type: ignore[arg-type]  # made a tuple there
+        given = replace(given, freeze=(freeze,) if isinstance(freeze, str) else tuple(freeze))
     if unfreeze is not None:
-        given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
+        given = replace(given, unfreeze=(unfreeze,) if isinstance(unfreeze, str) else tuple(unfreeze))
     with layer_limit(max_layers), suggestion_budget(), _gc_paused():
         return _analyze(source, text, given, extends_root)
 

@@ -23,6 +23,7 @@ is located by finding the key's line in the text (file:line:col), or the table's
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +81,10 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any], str] | None:
 
 
 def _toml(text: str, path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
 
     try:
         return tomllib.loads(text)

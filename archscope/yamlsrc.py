@@ -39,6 +39,8 @@ class _PyLoader(_MemoisedResolve, yaml.SafeLoader):
     """PyYAML's pure-Python parser: the reference, and the fallback when libyaml refuses."""
 
 
+# a base chosen at import time is beyond a static checker (misc: "unsupported dynamic base class";
+# types-PyYAML declares CSafeLoader, but libyaml is optional at run time)
 class _Loader(_MemoisedResolve, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser where PyYAML has it (about 5× faster), else the pure-Python one."""
 
