@@ -65,7 +65,8 @@ class Int:
             raise AttrError(self.describe(), v)
         if not self.min <= v <= self.max:
             raise AttrError(self.describe(), v)
-        return v
+        checked: int = v
+        return checked
 
     def describe(self) -> str:
         return f"an integer ≥ {self.min}" if self.max == MAX_DIM else f"an integer in {self.min}..{self.max}"
@@ -129,7 +130,8 @@ class Sizes:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if _is_int(v) and self.min <= v <= MAX_DIM:
-            return v
+            size: int = v
+            return size
         if isinstance(v, (list, tuple)) and len(v) in self.length:
             if all(_is_int(x) and self.min <= x <= MAX_DIM for x in v):
                 return tuple(v)
@@ -176,7 +178,8 @@ class Choice:
     def __call__(self, v: Any) -> str:
         if v not in self.values:
             raise AttrError(self.describe(), v)
-        return v
+        chosen: str = v
+        return chosen
 
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{x}`" for x in self.values)
@@ -414,10 +417,12 @@ class Construct:
         if self.helper:
             from . import torch_modules
 
-            return getattr(torch_modules, self.cls)
+            helper: type[Any] = getattr(torch_modules, self.cls)
+            return helper
         from torch import nn
 
-        return getattr(nn, self.cls)
+        cls: type[Any] = getattr(nn, self.cls)
+        return cls
 
     def build(self) -> Any:
         return self.module_class()(*self.args, **dict(self.kwargs))
