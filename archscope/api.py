@@ -189,13 +189,13 @@ def analyze(
         return _analyze_object(source, input_shape)
     given = overrides or NO_OVERRIDES
     if resolution is not None:
-        given = replace(given, resolution=resolution)
+        given = replace(given, resolution=tuple(resolution) if isinstance(resolution, list) else resolution)
     if params is not None:
         given = replace(given, params=params)
     if freeze is not None:
-        given = replace(given, freeze=freeze)  # type: ignore[arg-type]  # made a tuple there
+        given = replace(given, freeze=(freeze,) if isinstance(freeze, str) else tuple(freeze))
     if unfreeze is not None:
-        given = replace(given, unfreeze=unfreeze)  # type: ignore[arg-type]
+        given = replace(given, unfreeze=(unfreeze,) if isinstance(unfreeze, str) else tuple(unfreeze))
     with layer_limit(max_layers), suggestion_budget(), _gc_paused():
         return _analyze(source, text, given, extends_root)
 
@@ -355,8 +355,8 @@ def collect_files(
         elif is_file(path):
             files.append(path)
         else:
-            found = resolve(str(p))
-            if found is None and exists(path):
+            bundled = resolve(str(p))
+            if bundled is None and exists(path):
                 problems.append(
                     Diagnostic(
                         "E000",
@@ -366,12 +366,12 @@ def collect_files(
                         found=str(p),
                     )
                 )
-            elif found is None:
+            elif bundled is None:
                 problems.append(
                     Diagnostic("E000", "no such file, folder or bundled spec", Span(str(p), 1, 1), found=str(p))
                 )
             else:
-                files.append(found.path)
+                files.append(bundled.path)
     return files, problems
 
 

@@ -92,7 +92,7 @@ class Calibration:
         if not isinstance(d, dict):
             raise CalibrationError(f"{where}: an entry is not a JSON object")
         known = {f.name: f for f in fields(cls)}
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for name, f in known.items():
             if name not in d:
                 if f.default is MISSING and f.default_factory is MISSING:  # a required field

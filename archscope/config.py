@@ -23,6 +23,7 @@ is located by finding the key's line in the text (file:line:col), or the table's
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +81,10 @@ def find_pyproject(start: Path) -> tuple[Path, dict[str, Any], str] | None:
 
 
 def _toml(text: str, path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
 
     try:
         return tomllib.loads(text)
@@ -96,7 +97,7 @@ def _toml(text: str, path: Path) -> dict[str, Any]:
         # tomllib's position: attributes from Python 3.14, only in the message ("at line 5, column 10") before
         where = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        if line is None:
+        if line is None or col is None:
             line, col = (int(where[1]), int(where[2])) if where else (1, 1)
         span = Span(str(path), line, col)
         raise ConfigError([Diagnostic("E004", f"`pyproject.toml` is not valid TOML: {exc}", span)]) from None

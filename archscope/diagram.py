@@ -26,6 +26,7 @@ it and labels it with the merge. Every input and every output of the network is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .graph import Graph, Node
 from .ops import REGISTRY
@@ -136,6 +137,7 @@ def _collapse(units: list[tuple[str, list[Node]]], depth: int | None) -> list[tu
     last_match = None
     for key, nodes in units:
         parent = _repeat_parent(key)
+        match: tuple[Any, ...] | None
         if parent is None:
             match = None
         elif depth:  # identical instances only
@@ -216,12 +218,12 @@ def build_diagram(graph: Graph, depth: int | None = None, expand: bool = False) 
             arrow = Arrow(src, dst, merge if skip else "", skip)
             if (src, dst) not in arrows or skip:
                 arrows[(src, dst)] = arrow
-    for name, node in zip(graph.output_names, graph.outputs, strict=True):
-        if node is None or id(node) not in where:
+    for name, result in zip(graph.output_names, graph.outputs, strict=True):
+        if result is None or id(result) not in where:
             continue
         box_id = f"n{len(boxes)}"
-        boxes.append(Box(box_id, name, "output", "", node.shape or ()))
-        arrows[(where[id(node)], box_id)] = Arrow(where[id(node)], box_id)
+        boxes.append(Box(box_id, name, "output", "", result.shape or ()))
+        arrows[(where[id(result)], box_id)] = Arrow(where[id(result)], box_id)
     return Diagram(
         graph.name,
         str(graph.meta.get("title") or graph.name),

@@ -59,17 +59,20 @@ def apply_edits(layers: YSeq, edits: YMap, diags: Collector) -> YSeq:
         for name, (span, node) in _named(edits.get("replace"), "replace", known, diags).items()
     }
     removed = _removed(edits.get("remove"), known, diags)
-    for name, span in removed.items():
-        if name in replaced:
+    for gone, span in removed.items():
+        if gone in replaced:
             diags.error(
                 "E013",
-                f"layer `{name}` is both removed and replaced",
+                f"layer `{gone}` is both removed and replaced",
                 span,
                 expected="one edit per layer",
                 found="`remove` and `replace`",
             )
     out: list[YNode] = []
     for name, item in zip(names, layers.items):
+        if name is None:  # an entry without a name (nor an op): no edit can name it
+            out.append(item)
+            continue
         out.extend(before.get(name, ()))
         if name not in removed:
             out.append(replaced.get(name, item))

@@ -230,7 +230,9 @@ def ray_task(work: Work, job: BenchJob) -> BenchOutcome:
     import ray
 
     context = ray.get_runtime_context()
-    attempt = _count_attempt(context.get_task_id())
+    task_id = context.get_task_id()
+    assert task_id is not None  # (None only outside a task)
+    attempt = _count_attempt(task_id)
     outcome = work(job)
     outcome.record.update(executor="ray", node_id=context.get_node_id(), attempts=attempt)
     return outcome

@@ -37,6 +37,12 @@ class Node:
         """Which output of its source input ``i`` takes."""
         return self.ports[i] if self.ports else 0
 
+    def known_shape(self) -> Shape:
+        """The output's shape, in a graph without errors (where every shape is known)."""
+        if self.shape is None:
+            raise ValueError(f"`{self.name}` has no shape: the spec has errors")
+        return self.shape
+
     def port_shape(self, port: int) -> Shape | None:
         """The shape of output ``port`` (0: the main output)."""
         if port == 0 or self.shape is None:

@@ -274,8 +274,9 @@ def _merged(parent: YMap, root: YMap, diags: Collector) -> YMap:
     for key, entry in root.items.items():
         if key == "extends" or key in EDIT_KEYS:
             continue
-        if key in MERGED_KEYS and key in items and isinstance(items[key][1], YMap) and isinstance(entry[1], YMap):
-            merged = dict(items[key][1].items)
+        old = items[key][1] if key in items else None
+        if key in MERGED_KEYS and isinstance(old, YMap) and isinstance(entry[1], YMap):
+            merged = dict(old.items)
             merged.update(entry[1].items)
             items[key] = (entry[0], YMap(merged, entry[1].span))
         else:

@@ -72,9 +72,10 @@ def layer_work(graph: Graph, batch: int = 1, dtype: str = "float32") -> list[Lay
         kernel = op.kernel(node.attrs) if op.kernel else "elementwise"
         moved = fresh = 0
         if kernel != "view":
-            activations = sum(numel(s) for s in node.input_shapes()) + numel(node.shape)  # type: ignore[arg-type]
+            # (no input shape is None in a costed graph)
+            activations = sum(numel(s) for s in node.input_shapes() if s is not None) + numel(node.shape)
             moved = size * (activations * batch + cost.params + cost.buffers)
-            fresh = 0 if node in in_place else size * numel(node.shape) * batch  # type: ignore[arg-type]
+            fresh = 0 if node in in_place else size * numel(node.shape) * batch
         flops = (2 * cost.macs + cost.ops) * batch
         out.append(LayerWork(node.name, node.op, kernel, cost.macs * batch, flops, moved, fresh))
     return out

@@ -21,7 +21,7 @@ from .yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # whole text: fullmatch (`$` would allow a final newline)
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")
-TOP_KEYS = (
+TOP_KEYS: tuple[str, ...] = (
     "name",
     "extends",
     "input",

@@ -312,7 +312,7 @@ def unused_axes(spec: NetworkSpec, axes: Sequence[Axis]) -> tuple[list[Axis], li
     ``rep()``: warning W104, found by one elaboration), and those warnings."""
     from .api import analyze_spec
 
-    probe = {a.key: 2.0 for a in axes if a.key in ("width", "depth")}
+    probe: dict[str, Any] = {a.key: 2.0 for a in axes if a.key in ("width", "depth")}
     if not probe:
         return list(axes), []
     found = analyze_spec(spec, Overrides(**probe))

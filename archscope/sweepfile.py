@@ -82,8 +82,8 @@ def read_sweep_text(text: str, file: str) -> SweepFile:
                 _e14("`pareto` is two metrics: `[macs, predicted_ms]`", node.span, "two names", _kind(node))
             )
         else:
-            names = [_metric(item, problems) for item in node.items]
-            if all(names):
+            names = [name for name in (_metric(item, problems) for item in node.items) if name]
+            if len(names) == 2:
                 pareto = (names[0], names[1])
     train = False
     node = root.get("train")

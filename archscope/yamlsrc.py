@@ -25,11 +25,11 @@ class _MemoisedResolve:
 
     def resolve(self, kind, value, implicit):
         if kind is not yaml.ScalarNode or len(value) > 32:
-            return super().resolve(kind, value, implicit)  # type: ignore[misc]
+            return super().resolve(kind, value, implicit)
         key = (value, implicit)
         tag = _RESOLVED.get(key)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            tag = super().resolve(kind, value, implicit)
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = tag
         return tag
@@ -39,6 +39,8 @@ class _PyLoader(_MemoisedResolve, yaml.SafeLoader):
     """PyYAML's pure-Python parser: the reference, and the fallback when libyaml refuses."""
 
 
+# a base chosen at import time is beyond a static checker (misc: "unsupported dynamic base class";
+# types-PyYAML declares CSafeLoader, but libyaml is optional at run time)
 class _Loader(_MemoisedResolve, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser where PyYAML has it (about 5× faster), else the pure-Python one."""
 
@@ -63,6 +65,7 @@ _TAG = "tag:yaml.org,2002:"
 class YNode:
     __slots__ = ("span",)
     kind = "node"
+    span: Span  # set by every subclass's __init__ (an annotation only: the slot holds the value)
 
 
 class YScalar(YNode):
@@ -465,7 +468,7 @@ def parse_yaml(text: str, file: str) -> YNode:
             ) from None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         start = exc.context_mark
-        notes = ()
+        notes: tuple[str, ...] = ()
         if exc.context and start is not None and mark is not None and start.line != mark.line:
             # the parser's mark is where it gave up, which can be lines after the mistake (a value
             # left empty before a `# comment` takes the next line's key as the value): say where
@@ -496,6 +499,7 @@ def to_python(node: YNode) -> Any:
             memo[id(n)] = out
             out.extend(walk(c) for c in n.items)
         else:
+            assert isinstance(n, YMap), n  # the third and last node kind
             out = {}
             memo[id(n)] = out
             for k, (_, v) in n.items.items():

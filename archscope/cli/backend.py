@@ -10,27 +10,28 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 
 from ..torch_backend.errors import BackendError
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def backend_errors(fn: F) -> F:
+def backend_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn a :class:`BackendError` into ``archscope: message`` on stderr and its exit code."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except BackendError as exc:
             print(f"archscope: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def parse_batches(text: str) -> list[int]:

@@ -7,7 +7,7 @@ import enum
 import functools
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
@@ -17,7 +17,8 @@ from .backend import backend_errors, parse_batches
 from .bench import DType, ThreadsOpt, _check_batches, progress_display
 from .common import ExitCode, format_option, handled, write_table
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class CalDevice(str, enum.Enum):
@@ -25,18 +26,18 @@ class CalDevice(str, enum.Enum):
     cuda = "cuda"
 
 
-def calibration_errors(fn: F) -> F:
+def calibration_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """An unusable calibration cache becomes ``archscope: message`` and exit 2, not a traceback."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except CalibrationError as exc:
             print(f"archscope: {exc}", file=sys.stderr)
             raise typer.Exit(ExitCode.USAGE) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 @handled

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
@@ -20,7 +20,7 @@ from ..render.emit import OutputFormat, emit
 from ..table import Table
 from .output import OutputError  # stdout and `-o FILE` write errors alike
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
 
 
 class ExitCode(enum.IntEnum):
@@ -77,7 +77,7 @@ def _flush_stdout() -> None:
         raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
-def handled(fn: F) -> F:
+def handled(fn: Callable[P, object]) -> Callable[P, None]:
     """Expected errors become located messages; anything else is an internal error.
 
     The exit status is the command's own, whatever happens to standard output: a reader that
@@ -86,7 +86,7 @@ def handled(fn: F) -> F:
     130 (see :mod:`archscope.cli.interrupt`)."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         from .interrupt import EXIT_INTERRUPTED, exit_if_busy, interrupted_message, raising
 
         code: int = ExitCode.OK
@@ -128,7 +128,7 @@ def handled(fn: F) -> F:
             code = max(code, ExitCode.USAGE)
         raise typer.Exit(code)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _internal(exc: BaseException) -> int:

@@ -12,6 +12,9 @@ from ..passes.conventions import DEFAULT, NAMES
 from ..render.emit import TABLE_FORMATS, OutputFormat
 from .common import format_option, handled, write_table
 
+# typer needs an Enum for a choice; its members come from the registry's convention names, which
+# mypy cannot read members from a comprehension (misc: "Second argument of Enum() must be string,
+# tuple, list or dict literal")
 ConventionName = Enum("ConventionName", {name: name for name in NAMES}, type=str)  # type: ignore[misc]
 
 ConventionOpt = Annotated[

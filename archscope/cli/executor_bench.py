@@ -30,7 +30,7 @@ def bench_jobs(
     from ..executors import BenchJob, run_jobs
     from ..render.bench import jobs_table
 
-    jobs = []
+    jobs: list[BenchJob] = []
     for spec in specs:
         analysis = analyze(spec, overrides=given, extends_root=extends_root)
         if analysis.errors or analysis.report is None:

@@ -71,14 +71,16 @@ def export(
     if to is Target.pytorch:
         from ..torch_backend.export import pytorch_source
 
-        data: str | bytes = pytorch_source(analysis, spec)
+        source = pytorch_source(analysis, spec)
         if output is None:
-            sys.stdout.write(data)
+            sys.stdout.write(source)
             return
+        data: str | bytes = source
     else:
         from ..torch_backend.export import onnx_model
 
         data = onnx_model(analysis, spec)
+    assert output is not None  # refused above for ONNX; PyTorch source without it went to stdout
     try:
         path = write_output(output, data, force=force)
     except OutputError as exc:

@@ -100,7 +100,8 @@ def summary(
         raise typer.Exit(exit_for(result.diagnostics))
     if warnings or result.errors:
         print_diagnostics([d for d in result.diagnostics if d.is_error or warnings])
-    if train and not result.report.training.trains:  # type: ignore[union-attr]
+    training = result.report.training  # (set whenever `train` is)
+    if train and training is not None and not training.trains:
         print_diagnostics(result.diagnostics if warnings else result.errors)
         typer.echo(
             "archscope: error: `--train`: no layer of the network trains (every parameter is frozen, "

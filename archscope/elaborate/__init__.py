@@ -9,13 +9,15 @@ check are passes over the finished graph (:mod:`archscope.passes`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..diagnostics import Collector, Diagnostic, Span
 from ..graph import Graph, Node, Output
 from ..overrides import Overrides
 from ..specdata import LayerPattern, NetworkSpec
-from .builder import Builder, Scope, TooBig
+from .builder import Builder, Scope
 from .freeze import freeze_layers
-from .values import Values, network_values
+from .values import TooBig, Values, network_values
 
 __all__ = ["dedupe", "elaborate"]
 
@@ -54,7 +56,8 @@ def _elaborate(spec: NetworkSpec, overrides: Overrides, diags: Collector) -> Gra
         found = [builder.scope(spec.layers, network.env, at)]
     else:
         found = builder.scope_outputs(spec.layers, network.env, at, spec.outputs)
-    outs = [_main_output(out, ref, diags) for out, ref in zip(found, spec.outputs or [None], strict=True)]
+    refs: list[tuple[str, Span] | None] = list(spec.outputs) if spec.outputs else [None]
+    outs = [_main_output(out, ref, diags) for out, ref in zip(found, refs, strict=True)]
     for out in outs:
         if out is not None:
             out.users += 1
@@ -118,7 +121,7 @@ def _unused_outputs(nodes: list[Node], outs: list[Node | None], diags: Collector
 
 def dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
     """Errors in a block definition repeat once per instance: keep the first of each."""
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     out: list[Diagnostic] = []
     for d in diags:
         message = d.message.replace(f"`{d.layer}`", "") if d.layer else d.message

@@ -82,7 +82,7 @@ class Builder:
         self.by_name: dict[str, Node] = {}
         self.dangling = False  # a reference named no layer: it may have meant any unused one
         self.skipped: dict[str, Skipped] = {}  # by qualified name: the layers whose `if:` was false
-        self.repeats: dict[str, list[Output]] = {}  # by qualified name: a repeated entry's output per instance
+        self.repeats: dict[str, list[Output | None]] = {}  # by qualified name: a repeated entry's output per instance
         self.max_nodes = max_layers()  # this analysis's layer limit (archscope.limits)
 
     # -- scopes -----------------------------------------------------------------------
@@ -131,7 +131,11 @@ class Builder:
                     ins += self._every(ref, index, entries, at)
                 else:
                     ins.append(self._input(ref, i, index, outputs, at, inputs, names, entries[i].span))
-            outputs[i] = self.entry(entries[i], names[i], env, ins, at) if kept else self._consumed(ins)
+            if kept:
+                outputs[i] = self.entry(entries[i], names[i], env, ins, at)
+            else:
+                self._consumed(ins)
+                outputs[i] = None
         return names, outputs
 
     def _kept(self, entry: LayerEntry, env: dict[str, Any], at: Scope) -> bool | None:
@@ -257,11 +261,11 @@ class Builder:
         if base in index:
             source = outputs.get(index[base])
         else:
-            found = self.by_name.get(at.prefix + base) if base else None
-            if found is None:
+            layer = self.by_name.get(at.prefix + base) if base else None
+            if layer is None:
                 self._no_layer(ref, what, at)
                 return None
-            source = Output(found)
+            source = Output(layer)
         if source is None or source.shape is None:
             return None  # a failed layer: its error is already reported
         if source.node.name != at.prefix + base or source.port:  # a block instance, a repeat: no outputs
@@ -336,7 +340,9 @@ class Builder:
         self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
     ) -> Output | None:
         result = self._entry(entry, name, env, ins, at)
-        return self._consumed(ins) if result is None else result
+        if result is None:
+            self._consumed(ins)
+        return result
 
     def _entry(
         self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
@@ -370,7 +376,8 @@ class Builder:
             if op is not None:
                 out = Output(self.op_node(entry, op, full, env_i, current, at))
             else:
-                out = self.block_instance(entry, block, full, env_i, current, at)  # type: ignore[arg-type]
+                assert block is not None  # `_entry` returned early when the name is neither op nor block
+                out = self.block_instance(entry, block, full, env_i, current, at)
                 per = max(1, len(self.nodes) - before) if per is None else per
             current = [out]
             if entry.repeat is not None:

@@ -70,6 +70,7 @@ def _explicit_names(
             diags.error("E007", f"`{entry.name}` is reserved for the scope's input", entry.name_span, notes=notes)
         elif entry.name in taken:
             first = taken[entry.name].name_span
+            assert first is not None  # a named entry has its name's span
             diags.error(
                 "E007",
                 f"layer name `{entry.name}` is used twice (first at line {first.line})",

@@ -189,7 +189,8 @@ def _checked(fn: Any, name: str, used: set[str]) -> Any:
             or not math.isfinite(args[0])
         ):
             raise ExprError(f"`{name}` takes one finite number")
-        return fn(args[0])
+        result: int = fn(args[0])
+        return result
 
     return call
 

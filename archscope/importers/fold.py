@@ -514,8 +514,8 @@ def _arg_for(
             if k is not None and k > 1:
                 return Expr(f"{k} * {name}")
     wanted = [w for w in ("c" if key == "out" else "", key, f"{rel}_{key}") if w]
-    name = next((w for w in wanted if w not in used and w not in _BANNED and w.isidentifier()), None)
-    name = _free(name or f"{rel}_{key}", used)
+    free = next((w for w in wanted if w not in used and w not in _BANNED and w.isidentifier()), None)
+    name = _free(free or f"{rel}_{key}", used)
     t.args[name] = list(vec)
     family[name] = kind
     return name

@@ -222,8 +222,8 @@ class _Walk:
 
     def folded(self) -> dict[str, Any]:
         """The constants computed by nodes, by name (for another round of shape inference)."""
-        self.prepare()
-        made = {o for n in self.nodes if id(n) not in self.data for o in n.output if o}
+        data = self.prepare()
+        made = {o for n in self.nodes if id(n) not in data for o in n.output if o}
         inits = {t.name for t in self.graph.initializer}
         return {k: v.array for k, v in self.values.items() if k in made and k not in inits and v.array is not None}
 
@@ -407,7 +407,9 @@ class _Walk:
                         shapes.append(self.data_shape(name, n))
                     args.append(refs.index(v.ref))
                 elif k in WEIGHT_INPUTS.get(n.op_type, ()) and v.dtype in FLOATS and v.shape:
-                    w = Weight(v.init or name, tuple(v.shape))
+                    # an initializer's dims are all known; a computed weight's may hold a None (shape
+                    # inference left it open): passed on as it is, for the rules to refuse
+                    w = Weight(v.init or name, tuple(v.shape))  # type: ignore[arg-type]
                     weights.append(w)
                     args.append(w)
                 elif v.array is not None:
@@ -416,7 +418,9 @@ class _Walk:
                     args.append(None)
             per_node.append(tuple(args))
         last = chain[-1]
-        outs = (*(self.inner_shape(n.output[0]) for n in chain[:-1]), self.data_shape(last.output[0], last))
+        insides = tuple(self.inner_shape(n.output[0]) for n in chain[:-1])
+        out = self.data_shape(last.output[0], last)
+        outs = (*insides, out)
         kwargs = {
             "opset": self.opset,
             "op_type": chain[0].op_type,
@@ -430,7 +434,7 @@ class _Walk:
                 args=node_args,
                 kwargs=kwargs,
                 inputs=tuple(shapes),
-                out=outs[-1],
+                out=out,
                 weights={k: a.shape for k, a in enumerate(node_args) if isinstance(a, Weight)},
             )
         else:
@@ -439,7 +443,7 @@ class _Walk:
                 args=tuple(per_node),
                 kwargs=kwargs,
                 inputs=tuple(shapes),
-                out=outs[-1],
+                out=out,
             )
         return found, refs, weights
 

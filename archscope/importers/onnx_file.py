@@ -39,8 +39,9 @@ def size_bound(op_type: str, shapes: list[tuple | None], arrays: list[Any]) -> i
     for the ops whose output size they decide. A file cannot make the importer allocate more."""
     import numpy as np
 
-    if shapes and all(sh is not None and None not in sh for sh in shapes):
-        return sum(numel(tuple(sh)) for sh in shapes)
+    known = [sh for sh in shapes if sh is not None and None not in sh]
+    if shapes and len(known) == len(shapes):
+        return sum(numel(tuple(sh)) for sh in known)
     try:
         if op_type in GROWING:
             return GROWING[op_type](arrays)

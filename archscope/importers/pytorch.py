@@ -344,7 +344,7 @@ class _Walk:
         a multi-output layer's tuple, or a call that changes nothing archscope sees."""
         value = self.values.get(node)
         tensors = self.tensors(node)
-        weights = [self.refs[a].weight for a in node.all_input_nodes if a in self.refs and self.refs[a].weight]
+        weights = [w for a in node.all_input_nodes if a in self.refs and (w := self.refs[a].weight) is not None]
         if not tensors and weights and isinstance(value, TensorShape):
             # a view or cast of a parameter (`self.gamma.reshape(1, -1, 1, 1)`): still that parameter
             self.refs[node] = _Value(weight=Weight(weights[0].name, tuple(value)))

@@ -105,7 +105,7 @@ def _write(model: Model, ctx: Context, done: list[tuple[Row, Translated]], name:
     if ctx.detect is not None and model.reg_max > 1:
         draft = spec_text(model, ctx, done, name, source, size, [], None)
         analysis = analyze(f"{name}.yaml", text=draft)
-        if analysis.errors:
+        if analysis.errors or analysis.report is None:
             return _failed(name, model, analysis.diagnostics, owner)
         boxes = {row.name: row.output_shape for row in analysis.report.layers if row.name.endswith(".box")}
         try:

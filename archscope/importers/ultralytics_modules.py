@@ -73,7 +73,8 @@ class Context:
 
     def need_conv(self, **features: bool) -> str:
         """The conv block, with each feature a row asks for (they only add arguments)."""
-        self.conv = replace(self.conv, **{k: v or getattr(self.conv, k) for k, v in features.items()})
+        changes: dict[str, Any] = {k: v or getattr(self.conv, k) for k, v in features.items()}
+        self.conv = replace(self.conv, **changes)
         return self.use("conv", lambda: blocks.conv(self.conv))
 
 
@@ -470,7 +471,9 @@ def detect(row: Row, ctx: Context) -> Translated:
     if -1 in row.sources:
         raise _error(row, "E108", "`Detect` takes feature maps, not the image", row.from_span)
     reg_max, c0 = ctx.model.reg_max, channels[0]
-    box_c, cls_c = max(16, c0 // 4, reg_max * 4), max(c0, min(nc, 100))  # type: ignore[operator, type-var]
+    if c0 is None:  # as `_c1`: an input whose channels are not known
+        raise Skip
+    box_c, cls_c = max(16, c0 // 4, reg_max * 4), max(c0, min(nc, 100))
     legacy = ctx.legacy
     scale = ctx.use("detect_scale", lambda: blocks.detect_scale(legacy))
     ctx.need_conv(groups=not legacy)

@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import ShapeError
-from .field import transposed, window
+from .field import Window, transposed, window
 from .registry import (
     Attr,
     Attrs,
@@ -56,6 +56,7 @@ from .registry import (
     Reference,
     Saves,
     Shape,
+    ShapeWarning,
     Sizes,
     Unsupported,
     compact,
@@ -67,7 +68,7 @@ from .registry import (
 from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
-def _geometry(a: Attrs, x: Shape, rank: int):
+def _geometry(a: Attrs, x: Shape, rank: int) -> tuple[Shape, Shape, Shape, Shape, Shape]:
     kernel = per_dim(a["kernel"], rank, "kernel")
     stride = per_dim(a["stride"], rank, "stride")
     dilation = per_dim(a["dilation"], rank, "dilation")
@@ -88,15 +89,16 @@ def _geometry(a: Attrs, x: Shape, rank: int):
     return kernel, stride, pads, dilation, tuple(2 * p for p in pads)
 
 
-def _field_geometry(a: Attrs, rank: int):
+def _field_geometry(a: Attrs, rank: int) -> Window:
     """Per-dim (kernel, stride, left padding, dilation) for the receptive field (``same``: PyTorch
     pads ``total // 2`` on the left)."""
     kernel, stride, pads, dilation, _ = _geometry(a, (), rank)
     return kernel, stride, pads, dilation
 
 
-def _transposed_geometry(a: Attrs, rank: int):
-    return tuple(per_dim(a[k], rank, k) for k in ("kernel", "stride", "padding", "dilation"))
+def _transposed_geometry(a: Attrs, rank: int) -> Window:
+    kernel, stride, padding, dilation = (per_dim(a[k], rank, k) for k in ("kernel", "stride", "padding", "dilation"))
+    return kernel, stride, padding, dilation
 
 
 def _check_groups(a: Attrs, c_in: int) -> None:
@@ -118,10 +120,14 @@ def _convolution_mode_macs(inputs: list[Any], outputs: list[Any]) -> int:
     """fvcore's conv formula for ``aten::_convolution_mode`` (``padding="same"``/``"valid"``)."""
     from fvcore.nn.jit_handles import conv_flop_count, get_shape
 
-    return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
+    flops: int = conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), transposed=False)
+    return flops
 
 
-def _backward_rules(cost: Callable[[Attrs, Sequence[Shape], Shape], Cost]):
+BackwardRule = Callable[[Attrs, Sequence[Shape], Shape], Backward]
+
+
+def _backward_rules(cost: Callable[[Attrs, Sequence[Shape], Shape], Cost]) -> tuple[BackwardRule, BackwardRule]:
     """The op's backward MACs (input and weight gradient: each the forward's MACs), and what
     torch.utils.flop_counter counts (its weight-gradient formula counts ``groups`` × that)."""
 
@@ -153,7 +159,7 @@ def conv_kernel(a: Attrs) -> str:
     return "grouped" if a["groups"] > 1 else "gemm"
 
 
-def conv_family(rank: int):
+def conv_family(rank: int) -> OpDef:
     name = f"conv{rank}d"
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -194,7 +200,7 @@ def conv_family(rank: int):
         flop_counter=lambda a, inputs, out: 2 * macs(a, inputs, out),
     )
 
-    def warnings(a: Attrs, inputs: Sequence[Shape]):
+    def warnings(a: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
         if a["padding"] == "same":
             return []
         kernel, stride, pads, dilation, _ = _geometry(a, inputs[0], rank)
@@ -288,7 +294,7 @@ def _onnx_conv(rank: int, transposed: bool = False) -> Callable[[Found], dict[st
     return rule
 
 
-def _transposed_family(rank: int):
+def _transposed_family(rank: int) -> OpDef:
     name = f"conv_transpose{rank}d"
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -333,10 +339,11 @@ def _transposed_family(rank: int):
         return numel(per_dim(a["kernel"], rank, "kernel"))
 
     def thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-        return numel(out) * (inputs[0][0] // a["groups"]) * kernel(a)
+        groups: int = a["groups"]
+        return numel(out) * (inputs[0][0] // groups) * kernel(a)
 
     def torchinfo(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-        weights = kernel(a) * inputs[0][0] * (a["out"] // a["groups"])
+        weights: int = kernel(a) * inputs[0][0] * (a["out"] // a["groups"])
         return weights * numel(out[1:]) + bias(a, out)
 
     peers = Counted(

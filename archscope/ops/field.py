@@ -78,7 +78,8 @@ def unknown(reason: str) -> Field:
     return Field("unknown", reason=reason)
 
 
-Geometry = Callable[[Attrs, int], tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[int]]]
+Window = tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[int]]  # kernel, stride, left pad, dilation
+Geometry = Callable[[Attrs, int], Window]
 
 
 @lru_cache(maxsize=1024)

@@ -67,7 +67,8 @@ def _linear_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
 
 
 def _linear_macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    return inputs[0][0] * a["out"]
+    out_features: int = a["out"]
+    return inputs[0][0] * out_features
 
 
 def _linear_and_bias(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:

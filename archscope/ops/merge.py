@@ -102,7 +102,7 @@ def _concat_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             raise ShapeError(
                 "E105",
                 f"`concat` along dim {dim} needs the other sizes equal",
-                expected=fmt_shape(first[:dim] + ("*",) + first[dim + 1 :]),  # type: ignore[operator]
+                expected=fmt_shape(first[:dim] + ("*",) + first[dim + 1 :]),
                 found=_shapes(inputs),
             )
         total += s[dim]

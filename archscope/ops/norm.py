@@ -60,7 +60,7 @@ from .registry import (
 EPS = Float(0.0, above_min=True)
 
 
-def _batchnorm(rank: int):
+def _batchnorm(rank: int) -> OpDef:
     name = f"batchnorm{rank}d"
     ranks = {1: (1, 2), 2: (3,), 3: (4,)}[rank]
     layout = {1: "(C,) or (C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}[rank]
@@ -123,7 +123,8 @@ def _lrn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
 
 def _lrn_ptflops(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
     c, *spatial = inputs[0]
-    return 3 * numel(out) + (c + a["size"] - 1) * numel(tuple(spatial))
+    size: int = a["size"]
+    return 3 * numel(out) + (c + size - 1) * numel(tuple(spatial))
 
 
 def _bn_import(found: Found) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def _bn_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
-def _functional_bn(ranks: tuple[int, ...]):
+def _functional_bn(ranks: tuple[int, ...]) -> Callable[[Found], dict[str, Any]]:
     """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)`` with
     the module's own statistics (timm's ``BatchNormAct2d`` calls it in its ``forward``)."""
 

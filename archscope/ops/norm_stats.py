@@ -55,6 +55,7 @@ from .registry import (
     Cost,
     Count,
     Counted,
+    CountRule,
     Float,
     Found,
     Importer,
@@ -84,7 +85,7 @@ def _fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
     return _stats_ops(a, out)
 
 
-def _affine_doubles(k: int):
+def _affine_doubles(k: int) -> CountRule:
     def rule(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
         return k * (2 if a["affine"] else 1) * numel(out)
 

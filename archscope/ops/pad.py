@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .counting import NOTHING
-from .field import window
+from .field import Window, window
 from .registry import (
     Attr,
     Attrs,
@@ -38,7 +38,7 @@ def _sides(a: Attrs) -> tuple[int, int, int, int]:
     return (p, p, p, p) if isinstance(p, int) else p
 
 
-def _field_geometry(a: Attrs, rank: int):
+def _field_geometry(a: Attrs, rank: int) -> Window:
     left, _, top, _ = _sides(a)
     return (1, 1), (1, 1), (top, left), (1, 1)
 

@@ -24,13 +24,13 @@ trace it: see ``reference``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import NOTHING, only, per_input, per_output, thop_adaptive_avg
-from .field import Field, Taps, everything, transposed, window
+from .field import Field, Taps, Window, everything, transposed, window
 from .registry import (
     Attr,
     Attrs,
@@ -45,6 +45,7 @@ from .registry import (
     Reference,
     Saves,
     Shape,
+    ShapeWarning,
     Sizes,
     Source,
     Unsupported,
@@ -60,7 +61,7 @@ from .registry import (
 from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
-def _window(a: Attrs, rank: int):
+def _window(a: Attrs, rank: int) -> Window:
     kernel = per_dim(a["kernel"], rank, "kernel")
     stride = per_dim(a["stride"] if a["stride"] is not None else a["kernel"], rank, "stride")
     pads = per_dim(a["padding"], rank, "padding")
@@ -75,7 +76,7 @@ def _indices(a: Attrs) -> tuple[ExtraOutput, ...]:
     return (INDICES,) if a.get("return_indices") else ()
 
 
-def _pool_family(kind: str, rank: int):
+def _pool_family(kind: str, rank: int) -> OpDef:
     name = f"{kind}pool{rank}d"
     # PyTorch's avg_pool3d (pool3d_shape_check with check_input_size) also requires the input
     # itself, without padding, to be at least the kernel in every dim; the other pools do not
@@ -113,7 +114,7 @@ def _pool_family(kind: str, rank: int):
     def cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
         return Cost(ops=numel(per_dim(a["kernel"], rank, "kernel")) * numel(out))
 
-    def warnings(a: Attrs, inputs: Sequence[Shape]):
+    def warnings(a: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
         if a["ceil_mode"]:
             return []
         return drop_warnings(inputs[0], *_window(a, rank))
@@ -218,8 +219,13 @@ def _adaptive_taps(a: Attrs, inputs: Sequence[Shape], out: Shape) -> tuple[Taps 
             taps.append(None)
             continue
         r = Fraction(size_in, size_out)
-        taps.append(Taps(r, lambda o, r=r: range(math.floor(o * r), math.ceil((o + 1) * r))))
+        taps.append(Taps(r, _adaptive_window(r)))
     return tuple(taps)
+
+
+def _adaptive_window(r: Fraction) -> Callable[[int], range]:
+    """Output ``o`` reads input units ``⌊o·r⌋ … ⌈(o+1)·r⌉ − 1``."""
+    return lambda o: range(math.floor(o * r), math.ceil((o + 1) * r))
 
 
 ADAPTIVE_FIELD = Field("taps", _adaptive_taps)
@@ -333,7 +339,7 @@ def _check_switches_fit(a: Attrs, source: Source) -> None:
         )
 
 
-def _unpool_geometry(a: Attrs, rank: int):
+def _unpool_geometry(a: Attrs, rank: int) -> Window:
     kernel, stride, pads, _ = _window(a, rank)
     return kernel, stride, pads, (1,) * rank
 
@@ -361,7 +367,7 @@ def _unpool_import(found: Found) -> dict[str, Any]:
     return attrs
 
 
-def _pool_import(kind: str):
+def _pool_import(kind: str) -> Callable[[Found], dict[str, Any]]:
     """``nn.MaxPoolNd``/``nn.AvgPoolNd`` or ``F.max_poolNd``/``F.avg_poolNd``: kernel, stride
     (default: the kernel), padding, dilation and return_indices (max), ceil_mode, count_include_pad
     (avg; ``divisor_override`` has no archscope form)."""
@@ -394,7 +400,7 @@ def _pool_import(kind: str):
     return rule
 
 
-def _onnx_pool(kind: str, rank: int):
+def _onnx_pool(kind: str, rank: int) -> Callable[[Found], dict[str, Any]]:
     """ONNX MaxPool/AveragePool: the window (stride defaults to 1 in ONNX, to the kernel in
     PyTorch), ``ceil_mode``; MaxPool's ``dilations`` and second output (the indices);
     AveragePool's ``count_include_pad`` (ONNX default 0, PyTorch's True: it matters only with
@@ -417,7 +423,7 @@ def _onnx_pool(kind: str, rank: int):
     return rule
 
 
-def _onnx_global(rank: int):
+def _onnx_global(rank: int) -> Callable[[Found], dict[str, Any]]:
     """ONNX GlobalMaxPool on a map of ``rank`` spatial dims: adaptive max pooling to 1."""
 
     def rule(found: Found) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ..limits import take_suggestion
 
@@ -65,7 +65,8 @@ class Int:
             raise AttrError(self.describe(), v)
         if not self.min <= v <= self.max:
             raise AttrError(self.describe(), v)
-        return v
+        checked: int = v
+        return checked
 
     def describe(self) -> str:
         return f"an integer ≥ {self.min}" if self.max == MAX_DIM else f"an integer in {self.min}..{self.max}"
@@ -129,7 +130,8 @@ class Sizes:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if _is_int(v) and self.min <= v <= MAX_DIM:
-            return v
+            size: int = v
+            return size
         if isinstance(v, (list, tuple)) and len(v) in self.length:
             if all(_is_int(x) and self.min <= x <= MAX_DIM for x in v):
                 return tuple(v)
@@ -176,7 +178,8 @@ class Choice:
     def __call__(self, v: Any) -> str:
         if v not in self.values:
             raise AttrError(self.describe(), v)
-        return v
+        chosen: str = v
+        return chosen
 
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{x}`" for x in self.values)
@@ -184,10 +187,19 @@ class Choice:
     accepts_str = True
 
 
+class AttrType(Protocol):
+    """An attribute's checker (``Int``, ``Sizes``, …): converts a written value or raises
+    :class:`AttrError`, and says in words what it accepts."""
+
+    def __call__(self, v: Any) -> Any: ...
+
+    def describe(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Attr:
     name: str
-    type: Callable[[Any], Any]
+    type: AttrType
     default: Any = REQUIRED
     doc: str = ""
 
@@ -400,15 +412,17 @@ class Construct:
     kwargs: tuple[tuple[str, Any], ...] = ()
     helper: bool = False
 
-    def module_class(self) -> type:
+    def module_class(self) -> type[Any]:
         """The class (imports torch)."""
         if self.helper:
             from . import torch_modules
 
-            return getattr(torch_modules, self.cls)
+            helper: type[Any] = getattr(torch_modules, self.cls)
+            return helper
         from torch import nn
 
-        return getattr(nn, self.cls)
+        cls: type[Any] = getattr(nn, self.cls)
+        return cls
 
     def build(self) -> Any:
         return self.module_class()(*self.args, **dict(self.kwargs))
@@ -731,7 +745,8 @@ def numel(shape: Shape) -> int:
     return n
 
 
-def fmt_shape(shape: Shape | None) -> str:
+def fmt_shape(shape: tuple[int | str, ...] | None) -> str:
+    """``(1, 3, 224, 224)``; ``?`` for no shape; a ``*`` in it stands for any size."""
     if shape is None:
         return "?"
     return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(d) for d in shape) + ")"

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..diagnostics import ShapeError
 from .counting import NOTHING, exact, only
-from .field import Field, Taps, same, upsample, window
+from .field import Field, Taps, Window, same, upsample, window
 from .registry import (
     Attr,
     Attrs,
@@ -191,7 +191,7 @@ def _shuffle_field(a: Attrs) -> Field:
     return Field("taps", _shuffle_taps)
 
 
-def _unshuffle_geometry(a: Attrs, rank: int):
+def _unshuffle_geometry(a: Attrs, rank: int) -> Window:
     r = a["downscale"]
     return (r,) * rank, (r,) * rank, (0,) * rank, (1,) * rank
 
@@ -211,7 +211,11 @@ def _channel_shuffle_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Con
 def _upsample_import(found: Found) -> dict[str, Any]:
     """``nn.Upsample`` or ``F.interpolate``: mode, a size or a scale, align_corners."""
     m = found.obj
-    get = (lambda n, i, d: getattr(m, n, d)) if m is not None else (lambda n, i, d: found.arg(i, n, d))
+
+    def get(n: str, i: int, d: Any) -> Any:
+        """Attribute ``n`` of the module, else argument ``i`` (or keyword ``n``) of the call."""
+        return getattr(m, n, d) if m is not None else found.arg(i, n, d)
+
     size, scale = get("size", 1, None), get("scale_factor", 2, None)
     mode, align = get("mode", 3, "nearest"), get("align_corners", 4, None)
     if found.obj is None and found.kwargs.get("recompute_scale_factor"):

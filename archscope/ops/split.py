@@ -11,7 +11,7 @@ torch.utils.flop_counter counts none of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -108,7 +108,7 @@ def chunk_sizes(a: Attrs, x: Shape) -> tuple[int, ...]:
     return tuple(sections)
 
 
-def _chunk(k: int):
+def _chunk(k: int) -> Callable[[Attrs, Sequence[Shape]], Shape]:
     """The shape rule of chunk ``k``."""
 
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:

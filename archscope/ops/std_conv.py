@@ -40,6 +40,7 @@ from .registry import (
     Bool,
     Construct,
     Cost,
+    Count,
     Counted,
     Float,
     Saves,
@@ -54,7 +55,9 @@ CONV2D = conv_family(2)  # the rules it shares (not registered again: a fresh Op
 
 def _weights(a: Attrs, inputs: Sequence[Shape]) -> int:
     kernel = a["kernel"] if isinstance(a["kernel"], tuple) else (a["kernel"],) * 2
-    return numel(kernel) * (inputs[0][0] // a["groups"]) * a["out"]
+    groups: int = a["groups"]
+    out_channels: int = a["out"]
+    return numel(kernel) * (inputs[0][0] // groups) * out_channels
 
 
 def _standardisation_ops(a: Attrs, inputs: Sequence[Shape]) -> int:
@@ -67,9 +70,10 @@ def _cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return replace(conv, params=conv.params + gains, ops=conv.ops + _standardisation_ops(a, inputs))
 
 
-def _fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    conv = CONV2D.counted.fvcore(a, inputs, out)  # type: ignore[union-attr]
-    return conv + _standardisation_ops(a, inputs)
+def _fvcore(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
+    counted = CONV2D.counted
+    assert counted is not None  # conv2d declares its peer counts
+    return counted.fvcore(a, inputs, out) + _standardisation_ops(a, inputs)
 
 
 def _zero(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:

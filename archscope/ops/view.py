@@ -23,7 +23,7 @@ FlopCounterMode count none of ``reshape``, ``permute``, ``transpose``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import ShapeError
@@ -117,7 +117,8 @@ def _reshape_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             expected=f"sizes whose product is {total}",
             found=f"{list(target)} on {fmt_shape(x)}",
         )
-    return target
+    shape: Shape = target
+    return shape
 
 
 def _order(a: Attrs, rank: int, name: str) -> tuple[int, ...]:
@@ -132,7 +133,8 @@ def _order(a: Attrs, rank: int, name: str) -> tuple[int, ...]:
                 expected=f"{len(dims)} dims",
                 found=f"{rank} dims",
             )
-        return dims
+        permutation: tuple[int, ...] = dims
+        return permutation
     d0, d1 = a["dim0"], a["dim1"]
     if max(d0, d1) >= rank:
         raise ShapeError(
@@ -146,7 +148,7 @@ def _order(a: Attrs, rank: int, name: str) -> tuple[int, ...]:
     return tuple(order)
 
 
-def _moved(name: str):
+def _moved(name: str) -> tuple[Callable[[Attrs, Sequence[Shape]], Shape], Callable[[Attrs], Field]]:
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         x = inputs[0]
         return tuple(x[i] for i in _order(a, len(x), name))

@@ -113,8 +113,8 @@ def onnx_window(found: Any, rank: int, default_stride: Any = 1) -> dict[str, Any
         x = found.inputs[0][1:]
         pads = []
         for i in range(rank):
-            out = -(-x[i] // stride[i])
-            total = max((out - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - x[i], 0)
+            size = -(-x[i] // stride[i])
+            total = max((size - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - x[i], 0)
             if total % 2:
                 raise Unsupported(f"auto_pad={auto} pads {total} (unevenly) on one dim")
             pads.append(total // 2)

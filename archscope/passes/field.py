@@ -219,7 +219,8 @@ def _union(node: Node, dims: list[DimField], notes: list[str], work: Work) -> Di
 
 
 def _same(node: Node, inputs: list[NodeField], notes: list[str], work: Work) -> NodeField:
-    rank = len(node.shape) - 1 if node.shape else 0
+    out_shape = node.shape or ()
+    rank = len(out_shape) - 1 if out_shape else 0
     if len(inputs) == 1 and node.inputs[0].shape == node.shape:  # elementwise on one input: its field
         return inputs[0]
     if not rank:
@@ -230,7 +231,7 @@ def _same(node: Node, inputs: list[NodeField], notes: list[str], work: Work) -> 
         here: list[DimField] = []
         for src, f, shape in zip(node.inputs, inputs, shapes):
             d = f.dims[axis] if axis < len(f.dims) else None
-            if d is not None and shape is not None and shape[1 + axis] == 1 and node.shape[1 + axis] > 1:
+            if d is not None and shape is not None and shape[1 + axis] == 1 and out_shape[1 + axis] > 1:
                 notes.append(f"`{node.name}` broadcasts `{src.name}` (size 1 along dim {axis}); its field is left out")
                 continue
             here.append(d)  # type: ignore[arg-type]
@@ -259,7 +260,9 @@ def _node_field(node: Node, inputs: list[NodeField], notes: list[str], work: Wor
     lost = next((f for f in inputs if f.unknown), None)
     if lost is not None:
         return lost
-    fact = REGISTRY[node.op].receptive_field(node.attrs)  # type: ignore[misc]
+    rule = REGISTRY[node.op].receptive_field
+    assert rule is not None  # every op declares one (tests/test_op_facts.py)
+    fact = rule(node.attrs)
     if fact.kind == "unknown":
         return NodeField(unknown=f"`{node.name}`: {fact.reason}")
     if fact.kind == "global" or (inputs and all(f.everywhere for f in inputs)):
@@ -269,7 +272,7 @@ def _node_field(node: Node, inputs: list[NodeField], notes: list[str], work: Wor
     if fact.kind == "same":
         return _same(node, inputs, notes, work)
     if fact.kind == "permuted":  # a view of reordered spatial dims: each keeps its input dim's field
-        source, axes = inputs[0], fact.axes(rank)  # type: ignore[misc]
+        source, axes = inputs[0], fact.axes(rank)
         return NodeField(dims=tuple(source.dims[i] if i < len(source.dims) else None for i in axes))
     source = inputs[0]  # taps: the values' input (unpooling's switches are positions, not values)
     per_dim = fact.taps(node.attrs, node.input_shapes(), node.shape)

@@ -193,8 +193,8 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:  # noqa: C901 - to b
     nodes = graph.nodes
     assert all(n.cost is not None and n.shape is not None for n in nodes), "memory needs a costed graph"
 
-    params = sum(n.cost.params for n in nodes)  # type: ignore[union-attr]
-    buffers = sum(n.cost.buffers for n in nodes)  # type: ignore[union-attr]
+    params = sum(n.cost.params for n in nodes if n.cost is not None)  # (all of them: asserted above)
+    buffers = sum(n.cost.buffers for n in nodes if n.cost is not None)
     trainable = sum(n.trainable_params for n in nodes) if train else 0
     weights = (params + buffers) * width
     optimizer = OPTIMIZERS[options.optimizer] * trainable * width if train else 0
@@ -230,13 +230,15 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:  # noqa: C901 - to b
     counted: set[int] = set()  # the kept storages already reported at a layer
     layer_rows: dict[Node, list[int]] = {}
     for node in nodes:
+        out_shape = node.shape
+        assert out_shape is not None  # a costed graph (asserted above)
         op = REGISTRY[node.op]
         allocated = 0
         srcs = [storage[(src, node.port(i))] for i, src in enumerate(node.inputs)]
         if node in in_place or (node.inputs and op.memory.view(node.attrs, train)):
             main = srcs[0]  # writes into its input, or is a view of it
         else:
-            main = _Storage(nbytes(node.shape), "activations")  # type: ignore[arg-type]
+            main = _Storage(nbytes(out_shape), "activations")
             allocated += main.size
         ledger.hold(main)
         storage[(node, 0)] = main
@@ -265,7 +267,7 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:  # noqa: C901 - to b
                     keep.append(srcs[i])
             if saves.output:
                 keep.append(main)
-            own = sum(numel(node.shape) * batch * b for b in saves.like_output)  # type: ignore[arg-type]
+            own = sum(numel(out_shape) * batch * b for b in saves.like_output)
             own += saves.per_channel * (node.shape[0] if node.shape else 1) * 4
             if own:
                 s = _Storage(own, "activations")

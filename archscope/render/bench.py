@@ -47,7 +47,7 @@ def bench_table(result: Any) -> Table:
         rows.append(d)
     columns = TIMING_COLUMNS + tuple(Column(k, k, show="machine") for k in extra_keys)
     noisy = [t.spread for t in result.timings if t.spread > SPREAD_NOTE]
-    notes = ()
+    notes: tuple[str, ...] = ()
     if noisy:
         notes = (
             f"note: the calls varied by up to {max(noisy):.0%} (IQR / median): the machine was busy or its speed "
@@ -131,7 +131,9 @@ def jobs_table(jobs: list[Any], outcomes: list[Any]) -> Table:
     columns = TIMING_COLUMNS + JOB_COLUMNS + tuple(Column(k, k, show="machine") for k in JOB_MACHINE_KEYS)
     executor = next((o.record.get("executor") for o in outcomes), "local")
     nodes = sorted({o.record["node"] for o in outcomes if o.record.get("node")})
-    preamble = (f"executor {executor} · {len(jobs)} jobs on {len(nodes)} node{'s' * (len(nodes) != 1)}",)
+    preamble: tuple[str, ...] = (
+        f"executor {executor} · {len(jobs)} jobs on {len(nodes)} node{'s' * (len(nodes) != 1)}",
+    )
     if envs:
         preamble += (environment_line(envs[0]) + (" (first job)" if len(envs) > 1 else ""),)
     noisy = [o.result.timings[0].spread for o in outcomes if o.result is not None]

@@ -135,7 +135,7 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
             for layer in memory.layers
         ],
     }
-    notes = ()
+    notes: tuple[str, ...] = ()
     if train and memory.peak_phase == BACKWARD:
         notes = ("the peak is in backward: what forward kept, minus what backward has already freed, plus gradients",)
     return Table(

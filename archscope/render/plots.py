@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from io import BytesIO
-from typing import Any, TypeVar
+from typing import Any, ParamSpec
 
 from ..report import Report
 from .safe import oneline
@@ -48,20 +48,20 @@ def _text(value: object) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
-C = TypeVar("C", bound=Callable[..., bytes])
+P = ParamSpec("P")
 PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 
-def _plain_text(chart: C) -> C:
+def _plain_text(chart: Callable[P, bytes]) -> Callable[P, bytes]:
     """``chart`` made and saved with mathtext and TeX off: every label is shown as written."""
 
     @functools.wraps(chart)
-    def wrapper(*args: Any, **kwargs: Any) -> bytes:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> bytes:
         matplotlib = _matplotlib()[0]
         with matplotlib.rc_context(PLAIN_TEXT):  # read when each Text is made, ticks at savefig too
             return chart(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _tick(value: float, _pos: object = None) -> str:

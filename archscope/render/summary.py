@@ -45,7 +45,7 @@ def grouped_rows(report: Report, depth: int | None) -> list[Row]:
     """Rows collapsed to ``depth`` components of the dotted layer name (None: every layer)."""
     out: list[Row] = []
     current: list[LayerRow] = []
-    key = None
+    key = ""  # the current group's name (there is none while `current` is empty)
 
     def flush() -> None:
         if not current:
@@ -215,7 +215,7 @@ def _summary_table(report: Report, depth: int | None, note: str | None, override
         ),
         footer=footer,
         convention=report.convention,
-        document={**report.to_dict(), "overrides": overrides.describe()} if changed else report.to_dict(),
+        document={**report.to_dict(), "overrides": overrides.describe()} if overrides and changed else report.to_dict(),
     )
 
 

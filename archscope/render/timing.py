@@ -209,7 +209,7 @@ def per_layer_table(
             f"; {-overhead * 1e3:.2f} ms more than the plain calls' median: the hooks' own cost and the machine's "
             "noise between calls (the framework overhead between layers is smaller than that)"
         )
-    footer_notes = (
+    footer_notes: tuple[str, ...] = (
         share + rest,
         FLOPS_NOTE,
     )

@@ -7,6 +7,7 @@ This package imports no torch itself; each function imports it when called and r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ def verify(source: str | Path | Analysis, **kwargs: Any) -> VerifyReport:
     return _verify(source, **kwargs)
 
 
-def bench(source: str | Path, config: BenchConfig | None = None, **kwargs: Any) -> BenchResult:
+def bench(source: str | Path | Analysis, config: BenchConfig | None = None, **kwargs: Any) -> BenchResult:
     """See :func:`archscope.torch_backend.benchmark.bench`."""
     from .errors import require_torch
 
@@ -60,7 +61,9 @@ def bench(source: str | Path, config: BenchConfig | None = None, **kwargs: Any) 
     return _bench(source, config, **kwargs)
 
 
-def bench_many(sources: list[str], config: BenchConfig | None = None, **kwargs: Any) -> list[BenchResult]:
+def bench_many(
+    sources: Sequence[str | Path | Analysis], config: BenchConfig | None = None, **kwargs: Any
+) -> list[BenchResult]:
     """See :func:`archscope.torch_backend.benchmark.bench_many` (interleaved timing of several networks)."""
     from .errors import require_torch
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import platform
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from .. import __version__
 from ..api import Analysis
 from ..passes.memory import DTYPES, Memory, MemoryOptions, memory
 from .errors import BackendError, DeviceUnavailable, ForwardTooSlow, MemoryEstimateTooLarge, require_torch
-from .lowering import checked_analysis, lower_graph
+from .lowering import checked_analysis, lower_graph, report_of
 from .memory import available_host_memory
 
 BLOCK_S = 0.02  # a timed block lasts at least this long
@@ -307,7 +307,7 @@ def time_interleaved(
 
 
 def bench_many(
-    sources: list[str | Path | Analysis], config: BenchConfig | None = None, *, progress: Progress | None = None
+    sources: Sequence[str | Path | Analysis], config: BenchConfig | None = None, *, progress: Progress | None = None
 ) -> list[BenchResult]:
     """Time several networks, interleaved (see the module docstring). One result per source."""
     torch = require_torch("`bench`")
@@ -322,7 +322,7 @@ def bench_many(
     timings: list[list[Timing]] = [[] for _ in analyses]
     for batch in config.batches:
         try:
-            entries = [(a.report.name, *_prepare(a, config, device, batch)) for a in analyses]
+            entries = [(report_of(a).name, *_prepare(a, config, device, batch)) for a in analyses]
             samples = interruptible(time_interleaved, entries, config, progress=progress, label=f"batch {batch}")
         except (RuntimeError, NotImplementedError) as exc:
             if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
@@ -333,7 +333,7 @@ def bench_many(
         for i, (a, sm) in enumerate(zip(analyses, samples, strict=True)):
             timings[i].append(
                 Timing(
-                    a.report.name,
+                    report_of(a).name,
                     batch,
                     sm.median,
                     sm.quantile(0.25),
@@ -342,22 +342,23 @@ def bench_many(
                     sm.quantile(0.9),
                     len(sm.per_call),
                     sm.calls_per_block,
-                    a.report.totals.macs,
+                    report_of(a).totals.macs,
                     estimates[(i, batch)].peak_bytes,
                 )
             )
         del entries
         if device == "cuda":
             torch.cuda.empty_cache()
+    reports = [report_of(a) for a in analyses]
     return [
-        BenchResult(
-            a.source, a.report.name, tuple(a.report.input), a.report.totals.params, a.report.totals.macs, tuple(t), env
-        )
-        for a, t in zip(analyses, timings, strict=True)
+        BenchResult(a.source, r.name, tuple(r.input), r.totals.params, r.totals.macs, tuple(t), env)
+        for a, r, t in zip(analyses, reports, timings, strict=True)
     ]
 
 
-def bench(source: str | Path, config: BenchConfig | None = None, *, progress: Progress | None = None) -> BenchResult:
+def bench(
+    source: str | Path | Analysis, config: BenchConfig | None = None, *, progress: Progress | None = None
+) -> BenchResult:
     """Time one network at each batch size of ``config`` (see the module docstring)."""
     return bench_many([source], config, progress=progress)[0]
 

@@ -202,7 +202,7 @@ def calibrate(
     try:
         if progress:
             progress("compute and bandwidth", 0.0)
-        peaks = measure_peaks(device, dtype, threads, min_run_time, clock)
+        peaks: dict[str, Any] = measure_peaks(device, dtype, threads, min_run_time, clock)
         peaks.update(measure_first_touch(device, dtype, threads, min_run_time, clock))
         cal = Calibration(
             device=device,

@@ -214,7 +214,7 @@ def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     scope = ""
     for node in g.nodes:
         op = REGISTRY[node.op]
-        construct: Construct = op.module(node.attrs, [n.shape for n in node.inputs], node.shape)
+        construct: Construct = op.module(node.attrs, [n.known_shape() for n in node.inputs], node.known_shape())
         if node in in_place:
             construct = construct.with_kwargs(inplace=True)
         if construct.helper:
@@ -312,7 +312,7 @@ def onnx_model(analysis: Analysis, source_name: str | None = None, *, model: Any
     g = analysis.graph
     assert g is not None
     model = (model if model is not None else lower_graph(g)).eval()
-    example = tuple(torch.randn(2, *n.shape) for n in g.inputs)  # batch 2: 1 would be specialised
+    example = tuple(torch.randn(2, *n.known_shape()) for n in g.inputs)  # batch 2: 1 would be specialised
     names = (_input_names(g), list(g.output_names))
     failures = []
     for exporter in (_torchscript_export, _dynamo_export):

@@ -145,13 +145,14 @@ def measure(
 
 
 def _measure_axis(source, text, params, names, axis, length, torch) -> list[Measured]:
-    from .lowering import build
+    from .lowering import build, graph_of
 
     first = analyze(source, text=text, params=params)
-    resolution = _input_size(first.graph.input.shape, axis, length)
+    native_input = graph_of(first).input.known_shape()
+    resolution = _input_size(native_input, axis, length)
     analysis = analyze(source, text=text, overrides=Overrides(resolution=resolution, params=params or {}))
     if not analysis.ok:  # too short for the network (a pool with no input left): the spec's own sizes there
-        native = first.graph.input.shape[1:]
+        native = native_input[1:]
         resolution = tuple(length if i == axis else size for i, size in enumerate(native))
         analysis = analyze(source, text=text, overrides=Overrides(resolution=resolution, params=params or {}))
     field: FieldResult = analysis.passes["receptive_field"]
@@ -163,7 +164,7 @@ def _measure_axis(source, text, params, names, axis, length, torch) -> list[Meas
         module.register_forward_hook(
             lambda m, i, o, name=name: captured.__setitem__(name, o[0] if isinstance(o, tuple) else o)
         )
-    shape = (1, analysis.graph.input.shape[0], *resolution)
+    shape = (1, graph_of(analysis).input.known_shape()[0], *resolution)
     x = torch.full(shape, 1e-3, dtype=torch.float64, requires_grad=True)
     model(x)
     results = []

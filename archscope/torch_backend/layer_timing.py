@@ -26,7 +26,7 @@ from typing import Any
 
 from .benchmark import BenchConfig, Progress, _check_memory, _prepare, environment, resolve_device
 from .errors import BackendError, MemoryEstimateTooLarge, require_torch
-from .lowering import checked_analysis, module_names
+from .lowering import checked_analysis, graph_of, module_names, report_of
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def time_layers(
     _check_memory([analysis], config, device)
     try:
         model, x = _prepare(analysis, config, device, batch)
-        names = module_names(analysis.graph)
+        names = module_names(graph_of(analysis))
         median, runs, per_layer = time_model_layers(model, x, names, device, config, progress, clock)
     except (RuntimeError, NotImplementedError) as exc:
         if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
@@ -223,4 +223,4 @@ def time_layers(
         if clock == "cpu"
         else "time.perf_counter"
     )
-    return LayerTiming(analysis.report.name, analysis.source, batch, median, runs, layers, env)
+    return LayerTiming(report_of(analysis).name, analysis.source, batch, median, runs, layers, env)

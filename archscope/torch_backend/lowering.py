@@ -47,6 +47,7 @@ from ..diagnostics import SpecError
 from ..graph import Graph, Node
 from ..ops import REGISTRY
 from ..passes.memory import inplace_nodes
+from ..report import Report
 from .errors import LoweringError, require_torch
 
 
@@ -59,7 +60,7 @@ def checked_analysis(
     unfreeze: Iterable[str] = (),
 ) -> Analysis:
     """Analyse ``source`` (or take an :class:`Analysis`); raise :class:`SpecError` if it has errors."""
-    freezing = {"freeze": tuple(freeze), "unfreeze": tuple(unfreeze)} if freeze or unfreeze else {}
+    freezing: dict[str, Any] = {"freeze": tuple(freeze), "unfreeze": tuple(unfreeze)} if freeze or unfreeze else {}
     if isinstance(source, Analysis):
         if resolution is not None or freezing:
             raise ValueError("`resolution`, `freeze` and `unfreeze` need a spec name or path, not an Analysis")
@@ -69,6 +70,20 @@ def checked_analysis(
     if result.report is None or result.graph is None or result.errors:
         raise SpecError(result.errors or result.diagnostics)
     return result
+
+
+def report_of(analysis: Analysis) -> Report:
+    """The report of an analysis :func:`checked_analysis` passed (which has one)."""
+    if analysis.report is None:
+        raise SpecError(analysis.errors or analysis.diagnostics)
+    return analysis.report
+
+
+def graph_of(analysis: Analysis) -> Graph:
+    """The graph of an analysis :func:`checked_analysis` passed (which has one)."""
+    if analysis.graph is None:
+        raise SpecError(analysis.errors or analysis.diagnostics)
+    return analysis.graph
 
 
 def build(
@@ -151,7 +166,7 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
     for node in g.nodes:
         op = REGISTRY[node.op]
         try:
-            module = op.lower(node.attrs, [n.shape for n in node.inputs], node.shape)
+            module = op.lower(node.attrs, [n.known_shape() for n in node.inputs], node.known_shape())
         except (ValueError, TypeError, RuntimeError) as exc:
             raise LoweringError(
                 f"`{node.name}` ({node.op}) at {node.span}: torch rejects the layer that the static rules accept: {exc}"

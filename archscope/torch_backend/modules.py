@@ -30,7 +30,7 @@ class _FastChildren:
     def __delattr__(self, name: str) -> None:
         if name in self.__dict__.get("_modules", {}):
             self.__dict__.pop(name, None)
-        super().__delattr__(name)  # type: ignore[misc]
+        super().__delattr__(name)
 
 
 class Scope(_FastChildren, nn.Module):
@@ -49,7 +49,10 @@ class Scope(_FastChildren, nn.Module):
 
     def __getitem__(self, key: int | str) -> nn.Module:
         """``net.layer1[0]`` for the instances of a repeated layer, as with ``nn.Sequential``."""
-        return self._modules[str(key)]
+        child = self._modules[str(key)]
+        if child is None:  # `nn.Module` allows a None child; attach never makes one
+            raise KeyError(key)
+        return child
 
 
 class Network(_FastChildren, fx.GraphModule):
@@ -58,6 +61,7 @@ class Network(_FastChildren, fx.GraphModule):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Network:
         copy = super().__deepcopy__(memo)
+        assert isinstance(copy, Network)  # fx copies into a new subclass of `type(self)`
         copy.__class__.__name__ = type(self).__name__  # fx's copy would be named `GraphModule`
         for name, child in copy._modules.items():
             copy.__dict__[name] = child
