@@ -23,7 +23,7 @@ def import_module(
     fold: bool = True,
     analyze: Callable[..., Any],
 ) -> Imported:
-    """An ``nn.Module`` → a spec (the module is run once, in eval mode, at batch 2 and batch 1);
+    """An ``nn.Module`` → a spec (the module is run once, in eval mode, at batch 2);
     ``analyze`` is :func:`archscope.analyze`, which checks the folded spec against the flat one."""
     from .pytorch import Failed, from_module
 
@@ -68,10 +68,8 @@ def _used_params(module: Any, net: Network) -> int:
 
 
 def source_counts(module: Any, net: Network) -> dict[str, Any]:
-    """The source's own numbers: parameters (``numel``) and MACs (``FlopCounterMode`` / 2, batch 1)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """The source's own numbers: parameters (``numel`` of those forward uses), then the MACs
+    (``FlopCounterMode`` / 2) and output shape the trace's forward pass recorded."""
     params = sum(p.numel() for p in module.parameters())
     used = _used_params(module, net)
     if used < params:  # a module forward never calls (a spare head): not part of the network
@@ -79,15 +77,4 @@ def source_counts(module: Any, net: Network) -> dict[str, Any]:
             f"{params - used:,} of the module's {params:,} parameters are never used by forward: not counted"
         )
         params = used
-    example = [torch.randn(1, *s) for s in net.inputs.values()]
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            out = module(*example)
-    finally:
-        module.train(was_training)
-    expect: dict[str, Any] = {"params": params, "macs": counter.get_total_flops() // 2}
-    if isinstance(out, torch.Tensor):
-        expect["output"] = list(out.shape[1:])
-    return expect
+    return {"params": params, **net.expect}

@@ -11,19 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ops.registry import Shape
+from ..ops.registry import Shape, Weight
 from ..spec import NAME_RE
 
+__all__ = ["INPUT", "Layer", "Names", "Network", "Weight"]  # Weight: the ops' type, re-exported
+
 INPUT = "input"  # the name a single-input network's first layer reads
-
-
-@dataclass(frozen=True)
-class Weight:
-    """A learned tensor a part of the source reads directly, as an import rule sees it: a
-    parameter used in a ``forward`` (``x * self.gamma``), an ONNX initializer (a Conv's ``W``)."""
-
-    name: str
-    shape: Shape
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span
 from ..ops import REGISTRY
-from ..ops.registry import Found, Importer, OpDef, Shape, Unsupported, suggest
+from ..ops.registry import Found, Importer, OpDef, Shape, Unsupported, numel, suggest
 from .network import INPUT, Layer, Names, Network, Weight
 
 BATCH = 2  # the batch the trace runs at: a size that is also the batch is told apart from a 1
@@ -202,10 +202,13 @@ class _Tracer:
         return tracer
 
 
-def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]]:
-    """The traced ``GraphModule`` and every node's recorded value (shapes for tensors)."""
+def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any], int]:
+    """The traced ``GraphModule``, every node's recorded value (shapes for tensors), and the MACs
+    of one sample: ``torch.utils.flop_counter.FlopCounterMode``'s FLOPs of the recorded forward
+    pass / 2 / the batch (every operator it counts is linear in the batch)."""
     import torch
     import torch.fx as fx
+    from torch.utils.flop_counter import FlopCounterMode
 
     rules = torch_rules()
     tracer = _Tracer(rules)
@@ -239,7 +242,7 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
             Recorder(gm).run(*example)
     except Exception as e:  # noqa: BLE001 - the user's forward may raise anything: a diagnostic
         raise Failed(
@@ -255,7 +258,7 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
         ) from None
     finally:
         module.train(was_training)
-    return gm, values
+    return gm, values, counter.get_total_flops() // (2 * BATCH)
 
 
 def _first_line(e: BaseException) -> str:
@@ -298,9 +301,10 @@ def from_module(
     Raises :class:`Failed` with every problem found."""
     if not isinstance(shapes, Mapping):
         shapes = {INPUT: tuple(shapes)}
-    gm, values = trace(module, shapes)
+    gm, values, macs = trace(module, shapes)
     walk = _Walk(gm, values, Names(tuple(shapes)))
     inputs = iter(shapes)
+    out: Any = None  # the output node's recorded value
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             walk.refs[node] = _Value(ref=next(inputs))
@@ -309,6 +313,7 @@ def from_module(
             walk.refs[node] = _Value(weight=Weight(node.target, tuple(value) if isinstance(value, tuple) else ()))
         elif node.op == "output":
             walk.outputs = _outputs(node.args[0], walk.refs)
+            out = values.get(node)
         else:
             target = module_target(gm.get_submodule(node.target)) if node.op == "call_module" else call_target(node)
             if not walk.passes_through(node, target):
@@ -317,6 +322,7 @@ def from_module(
         raise Failed(walk.problems)
     layers, owner = walk.layers, walk.owner
     net = Network(name=name, inputs=dict(shapes), layers=layers, outputs=walk.outputs, source=source)
+    net.expect = {"macs": macs} | ({"output": list(_strip(out))} if _is_shape(out) else {})
     net.weights = [owner[x.name].removeprefix("param:") for x in layers if ":" in x.origin and x.name in owner]
     net.modules = {path: m._get_name() for path, m in module.named_modules() if path}
     return net, owner
@@ -380,7 +386,7 @@ class _Walk:
             self.problems.append(_no_op(path, target, reasons, where, module_obj))
             self.refs[node] = _Value(ref=f"?{node.name}")
             return
-        weights = _weights(found)
+        weights = found.learned()
         if module_obj is not None:
             n_params = sum(p.numel() for p in module_obj.parameters())
             self._count_call(node.target, target, n_params, where)
@@ -413,17 +419,6 @@ class _Walk:
                     found=f"call {self.called[path]}",
                 )
             )
-
-
-def numel(shape: Shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def _weights(found: Found) -> list[Weight]:
-    return [a for a in (*found.args, *found.kwargs.values()) if isinstance(a, Weight)]
 
 
 def _weights_owner(weights: list[Weight]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from .. import __version__
@@ -20,27 +19,7 @@ from ..spec import visible
 from .ultralytics_blocks import BlockDef, Layer
 from .ultralytics_modules import Context, Translated
 from .ultralytics_yaml import Model, Row
-
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
-
-
-def scalar(value: Any) -> str:
-    """A value as YAML flow text: names plain, other strings quoted (JSON is YAML)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(scalar(v) for v in value) + "]"
-    text = str(value)
-    return text if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS else json.dumps(text)
-
-
-def flow(entry: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in entry.items()) + "}"
+from .write import flow, scalar
 
 
 def _block(name: str, block: BlockDef) -> list[str]:

@@ -31,7 +31,7 @@ class Expr:
 def scalar(v: Any) -> str:
     """``v`` as a YAML flow value that reads back as the same value."""
     if isinstance(v, Expr):
-        return json.dumps(v.text, ensure_ascii=False)
+        return json.dumps(v.text, ensure_ascii=not v.text.isprintable())
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -50,7 +50,7 @@ def scalar(v: Any) -> str:
     text = str(v)
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return json.dumps(text, ensure_ascii=not text.isprintable())  # a line break or control: escaped
 
 
 def flow(entry: Mapping[str, Any]) -> str:

@@ -36,6 +36,7 @@ from .registry import (
     Saves,
     Shape,
     Unsupported,
+    Weight,
     always,
     fmt_shape,
     imports,
@@ -100,7 +101,7 @@ def _functional_linear(found: Found) -> dict[str, Any]:
     if len(found.inputs) != 1 or len(found.inputs[0]) != 1:
         raise Unsupported("not one feature vector times a learned weight")
     weight, bias = found.arg(1, "weight"), found.arg(2, "bias", None)
-    if not hasattr(weight, "shape") or len(weight.shape) != 2 or weight.shape[1] != found.inputs[0][0]:
+    if not isinstance(weight, Weight) or len(weight.shape) != 2 or weight.shape[1] != found.inputs[0][0]:
         raise Unsupported("a weight that is not a learned (out, in) matrix")
     return {"out": weight.shape[0]} | ({} if bias is not None else {"bias": False})
 

@@ -45,6 +45,7 @@ from .registry import (
     Saves,
     Shape,
     Unsupported,
+    Weight,
     fmt_shape,
     imports,
     kernel_is,
@@ -152,7 +153,7 @@ def _functional_bn(ranks: tuple[int, ...]) -> Callable[[Found], dict[str, Any]]:
             raise Unsupported(f"a rank-{len(found.inputs[0])} input")
         mean, var = found.arg(1, "running_mean", None), found.arg(2, "running_var", None)
         weight, bias = found.arg(3, "weight", None), found.arg(4, "bias", None)
-        if mean is None or var is None or not hasattr(mean, "shape"):
+        if not isinstance(mean, Weight) or not isinstance(var, Weight):
             raise Unsupported("no running statistics (it normalises with the batch's)")
         if (weight is None) != (bias is None):
             raise Unsupported("a weight without a bias, or a bias without a weight")

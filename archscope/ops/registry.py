@@ -490,6 +490,15 @@ class Unsupported(Exception):
 
 
 @dataclass(frozen=True)
+class Weight:
+    """A learned tensor a part of the source reads directly, as an import rule sees it: a
+    parameter used in a ``forward`` (``x * self.gamma``), an ONNX initializer (a Conv's ``W``)."""
+
+    name: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
 class Found:
     """A part of a foreign network, as an importer found it (``archscope import``).
 
@@ -500,7 +509,7 @@ class Found:
 
     For an ONNX node, ``args`` are its inputs in order: a tensor of the network → its index among
     ``inputs``; a learned initializer (a Conv's ``W`` and ``B``, a Mul's per-channel weight) → a
-    :class:`~archscope.importers.network.Weight`, also in ``weights``; another constant (Clip's
+    :class:`Weight`, also in ``weights``; another constant (Clip's
     bounds, Resize's scales, Pad's pads, values computed from shapes alone) → its value as Python
     numbers and lists; an absent optional input or a large constant → None. ``kwargs``: ``opset``,
     ``outputs`` (how many outputs the node has) and ``shapes`` (each node's first output shape). For
@@ -515,6 +524,10 @@ class Found:
     inputs: tuple[Shape, ...] = ()
     out: Shape = ()
     weights: Mapping[int, Shape] = field(default_factory=dict)
+
+    def learned(self) -> list[Weight]:
+        """The learned tensors among the arguments (``self.gamma`` in ``x * self.gamma``), in order."""
+        return [a for a in (*self.args, *self.kwargs.values()) if isinstance(a, Weight)]
 
     def arg(self, index: int, name: str, default: Any = REQUIRED) -> Any:
         """The argument at position ``index`` or keyword ``name`` (``default`` when absent)."""

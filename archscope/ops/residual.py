@@ -110,17 +110,10 @@ def _divide_import(found: Found) -> dict[str, Any]:
 
 def _gain_import(found: Found) -> dict[str, Any]:
     """``x * self.gain`` with a learned one-element gain (NFNet's skip-init)."""
-    weights = [a for a in found.args if hasattr(a, "shape") and hasattr(a, "name")]
-    if len(found.inputs) != 1 or len(weights) != 1 or _count(weights[0].shape) != 1:
+    weights = found.learned()
+    if len(found.inputs) != 1 or len(weights) != 1 or numel(weights[0].shape) != 1:
         raise Unsupported("not a tensor times a one-element learned gain")
     return {}
-
-
-def _count(shape: Any) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _layer_scale_import(found: Found) -> dict[str, Any]:
@@ -129,7 +122,7 @@ def _layer_scale_import(found: Found) -> dict[str, Any]:
     at import (the weights themselves travel with ``--verify``)."""
     if found.obj is not None:
         return {"init": float(found.obj.layer_scale.detach().flatten()[0])}
-    weights = [a for a in (*found.args, *found.kwargs.values()) if hasattr(a, "shape") and hasattr(a, "name")]
+    weights = found.learned()
     if len(found.inputs) != 1 or len(weights) != 1:
         raise Unsupported("not a product of one tensor and one learned weight")
     shape, x = tuple(weights[0].shape), found.inputs[0]

@@ -45,7 +45,6 @@ from .registry import (
     Float,
     Saves,
     Shape,
-    helper_module,
     numel,
     register,
 )
@@ -81,20 +80,9 @@ def _zero(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
 
 
 def _lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return helper_module(
-        "StdConv2d",
-        inputs[0][0],
-        a["out"],
-        a["kernel"],
-        stride=a["stride"],
-        padding=a["padding"],
-        dilation=a["dilation"],
-        groups=a["groups"],
-        bias=a["bias"],
-        eps=a["eps"],
-        scaled=a["scaled"],
-        gamma=a["gamma"],
-    )
+    """conv2d's constructor call, on archscope's ``StdConv2d`` (an ``nn.Conv2d`` subclass), plus its own arguments."""
+    conv = CONV2D.module(a, inputs, out)
+    return replace(conv, cls="StdConv2d", helper=True).with_kwargs(eps=a["eps"], scaled=a["scaled"], gamma=a["gamma"])
 
 
 assert CONV2D.counted is not None
