@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Analysis, LintResult, analyze, lint, list_specs, load, summarize, summary
-    from .diagnostics import Diagnostic, Severity, Span, SpecError
-    from .report import CONVENTION, LayerRow, Report, Totals
+    from archscope.api import Analysis, LintResult, analyze, lint, list_specs, load, summarize, summary
+    from archscope.diagnostics import Diagnostic, Severity, Span, SpecError
+    from archscope.results.report import CONVENTION, LayerRow, Report, Totals
 
 # Every name loads on first use: `import archscope` (and so the `archscope` command, which
 # installs its Ctrl-C handler first thing) costs nothing until something is asked for.

@@ -15,19 +15,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .bundled import BundledSpec, bundled, resolve, resolve_bundled
-from .diagnostics import Collector, Diagnostic, Span, SpecError
-from .elaborate import dedupe, elaborate
-from .graph import Graph
-from .limits import layer_limit, suggestion_budget
-from .loader import load_spec_file, load_spec_text, relocate_inherited
-from .overrides import NONE as NO_OVERRIDES
-from .overrides import Overrides
-from .passes import PASSES, run_passes
-from .passes.field import final_dict
-from .paths import exists, is_dir, is_file, is_inside
-from .report import Report, build_report
-from .specdata import NetworkSpec
+from archscope.diagnostics import Collector, Diagnostic, Span, SpecError
+from archscope.elaborate import dedupe, elaborate
+from archscope.graph import Graph
+from archscope.lang.bundled import BundledSpec, bundled, resolve, resolve_bundled
+from archscope.lang.loader import load_spec_file, load_spec_text, relocate_inherited
+from archscope.lang.specdata import NetworkSpec
+from archscope.limits import layer_limit, suggestion_budget
+from archscope.overrides import NONE as NO_OVERRIDES
+from archscope.overrides import Overrides
+from archscope.passes import PASSES, run_passes
+from archscope.passes.receptive_field import final_dict
+from archscope.paths import exists, is_dir, is_file, is_inside
+from archscope.results.report import Report, build_report
 
 
 class UnknownSpec(SpecError):
@@ -38,7 +38,7 @@ def load(source: str | Path, extends_root: str | Path | None = None) -> NetworkS
     """Parse a spec given by path, bundled name, bundled file name or family name.
 
     ``extends:`` may name bundled specs and relative ``.yaml`` paths inside the spec's folder, or
-    inside ``extends_root`` when given (see :func:`archscope.loader.confined_path`)."""
+    inside ``extends_root`` when given (see :func:`archscope.lang.loader.confined_path`)."""
     found = resolve(str(source))
     if found is None and is_dir(Path(source)):
         raise UnknownSpec(
@@ -111,8 +111,8 @@ class Analysis:
         diagnostics, when the spec has errors)."""
         import html
 
-        from .render.html_table import table_html
-        from .render.summary import summary_table
+        from archscope.render.html_table import table_html
+        from archscope.render.summary import summary_table
 
         problems = "".join(f"<li>{html.escape(_diagnostic_line(d))}</li>" for d in self.diagnostics)
         listed = f"<ul>{problems}</ul>" if problems else ""
@@ -124,14 +124,14 @@ class Analysis:
         """The terminal table (what ``print(archscope.summary(model, (3, 224, 224)))`` shows)."""
         if self.report is None or self.errors:
             return "\n".join(_diagnostic_line(d) for d in self.diagnostics) or f"{self.source}: no report"
-        from .render.emit import OutputFormat, emit
-        from .render.summary import summary_table
+        from archscope.render.emit import OutputFormat, emit
+        from archscope.render.summary import summary_table
 
         return emit(summary_table(self.report), OutputFormat.table)
 
 
 def _diagnostic_line(d: Diagnostic) -> str:
-    from .render.diagnostics import format_text
+    from archscope.render.diagnostics import format_text
 
     return format_text(d, with_source=False, hint=False)
 
@@ -183,7 +183,7 @@ def analyze(
 
     ``source`` may also be a PyTorch ``nn.Module`` (with ``input_shape``, without the batch: ``(3,
     224, 224)``, or a mapping of input names to shapes): it is imported as ``archscope import``
-    does (torch.fx; see :mod:`archscope.importers`) and the analysis is that of the spec it
+    does (torch.fx; see :mod:`archscope.lang.importers`) and the analysis is that of the spec it
     becomes. A module archscope cannot express gives E301/E302 diagnostics, not an exception."""
     if not isinstance(source, (str, Path)):
         return _analyze_object(source, input_shape)
@@ -213,7 +213,7 @@ def _analyze_object(source: Any, input_shape: Any) -> Analysis:
     if input_shape is None:
         message = f"analysing a {what} needs its input shape: `input_shape=(3, 224, 224)` (without the batch)"
         return _refused(what, message, "input_shape", "none")
-    from .importers.module import import_module
+    from archscope.lang.importers.module import import_module
 
     shapes = {k: tuple(v) for k, v in input_shape.items()} if isinstance(input_shape, Mapping) else tuple(input_shape)
     name = _module_name(what)
@@ -225,7 +225,7 @@ def _analyze_object(source: Any, input_shape: Any) -> Analysis:
 
 
 def _module_name(class_name: str) -> str:
-    from .importers.network import Names
+    from archscope.lang.importers.network import Names
 
     return Names().make(class_name.lower())
 

@@ -11,7 +11,7 @@ import reprlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .codes import CODES  # every code, with a one-line meaning: the one table in codes.py
+from archscope.codes import CODES  # every code, with a one-line meaning: the one table in codes.py
 
 
 class Span(NamedTuple):

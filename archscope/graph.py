@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .diagnostics import Span
-from .ops.registry import Cost, Shape
+from archscope.diagnostics import Span
+from archscope.ops.registry import Cost, Shape
 
 if TYPE_CHECKING:
-    from .specdata import Expectation
+    from archscope.lang.specdata import Expectation
 
 
 @dataclass(eq=False)

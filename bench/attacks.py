@@ -68,7 +68,7 @@ from test_hostile import _MEASURED, BOUNDED, LARGE_FILES  # noqa: E402  (the cas
 sys.path.insert(0, str(ROOT / "bench"))
 from fuzz import _number  # noqa: E402  (what a CSV cell that is a number looks like: the fuzzer's rule)
 
-from archscope.calibration import store  # noqa: E402
+from archscope.perf.calibration import store  # noqa: E402
 from archscope.render.machine import FORMULA_START  # noqa: E402
 
 CPU_GOAL_S = 2.0

@@ -417,21 +417,21 @@ def static_outputs(a: archscope.Analysis) -> list[tuple[str, Callable[[], str]]]
     format; `draw` in DOT and Mermaid (collapsed and `--expand`). The commands that print a table
     despite errors (`summary`, `rf`) do so here too; the others need an analysis without errors.
     `report`'s HTML and the charts are left to ``bench/attacks.py`` (matplotlib costs a second)."""
-    from archscope.calibration import Calibration
-    from archscope.compare import Comparison
-    from archscope.diagram import build_diagram
+    from archscope.explore.compare import Comparison
     from archscope.passes.conventions import DEFAULT, NAMES, count
     from archscope.passes.memory import MemoryOptions, memory
+    from archscope.perf.calibration import Calibration
+    from archscope.perf.roofline import predict
     from archscope.render.compare import compare_table
     from archscope.render.conventions import conventions_table
     from archscope.render.diagram import to_dot, to_mermaid
     from archscope.render.emit import TABLE_FORMATS, emit
-    from archscope.render.field import field_table
     from archscope.render.memory import memory_table
+    from archscope.render.receptive_field import field_table
     from archscope.render.summary import summary_table
     from archscope.render.timing import predict_table
     from archscope.render.training import training_table
-    from archscope.roofline import predict
+    from archscope.results.diagram import build_diagram
 
     report, graph = a.report, a.graph
     if report is None:

@@ -78,8 +78,8 @@ def roundtrip(name: str, folder: Path) -> Row:
     import onnx
 
     from archscope.api import analyze
-    from archscope.bundled import bundled
-    from archscope.importers.onnx import import_onnx
+    from archscope.lang.bundled import bundled
+    from archscope.lang.importers.onnx import import_onnx
     from archscope.torch_backend.export import onnx_model
 
     row = Row(name)

@@ -34,7 +34,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from archscope.api import lint
-    from archscope.importers.run import import_network
+    from archscope.lang.importers.run import import_network
     from archscope.torch_backend.import_check import check_import
 
     print("| model | import | verify | lint --strict | layers | spec lines | params | MACs | import s | torchinfo s |")

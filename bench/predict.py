@@ -39,8 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archscope import analyze, calibration  # noqa: E402
-from archscope.roofline import predict  # noqa: E402
+from archscope import analyze  # noqa: E402
+from archscope.perf import calibration  # noqa: E402
+from archscope.perf.roofline import predict  # noqa: E402
 
 SPECS = {
     "plain": ["lenet5", "alexnet", "squeezenet1_0", "squeezenet1_1"],

@@ -22,8 +22,8 @@ import logging
 import os
 import time
 
-from archscope.executors import BenchJob, BenchOutcome, run_jobs
 from archscope.overrides import Overrides
+from archscope.torch_backend.executors import BenchJob, BenchOutcome, run_jobs
 
 
 def variants(spec: str, n: int, min_time: float, key0: int = 0) -> list[BenchJob]:

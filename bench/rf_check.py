@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archscope.torch_backend.field_check import measure  # noqa: E402
+from archscope.torch_backend.receptive_field_check import measure  # noqa: E402
 
 
 def _span(extent: tuple[int, int] | None) -> str:

@@ -11,7 +11,7 @@ import os
 import resource
 import time
 
-from archscope.sweep import Axis, StaticOptions, analyze_variants, load_source, variants
+from archscope.explore.sweep import Axis, StaticOptions, analyze_variants, load_source, variants
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
     PYTHONPATH=. python bench/ultralytics_check.py [--quick]
 
 For each model YAML and scale, archscope imports the YAML statically
-(`archscope.importers.ultralytics.import_ultralytics`, no torch) and Ultralytics builds it
+(`archscope.lang.importers.ultralytics.import_ultralytics`, no torch) and Ultralytics builds it
 (`DetectionModel` / `ClassificationModel` from the same YAML text, `scale` set as the file name
 would set it). The oracle's numbers: `sum(p.numel())` of the built model, and torch's
 `FlopCounterMode` over one eval forward (batch 1, 640×640, 224×224 for -cls) halved, since it
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from archscope.importers.ultralytics import import_ultralytics
+from archscope.lang.importers.ultralytics import import_ultralytics
 
 CFG = Path(importlib.util.find_spec("ultralytics").origin).parent / "cfg" / "models"  # type: ignore[union-attr, arg-type]
 SCALES = "nsmlx"

@@ -207,7 +207,7 @@ def test_max_layers_in_the_lint_config(cli, tmp_path, monkeypatch):
 
 
 def test_a_huge_file_is_refused_without_reading_it(sandbox, monkeypatch):
-    from archscope.yamlsrc import MAX_BYTES
+    from archscope.lang.yamlsrc import MAX_BYTES
 
     path = sandbox.file("huge.yaml", b"")
     with path.open("r+b") as f:

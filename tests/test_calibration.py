@@ -24,12 +24,12 @@ from test_static_imports import _imported
 from typer.testing import CliRunner
 
 import archscope
-from archscope import calibration
-from archscope.calibration import Calibration, CalibrationError
 from archscope.cli.app import app
 from archscope.ops import REGISTRY
 from archscope.ops.registry import KERNELS
-from archscope.roofline import layer_work, predict
+from archscope.perf import calibration
+from archscope.perf.calibration import Calibration, CalibrationError
+from archscope.perf.roofline import layer_work, predict
 
 CAL = Calibration(
     device="cpu",
@@ -278,7 +278,7 @@ def test_an_efficiency_by_bound_falls_back_to_the_kind():
 
 
 def test_first_touch_is_charged_only_above_the_threshold_and_never_in_place():
-    from archscope.roofline import layer_work, roof
+    from archscope.perf.roofline import layer_work, roof
 
     cal = replace(CAL, first_touch_gbs=1.0, fresh_threshold_bytes=32 * 2**20)
     # 64 channels × 224² float32 = 12.8 MB a image: over 32 MiB from batch 3 on

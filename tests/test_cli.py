@@ -14,9 +14,9 @@ import re
 import pytest
 from conftest import ROOT, net
 
-from archscope.bundled import bundled
+from archscope.lang.bundled import bundled
 from archscope.ops import REGISTRY
-from archscope.report import CONVENTION
+from archscope.results.report import CONVENTION
 
 RESNET18_PARAMS, RESNET18_MACS = 11_689_512, 1_814_073_344
 ANSI = re.compile(r"\x1b\[")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import where
 
-from archscope.config import LintConfig, find_pyproject, load_config
+from archscope.cli.lint_config import LintConfig, find_pyproject, load_config
 
 # conv1 drops a row and a column (W101 twice); `side` is never used (W102)
 SPEC = (

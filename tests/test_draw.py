@@ -12,7 +12,7 @@ from conftest import ROOT
 from test_golden import transcript
 
 from archscope.api import analyze
-from archscope.diagram import build_diagram
+from archscope.results.diagram import build_diagram
 
 FPN = "tests/golden/inputs/fpn_neck.yaml"
 HAS_DOT = shutil.which("dot") is not None

@@ -15,8 +15,8 @@ import pytest
 from conftest import ROOT
 
 from archscope.render.emit import TABLE_FORMATS, OutputFormat, emit
-from archscope.report import CONVENTION
-from archscope.table import Column, Table
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 COLUMNS = (
     Column("name", "layer", "name"),

@@ -1,4 +1,4 @@
-"""The timing executors (:mod:`archscope.executors`): local and Ray give the same static numbers,
+"""The timing executors (:mod:`archscope.torch_backend.executors`): local and Ray give the same static numbers,
 records say where a job ran, a job whose worker dies is retried once by Ray, a failing job is an
 outcome. One local Ray instance of 2 CPUs serves the whole module; specs and timings are tiny."""
 
@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from archscope.cli.app import app
-from archscope.executors import BenchJob, BenchOutcome, ExecutorError, run_jobs, time_job
 from archscope.overrides import Overrides
+from archscope.torch_backend.executors import BenchJob, BenchOutcome, ExecutorError, run_jobs, time_job
 
 # slow: Ray, and timing jobs; one xdist worker for the whole module (its tests share one local Ray)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
@@ -144,7 +144,7 @@ def test_a_job_whose_worker_dies_once_is_retried_and_one_that_always_dies_is_an_
 
 
 def test_an_address_where_nothing_answers_is_refused_at_once():
-    from archscope.executors import _check_reachable
+    from archscope.torch_backend.executors import _check_reachable
 
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))

@@ -53,7 +53,7 @@ def test_the_example_triggers_exactly_its_code_and_the_fix_clears_it(entry):
 
 @pytest.mark.parametrize("entry", [e for e in TABLE if e.subject == "sweep file"], ids=lambda e: e.code)
 def test_a_sweep_file_example_gives_exactly_its_code_and_the_fix_clears_it(entry):
-    from archscope.sweepfile import example_diagnostics
+    from archscope.explore.sweepfile import example_diagnostics
 
     assert {d.code for d in example_diagnostics(entry.example)} == {entry.code}
     assert entry.fixed is not None and example_diagnostics(entry.fixed) == []

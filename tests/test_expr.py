@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import analyze_text, layer, net, only, where
 
-from archscope.expr import MAX_EXPR_LEN, ExprError, Scale, evaluate, make_divisible
+from archscope.lang.expr import MAX_EXPR_LEN, ExprError, Scale, evaluate, make_divisible
 
 ENV = {"c": 64, "i": 0, "stages": [3, 4, 6, 3], "w": 1.5, "name": "x"}
 
@@ -181,7 +181,7 @@ def test_deep_nesting_is_refused_cleanly():
 def test_growth_is_stopped_at_every_step(monkeypatch):
     # each power is allowed alone; the chain would build a number of millions of digits
 
-    from archscope import expr
+    from archscope.lang import expr
 
     largest = [0]
 

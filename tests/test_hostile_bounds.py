@@ -19,8 +19,8 @@ import pytest
 from conftest import ROOT
 from test_calibration import CAL
 
-from archscope import calibration
-from archscope.calibration import CalibrationError
+from archscope.perf import calibration
+from archscope.perf.calibration import CalibrationError
 
 LENET = (ROOT / "specs" / "lenet5.yaml").read_text()
 SECRET = "archscope_secret_4f1d"  # what a file outside the allowed folders holds: never printed
@@ -294,7 +294,7 @@ def test_report_leaves_out_a_diagram_over_the_cap_with_a_note(fake_dot, tmp_path
 
 def test_layout_size_counts_the_ranks_long_arrows_cross():
     import archscope
-    from archscope.diagram import build_diagram, layout_size
+    from archscope.results.diagram import build_diagram, layout_size
 
     chain = build_diagram(archscope.analyze("lenet5").graph)  # a chain: each arrow to the next rank
     assert layout_size(chain) == len(chain.boxes) == 10
@@ -328,12 +328,12 @@ def test_dot_past_its_wall_time_is_stopped(fake_dot):
 
 
 def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, cli, monkeypatch, no_calibration):
-    import archscope.sweep
+    import archscope.explore.sweep
 
     def made(*args: object) -> None:  # counted, not made (and before the fix: fails at once, not in 14 h)
         raise AssertionError("a variant was made before the sweep's work was counted")
 
-    monkeypatch.setattr(archscope.sweep, "make_variant", made)
+    monkeypatch.setattr(archscope.explore.sweep, "make_variant", made)
     sweep = tmp_path / "s.yaml"
     sweep.write_text('spec: resnet1202\nrandom: 100000\ngrid: {resolution: "32:64"}\n')  # 60 bytes
     result = cli("sweep", str(sweep))
@@ -356,7 +356,7 @@ def test_a_sweep_says_its_size_and_max_work_sets_the_budget(cli, no_calibration)
 
 
 def test_the_work_estimate_scales_with_the_deepest_variant():
-    from archscope.sweep import Work, estimate_work, load_source, parse_axis
+    from archscope.explore.sweep import Work, estimate_work, load_source, parse_axis
 
     resnet50 = load_source("resnet50")
     assert estimate_work(resnet50, [parse_axis("width=0.5,1")]) == Work(2, 175)

@@ -21,7 +21,7 @@ from archscope.diagnostics import Diagnostic, Span
 from archscope.render.diagnostics import format_concise, format_text
 from archscope.render.emit import OutputFormat, emit
 from archscope.render.machine import to_csv
-from archscope.table import Column, Table
+from archscope.results.table import Column, Table
 
 # every line separator that str.splitlines() (and so a CI runner, an editor or a terminal) honours
 SEPARATORS = ("\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")

@@ -21,7 +21,7 @@ from conftest import analyze_text, where
 import archscope
 from archscope.limits import MAX_SUGGESTIONS
 from archscope.ops.registry import MAX_COMPARED, Names
-from archscope.passes.field import MAX_PERIOD, MAX_STEPS, DimField, Work, _reach
+from archscope.passes.receptive_field import MAX_PERIOD, MAX_STEPS, DimField, Work, _reach
 
 
 class TooMuchWork(Exception):
@@ -165,7 +165,7 @@ def test_the_two_period_shortcut_is_exact():
 def test_the_shortcut_agrees_with_pytorch_gradients():
     """Long windows and a long transposed kernel over fields of period 8 and 4 (see test_torch_rf.py)."""
     pytest.importorskip("torch")
-    from archscope.torch_backend.field_check import measure
+    from archscope.torch_backend.receptive_field_check import measure
 
     text = (
         "input: [1, 24, 24]\nlayers:\n"

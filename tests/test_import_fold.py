@@ -14,10 +14,10 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from archscope.api import analyze  # noqa: E402
-from archscope.importers import fold  # noqa: E402
-from archscope.importers.pytorch import from_module  # noqa: E402
-from archscope.importers.sources import open_python  # noqa: E402
-from archscope.importers.write import flat_entries, spec_text  # noqa: E402
+from archscope.lang.importers import fold  # noqa: E402
+from archscope.lang.importers.pytorch import from_module  # noqa: E402
+from archscope.lang.importers.sources import open_python  # noqa: E402
+from archscope.lang.importers.write import flat_entries, spec_text  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

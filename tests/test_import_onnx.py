@@ -18,7 +18,7 @@ np = pytest.importorskip("numpy", reason="needs numpy: pip install 'archscope[ex
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from archscope.importers.onnx import import_onnx  # noqa: E402
+from archscope.lang.importers.onnx import import_onnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("archscope_import_roundtrip", ROOT / "bench" / "import_roundtrip.py")
@@ -304,7 +304,7 @@ def test_without_onnx_the_install_line_is_given(tmp_path: Path, monkeypatch: pyt
 
 
 def test_layer_names_follow_the_module_scope() -> None:
-    from archscope.importers.onnx_file import scope_path
+    from archscope.lang.importers.onnx_file import scope_path
 
     torchscript = helper.make_node("Conv", ["a", "w"], ["b"], name="/layer1/layer1.0/conv1/Conv")
     assert scope_path(torchscript) == "layer1.0.conv1"

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("torch", reason="pip install 'archscope[torch]'")
 
 import archscope
-from archscope.importers.run import import_network
+from archscope.lang.importers.run import import_network
 from archscope.torch_backend.export import pytorch_source
 from archscope.torch_backend.import_check import check_import
 

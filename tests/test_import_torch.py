@@ -18,7 +18,7 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archscope  # noqa: E402
-from archscope.importers.run import import_module, import_network  # noqa: E402
+from archscope.lang.importers.run import import_module, import_network  # noqa: E402
 from archscope.torch_backend.import_check import check_import  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import archscope
-from archscope.importers.ultralytics import import_ultralytics
-from archscope.importers.ultralytics_yaml import Scaling
+from archscope.lang.importers.ultralytics import import_ultralytics
+from archscope.lang.importers.ultralytics_yaml import Scaling
 
 
 def _cfg() -> Path | None:

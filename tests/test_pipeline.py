@@ -14,7 +14,7 @@ from conftest import analyze_text, codes, net, only, where
 import archscope
 from archscope.diagnostics import Collector
 from archscope.elaborate import elaborate
-from archscope.loader import load_spec_text
+from archscope.lang.loader import load_spec_text
 from archscope.overrides import Overrides
 from archscope.passes import PASSES, run_passes
 from archscope.passes.expect import ExpectResult

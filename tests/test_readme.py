@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import archscope
-from archscope.bundled import bundled
 from archscope.diagnostics import CODES
+from archscope.lang.bundled import bundled
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
 SPEC_ROW = re.compile(r"^\| `(\w+)` \| [^|]+ \| ([\d×]+) \| ([\d,]+) \| ([\d,]+) \|", re.M)

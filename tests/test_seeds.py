@@ -11,7 +11,7 @@ import pytest
 from conftest import analyze_text, layer
 
 import archscope
-from archscope.bundled import bundled
+from archscope.lang.bundled import bundled
 
 NAIVE = (
     "input: [192, 28, 28]\nlayers:\n  - {op: conv2d, name: conv5x5, out: 32, kernel: 5, padding: same, bias: false}\n"

@@ -100,6 +100,6 @@ def test_a_command_imports_only_its_own_module():
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     commands = set(proc.stderr.split())
-    assert "archscope.cli.summary" in commands
+    assert "archscope.cli.commands.summary" in commands
     others = {"bench", "calibrate", "compare", "draw", "export", "lint", "memory", "predict", "report", "verify"}
     assert not {f"archscope.cli.{name}" for name in others} & commands, sorted(commands)

@@ -14,13 +14,11 @@ from hypothesis import strategies as st
 from test_calibration import CAL
 from typer.testing import CliRunner
 
-from archscope import calibration
 from archscope.api import analyze
 from archscope.cli.app import app
-from archscope.compound import coefficient_search, compound_table
 from archscope.diagnostics import SpecError
-from archscope.overrides import Overrides
-from archscope.sweep import (
+from archscope.explore.compound import coefficient_search, compound_table
+from archscope.explore.sweep import (
     Axis,
     AxisError,
     StaticOptions,
@@ -34,7 +32,9 @@ from archscope.sweep import (
     sorted_results,
     variants,
 )
-from archscope.sweepfile import read_sweep_text
+from archscope.explore.sweepfile import read_sweep_text
+from archscope.overrides import Overrides
+from archscope.perf import calibration
 
 runner = CliRunner()
 
@@ -204,7 +204,7 @@ def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
 
 
 def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch, no_calibration):
-    """The interface of `archscope.executors` (BenchJob, run_jobs, BenchOutcome), stood in for here;
+    """The interface of `archscope.torch_backend.executors` (BenchJob, run_jobs, BenchOutcome), stood in for here;
     the real executors are tested on their own, and end to end below when installed."""
     import sys
     import types
@@ -238,10 +238,10 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
             for j in jobs
         ]
 
-    fake = types.ModuleType("archscope.executors")
+    fake = types.ModuleType("archscope.torch_backend.executors")
     fake.BenchJob, fake.BenchOutcome, fake.run_jobs = BenchJob, BenchOutcome, run_jobs
     fake.spec_text = lambda source: None  # a bundled name: no text to send
-    monkeypatch.setitem(sys.modules, "archscope.executors", fake)
+    monkeypatch.setitem(sys.modules, "archscope.torch_backend.executors", fake)
     args = [
         "sweep",
         "lenet5",
@@ -272,7 +272,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
 
 
 def test_bench_end_to_end_with_the_real_executors(no_calibration):
-    pytest.importorskip("archscope.executors")  # first: without it, no need to import torch
+    pytest.importorskip("archscope.torch_backend.executors")  # first: without it, no need to import torch
     pytest.importorskip("torch")
     args = ["sweep", "lenet5", "-g", "resolution=28,32", "--bench", "--min-time", "0.1", "-f", "json"]
     result = runner.invoke(app, args)
@@ -335,8 +335,8 @@ def test_a_scaled_variant_matches_the_module_pytorch_builds():
 
 def test_the_plot_draws_the_front_and_labels_the_reference_nets():
     pytest.importorskip("matplotlib")
+    from archscope.explore.sweep import run_sweep
     from archscope.render.plots import sweep_plot
-    from archscope.sweep import run_sweep
 
     found = run_sweep(
         "lenet5", [Axis("resolution", (28, 32)), Axis("num_classes", (10, 100))], metrics=("params", "macs")

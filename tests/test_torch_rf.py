@@ -1,5 +1,5 @@
 """The static receptive field against PyTorch: build the network, make it monotone (positive
-weights, average pooling, eval, float64; see :mod:`archscope.torch_backend.field_check`), backprop
+weights, average pooling, eval, float64; see :mod:`archscope.torch_backend.receptive_field_check`), backprop
 from one central unit, and compare the first and last input unit with a non-zero gradient, per
 spatial dim, with the static pass's prediction for that unit. Exact agreement is required.
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # builds and runs networks (or processes): not in
 
 torch = pytest.importorskip("torch")
 
-from archscope.torch_backend.field_check import measure  # noqa: E402
+from archscope.torch_backend.receptive_field_check import measure  # noqa: E402
 
 NARROW = {
     "vgg16": {"widths": [8, 16, 16, 32, 32], "num_classes": 10},

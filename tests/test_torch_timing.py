@@ -21,9 +21,9 @@ from test_calibration import CAL  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 import archscope  # noqa: E402
-from archscope import calibration  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
-from archscope.roofline import layer_work  # noqa: E402
+from archscope.perf import calibration  # noqa: E402
+from archscope.perf.roofline import layer_work  # noqa: E402
 from archscope.torch_backend.lowering import module_names  # noqa: E402
 
 QUICK = ["--device", "cpu", "--threads", "1", "--warmup", "1", "--min-runs", "3"]

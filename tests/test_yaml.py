@@ -7,7 +7,7 @@ import pytest
 from conftest import analyze_text, codes, layer, net, only, where
 
 from archscope.diagnostics import SpecError
-from archscope.yamlsrc import MAX_ALIAS_EXPANSION, MAX_DEPTH, YMap, YScalar, YSeq, parse_yaml, to_python
+from archscope.lang.yamlsrc import MAX_ALIAS_EXPANSION, MAX_DEPTH, YMap, YScalar, YSeq, parse_yaml, to_python
 
 
 def test_spans_are_one_based_and_point_at_keys_and_values():
@@ -208,7 +208,7 @@ def test_nesting_limit_at_the_boundary_is_accepted():
 )
 def test_nesting_diagnostic_is_the_same_from_libyaml_and_the_pure_python_parser(text: str, monkeypatch):
     # The C parser (with its own limit in PyYAML >= 6.0.4) and the pure-Python one give one diagnostic.
-    from archscope import yamlsrc
+    from archscope.lang import yamlsrc
 
     with_libyaml = [(d.code, d.message, d.span.line, d.span.col) for d in _errors(text)]
     monkeypatch.setattr(yamlsrc, "_Loader", yamlsrc._PyLoader)
@@ -219,7 +219,7 @@ def test_nesting_diagnostic_is_the_same_from_libyaml_and_the_pure_python_parser(
 
 
 def _errors(text: str) -> list:
-    from archscope.yamlsrc import SpecError
+    from archscope.lang.yamlsrc import SpecError
 
     with pytest.raises(SpecError) as info:
         parse_yaml(text, "f")

@@ -16,16 +16,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from .. import __version__
-from .common import set_debug
+from archscope import __version__
+from archscope.cli.common import set_debug
 
-# name → (module in archscope.cli, function, panel of `archscope --help`): the order of `archscope --help`,
+# name → (module in archscope.cli.commands, function, panel of `archscope --help`): the order of `archscope --help`,
 # each panel's commands together (a panel is listed where its first command is)
 COMMANDS = {
     "summary": ("summary", "summary", "Analyse"),
     "lint": ("lint", "lint", "Analyse"),
     "compare": ("compare", "compare", "Analyse"),
-    "rf": ("field", "rf", "Analyse"),
+    "rf": ("rf", "rf", "Analyse"),
     "memory": ("memory", "memory", "Analyse"),
     "predict": ("predict", "predict", "Analyse"),
     "conventions": ("conventions", "conventions", "Analyse"),
@@ -35,18 +35,18 @@ COMMANDS = {
     "bench": ("bench", "bench", "PyTorch"),
     "calibrate": ("calibrate", "calibrate", "PyTorch"),
     "export": ("export", "export", "PyTorch"),
-    "import": ("importing", "import_", "PyTorch"),
+    "import": ("import_", "import_", "PyTorch"),
     "sweep": ("sweep", "sweep", "Explore"),
-    "list": ("listing", "list_", "Reference"),
-    "ops": ("listing", "ops", "Reference"),
-    "schema": ("listing", "schema", "Reference"),
+    "list": ("list_", "list_", "Reference"),
+    "ops": ("ops", "ops", "Reference"),
+    "schema": ("schema", "schema", "Reference"),
     "explain": ("explain", "explain_command", "Reference"),
 }
 
 
 def _set_no_color(ctx: Any, param: Any, value: bool) -> None:
     if value:
-        from ..render.console import set_no_color
+        from archscope.render.console import set_no_color
 
         set_no_color(True)
 
@@ -99,7 +99,7 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    from ..render.console import set_no_color
+    from archscope.render.console import set_no_color
 
     set_no_color(no_color)
     set_debug(debug)
@@ -132,7 +132,7 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     application.callback()(main_options)
     for name in COMMANDS if names is None else names:
         module, function, panel = COMMANDS[name]
-        command = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        command = getattr(importlib.import_module(f"{__package__}.commands.{module}"), function)
         application.command(name, help=command_help(command.__doc__ or ""), rich_help_panel=panel)(command)
     return application
 
@@ -155,7 +155,7 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    from .interrupt import install
+    from archscope.cli.interrupt import install
 
     install()  # again, for callers of this function (the `archscope` command installs it before importing)
     command = requested(sys.argv[1:])

@@ -14,7 +14,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from ..torch_backend.errors import BackendError
+from archscope.torch_backend.errors import BackendError
 
 P = ParamSpec("P")
 R = TypeVar("R")

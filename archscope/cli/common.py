@@ -15,10 +15,10 @@ from typing import Annotated, Any, ParamSpec
 
 import typer
 
-from ..diagnostics import Diagnostic, SpecError
-from ..render.emit import OutputFormat, emit
-from ..table import Table
-from .output import OutputError  # stdout and `-o FILE` write errors alike
+from archscope.cli.output import OutputError  # stdout and `-o FILE` write errors alike
+from archscope.diagnostics import Diagnostic, SpecError
+from archscope.render.emit import OutputFormat, emit
+from archscope.results.table import Table
 
 P = ParamSpec("P")
 
@@ -38,7 +38,7 @@ def set_debug(on: bool) -> None:
 
 
 def print_diagnostics(diags: list[Diagnostic], stream=None) -> None:
-    from ..render.diagnostics import format_text
+    from archscope.render.diagnostics import format_text
 
     stream = stream or sys.stderr
     for d in diags:
@@ -87,7 +87,7 @@ def handled(fn: Callable[P, object]) -> Callable[P, None]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        from .interrupt import EXIT_INTERRUPTED, exit_if_busy, interrupted_message, raising
+        from archscope.cli.interrupt import EXIT_INTERRUPTED, exit_if_busy, interrupted_message, raising
 
         code: int = ExitCode.OK
         try:
@@ -182,6 +182,9 @@ def write(text: str) -> None:
         raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
+JsonFlag = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+
+
 def format_option(*accepted: OutputFormat, help: str = "Output format.") -> Any:
     """``--format/-f`` over the CLI's one :class:`OutputFormat`, limited to ``accepted`` (as
     ``--help`` shows); any other member is a usage error."""
@@ -213,7 +216,7 @@ def write_table(table: Table, fmt: OutputFormat, exact: bool = False) -> None:
     """Emit ``table`` in ``fmt`` on stdout (colours only on a terminal, as :func:`use_color` says)."""
     color = False
     if fmt is OutputFormat.table:
-        from ..render.grid import use_color
+        from archscope.render.grid import use_color
 
         color = use_color()
     write(emit(table, fmt, exact=exact, color=color, width=terminal_width()))

@@ -1,5 +1,5 @@
 """`archscope bench SPEC... --executor local|ray`: each spec at each batch size is one job of
-:mod:`archscope.executors`, timed alone (here, or as a Ray task). The specs are analysed here
+:mod:`archscope.torch_backend.executors`, timed alone (here, or as a Ray task). The specs are analysed here
 first, so a spec error is reported as every command reports it, before any job starts."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import typer
 
-from ..overrides import Overrides
-from ..render.emit import OutputFormat
-from .common import ExitCode, write_table
+from archscope.cli.common import ExitCode, write_table
+from archscope.overrides import Overrides
+from archscope.render.emit import OutputFormat
 
 
 def bench_jobs(
@@ -25,10 +25,10 @@ def bench_jobs(
     fmt: OutputFormat,
     progress_display: Callable[[], Any],
 ) -> None:
-    from ..api import analyze
-    from ..diagnostics import SpecError
-    from ..executors import BenchJob, run_jobs
-    from ..render.bench import jobs_table
+    from archscope.api import analyze
+    from archscope.diagnostics import SpecError
+    from archscope.render.bench import jobs_table
+    from archscope.torch_backend.executors import BenchJob, run_jobs
 
     jobs: list[BenchJob] = []
     for spec in specs:

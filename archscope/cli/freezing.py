@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..overrides import Overrides
+from archscope.overrides import Overrides
 
 FreezeOpt = Annotated[
     list[str] | None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from ..atomic import replace_file
+from archscope.atomic import replace_file
 
 
 class OutputError(Exception):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..overrides import Overrides
+from archscope.overrides import Overrides
 
 
 def _check_sizes(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:

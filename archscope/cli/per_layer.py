@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from ..calibration import CalibrationError, lookup, mismatch, missing_message
-from ..render.emit import OutputFormat
-from ..render.summary import grouped_rows
-from .common import ExitCode, write_table
+from archscope.cli.common import ExitCode, write_table
+from archscope.perf.calibration import CalibrationError, lookup, mismatch, missing_message
+from archscope.render.emit import OutputFormat
+from archscope.render.summary import grouped_rows
 
 
 def bench_per_layer(
@@ -19,12 +19,12 @@ def bench_per_layer(
 ) -> None:
     """Time ``analysis``'s network per layer at ``config``'s one batch size and print the table
     (``progress_display``: `bench`'s progress bar, a context manager that yields the callback)."""
-    from ..render.timing import per_layer_table
-    from ..roofline import layer_work
-    from ..torch_backend.benchmark import resolve_device
-    from ..torch_backend.errors import require_torch
-    from ..torch_backend.layer_timing import time_layers
-    from ..torch_backend.lowering import checked_analysis
+    from archscope.perf.roofline import layer_work
+    from archscope.render.timing import per_layer_table
+    from archscope.torch_backend.benchmark import resolve_device
+    from archscope.torch_backend.errors import require_torch
+    from archscope.torch_backend.layer_timing import time_layers
+    from archscope.torch_backend.lowering import checked_analysis
 
     if len(config.batches) != 1:
         print("archscope: `--per-layer` times one batch size: give one `--batch`", file=sys.stderr)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ExitCode
+from archscope.cli.common import ExitCode
 
 OutputOpt = Annotated[
     str | None,
@@ -39,7 +39,7 @@ def check_plot(path: str | None, force: bool) -> str | None:
     file without --force); a usage error otherwise."""
     if path is None:
         return None
-    from ..render.plots import PlotError, plot_format
+    from archscope.render.plots import PlotError, plot_format
 
     try:
         fmt = plot_format(path)
@@ -52,8 +52,8 @@ def check_plot(path: str | None, force: bool) -> str | None:
 
 def write_plot(make: Callable[[], bytes], path: str, force: bool) -> None:
     """``make()`` → the chart's bytes, written to ``path``; a missing matplotlib is a usage error."""
-    from ..render.plots import PlotError
-    from .output import write_output
+    from archscope.cli.output import write_output
+    from archscope.render.plots import PlotError
 
     try:
         data = make()

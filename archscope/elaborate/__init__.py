@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import Collector, Diagnostic, Span
-from ..graph import Graph, Node, Output
-from ..overrides import Overrides
-from ..specdata import LayerPattern, NetworkSpec
-from .builder import Builder, Scope
-from .freeze import freeze_layers
-from .values import TooBig, Values, network_values
+from archscope.diagnostics import Collector, Diagnostic, Span
+from archscope.elaborate.builder import Builder, Scope
+from archscope.elaborate.freeze import freeze_layers
+from archscope.elaborate.values import TooBig, Values, network_values
+from archscope.graph import Graph, Node, Output
+from archscope.lang.specdata import LayerPattern, NetworkSpec
+from archscope.overrides import Overrides
 
 __all__ = ["dedupe", "elaborate"]
 

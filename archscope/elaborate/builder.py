@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Collector, Span, brief
-from ..graph import Node, Output
-from ..limits import max_layers
-from ..ops import REGISTRY
-from ..ops.registry import Names, OpDef, suggest
-from ..passes.shapes import infer_shape
-from ..specdata import BlockDef, LayerEntry, NetworkSpec
-from ..yamlsrc import YNode, YScalar
-from .ports import input_ports, select_output
-from .scopes import DANGLING, Links, Ref, layer_names, links, toposort
-from .values import Skip, TooBig, Values
+from archscope.diagnostics import Collector, Span, brief
+from archscope.elaborate.ports import input_ports, select_output
+from archscope.elaborate.scopes import DANGLING, Links, Ref, layer_names, links, toposort
+from archscope.elaborate.shapes import infer_shape
+from archscope.elaborate.values import Skip, TooBig, Values
+from archscope.graph import Node, Output
+from archscope.lang.specdata import BlockDef, LayerEntry, NetworkSpec
+from archscope.lang.yamlsrc import YNode, YScalar
+from archscope.limits import max_layers
+from archscope.ops import REGISTRY
+from archscope.ops.registry import Names, OpDef, suggest
 
 MAX_BLOCK_DEPTH = 32
 

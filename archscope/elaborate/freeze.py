@@ -22,12 +22,12 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Collector
-from ..graph import Graph, Node
-from ..ops.registry import Names
+from archscope.diagnostics import Collector
+from archscope.graph import Graph, Node
+from archscope.ops.registry import Names
 
 if TYPE_CHECKING:
-    from ..specdata import LayerPattern
+    from archscope.lang.specdata import LayerPattern
 
 
 MAX_GLOB_WORK = 1_000_000  # names that the globs of one graph compare, and layers they mark (~0.15 s)

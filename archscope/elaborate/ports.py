@@ -9,10 +9,10 @@ of its inputs (``Node.ports``), which shapes, costs, lowering and memory read.
 
 from __future__ import annotations
 
-from ..diagnostics import Collector, Span
-from ..graph import Node, Output
-from ..ops import REGISTRY
-from ..ops.registry import ExtraOutput, OpDef
+from archscope.diagnostics import Collector, Span
+from archscope.graph import Node, Output
+from archscope.ops import REGISTRY
+from archscope.ops.registry import ExtraOutput, OpDef
 
 
 def extra_outputs(node: Node) -> tuple[ExtraOutput, ...]:

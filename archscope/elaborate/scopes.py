@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..diagnostics import Collector, Span
-from ..ops.registry import Names
-from ..specdata import LayerEntry
+from archscope.diagnostics import Collector, Span
+from archscope.lang.specdata import LayerEntry
+from archscope.ops.registry import Names
 
 # An `in:` reference as resolved within its scope: None for "the previous entry"; `("!", span)`
 # for a reference to no layer (already reported); otherwise the name as written and its span.

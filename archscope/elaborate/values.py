@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Collector, brief
-from ..expr import ExprError, Scale, evaluate
-from ..ops.registry import AttrError, OpDef, suggest
-from ..overrides import Overrides
-from ..specdata import NetworkSpec
-from ..yamlsrc import YNode, YScalar, YSeq
+from archscope.diagnostics import Collector, brief
+from archscope.lang.expr import ExprError, Scale, evaluate
+from archscope.lang.specdata import NetworkSpec
+from archscope.lang.yamlsrc import YNode, YScalar, YSeq
+from archscope.ops.registry import AttrError, OpDef, suggest
+from archscope.overrides import Overrides
 
 MAX_LIST_ITEMS = 1_000_000  # list items evaluated in one network (aliases and block instances counted each time)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import (  # noqa: F401  (registers the ops)
+from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
     conv,
     linear,
@@ -17,6 +17,6 @@ from . import (  # noqa: F401  (registers the ops)
     std_conv,
     view,
 )
-from .registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
+from archscope.ops.registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
 
 __all__ = ["REGISTRY", "Attr", "Cost", "OpDef", "Shape", "suggest"]

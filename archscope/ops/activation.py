@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING, only, per_output
-from .field import GLOBAL, SAME, same
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING, only, per_output
+from archscope.ops.receptive_field import GLOBAL, SAME, same
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Construct,
@@ -52,7 +52,7 @@ from .registry import (
     register,
     same_attrs,
 )
-from .registry import module as nn_module
+from archscope.ops.registry import module as nn_module
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:

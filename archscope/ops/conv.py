@@ -38,9 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .field import Window, transposed, window
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.receptive_field import Window, transposed, window
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Backward,
@@ -65,7 +65,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
+from archscope.ops.window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
 def _geometry(a: Attrs, x: Shape, rank: int) -> tuple[Shape, Shape, Shape, Shape, Shape]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from .registry import Attrs, Count, Counted, CountRule, Shape, numel
+from archscope.ops.registry import Attrs, Count, Counted, CountRule, Shape, numel
 
 
 def zero(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:

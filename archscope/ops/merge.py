@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING
-from .field import SAME, same, unknown
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING
+from archscope.ops.receptive_field import SAME, same, unknown
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Construct,

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import only, zero
-from .field import same
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import only, zero
+from archscope.ops.receptive_field import same
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Bool,

@@ -43,10 +43,10 @@ from fractions import Fraction
 from functools import partial
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import zero
-from .field import SAME, Field, Taps, everything
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import zero
+from archscope.ops.receptive_field import SAME, Field, Taps, everything
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Bool,
@@ -74,7 +74,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import LAYOUT
+from archscope.ops.window import LAYOUT
 
 
 def _stats_ops(a: Attrs, out: Shape) -> int:

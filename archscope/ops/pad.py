@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .counting import NOTHING
-from .field import Window, window
-from .registry import (
+from archscope.ops.counting import NOTHING
+from archscope.ops.receptive_field import Window, window
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Construct,
@@ -30,7 +30,7 @@ from .registry import (
     no_backward_macs,
     register,
 )
-from .window import require_rank
+from archscope.ops.window import require_rank
 
 
 def _sides(a: Attrs) -> tuple[int, int, int, int]:

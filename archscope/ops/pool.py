@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING, only, per_input, per_output, thop_adaptive_avg
-from .field import Field, Taps, Window, everything, transposed, window
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING, only, per_input, per_output, thop_adaptive_avg
+from archscope.ops.receptive_field import Field, Taps, Window, everything, transposed, window
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Bool,
@@ -58,7 +58,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
+from archscope.ops.window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
 def _window(a: Attrs, rank: int) -> Window:

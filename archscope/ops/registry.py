@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, NamedTuple, Protocol
 
-from ..limits import take_suggestion
+from archscope.limits import take_suggestion
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
@@ -415,7 +415,7 @@ class Construct:
     def module_class(self) -> type[Any]:
         """The class (imports torch)."""
         if self.helper:
-            from . import torch_modules
+            from archscope.ops import torch_modules
 
             helper: type[Any] = getattr(torch_modules, self.cls)
             return helper

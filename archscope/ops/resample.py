@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING, exact, only
-from .field import Field, Taps, Window, same, upsample, window
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING, exact, only
+from archscope.ops.receptive_field import Field, Taps, Window, same, upsample, window
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Bool,
@@ -63,7 +63,7 @@ from .registry import (
     numel,
     register,
 )
-from .window import LAYOUT, SPATIAL_NAMES, per_dim
+from archscope.ops.window import LAYOUT, SPATIAL_NAMES, per_dim
 
 # spatial ranks each mode interpolates (PyTorch: "linear" is 1-D only, "trilinear" 3-D only)
 UPSAMPLE_RANKS = {"nearest": (1, 2, 3), "bilinear": (2,), "bicubic": (2,)}

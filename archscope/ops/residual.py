@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .counting import NOTHING
-from .field import same
-from .registry import (
+from archscope.ops.counting import NOTHING
+from archscope.ops.receptive_field import same
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Construct,

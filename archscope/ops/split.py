@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING
-from .field import SAME, unknown
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING
+from archscope.ops.receptive_field import SAME, unknown
+from archscope.ops.registry import (
     MAX_DIM,
     Attr,
     AttrError,

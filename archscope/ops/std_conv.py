@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .conv import conv_family
-from .registry import (
+from archscope.ops.conv import conv_family
+from archscope.ops.registry import (
     Attr,
     Attrs,
     Bool,

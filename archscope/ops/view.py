@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .counting import NOTHING
-from .field import FLAT, SAME, Field, permuted, unknown
-from .registry import (
+from archscope.diagnostics import ShapeError
+from archscope.ops.counting import NOTHING
+from archscope.ops.receptive_field import FLAT, SAME, Field, permuted, unknown
+from archscope.ops.registry import (
     MAX_DIM,
     Attr,
     AttrError,

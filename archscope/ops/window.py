@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..diagnostics import ShapeError
-from .registry import Shape, ShapeWarning, fmt_shape
+from archscope.diagnostics import ShapeError
+from archscope.ops.registry import Shape, ShapeWarning, fmt_shape
 
 SPATIAL_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 LAYOUT = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}
@@ -99,7 +99,7 @@ def onnx_window(found: Any, rank: int, default_stride: Any = 1) -> dict[str, Any
     and end must be equal; ``auto_pad`` SAME_* must pad evenly), ``dilation``; raises
     ``Unsupported`` for a kernel of another rank. ``default_stride``: the stride left out
     (``kernel`` for a pool, as in PyTorch). Sizes are :func:`compact`."""
-    from .registry import Unsupported, compact
+    from archscope.ops.registry import Unsupported, compact
 
     a = found.obj
     weight = found.weights.get(1)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ..diagnostics import Collector
-from ..graph import Graph
-from .costs import cost_pass
-from .expect import expect_pass
-from .field import field_pass
-from .training import training_pass
+from archscope.diagnostics import Collector
+from archscope.graph import Graph
+from archscope.passes.costs import cost_pass
+from archscope.passes.expect import expect_pass
+from archscope.passes.receptive_field import field_pass
+from archscope.passes.training import training_pass
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
-from ..graph import Graph
-from ..ops import REGISTRY
-from ..ops.registry import Count, Counted
+from archscope.graph import Graph
+from archscope.ops import REGISTRY
+from archscope.ops.registry import Count, Counted
 
 DEFAULT = "torchvision"
 

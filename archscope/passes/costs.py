@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..diagnostics import Collector, ShapeError
-from ..graph import Graph
-from ..ops import REGISTRY
-from ..ops.registry import numel
-from .shapes import report_rule_error
+from archscope.diagnostics import Collector, ShapeError
+from archscope.elaborate.shapes import report_rule_error
+from archscope.graph import Graph
+from archscope.ops import REGISTRY
+from archscope.ops.registry import numel
 
 BYTES_PER_ELEMENT = 4  # float32
 

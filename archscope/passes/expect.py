@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Collector, brief
-from ..expr import ExprError, evaluate
-from ..graph import Graph
-from .costs import totals
+from archscope.diagnostics import Collector, brief
+from archscope.graph import Graph
+from archscope.lang.expr import ExprError, evaluate
+from archscope.passes.costs import totals
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..graph import Graph, Node
-from ..ops import REGISTRY
-from ..ops.registry import numel
-from .training import grad_flow
+from archscope.graph import Graph, Node
+from archscope.ops import REGISTRY
+from archscope.ops.registry import numel
+from archscope.passes.training import grad_flow
 
 DTYPES: Mapping[str, int] = MappingProxyType({"float32": 4, "float16": 2, "bfloat16": 2})
 # optimizer state tensors kept per trainable parameter

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..diagnostics import Collector
-from ..graph import Graph, Node
-from ..ops import REGISTRY, OpDef
-from ..ops.registry import Attrs, Backward, Shape
+from archscope.diagnostics import Collector
+from archscope.graph import Graph, Node
+from archscope.ops import REGISTRY, OpDef
+from archscope.ops.registry import Attrs, Backward, Shape
 
 BackwardRule = Callable[[Attrs, Sequence[Shape], Shape], Backward]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report import CONVENTION
-from ..table import Column, Table
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 SPREAD_NOTE = 0.1  # IQR / median above which the table says the timings are noisy
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..passes.conventions import BY_NAME, DEFAULT
-from ..report import CONVENTION
-from ..table import Column, Table
+from archscope.passes.conventions import BY_NAME, DEFAULT
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 COLUMNS = (
     Column("name", "name"),
@@ -49,7 +49,7 @@ def compare_table(
     cells = [tuple(r[c.key] for c in columns) for r in rows]
     preamble = list(notes)
     if timed:
-        from .bench import compare_bench_columns, environment_line
+        from archscope.render.bench import compare_bench_columns, environment_line
 
         extra, timing = compare_bench_columns(timed)
         columns += extra

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..compound import ALPHA, BETA, GAMMA, Coefficients, CompoundRow
-from ..report import CONVENTION
-from ..table import Column, Table
+from archscope.explore.compound import ALPHA, BETA, GAMMA, Coefficients, CompoundRow
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 
 def _scale(s: tuple[float, float, int] | None) -> str:

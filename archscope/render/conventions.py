@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..passes.conventions import CONVENTIONS
-from ..table import Column, Table
+from archscope.passes.conventions import CONVENTIONS
+from archscope.results.table import Column, Table
 
 ROWS = (  # (key, label): the Convention field each row shows
     ("unit", "unit"),

@@ -17,9 +17,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from ..diagnostics import Diagnostic
-from ..paths import is_inside
-from .safe import oneline, printable
+from archscope.diagnostics import Diagnostic
+from archscope.paths import is_inside
+from archscope.render.safe import oneline, printable
 
 
 @lru_cache(maxsize=64)

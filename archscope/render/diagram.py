@@ -1,9 +1,9 @@
-"""A :class:`~archscope.diagram.Diagram` as Mermaid or Graphviz text, and as SVG/PNG through Graphviz.
+"""A :class:`~archscope.results.diagram.Diagram` as Mermaid or Graphviz text, and as SVG/PNG through Graphviz.
 
 Mermaid pastes into GitHub Markdown as is (inside a ```` ```mermaid ```` fence); the DOT text is
 what Graphviz's ``dot`` lays out for SVG and PNG (needs the ``graphviz`` package of the ``draw``
 extra and the ``dot`` program), run with a time limit (:func:`render_dot`) and only on a diagram
-within :data:`archscope.diagram.MAX_NODES`. Each box reads: name, op (or block ``×N``), output
+within :data:`archscope.results.diagram.MAX_NODES`. Each box reads: name, op (or block ``×N``), output
 shape, params and MACs (zeros left out); inputs and outputs are rounded; a repeated block has a
 double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`).
 
@@ -20,9 +20,9 @@ import signal
 import subprocess
 from collections.abc import Callable
 
-from ..diagram import Box, Diagram
-from .numbers import compact, shape
-from .safe import oneline
+from archscope.render.numbers import compact, shape
+from archscope.render.safe import oneline
+from archscope.results.diagram import Box, Diagram
 
 DOT_CPU_SECONDS = 5  # a diagram within MAX_NODES takes under 1.5 s here: this stops only a pathological one
 
@@ -151,7 +151,7 @@ def to_dot(diagram: Diagram) -> str:
 
 def dot_seconds(max_nodes: int | None = None) -> int:
     """The CPU seconds ``dot`` may take: :data:`DOT_CPU_SECONDS`, scaled up with a raised ``max_nodes``."""
-    from ..diagram import MAX_NODES
+    from archscope.results.diagram import MAX_NODES
 
     return max(DOT_CPU_SECONDS, math.ceil(DOT_CPU_SECONDS * (max_nodes or MAX_NODES) / MAX_NODES))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from ..table import Table
+from archscope.results.table import Table
 
 
 class OutputFormat(str, enum.Enum):
@@ -34,20 +34,20 @@ TABLE_FORMATS = (OutputFormat.table, OutputFormat.json, OutputFormat.csv, Output
 def emit(table: Table, fmt: OutputFormat, *, exact: bool = False, color: bool = False, width: int = 160) -> str:
     """``table`` as text in ``fmt`` (``exact``: every count in full in the terminal table)."""
     if fmt is OutputFormat.json:
-        from .machine import to_json
+        from archscope.render.machine import to_json
 
         return to_json(table)
     if fmt is OutputFormat.csv:
-        from .machine import to_csv
+        from archscope.render.machine import to_csv
 
         return to_csv(table)
     if fmt is OutputFormat.markdown:
-        from .markdown import to_markdown
-        from .safe import printable
+        from archscope.render.markdown import to_markdown
+        from archscope.render.safe import printable
 
         return printable(to_markdown(table))  # read in terminals too: no control character goes through
     if fmt is OutputFormat.table:
-        from .terminal import to_text
+        from archscope.render.terminal import to_text
 
         return to_text(table, exact=exact, color=color, width=width)
     raise ValueError(f"`{fmt.value}` is not a table format")

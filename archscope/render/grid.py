@@ -24,7 +24,7 @@ RED, GREEN, YELLOW = "\x1b[31m", "\x1b[32m", "\x1b[33m"
 
 
 def use_color(stream: TextIO | None = None) -> bool:
-    from .console import colors_disabled
+    from archscope.render.console import colors_disabled
 
     stream = stream or sys.stdout
     if colors_disabled():

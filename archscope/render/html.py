@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import __version__
-from ..api import Analysis
-from ..report import CONVENTION, LayerRow, Report
-from .html_table import _e, _sort_value, table_html
-from .numbers import compact, exact, shape, size_bytes
-from .summary import grouped_rows
+from archscope import __version__
+from archscope.api import Analysis
+from archscope.render.html_table import _e, _sort_value, table_html
+from archscope.render.numbers import compact, exact, shape, size_bytes
+from archscope.render.summary import grouped_rows
+from archscope.results.report import CONVENTION, LayerRow, Report
 
 
 @dataclass
@@ -141,9 +141,9 @@ def summary_section(net: NetworkPage) -> str:
 
 def diagram_section(net: NetworkPage) -> str:
     """The diagram of `archscope draw` (repeated blocks collapsed), as inline SVG; left out, with a
-    note, when it is too large for Graphviz (:data:`archscope.diagram.MAX_NODES`)."""
-    from ..diagram import MAX_NODES, build_diagram, layout_size
-    from .diagram import DrawError, render_dot, to_dot, to_mermaid, too_large
+    note, when it is too large for Graphviz (:data:`archscope.results.diagram.MAX_NODES`)."""
+    from archscope.render.diagram import DrawError, render_dot, to_dot, to_mermaid, too_large
+    from archscope.results.diagram import MAX_NODES, build_diagram, layout_size
 
     assert net.analysis.graph is not None
     diagram = build_diagram(net.analysis.graph)
@@ -165,7 +165,7 @@ def diagram_section(net: NetworkPage) -> str:
 
 def charts_section(net: NetworkPage) -> str:
     """MACs, params and activations per layer (matplotlib)."""
-    from .plots import PlotError, layer_chart
+    from archscope.render.plots import PlotError, layer_chart
 
     net.page.charts += 1
     try:
@@ -177,8 +177,8 @@ def charts_section(net: NetworkPage) -> str:
 
 def field_section(net: NetworkPage) -> str | None:
     """The receptive field of the output and of each group (`archscope rf --depth`)."""
-    from .field import CONVENTION as FIELD_CONVENTION
-    from .field import field_table
+    from archscope.render.receptive_field import CONVENTION as FIELD_CONVENTION
+    from archscope.render.receptive_field import field_table
 
     result = net.analysis.passes.get("receptive_field")
     if result is None:
@@ -190,8 +190,8 @@ def field_section(net: NetworkPage) -> str | None:
 
 def memory_section(net: NetworkPage) -> str | None:
     """Peak memory at batch 1 and 32: inference, and a training step with Adam (`archscope memory`)."""
-    from ..passes.memory import MemoryOptions, memory
-    from .memory import CONVENTION as MEMORY_CONVENTION
+    from archscope.passes.memory import MemoryOptions, memory
+    from archscope.render.memory import CONVENTION as MEMORY_CONVENTION
 
     graph = net.analysis.graph
     if graph is None:
@@ -255,8 +255,8 @@ def _network(net: NetworkPage) -> str:
 
 
 def _comparison(analyses: Sequence[Analysis], rows: list[dict[str, Any]], timed: Any, page: Page) -> str:
-    from .compare import compare_table
-    from .plots import PlotError, scatter
+    from archscope.render.compare import compare_table
+    from archscope.render.plots import PlotError, scatter
 
     table = compare_table(rows, [a.note for a in analyses if a.note], timed)
     latency = [t.timings[0].median * 1e3 for t in timed] if timed else None

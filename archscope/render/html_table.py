@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..table import Table
-from .numbers import cell
+from archscope.render.numbers import cell
+from archscope.results.table import Table
 
 
 def _e(text: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..table import Column, Table
+from archscope.results.table import Column, Table
 
 SPEC_COLUMNS = (
     Column("family_label", "family", show="human"),

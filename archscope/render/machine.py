@@ -25,8 +25,8 @@ import io
 import json
 from typing import Any
 
-from ..table import Table
-from .safe import oneline
+from archscope.render.safe import oneline
+from archscope.results.table import Table
 
 
 def to_json(table: Table) -> str:

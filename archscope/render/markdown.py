@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from ..table import Column, Table
-from .numbers import cell
-from .safe import oneline
+from archscope.render.numbers import cell
+from archscope.render.safe import oneline
+from archscope.results.table import Column, Table
 
 # escaped with a backslash anywhere: a backslash that would escape what follows it, here or after
 # the text (`\x1b` stays), a table pipe, and the `]` of a link or an image (`[text](url)`,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..passes.memory import BACKWARD, STEP, Memory
-from ..report import Report
-from ..table import Column, Table
-from .numbers import size_bytes
-from .summary import grouped_rows
+from archscope.passes.memory import BACKWARD, STEP, Memory
+from archscope.render.numbers import size_bytes
+from archscope.render.summary import grouped_rows
+from archscope.results.report import Report
+from archscope.results.table import Column, Table
 
 CONVENTION = (
     "memory in bytes (KiB/MiB/GiB = 2^10/2^20/2^30) for the whole batch at the dtype, replayed from the graph: "

@@ -34,7 +34,7 @@ def ratio(a: float, b: float) -> str:
 
 
 def cell(value: object, kind: str, exact_numbers: bool = False) -> str:
-    """A table value as people read it (the kinds are listed in :mod:`archscope.table`)."""
+    """A table value as people read it (the kinds are listed in :mod:`archscope.results.table`)."""
     if value is None:
         return "—" if kind == "ratio" else ""
     if kind == "count":

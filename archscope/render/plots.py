@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from io import BytesIO
 from typing import Any, ParamSpec
 
-from ..report import Report
-from .safe import oneline
+from archscope.render.safe import oneline
+from archscope.results.report import Report
 
 FORMATS = ("svg", "png")
 INSTALL = "charts need matplotlib: `pip install 'archscope[plot]'`"
@@ -154,7 +154,7 @@ def scatter(rows: Sequence[dict[str, Any]], latency_ms: Sequence[float] | None =
 
 @_plain_text
 def sweep_plot(sweep: Any, references: Sequence[tuple[str, float, float]] = (), fmt: str = "svg") -> bytes:
-    """A sweep's variants on its two Pareto metrics (:class:`archscope.sweep.Sweep`): every valid
+    """A sweep's variants on its two Pareto metrics (:class:`archscope.explore.sweep.Sweep`): every valid
     variant a dot, the front joined by a staircase, and ``references`` (bundled nets, as
     ``(name, x, y)``) as labelled diamonds."""
     _, Figure, FuncFormatter = _matplotlib()

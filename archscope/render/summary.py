@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..overrides import Overrides
-from ..passes.field import field_words
-from ..report import LayerRow, Report
-from ..table import Column, Table
-from .numbers import compact, exact, shape, size_bytes
+from archscope.overrides import Overrides
+from archscope.passes.receptive_field import field_words
+from archscope.render.numbers import compact, exact, shape, size_bytes
+from archscope.results.report import LayerRow, Report
+from archscope.results.table import Column, Table
 
 
 @dataclass(frozen=True)

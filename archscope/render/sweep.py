@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report import CONVENTION
-from ..sweep import MAXIMISED, METRICS, Sweep, VariantResult
-from ..table import Column, Table
+from archscope.explore.sweep import MAXIMISED, METRICS, Sweep, VariantResult
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 FRONT_MARK = "●"
 

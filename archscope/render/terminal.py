@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import textwrap
 
-from ..table import Column, Table
-from .grid import DIM, ITALIC, Col, grid, style
-from .numbers import cell
-from .safe import oneline, printable
+from archscope.render.grid import DIM, ITALIC, Col, grid, style
+from archscope.render.numbers import cell
+from archscope.render.safe import oneline, printable
+from archscope.results.table import Column, Table
 
 PLACEHOLDER = "·"
 MIN_FIT_WIDTH = 12

@@ -1,7 +1,7 @@
 """The table models of `archscope calibrate`, `bench --per-layer` and `archscope predict`.
 
 Results are duck-typed (:mod:`archscope.torch_backend.layer_timing` for per-layer timings,
-:mod:`archscope.roofline` for predictions, :mod:`archscope.calibration` for the figures);
+:mod:`archscope.perf.roofline` for predictions, :mod:`archscope.perf.calibration` for the figures);
 nothing here imports torch or rich.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..calibration import Calibration
-from ..ops.registry import KERNELS
-from ..report import CONVENTION
-from ..table import Column, Table
+from archscope.ops.registry import KERNELS
+from archscope.perf.calibration import Calibration
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 FLOPS_NOTE = (
     "FLOPs here are all the work a layer does: 2 × MACs + `ops` (normalisation, activations, pooling, "
@@ -133,7 +133,7 @@ def per_layer_table(
 
     JSON: ``median_ms`` for the whole net and ``layers`` (every layer, whatever ``depth``), each
     with ``name`` and ``ms``."""
-    from ..roofline import roof
+    from archscope.perf.roofline import roof
 
     by_name = {w.name: w for w in work}
     total_macs = sum(w.macs for w in work) or 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..overrides import Overrides
-from ..report import Report
-from ..table import Column, Table
-from .numbers import compact, exact
-from .summary import grouped_rows, summary_table
+from archscope.overrides import Overrides
+from archscope.render.numbers import compact, exact
+from archscope.render.summary import grouped_rows, summary_table
+from archscope.results.report import Report
+from archscope.results.table import Column, Table
 
 COLUMNS = (
     Column("name", "layer", "name"),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report import CONVENTION
-from ..table import Column, Table
-from .grid import DIM, GREEN, RED, style
-from .numbers import shape
+from archscope.render.grid import DIM, GREEN, RED, style
+from archscope.render.numbers import shape
+from archscope.results.report import CONVENTION
+from archscope.results.table import Column, Table
 
 SOURCES = (
     "sources: shapes from a forward pass of the whole network (meta or cpu, as marked) and of each layer "

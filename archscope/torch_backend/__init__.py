@@ -11,12 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BackendError, DeviceUnavailable, LoweringError, MemoryEstimateTooLarge, TorchMissing
+from archscope.torch_backend.errors import (
+    BackendError,
+    DeviceUnavailable,
+    LoweringError,
+    MemoryEstimateTooLarge,
+    TorchMissing,
+)
 
 if TYPE_CHECKING:
-    from ..api import Analysis
-    from .benchmark import BenchConfig, BenchResult
-    from .verify_results import VerifyReport
+    from archscope.api import Analysis
+    from archscope.torch_backend.benchmark import BenchConfig, BenchResult
+    from archscope.torch_backend.verify_results import VerifyReport
 
 __all__ = [
     "BackendError",
@@ -33,30 +39,30 @@ __all__ = [
 
 def build(source: str | Path | Analysis, **kwargs: Any) -> Any:
     """See :func:`archscope.torch_backend.lowering.build`."""
-    from .errors import require_torch
+    from archscope.torch_backend.errors import require_torch
 
     require_torch("`build`")
-    from .lowering import build as _build
+    from archscope.torch_backend.lowering import build as _build
 
     return _build(source, **kwargs)
 
 
 def verify(source: str | Path | Analysis, **kwargs: Any) -> VerifyReport:
     """See :func:`archscope.torch_backend.verification.verify`."""
-    from .errors import require_torch
+    from archscope.torch_backend.errors import require_torch
 
     require_torch("`verify`")
-    from .verification import verify as _verify
+    from archscope.torch_backend.verification import verify as _verify
 
     return _verify(source, **kwargs)
 
 
 def bench(source: str | Path | Analysis, config: BenchConfig | None = None, **kwargs: Any) -> BenchResult:
     """See :func:`archscope.torch_backend.benchmark.bench`."""
-    from .errors import require_torch
+    from archscope.torch_backend.errors import require_torch
 
     require_torch("`bench`")
-    from .benchmark import bench as _bench
+    from archscope.torch_backend.benchmark import bench as _bench
 
     return _bench(source, config, **kwargs)
 
@@ -65,9 +71,9 @@ def bench_many(
     sources: Sequence[str | Path | Analysis], config: BenchConfig | None = None, **kwargs: Any
 ) -> list[BenchResult]:
     """See :func:`archscope.torch_backend.benchmark.bench_many` (interleaved timing of several networks)."""
-    from .errors import require_torch
+    from archscope.torch_backend.errors import require_torch
 
     require_torch("`bench`")
-    from .benchmark import bench_many as _bench_many
+    from archscope.torch_backend.benchmark import bench_many as _bench_many
 
     return _bench_many(sources, config, **kwargs)

@@ -24,12 +24,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..api import Analysis
-from ..passes.memory import DTYPES, Memory, MemoryOptions, memory
-from .errors import BackendError, DeviceUnavailable, ForwardTooSlow, MemoryEstimateTooLarge, require_torch
-from .lowering import checked_analysis, lower_graph, report_of
-from .memory import available_host_memory
+from archscope import __version__
+from archscope.api import Analysis
+from archscope.passes.memory import DTYPES, Memory, MemoryOptions, memory
+from archscope.torch_backend.errors import (
+    BackendError,
+    DeviceUnavailable,
+    ForwardTooSlow,
+    MemoryEstimateTooLarge,
+    require_torch,
+)
+from archscope.torch_backend.lowering import checked_analysis, lower_graph, report_of
+from archscope.torch_backend.memory import available_host_memory
 
 BLOCK_S = 0.02  # a timed block lasts at least this long
 MAX_CALL_S = 10.0  # the default limit of one forward call's estimated time (see check_call_time)
@@ -187,7 +193,7 @@ def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict
             est = memory(a.graph, MemoryOptions(batch=batch, dtype=config.dtype))
             out[(i, batch)] = est
             if free is not None and est.peak_bytes > free:
-                from ..render.numbers import size_bytes
+                from archscope.render.numbers import size_bytes
 
                 raise MemoryEstimateTooLarge(
                     f"`{a.report.name}` at batch {batch} in {config.dtype} needs {size_bytes(est.peak_bytes)} at its "

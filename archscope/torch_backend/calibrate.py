@@ -27,9 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..calibration import DTYPE_BYTES, Calibration
-from .benchmark import BenchConfig, Progress, _cpu_name, resolve_device
-from .errors import BackendError, require_torch
+from archscope.perf.calibration import DTYPE_BYTES, Calibration
+from archscope.torch_backend.benchmark import BenchConfig, Progress, _cpu_name, resolve_device
+from archscope.torch_backend.errors import BackendError, require_torch
 
 LAYERS_SPEC = Path(__file__).with_name("calibration_layers.yaml")
 DEFAULT_BATCHES = (1, 4, 16)  # where the synthetic layers are timed (predict interpolates between)
@@ -222,9 +222,9 @@ def calibrate(
 
 
 def _fit(cal: Calibration, layer_time: float, batches: tuple[int, ...]) -> Calibration:
-    from ..roofline import first_touch, layer_work, roof
-    from .layer_timing import time_layers
-    from .lowering import checked_analysis
+    from archscope.perf.roofline import first_touch, layer_work, roof
+    from archscope.torch_backend.layer_timing import time_layers
+    from archscope.torch_backend.lowering import checked_analysis
 
     graph = checked_analysis(LAYERS_SPEC).graph
     assert graph is not None

@@ -38,12 +38,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..api import Analysis
-from ..graph import Graph, Node
-from ..ops import REGISTRY
-from ..ops.registry import Construct, python_literal
-from ..render.safe import oneline
-from .errors import BackendError, require_torch
+from archscope.api import Analysis
+from archscope.graph import Graph, Node
+from archscope.ops import REGISTRY
+from archscope.ops.registry import Construct, python_literal
+from archscope.render.safe import oneline
+from archscope.torch_backend.errors import BackendError, require_torch
 
 EXPORT_HINT = "pip install 'archscope[export]'"
 OPSET = 17  # ONNX opset: supported by torch 2.13's TorchScript exporter and by onnxruntime ≥ 1.14
@@ -112,7 +112,7 @@ def class_name(g: Graph) -> str:
 def _module_names() -> frozenset[str]:
     """The names an exported file's code refers to: keywords, builtins, its imports, ``Block`` and
     every class it may copy from :mod:`archscope.ops.torch_modules`."""
-    from ..ops import torch_modules
+    from archscope.ops import torch_modules
 
     return frozenset(
         {*keyword.kwlist, *keyword.softkwlist, *dir(builtins), *dir(torch_modules), "Block", "annotations"}
@@ -196,7 +196,7 @@ def _input_names(g: Graph) -> list[str]:
 def pytorch_source(analysis: Analysis, source_name: str | None = None) -> str:
     """The network of ``analysis`` (without errors) as a standalone PyTorch file's source."""
     require_torch("`export --to pytorch`")
-    from .lowering import inplace_nodes, module_names
+    from archscope.torch_backend.lowering import inplace_nodes, module_names
 
     g = analysis.graph
     assert g is not None and analysis.report is not None
@@ -307,7 +307,7 @@ def onnx_model(analysis: Analysis, source_name: str | None = None, *, model: Any
     when neither gives a model that passes."""
     torch = require_torch("`export --to onnx`")
     onnx = require_onnx()
-    from .lowering import lower_graph
+    from archscope.torch_backend.lowering import lower_graph
 
     g = analysis.graph
     assert g is not None

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api import Analysis
-from .errors import require_torch
+from archscope.api import Analysis
+from archscope.torch_backend.errors import require_torch
 
 RTOL = 1e-4
 ATOL = 1e-5
@@ -62,7 +62,7 @@ def check_import(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .lowering import build
+    from archscope.torch_backend.lowering import build
 
     built = build(analysis, inplace=False)
     where = built.meta["archscope"]["modules"]

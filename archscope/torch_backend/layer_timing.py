@@ -24,9 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .benchmark import BenchConfig, Progress, _check_memory, _prepare, environment, resolve_device
-from .errors import BackendError, MemoryEstimateTooLarge, require_torch
-from .lowering import checked_analysis, graph_of, module_names, report_of
+from archscope.torch_backend.benchmark import (
+    BenchConfig,
+    Progress,
+    _check_memory,
+    _prepare,
+    environment,
+    resolve_device,
+)
+from archscope.torch_backend.errors import BackendError, MemoryEstimateTooLarge, require_torch
+from archscope.torch_backend.lowering import checked_analysis, graph_of, module_names, report_of
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..api import Analysis, analyze
-from ..diagnostics import SpecError
-from ..graph import Graph, Node
-from ..ops import REGISTRY
-from ..passes.memory import inplace_nodes
-from ..report import Report
-from .errors import LoweringError, require_torch
+from archscope.api import Analysis, analyze
+from archscope.diagnostics import SpecError
+from archscope.graph import Graph, Node
+from archscope.ops import REGISTRY
+from archscope.passes.memory import inplace_nodes
+from archscope.results.report import Report
+from archscope.torch_backend.errors import LoweringError, require_torch
 
 
 def checked_analysis(
@@ -121,7 +121,7 @@ def _reserved() -> frozenset[str]:
     """Attribute names a submodule may not take (they belong to nn.Module or GraphModule)."""
     from torch import fx, nn
 
-    from .modules import Network, Scope
+    from archscope.torch_backend.modules import Network, Scope
 
     probe = Network(nn.Module(), fx.Graph())
     return frozenset(dir(probe)) | frozenset(dir(Scope("x")))
@@ -153,7 +153,7 @@ def lower_graph(g: Graph, *, inplace: bool = True) -> Any:
     """Lower every node with its op's ``lower`` and wire them into one ``GraphModule``."""
     from torch import fx, nn
 
-    from .modules import Network, Scope, attach
+    from archscope.torch_backend.modules import Network, Scope, attach
 
     names = module_names(g)
     in_place = inplace_nodes(g) if inplace else set()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from .errors import require_torch
+from archscope.torch_backend.errors import require_torch
 
 MODES = ("infer", "sgd", "momentum", "adam", "adamw")
 

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import require_torch
-from .lowering import checked_analysis, lower_graph
+from archscope.torch_backend.errors import require_torch
+from archscope.torch_backend.lowering import checked_analysis, lower_graph
 
 TOOLS = ("fvcore", "ptflops", "thop", "torchinfo", "flop_counter")
 PTFLOPS_BACKEND = "pytorch"
@@ -54,7 +54,7 @@ def built(source: Any, *, text: str | None = None, seed: int = 0) -> tuple[Any, 
 
 
 def _fvcore(net: Any, inputs: list[Any]) -> int:
-    from .errors import require_fvcore
+    from archscope.torch_backend.errors import require_fvcore
 
     fvnn = require_fvcore()
     analysis = fvnn.FlopCountAnalysis(net, tuple(inputs))

@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import Analysis
-from ..graph import Node
-from ..ops import REGISTRY
-from ..ops.registry import Shape
-from .errors import require_fvcore, require_torch
-from .lowering import checked_analysis, layer_modules, lower_graph
-from .verify_results import LayerCheck, VerifyReport
+from archscope.api import Analysis
+from archscope.graph import Node
+from archscope.ops import REGISTRY
+from archscope.ops.registry import Shape
+from archscope.torch_backend.errors import require_fvcore, require_torch
+from archscope.torch_backend.lowering import checked_analysis, layer_modules, lower_graph
+from archscope.torch_backend.verify_results import LayerCheck, VerifyReport
 
 # fvcore's multiply-add counts, as fvcore keys them: an aten operator's name without `aten::`, and
 # `conv` for its convolution handle. The counter handles an op declares count multiply-adds too.

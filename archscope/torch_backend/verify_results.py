@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ops.registry import Shape
+from archscope.ops.registry import Shape
 
 
 @dataclass(frozen=True)
