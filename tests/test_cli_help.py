@@ -35,7 +35,7 @@ def _panels(text: str) -> dict[str, list[str]]:
 
 def _doc(name: str) -> str:
     module, function, _ = COMMANDS[name]
-    return inspect.cleandoc(getattr(importlib.import_module(f"archscope.cli.{module}"), function).__doc__ or "")
+    return inspect.cleandoc(getattr(importlib.import_module(f"archscope.cli.commands.{module}"), function).__doc__ or "")
 
 
 def _examples(name: str) -> list[str]:
