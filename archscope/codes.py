@@ -2,7 +2,7 @@
 and the README.
 
 Each entry says what the code means, why it matters, a minimal spec that triggers it, and the
-fix (as ruff's rule pages do). ``tests/test_explain.py`` analyses every example and checks that it
+fix (as ruff's rule pages do). ``tests/cli/test_explain.py`` analyses every example and checks that it
 gives its code and that the fixed spec does not, so an explanation cannot drift from the checker.
 """
 

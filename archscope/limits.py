@@ -1,7 +1,7 @@
 """How much work one spec may ask for: the layer limit, and the YAML nodes a file may hold.
 
 archscope lints untrusted pull requests, so every file under 1 MB must be accepted or refused
-within 2 s of CPU and 300 MB here (``tests/test_hostile.py``, ``bench/fuzz.py``). A graph costs
+within 2 s of CPU and 300 MB here (``tests/safety/test_untrusted_specs.py``, ``bench/fuzz.py``). A graph costs
 80–200 µs of CPU a layer to elaborate, shape-check, cost and report, and YAML ~5 µs a node to
 read, so the default allows 10,000 layers (ResNet-1202, the deepest network in the bundled specs,
 has 4,210) and 10 YAML nodes per allowed layer (the largest bundled file has 1,085 nodes).

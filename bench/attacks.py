@@ -7,7 +7,7 @@ every command that reads a spec, in its own process, measured as a user meets it
 For each (attack, command) pair it prints the exit code, the CPU time the kernel accounted for
 the process when it exited (wait4: user + system, start-up and any child included), and its
 peak RSS (VmHWM, read by the process itself as it exits, as ``bench/large_files.py`` does, with
-the script of ``tests/test_hostile.py``). It flags, in the last column:
+the script of ``tests/safety/test_untrusted_specs.py``). It flags, in the last column:
 
 * ``CPU > 2 s`` and ``RSS > 300 MB``: the work-bound goal (every file under 1 MB is accepted or
   refused within 2 s of CPU and 300 MB);
@@ -26,12 +26,12 @@ the script of ``tests/test_hostile.py``). It flags, in the last column:
 * ``export does not compile``: the PyTorch file `export` wrote is not valid Python.
 
 The attack files are built in code (:func:`attacks`), one or a few per class of the issue, plus
-the costliest files of ``tests/test_hostile.py`` (``BOUNDED``, ``LARGE_FILES``); ``--list``
+the costliest files of ``tests/safety/test_untrusted_specs.py`` (``BOUNDED``, ``LARGE_FILES``); ``--list``
 lists them. A case whose first two commands pass the guard is not run through the others (the
 row says so): every command analyses the same file, and 20 minutes of killed runs say nothing
 more; ``--all`` runs them anyway. ``draw -f svg`` is skipped with a note when Graphviz's
 ``dot`` is not on PATH. ``predict`` and ``sweep`` read a synthetic calibration (the one of
-``tests/test_calibration.py``), written in the bench's temporary folder.
+``tests/perf/test_calibration.py``), written in the bench's temporary folder.
 
 CPU time is a measurement that load moves (the machine is shared: a busy neighbour slows even
 CPU time through the shared caches); the load average is printed first. ``--runs N`` keeps the
@@ -72,7 +72,7 @@ from archscope.perf.calibration import store  # noqa: E402
 from archscope.render.machine import FORMULA_START  # noqa: E402
 
 CPU_GOAL_S = 2.0
-RSS_GOAL = 300 * 2**20  # the 300 MB of tests/test_hostile.py
+RSS_GOAL = 300 * 2**20  # the 300 MB of tests/safety/test_untrusted_specs.py
 FORGED = "::warning file=x::"  # what the attacks write to start a line of a CI log
 SCRIPT = "<script>alert(1)</script>"
 CONTROL = frozenset([chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\x7f", "\u202e", "\u2066"])
@@ -394,7 +394,7 @@ def attacks() -> list[Attack]:
             kind="sweep",
         ),
     ]
-    for cls, cases in (("bounded", BOUNDED), ("large-files", LARGE_FILES)):  # tests/test_hostile.py's
+    for cls, cases in (("bounded", BOUNDED), ("large-files", LARGE_FILES)):  # tests/safety/test_untrusted_specs.py's
         out += [Attack(cls, case, {"spec.yaml": text}, "spec.yaml") for case, (text, _) in cases.items()]
     return out
 
@@ -423,7 +423,7 @@ def _vmhwm(pid: int) -> int:
 
 def run_guarded(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Run:
     """`archscope ARGS` in its own process (and session) in ``cwd``, measured as
-    ``tests/test_hostile.py``'s ``run_measured`` measures it (wait4's CPU time, VmHWM), killed
+    ``tests/safety/test_untrusted_specs.py``'s ``run_measured`` measures it (wait4's CPU time, VmHWM), killed
     with its children after ``timeout`` seconds of wall-clock time."""
     peak_file = cwd.parent / f".peak-{os.getpid()}"
     peak_file.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ FlopCounterMode get_total_flops()); archscope's total under that convention is s
 rules, statically. Prints one line per spec and tool: archscope, the tool, equal, seconds; then
 the count of disagreements. A tool that fails on a network (fvcore cannot trace max unpooling) is
 reported as such, with what the ops declare about it. Exit 1 on any disagreement.
-The test suite checks the same at a small input size (tests/test_torch_conventions.py).
+The test suite checks the same at a small input size (tests/passes/test_torch_conventions.py).
 """
 
 from __future__ import annotations

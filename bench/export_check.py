@@ -12,7 +12,7 @@ network archscope builds (eval mode, seed 0):
   input; the largest absolute difference from PyTorch's output is printed (float32 kernels of
   two libraries: ~1e-5 of the output's scale is agreement).
 Prints one row per spec: resolution, params, seconds to export, whether the file agrees, the
-ONNX file's size and its difference. Exits 1 if a spec fails. tests/test_export.py runs the same
+ONNX file's size and its difference. Exits 1 if a spec fails. tests/torch_backend/test_export.py runs the same
 check on a subset that covers every op of the bundled specs.
 """
 

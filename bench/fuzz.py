@@ -30,7 +30,7 @@ from its path, take ``build()``'s weights and give ``build()``'s outputs on a ra
 archscope error is fine). The mutants start from the bundled specs that analyse in under 0.25 s
 of CPU (most of them; the largest are timed by ``bench/static_speed.py``). Prints a table of
 figures per kind and the failures, if any; exits 1 when a mutant breaks a rule.
-``tests/test_fuzz.py`` runs the same mutants under hypothesis with a fixed seed and a small
+``tests/safety/test_fuzz.py`` runs the same mutants under hypothesis with a fixed seed and a small
 budget, and exports one accepted mutant in six.
 """
 
@@ -392,7 +392,7 @@ class Outcome:
         return self.size > LARGE
 
 
-# a calibration for `predict`'s table (the numbers of tests/test_calibration.py); no file is read
+# a calibration for `predict`'s table (the numbers of tests/perf/test_calibration.py); no file is read
 CALIBRATION = dict(
     device="cpu",
     dtype="float32",
@@ -516,7 +516,7 @@ _modules = itertools.count()
 
 
 def check_export(a: archscope.Analysis, path: Path) -> tuple[str, list[str]]:
-    """`export --to pytorch` of an accepted mutant, checked as ``tests/test_hostile_export.py``
+    """`export --to pytorch` of an accepted mutant, checked as ``tests/safety/test_export_names.py``
     checks it: the file written beside ``path`` imports from its path; its class, given
     ``archscope.build``'s state_dict (strict), gives build()'s outputs bit for bit on one random
     input of the spec's input shapes (batch 1). Returns what happened (``ran``; ``refused``:

@@ -1,6 +1,6 @@
 """The work-bound goal, measured: every file under 1 MB is accepted or refused within 2 s of CPU
 and 300 MB. Runs `archscope lint FILE` in its own process for each of the costliest inputs of
-``tests/test_hostile.py`` (the same cases the suite asserts) and prints what the kernel
+``tests/safety/test_untrusted_specs.py`` (the same cases the suite asserts) and prints what the kernel
 accounted for the process when it exited (wait4): CPU time (user + system, start-up included),
 and its peak RSS (VmHWM, which the process reads as it exits); the fastest of ``--runs`` (the machine is shared: a busy neighbour slows even CPU
 time through the shared caches).

@@ -37,3 +37,9 @@ def test_each_module_is_listed_under_its_own_folder() -> None:
         elif line.startswith("| `archscope"):
             module = line.split("`")[1]
             assert module.rpartition(".")[0] == folder, f"{module} is listed under {folder}"
+
+
+def test_every_test_folder_is_on_the_map() -> None:
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert folders == set(re.findall(r"^\| `tests/(\w+)/` \|", text, re.M))

@@ -10,21 +10,11 @@ import textwrap
 
 import pytest
 from conftest import ROOT
+from shared import imported_packages
 
 pytestmark = pytest.mark.slow  # whole processes under -X importtime: not in the quick subset
 
 HEAVY = ("torch", "fvcore", "ptflops", "thop", "torchinfo", "matplotlib", "graphviz", "selenium")  # the optional extras
-
-
-def _imported(stderr: str) -> set[str]:
-    """Top-level packages in a ``python -X importtime`` log."""
-    names = set()
-    for line in stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            if name and not name.startswith("imported package"):
-                names.add(name.split(".")[0])
-    return names
 
 
 @pytest.mark.parametrize(
@@ -54,7 +44,7 @@ def test_static_command_imports_no_heavy_package(args: list[str]):
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    imported = _imported(proc.stderr)
+    imported = imported_packages(proc.stderr)
     assert "archscope" in imported and "yaml" in imported  # the log is real
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
 

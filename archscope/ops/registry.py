@@ -386,7 +386,7 @@ class Counted:
     per tool, each ``(attrs, input shapes, output shape) -> count`` in the tool's unit (MACs, or
     FLOPs for ``flop_counter``); the op's docstring says why. ``torchvision``, archscope's own
     convention, is ``Cost.macs`` and is not repeated here. Proven against each tool's headline
-    number on every bundled spec (tests/test_torch_conventions.py).
+    number on every bundled spec (tests/passes/test_torch_conventions.py).
     """
 
     fvcore: CountRule  # FlopCountAnalysis(...).total()
@@ -647,7 +647,7 @@ class OpDef:
     receptive_field: Callable[[Attrs], Any] | None = None
     # how it combines several inputs, as a diagram labels the edges into it (`archscope draw`):
     # `residual` (a sum), `concat`, `scale` (a product); "" for an op that does not merge inputs
-    # (an op of several inputs declares it, or takes an extra output: tests/test_op_facts.py)
+    # (an op of several inputs declares it, or takes an extra output: tests/ops/test_op_facts.py)
     merge: str = ""
     # which kind of kernel the layer runs at inference (a key of KERNELS): attrs → kind; None:
     # undeclared (a test requires every op to declare it). A `view` moves no data (roofline bytes 0)

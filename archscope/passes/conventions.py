@@ -4,7 +4,7 @@
 excluded; torchvision's model cards print these as "GFLOPS"). The others are peer tools, each
 summed from the rule every op declares for it (``OpDef.counted``, in the op's family file): the
 total equals the tool's headline number on the network :func:`archscope.build` makes
-(tests/test_torch_conventions.py, and bench/conventions_check.py over every bundled spec).
+(tests/passes/test_torch_conventions.py, and bench/conventions_check.py over every bundled spec).
 
 :data:`CONVENTIONS` says, per tool, what it counts (the table of ``archscope conventions``). The
 words summarise the op rules, which are the facts; a test checks the words against the rules.

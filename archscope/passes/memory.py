@@ -29,7 +29,7 @@ and keeps a running total of the bytes alive:
 Every number is for the whole batch at the chosen dtype (parameters, buffers and activations
 in it; int64 indices stay 8 bytes). The peak is a floor: allocator rounding and caching, the
 workspace of convolution algorithms and the framework's own tensors are not counted. The
-proof is ``tests/test_torch_memory.py`` and ``bench/memory_check.py``, against PyTorch's
+proof is ``tests/passes/test_torch_memory.py`` and ``bench/memory_check.py``, against PyTorch's
 ``MemTracker``.
 """
 

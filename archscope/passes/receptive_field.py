@@ -261,7 +261,7 @@ def _node_field(node: Node, inputs: list[NodeField], notes: list[str], work: Wor
     if lost is not None:
         return lost
     rule = REGISTRY[node.op].receptive_field
-    assert rule is not None  # every op declares one (tests/test_op_facts.py)
+    assert rule is not None  # every op declares one (tests/ops/test_op_facts.py)
     fact = rule(node.attrs)
     if fact.kind == "unknown":
         return NodeField(unknown=f"`{node.name}`: {fact.reason}")

@@ -53,7 +53,7 @@ class Training:
 
 
 def declared_backward(op: OpDef) -> BackwardRule:
-    """The op's own backward rule (every registered op declares one: tests/test_op_facts.py)."""
+    """The op's own backward rule (every registered op declares one: tests/ops/test_op_facts.py)."""
     assert op.backward is not None, f"`{op.name}` declares no backward"
     return op.backward
 

@@ -2,7 +2,7 @@
 measured with ``torch.distributed._tools.mem_tracker.MemTracker`` (it works on CPU and counts
 every tensor storage by kind: parameters, buffers, gradients, activations, temporaries,
 optimizer state). The proof of the static model, :mod:`archscope.passes.memory`
-(``tests/test_torch_memory.py``, ``bench/memory_check.py``).
+(``tests/passes/test_torch_memory.py``, ``bench/memory_check.py``).
 
 A training step is measured in its steady state, as a training loop runs it: one step first
 (which creates the optimizer's state), ``zero_grad()`` (gradients freed), then the measured
