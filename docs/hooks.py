@@ -57,21 +57,23 @@ def ops_table() -> str:
     return "\n".join(lines)
 
 
-def bundled_rows() -> list[tuple[str, str, str, int, int]]:
-    """(name, title, input, params, MACs) of every bundled spec, computed from the spec."""
-    from archscope.api import list_specs, summarize
+def bundled_rows() -> list[tuple[str, str, str, int, int, str]]:
+    """(name, title, input, params, MACs, the keys its ``expect:`` pins) of every bundled spec,
+    computed from the spec."""
+    from archscope.api import list_specs, load, summarize
 
     rows = []
     for spec in sorted(list_specs(), key=lambda s: s.name):
         report = summarize(spec.name)
         shape = "×".join(map(str, report.input))
-        rows.append((spec.name, spec.title, shape, report.totals.params, report.totals.macs))
+        pinned = ", ".join(load(spec.name).expect)
+        rows.append((spec.name, spec.title, shape, report.totals.params, report.totals.macs, pinned))
     return rows
 
 
 def bundled_table() -> str:
-    lines = ["| spec | network | input | params | MACs |", "|---|---|---|--:|--:|"]
-    lines += [f"| `{n}` | {_cell(t)} | {i} | {p:,} | {m:,} |" for n, t, i, p, m in bundled_rows()]
+    lines = ["| spec | network | input | params | MACs | `expect:` checks |", "|---|---|---|--:|--:|---|"]
+    lines += [f"| `{n}` | {_cell(t)} | {i} | {p:,} | {m:,} | {e} |" for n, t, i, p, m, e in bundled_rows()]
     return "\n".join(lines)
 
 
