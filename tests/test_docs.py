@@ -118,6 +118,32 @@ def test_unfreezing_layer4_numbers(tmp_path: Path) -> None:
     assert "(14,985,226 trainable, 8,543,296 frozen)" in page.read_text("utf-8")
 
 
+def test_memory_recipe_numbers(tmp_path: Path) -> None:
+    """memory.md: "batch 192 still fits (15.8 GiB) and 196 does not" in 16 GiB, Adam, all layers."""
+    import json
+
+    def peak(batch: int) -> float:
+        command = f"archscope memory resnet50 --train --optimizer adam --batch {batch} --format json"
+        return json.loads(examples.run_command(command, tmp_path))["peak_bytes"] / 2**30
+
+    assert round(peak(192), 1) == 15.8 < 16 < peak(196)
+    assert "batch 192 still\nfits (15.8 GiB) and 196 does not" in (DOCS / "memory.md").read_text("utf-8")
+
+
+def test_tutorial_ratios() -> None:
+    """tutorial.md: the bottleneck costs "about a tenth"; depthwise separable "about a third (1/5 + 1/9)"."""
+    assert round(12_443_648 / 120_422_400, 2) == 0.10
+    assert round(672 / 2_160, 3) == round(1 / 5 + 1 / 9, 3)
+
+
+def test_other_prose_numbers() -> None:
+    """draw.md: `draw resnet18 --expand` draws "all 69 layers"; commands/index.md: efficientnet_b2 at 288
+    holds torchvision's "published 1.088 GMACs"."""
+    assert len(archscope.summarize("resnet18").layers) == 69
+    assert round(archscope.summarize("efficientnet_b2").totals.macs / 1e9, 3) == 1.088
+    assert "draws all 69 layers" in (DOCS / "commands" / "draw.md").read_text("utf-8")
+
+
 README_ROW = re.compile(r"^\| [^|]+ \| `(\w+)` \| ([\d,]+) \| ([\d,]+) \|", re.M)
 
 
