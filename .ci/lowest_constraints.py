@@ -1,7 +1,7 @@
 """Print pip constraints that pin every requirement of pyproject.toml to its declared lower bound.
 
 CI installs the project with these in a second venv and runs the suite there, so each `>=` in
-pyproject.toml is a release the suite is known to pass on (the dependency policy in the README).
+pyproject.toml is a release the suite is known to pass on (the dependency policy in docs/getting-started.md).
 """
 
 from __future__ import annotations
