@@ -17,9 +17,11 @@ import math
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
+from archscope.diagnostics import Collector
 from archscope.graph import Graph
 from archscope.ops import REGISTRY
 from archscope.ops.registry import Count, Counted
+from archscope.passes.manager import Pass
 
 DEFAULT = "torchvision"
 
@@ -179,9 +181,32 @@ def count(graph: Graph, name: str) -> ConventionCount:
     for node in graph.nodes:
         if node.shape is None or node.cost is None:
             continue
-        layers[node.name] = layer_count(node.op, node.attrs, node.input_shapes(), node.shape, name, node.cost.macs)
+        inputs = node.known_input_shapes()
+        layers[node.name] = layer_count(node.op, node.attrs, inputs, node.shape, name, node.cost.macs)
     total = sum(layers.values(), Fraction(0))
     return ConventionCount(convention, math.floor(total), layers)
+
+
+@dataclass(frozen=True)
+class ConventionOptions:
+    """Which convention the ``conventions`` pass counts under (one of :data:`NAMES`)."""
+
+    name: str = DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.name not in BY_NAME:
+            raise ValueError(f"unknown convention `{self.name}`: one of {', '.join(NAMES)}")
+
+
+def conventions_pass(graph: Graph, diags: Collector, options: ConventionOptions) -> ConventionCount:
+    """The registered pass: :func:`count` under ``options.name`` (it reports nothing)."""
+    return count(graph, options.name)
+
+
+# on demand: a caller asks for the convention it prints (`--convention`, `archscope conventions`)
+CONVENTIONS_PASS = Pass(
+    "conventions", conventions_pass, requires=frozenset({"costs"}), options=ConventionOptions, on_demand=True
+)
 
 
 def cell(value: Count) -> int | float:

@@ -39,9 +39,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from archscope.diagnostics import Collector
 from archscope.graph import Graph, Node
 from archscope.ops import REGISTRY, OpDef
 from archscope.ops.registry import Shape, numel
+from archscope.passes.manager import Pass
 from archscope.passes.memory_ledger import Breakdown, Ledger, Storage
 from archscope.passes.training import grad_flow
 
@@ -362,3 +364,11 @@ def memory(graph: Graph, options: MemoryOptions) -> Memory:
     costed, shaped graph (see the module docstring)."""
     return Replay(graph, options).run()
 
+
+def memory_pass(graph: Graph, diags: Collector, options: MemoryOptions) -> Memory:
+    """The registered pass: :func:`memory` (it reports nothing)."""
+    return memory(graph, options)
+
+
+# on demand: a caller asks for the batch, dtype and step it wants (`archscope memory`, sweeps, bench)
+MEMORY_PASS = Pass("memory", memory_pass, requires=frozenset({"costs"}), options=MemoryOptions, on_demand=True)

@@ -36,9 +36,10 @@ from math import gcd, lcm
 from typing import Any
 
 from archscope.diagnostics import Collector
-from archscope.graph import Graph, Node
+from archscope.graph import SHAPES, Graph, Node
 from archscope.ops import REGISTRY
 from archscope.ops.receptive_field import Taps
+from archscope.passes.manager import Pass
 
 MAX_PERIOD = 4096  # phases kept per dim; beyond this the field is reported unknown
 MAX_STEPS = 200_000  # phases built and units looked up by one pass (:class:`Work`); beyond this: unknown
@@ -321,6 +322,9 @@ def field_pass(graph: Graph, diags: Collector) -> FieldResult | None:
     local = [layer for layer in layers if layer.local]
     widest = max(reversed(local), key=lambda layer: _area(layer.size), default=None)
     return FieldResult(tuple(layers), final, widest, tuple(dict.fromkeys(notes)), ordered, work.steps)
+
+
+FIELD_PASS = Pass("receptive_field", field_pass, requires=frozenset({SHAPES}))
 
 
 def _area(size: tuple[int | None, ...]) -> int:
