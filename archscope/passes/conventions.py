@@ -14,13 +14,14 @@ Static: imports no torch and no tool.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from archscope.diagnostics import Collector
 from archscope.graph import Graph
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Count, Counted
+from archscope.ops.registry import Attrs, Count, Counted, CountRule, Shape
 from archscope.passes.manager import Pass
 
 DEFAULT = "torchvision"
@@ -164,13 +165,14 @@ class ConventionCount:
         return {"name": self.convention.name, "unit": self.convention.unit, "total": self.total}
 
 
-def layer_count(op: str, attrs, inputs, out, name: str, macs: int) -> Count:
+def layer_count(op: str, attrs: Attrs, inputs: Sequence[Shape], out: Shape, name: str, macs: int) -> Count:
     """One layer's count under convention ``name`` (``macs``: its ``Cost.macs``, the default's)."""
     if name == DEFAULT:
         return macs
     counted = REGISTRY[op].counted
     assert counted is not None, f"`{op}` declares no `counted` rules"
-    return getattr(counted, name)(attrs, inputs, out)
+    rule: CountRule = getattr(counted, name)
+    return rule(attrs, inputs, out)
 
 
 def count(graph: Graph, name: str) -> ConventionCount:
