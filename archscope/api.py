@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from archscope.diagnostics import Collector, Diagnostic, Span, SpecError
 from archscope.elaborate import dedupe, elaborate
@@ -24,10 +24,13 @@ from archscope.lang.specdata import NetworkSpec
 from archscope.limits import layer_limit, suggestion_budget
 from archscope.overrides import NONE as NO_OVERRIDES
 from archscope.overrides import Overrides
-from archscope.passes import PASSES, run_passes
+from archscope.passes import DEFAULT as DEFAULT_PASSES
+from archscope.passes import Pass, run_pass, run_passes
 from archscope.passes.receptive_field import final_dict
 from archscope.paths import exists, is_dir, is_file, is_inside
 from archscope.results.report import Report, build_report
+
+R = TypeVar("R")
 
 
 class UnknownSpec(SpecError):
@@ -105,6 +108,19 @@ class Analysis:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def run_pass(self, p: Pass[R], options: object | None = None) -> R:
+        """Run pass ``p`` on the graph, with ``options`` (or its options' defaults): an on-demand
+        pass, ``analysis.run_pass(MEMORY_PASS, MemoryOptions(batch=8, train=True))`` (see
+        :mod:`archscope.passes`). What it reports joins :attr:`diagnostics`. ``ValueError`` when
+        there is no graph (the spec did not load or elaborate)."""
+        if self.graph is None:
+            raise ValueError(f"`{self.source}` has no graph to run pass `{p.name}` on: it has errors")
+        diags = Collector()
+        result = run_pass(p, self.graph, diags, options)
+        if diags.items:
+            self.diagnostics = _finished(self.diagnostics + diags.items)
+        return result
 
     def _repr_html_(self) -> str:
         """A notebook shows the layer table, its totals and the counting convention (or the
@@ -279,7 +295,9 @@ def _analyze_spec(
     report = None
     results: Mapping[str, Any] = {}
     if graph is not None:
-        passes = tuple(p for p in PASSES if not (p.spec_numbers and overrides.changes_network) and p.name not in skip)
+        passes = [
+            p for p in DEFAULT_PASSES if not (p.spec_numbers and overrides.changes_network) and p.name not in skip
+        ]
         results = run_passes(graph, diags, passes)
         if results["costs"] is not None:
             warnings = [d for d in diags.items if not d.is_error]

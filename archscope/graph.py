@@ -12,6 +12,8 @@ from archscope.ops.registry import Cost, Shape
 if TYPE_CHECKING:
     from archscope.lang.specdata import Expectation
 
+SHAPES = "shapes"  # what the elaborator provides: every node's shape, where it can be inferred
+
 
 @dataclass(eq=False)
 class Node:
@@ -55,6 +57,15 @@ class Node:
             return [n.shape for n in self.inputs]
         return [n.port_shape(p) for n, p in zip(self.inputs, self.ports, strict=True)]
 
+    def known_input_shapes(self) -> list[Shape]:
+        """The shape of each input, for a node that has a shape (shape inference gives one only
+        to a node whose inputs all have theirs)."""
+        shapes = self.input_shapes()
+        known = [shape for shape in shapes if shape is not None]
+        if len(known) != len(shapes):
+            raise ValueError(f"an input of `{self.name}` has no shape: the spec has errors")
+        return known
+
     @property
     def trainable_params(self) -> int:
         """The parameters that train: all of them, or none when the layer is frozen (buffers never train)."""
@@ -92,6 +103,8 @@ class Graph:
     inputs: list[Node] = field(default_factory=list)  # every input (op `input`), in declared order
     outputs: list[Node | None] = field(default_factory=list)  # every output, in declared order
     output_names: list[str] = field(default_factory=list)  # as `outputs:` names them (else the layer's name)
+    # the facts known of its nodes: `shapes`, then the name of each pass run on it (archscope.passes.manager)
+    provided: set[str] = field(default_factory=lambda: {SHAPES})
 
     def __post_init__(self) -> None:
         if not self.inputs:

@@ -10,7 +10,7 @@ from typing import Any
 from archscope.api import Analysis, analyze
 from archscope.diagnostics import Diagnostic
 from archscope.overrides import Overrides
-from archscope.passes.conventions import DEFAULT, count
+from archscope.passes.conventions import CONVENTIONS_PASS, DEFAULT, ConventionOptions
 from archscope.passes.receptive_field import field_cell
 
 
@@ -66,7 +66,7 @@ class Comparison:
         assert a.report is not None
         if self.convention == DEFAULT or a.graph is None:
             return a.report.totals.macs
-        return count(a.graph, self.convention).total
+        return a.run_pass(CONVENTIONS_PASS, ConventionOptions(self.convention)).total
 
 
 def compare(

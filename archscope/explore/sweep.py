@@ -329,7 +329,7 @@ def unused_axes(spec: NetworkSpec, axes: Sequence[Axis]) -> tuple[list[Axis], li
 def analyze_variant(spec: NetworkSpec, variant: Variant, options: StaticOptions) -> VariantResult:
     """One variant's static figures, or its first error."""
     from archscope.api import analyze_spec
-    from archscope.passes.memory import MemoryOptions, memory
+    from archscope.passes.memory import MEMORY_PASS, MemoryOptions
     from archscope.passes.receptive_field import field_cell, final_dict
 
     found = analyze_spec(spec, variant.overrides, skip=("training",))  # the memory model finds its own grad flow
@@ -346,12 +346,12 @@ def analyze_variant(spec: NetworkSpec, variant: Variant, options: StaticOptions)
     train_bytes = None
     if options.train:
         train = MemoryOptions(batch=batch, dtype=options.dtype, train=True, optimizer=options.optimizer)
-        train_bytes = memory(graph, train).peak_bytes
+        train_bytes = found.run_pass(MEMORY_PASS, train).peak_bytes
     return VariantResult(
         variant,
         params=found.report.totals.params,
         macs=found.report.totals.macs,
-        memory_bytes=memory(graph, MemoryOptions(batch=batch, dtype=options.dtype)).peak_bytes,
+        memory_bytes=found.run_pass(MEMORY_PASS, MemoryOptions(batch=batch, dtype=options.dtype)).peak_bytes,
         train_memory_bytes=train_bytes,
         rf=field_cell(final_dict(rf)) if rf is not None else None,
         rf_size=_widest(final_dict(rf)) if rf is not None else None,

@@ -14,13 +14,13 @@ import yaml
 
 from archscope.paths import is_file
 
-_PACKAGE = Path(__file__).resolve().parent.parent  # archscope/
+_PACKAGE = Path(__file__).resolve().parent.parent  # archscope/ (this module is archscope/lang/bundled.py)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def specs_dir() -> Path:
-    packaged = _PACKAGE / "_specs"  # a wheel: pyproject.toml's force-include
-    return packaged if packaged.is_dir() else _PACKAGE.parent / "specs"  # a checkout
+    packaged = _PACKAGE / "_specs"
+    return packaged if packaged.is_dir() else _PACKAGE.parent / "specs"
 
 
 @dataclass(frozen=True)

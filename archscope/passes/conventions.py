@@ -14,12 +14,15 @@ Static: imports no torch and no tool.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
+from archscope.diagnostics import Collector
 from archscope.graph import Graph
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Count, Counted
+from archscope.ops.registry import Attrs, Count, Counted, CountRule, Shape
+from archscope.passes.manager import Pass
 
 DEFAULT = "torchvision"
 
@@ -162,13 +165,14 @@ class ConventionCount:
         return {"name": self.convention.name, "unit": self.convention.unit, "total": self.total}
 
 
-def layer_count(op: str, attrs, inputs, out, name: str, macs: int) -> Count:
+def layer_count(op: str, attrs: Attrs, inputs: Sequence[Shape], out: Shape, name: str, macs: int) -> Count:
     """One layer's count under convention ``name`` (``macs``: its ``Cost.macs``, the default's)."""
     if name == DEFAULT:
         return macs
     counted = REGISTRY[op].counted
     assert counted is not None, f"`{op}` declares no `counted` rules"
-    return getattr(counted, name)(attrs, inputs, out)
+    rule: CountRule = getattr(counted, name)
+    return rule(attrs, inputs, out)
 
 
 def count(graph: Graph, name: str) -> ConventionCount:
@@ -179,9 +183,32 @@ def count(graph: Graph, name: str) -> ConventionCount:
     for node in graph.nodes:
         if node.shape is None or node.cost is None:
             continue
-        layers[node.name] = layer_count(node.op, node.attrs, node.input_shapes(), node.shape, name, node.cost.macs)
+        inputs = node.known_input_shapes()
+        layers[node.name] = layer_count(node.op, node.attrs, inputs, node.shape, name, node.cost.macs)
     total = sum(layers.values(), Fraction(0))
     return ConventionCount(convention, math.floor(total), layers)
+
+
+@dataclass(frozen=True)
+class ConventionOptions:
+    """Which convention the ``conventions`` pass counts under (one of :data:`NAMES`)."""
+
+    name: str = DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.name not in BY_NAME:
+            raise ValueError(f"unknown convention `{self.name}`: one of {', '.join(NAMES)}")
+
+
+def conventions_pass(graph: Graph, diags: Collector, options: ConventionOptions) -> ConventionCount:
+    """The registered pass: :func:`count` under ``options.name`` (it reports nothing)."""
+    return count(graph, options.name)
+
+
+# on demand: a caller asks for the convention it prints (`--convention`, `archscope conventions`)
+CONVENTIONS_PASS = Pass(
+    "conventions", conventions_pass, requires=frozenset({"costs"}), options=ConventionOptions, on_demand=True
+)
 
 
 def cell(value: Count) -> int | float:

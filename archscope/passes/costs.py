@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from archscope.diagnostics import Collector, ShapeError
 from archscope.elaborate.shapes import report_rule_error
-from archscope.graph import Graph
+from archscope.graph import SHAPES, Graph
 from archscope.ops import REGISTRY
 from archscope.ops.registry import numel
+from archscope.passes.manager import Pass
 
 BYTES_PER_ELEMENT = 4  # float32
 
@@ -69,10 +70,13 @@ def cost_pass(graph: Graph, diags: Collector) -> Totals | None:
         if node.shape is None:
             continue
         try:
-            node.cost = REGISTRY[node.op].cost(node.attrs, node.input_shapes(), node.shape)  # type: ignore[arg-type]
+            node.cost = REGISTRY[node.op].cost(node.attrs, node.known_input_shapes(), node.shape)
         except ShapeError as exc:  # no cost rule raises today; if one does, it is reported like a shape rule
             report_rule_error(node, exc, diags)
     return totals(graph)
+
+
+COSTS_PASS = Pass("costs", cost_pass, requires=frozenset({SHAPES}))
 
 
 def totals(graph: Graph) -> Totals | None:

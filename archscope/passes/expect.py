@@ -16,6 +16,7 @@ from archscope.diagnostics import Collector, brief
 from archscope.graph import Graph
 from archscope.lang.expr import ExprError, evaluate
 from archscope.passes.costs import totals
+from archscope.passes.manager import Pass
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ def expect_pass(graph: Graph, diags: Collector) -> ExpectResult:
                     found=_show(want),
                 )
     return ExpectResult(tuple(checked), tuple(unknown), tuple(malformed))
+
+
+# it compares the network's totals, which need every node's cost
+EXPECT_PASS = Pass("expect", expect_pass, requires=frozenset({"costs"}), spec_numbers=True)
 
 
 def _computed(graph: Graph) -> dict[str, Any]:

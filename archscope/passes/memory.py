@@ -39,9 +39,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from archscope.diagnostics import Collector
 from archscope.graph import Graph, Node
-from archscope.ops import REGISTRY
-from archscope.ops.registry import numel
+from archscope.ops import REGISTRY, OpDef
+from archscope.ops.registry import Shape, numel
+from archscope.passes.manager import Pass
+from archscope.passes.memory_ledger import Breakdown, Ledger, Storage
 from archscope.passes.training import grad_flow
 
 DTYPES: Mapping[str, int] = MappingProxyType({"float32": 4, "float16": 2, "bfloat16": 2})
@@ -77,21 +80,6 @@ class LayerMemory:
     saved_bytes: int  # what it adds to what backward keeps (a tensor another layer keeps already: 0)
     forward_live_bytes: int  # everything alive while it runs forward
     backward_live_bytes: int | None  # everything alive while it runs backward (None: no backward)
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """The bytes alive at one moment, by kind."""
-
-    weights: int
-    gradients: int
-    optimizer: int
-    activations: int  # layer outputs and what backward keeps (the input batch included)
-    temporaries: int  # activation gradients, optimizer step temporaries
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer + self.activations + self.temporaries
 
 
 @dataclass(frozen=True)
@@ -136,230 +124,251 @@ def inplace_nodes(g: Graph) -> set[Node]:
     }
 
 
-class _Storage:
-    """One allocation; freed when nobody holds it any more."""
-
-    __slots__ = ("holders", "kind", "size")
-
-    def __init__(self, size: int, kind: str):
-        self.size = size
-        self.kind = kind
-        self.holders = 0
+Value = tuple[Node, int]  # one output of a node: port 0 is its main output, k its op's extra output k - 1
 
 
-class _Ledger:
-    def __init__(self, fixed: Breakdown):
-        self.fixed = fixed
-        self.live = {"activations": 0, "temporaries": 0, "gradients": 0}
-        self.best = (-1, fixed, "", "")
+def _shape(node: Node) -> Shape:
+    assert node.shape is not None, "memory needs a costed graph"
+    return node.shape
 
-    def hold(self, s: _Storage) -> None:
-        if s.holders == 0:
-            self.live[s.kind] += s.size
-        s.holders += 1
 
-    def release(self, s: _Storage) -> None:
-        s.holders -= 1
-        assert s.holders >= 0
-        if s.holders == 0:
-            self.live[s.kind] -= s.size
+class Replay:
+    """One inference pass or training step replayed over a costed graph, in the shape of
+    torch.fx's ``Interpreter``: :meth:`run` calls :meth:`step` for each node in execution order
+    and, in training, :meth:`backward_step` for each in reverse, then the optimizer step. Each
+    step allocates and frees :class:`Storage` on the ledger and marks the total alive."""
 
-    def add(self, kind: str, size: int) -> None:
-        self.live[kind] += size
+    def __init__(self, graph: Graph, options: MemoryOptions):
+        assert all(n.cost is not None and n.shape is not None for n in graph.nodes), "memory needs a costed graph"
+        self.graph = graph
+        self.options = options
+        self.width = DTYPES[options.dtype]
+        self.train = options.train
+        params = sum(n.cost.params for n in graph.nodes if n.cost is not None)  # (all of them: asserted above)
+        buffers = sum(n.cost.buffers for n in graph.nodes if n.cost is not None)
+        self.trainable = sum(n.trainable_params for n in graph.nodes) if options.train else 0
+        self.weights = (params + buffers) * self.width
+        self.optimizer = OPTIMIZERS[options.optimizer] * self.trainable * self.width if options.train else 0
+        # which layers record a backward, and which run it (as the training pass decides)
+        requires_grad, self.reaches = grad_flow(graph)
+        self.requires_grad = requires_grad if options.train else set()  # inference records no backward
+        self.in_place = inplace_nodes(graph)
+        self.ledger = Ledger(Breakdown(self.weights, 0, self.optimizer, 0, 0))
+        self.storage: dict[Value, Storage] = {}
+        self.uses = _forward_uses(graph)  # how many forward uses each value still has
+        self.outputs: set[Value] = {(out, 0) for out in graph.outputs if out is not None}
+        self.kept: dict[Node, list[Storage]] = {}  # what each layer keeps for its backward
+        self.counted: set[int] = set()  # the kept storages already reported at a layer
+        self.rows: dict[Node, tuple[int, int, int]] = {}  # allocated, newly kept, live while it runs
+        self.backward_live: dict[Node, int] = {}
+        self.grads: dict[Node, Storage] = {}  # the gradient arriving at each layer's output
+        self.largest = 0  # the most trainable parameters of one layer (the optimizer step's temporaries)
+        self.input_bytes = 0
+        self.peak_activations = 0
 
-    def now(self, extra_temporaries: int = 0) -> Breakdown:
-        f = self.fixed
-        return Breakdown(
-            f.weights,
-            f.gradients + self.live["gradients"],
-            f.optimizer,
-            self.live["activations"],
-            self.live["temporaries"] + extra_temporaries,
+    def nbytes(self, shape: Shape, itemsize: int | None = None) -> int:
+        return numel(shape) * self.options.batch * (self.width if itemsize is None else itemsize)
+
+    def run(self) -> Memory:
+        for node in self.graph.inputs:
+            s = Storage(self.nbytes(node.shape or ()), "activations")
+            self.input_bytes += s.size
+            self.storage[(node, 0)] = s
+            self.ledger.hold(s)  # the caller's batch: alive throughout
+        self.peak_activations = self.ledger.live["activations"]
+        for node in self.graph.nodes:
+            self.step(node)
+        activations_end = self.ledger.live["activations"]
+        if self.train:
+            self.start_backward()
+            for node in reversed(self.graph.nodes):
+                if node in self.requires_grad and node in self.reaches:
+                    self.backward_step(node)
+            self.optimizer_step()
+        return self.result(activations_end if self.train else self.peak_activations)
+
+    # -- forward ---------------------------------------------------------------------------
+
+    def step(self, node: Node) -> None:
+        """Run ``node`` forward: allocate its outputs and what it keeps, mark, free what dies."""
+        op = REGISTRY[node.op]
+        srcs = [self.storage[(src, node.port(i))] for i, src in enumerate(node.inputs)]
+        main, allocated = self.allocate_outputs(node, op, srcs)
+        keep, copied = self.keep_for_backward(node, op, srcs, main)
+        for s in keep:
+            self.ledger.hold(s)
+        self.kept[node] = keep
+        transient = 0 if node in self.requires_grad else self.nbytes(_shape(node), op.memory.transient(node.attrs))
+        self.ledger.add("temporaries", transient)
+        live = self.ledger.mark(node.name, FORWARD)
+        self.ledger.add("temporaries", -transient)
+        self.peak_activations = max(self.peak_activations, self.ledger.live["activations"])
+        new_kept = [s for s in keep if id(s) not in self.counted]
+        self.counted.update(id(s) for s in new_kept)
+        self.rows[node] = (allocated + copied, sum(s.size for s in new_kept), live)
+        self.free_after(node, len(op.extra_outputs(node.attrs)))
+
+    def allocate_outputs(self, node: Node, op: OpDef, srcs: list[Storage]) -> tuple[Storage, int]:
+        """Its main output and extra outputs (new, or its first input's storage when it runs in
+        place or is a view), held; the main output and the bytes allocated."""
+        view = op.memory.view(node.attrs, self.train)
+        allocated = 0
+        if node in self.in_place or (node.inputs and view):
+            main = srcs[0]  # writes into its input, or is a view of it
+        else:
+            main = Storage(self.nbytes(_shape(node)), "activations")
+            allocated += main.size
+        self.ledger.hold(main)
+        self.storage[(node, 0)] = main
+        extras = op.extra_outputs(node.attrs)
+        for k, (extra, shape) in enumerate(zip(extras, node.extra_shapes, strict=True), start=1):
+            if view:
+                s = srcs[0]
+            else:
+                s = Storage(self.nbytes(shape, extra.itemsize), "activations")
+                allocated += s.size
+            self.ledger.hold(s)
+            self.storage[(node, k)] = s
+        return main, allocated
+
+    def keep_for_backward(self, node: Node, op: OpDef, srcs: list[Storage], main: Storage) -> tuple[list[Storage], int]:
+        """What autograd keeps of ``node`` for its backward (its op's ``Saves``), and the bytes
+        allocated for it (a copy of an input overwritten in place, statistics, masks)."""
+        if node not in self.requires_grad or op.saves is None:
+            return [], 0
+        saves = op.saves
+        wanted = set(saves.inputs)
+        if node.trainable and node.trainable_params > 0:
+            wanted.update(saves.inputs_for_weights)
+        keep: list[Storage] = []
+        allocated = 0
+        for i in sorted(wanted):
+            if i == 0 and node in self.in_place and saves.copies_in_place:
+                copy = Storage(main.size, "activations")
+                allocated += copy.size
+                keep.append(copy)
+            elif i < len(srcs):
+                keep.append(srcs[i])
+        if saves.output:
+            keep.append(main)
+        own = sum(self.nbytes(_shape(node), b) for b in saves.like_output)
+        own += saves.per_channel * (node.shape[0] if node.shape else 1) * 4
+        if own:
+            keep.append(Storage(own, "activations"))
+            allocated += own
+        return keep, allocated
+
+    def free_after(self, node: Node, extra_outputs: int) -> None:
+        """Free the inputs whose last forward use ``node`` was, its outputs nobody reads, and
+        what it kept when its output reaches no network output."""
+        for i, src in enumerate(node.inputs):
+            key = (src, node.port(i))
+            self.uses[key] -= 1
+            if self.uses[key] == 0 and key not in self.outputs and src not in self.graph.inputs:
+                self.ledger.release(self.storage[key])
+        # an output nobody reads (an unused extra output, a dead branch) is dropped at once
+        for k in range(extra_outputs + 1):
+            if (node, k) not in self.uses and (node, k) not in self.outputs:
+                self.ledger.release(self.storage[(node, k)])
+        if node in self.requires_grad and node not in self.reaches:
+            for s in self.kept.pop(node):  # its graph dies with its output: what it kept goes too
+                self.ledger.release(s)
+
+    # -- backward --------------------------------------------------------------------------
+
+    def start_backward(self) -> None:
+        """The loss's gradient at each network output that requires grad."""
+        for out in self.graph.outputs:
+            if out is not None and out in self.requires_grad and out not in self.grads:
+                # the loss (a sum) sends back its gradient expanded from one number: no memory,
+                # and an op that passes its gradient on (concat, add) passes that on for free
+                self.grads[out] = Storage(0, "temporaries")
+                self.ledger.hold(self.grads[out])
+
+    def backward_step(self, node: Node) -> None:
+        """Run ``node``'s backward: its input gradients, its parameters' gradient, its scratch; then
+        free its output's gradient and what it kept."""
+        op = REGISTRY[node.op]
+        grad_out = self.grads.pop(node, None)  # held until this layer's backward has run
+        for i, src in enumerate(node.inputs):
+            self.input_gradient(node, op, i, src, grad_out)
+        if node.trainable and node.trainable_params > 0:
+            self.ledger.add("gradients", node.trainable_params * self.width)
+            self.largest = max(self.largest, node.trainable_params)
+        scratch = op.memory.backward_temporaries * self.nbytes(_shape(node))
+        self.ledger.add("temporaries", scratch)
+        self.backward_live[node] = self.ledger.mark(node.name, BACKWARD)
+        self.ledger.add("temporaries", -scratch)
+        if grad_out is not None:
+            self.ledger.release(grad_out)
+        for s in self.kept.pop(node, []):
+            self.ledger.release(s)
+
+    def input_gradient(self, node: Node, op: OpDef, i: int, src: Node, grad_out: Storage | None) -> None:
+        """The gradient ``node`` sends to its input ``i`` (``src``): a new tensor, its own output's
+        gradient passed on, or a sum into the gradient a later consumer already sent."""
+        if src not in self.requires_grad or src in self.grads:
+            if src in self.grads and src in self.requires_grad and not op.memory.grad_view:
+                # a second consumer: accumulated into the gradient already there
+                g = Storage(self.nbytes(node.input_shapes()[i] or ()), "temporaries")
+                self.ledger.hold(g)
+                self.ledger.mark(node.name, BACKWARD)
+                self.ledger.release(g)
+            return
+        if op.memory.grad_view and grad_out is not None:
+            g = grad_out
+        else:
+            g = Storage(self.nbytes(node.input_shapes()[i] or ()), "temporaries")
+        self.ledger.hold(g)
+        self.grads[src] = g
+
+    def optimizer_step(self) -> None:
+        for g in self.grads.values():  # gradients of tensors that need none past the inputs
+            self.ledger.release(g)
+        step_temp = STEP_TEMPORARIES[self.options.optimizer] * self.largest * self.width
+        self.ledger.mark("", STEP, step_temp)
+
+    # -- the result ------------------------------------------------------------------------
+
+    def result(self, activations: int) -> Memory:
+        _, best, peak_layer, peak_phase = self.ledger.best
+        rows = tuple(
+            LayerMemory(node.name, node.op, allocated, kept, live, self.backward_live.get(node))
+            for node, (allocated, kept, live) in self.rows.items()
+        )
+        return Memory(
+            self.options,
+            self.weights,
+            self.trainable * self.width,
+            self.optimizer,
+            activations,
+            self.input_bytes,
+            best,
+            peak_layer,
+            peak_phase,
+            rows,
         )
 
-    def mark(self, layer: str, phase: str, extra_temporaries: int = 0) -> int:
-        b = self.now(extra_temporaries)
-        if b.total > self.best[0]:
-            self.best = (b.total, b, layer, phase)
-        return b.total
 
-
-def memory(graph: Graph, options: MemoryOptions) -> Memory:  # noqa: C901 - to become one simulator step per node
-    """The memory of one inference pass (``options.train`` false) or one training step of a
-    costed, shaped graph (see the module docstring)."""
-    width = DTYPES[options.dtype]
-    batch = options.batch
-    train = options.train
-    nodes = graph.nodes
-    assert all(n.cost is not None and n.shape is not None for n in nodes), "memory needs a costed graph"
-
-    params = sum(n.cost.params for n in nodes if n.cost is not None)  # (all of them: asserted above)
-    buffers = sum(n.cost.buffers for n in nodes if n.cost is not None)
-    trainable = sum(n.trainable_params for n in nodes) if train else 0
-    weights = (params + buffers) * width
-    optimizer = OPTIMIZERS[options.optimizer] * trainable * width if train else 0
-
-    def nbytes(shape: tuple[int, ...], itemsize: int = width) -> int:
-        return numel(shape) * batch * itemsize
-
-    # which layers record a backward, and which run it (as the training pass decides)
-    requires_grad, reaches = grad_flow(graph)
-    if not train:
-        requires_grad = set()  # inference records no backward
-
-    in_place = inplace_nodes(graph)
-    ledger = _Ledger(Breakdown(weights, 0, optimizer, 0, 0))
-
-    # forward: storages, and how many forward uses each value still has
-    storage: dict[tuple[Node, int], _Storage] = {}
-    uses: dict[tuple[Node, int], int] = {}
-    for node in nodes:
+def _forward_uses(graph: Graph) -> dict[Value, int]:
+    uses: dict[Value, int] = {}
+    for node in graph.nodes:
         for i, src in enumerate(node.inputs):
             key = (src, node.port(i))
             uses[key] = uses.get(key, 0) + 1
-    outputs = {(out, 0) for out in graph.outputs if out is not None}
-    input_bytes = 0
-    for node in graph.inputs:
-        s = _Storage(nbytes(node.shape or ()), "activations")
-        input_bytes += s.size
-        storage[(node, 0)] = s
-        ledger.hold(s)  # the caller's batch: alive throughout
+    return uses
 
-    peak_activations = ledger.live["activations"]
-    kept: dict[Node, list[_Storage]] = {}  # what each layer keeps for its backward
-    counted: set[int] = set()  # the kept storages already reported at a layer
-    layer_rows: dict[Node, list[int]] = {}
-    for node in nodes:
-        out_shape = node.shape
-        assert out_shape is not None  # a costed graph (asserted above)
-        op = REGISTRY[node.op]
-        allocated = 0
-        srcs = [storage[(src, node.port(i))] for i, src in enumerate(node.inputs)]
-        if node in in_place or (node.inputs and op.memory.view(node.attrs, train)):
-            main = srcs[0]  # writes into its input, or is a view of it
-        else:
-            main = _Storage(nbytes(out_shape), "activations")
-            allocated += main.size
-        ledger.hold(main)
-        storage[(node, 0)] = main
-        extras = op.extra_outputs(node.attrs)
-        for k, (extra, shape) in enumerate(zip(extras, node.extra_shapes, strict=True), start=1):
-            if op.memory.view(node.attrs, train):
-                s = srcs[0]
-            else:
-                s = _Storage(nbytes(shape, extra.itemsize), "activations")
-                allocated += s.size
-            ledger.hold(s)
-            storage[(node, k)] = s
-        # what backward keeps
-        keep: list[_Storage] = []
-        if node in requires_grad and op.saves is not None:
-            saves = op.saves
-            wanted = set(saves.inputs)
-            if node.trainable and node.trainable_params > 0:
-                wanted.update(saves.inputs_for_weights)
-            for i in sorted(wanted):
-                if i == 0 and node in in_place and saves.copies_in_place:
-                    copy = _Storage(main.size, "activations")
-                    allocated += copy.size
-                    keep.append(copy)
-                elif i < len(srcs):
-                    keep.append(srcs[i])
-            if saves.output:
-                keep.append(main)
-            own = sum(numel(out_shape) * batch * b for b in saves.like_output)
-            own += saves.per_channel * (node.shape[0] if node.shape else 1) * 4
-            if own:
-                s = _Storage(own, "activations")
-                allocated += own
-                keep.append(s)
-        for s in keep:
-            ledger.hold(s)
-        kept[node] = keep
-        transient = 0 if node in requires_grad else numel(node.shape) * batch * op.memory.transient(node.attrs)  # type: ignore[arg-type]
-        ledger.add("temporaries", transient)
-        live = ledger.mark(node.name, FORWARD)
-        ledger.add("temporaries", -transient)
-        peak_activations = max(peak_activations, ledger.live["activations"])
-        new_kept = [s for s in keep if id(s) not in counted]
-        counted.update(id(s) for s in new_kept)
-        layer_rows[node] = [allocated, sum(s.size for s in new_kept), live]
-        # drop the inputs whose last forward use this was
-        for i, src in enumerate(node.inputs):
-            key = (src, node.port(i))
-            uses[key] -= 1
-            if uses[key] == 0 and key not in outputs and src not in graph.inputs:
-                ledger.release(storage[key])
-        # an output nobody reads (an unused extra output, a dead branch) is dropped at once
-        for k in range(len(extras) + 1):
-            if (node, k) not in uses and (node, k) not in outputs:
-                ledger.release(storage[(node, k)])
-        if node in requires_grad and node not in reaches:
-            for s in kept.pop(node):  # its graph dies with its output: what it kept goes too
-                ledger.release(s)
 
-    activations_end = ledger.live["activations"]
-    backward_live: dict[Node, int] = {}
-    if train:
-        grads: dict[Node, _Storage] = {}  # the gradient arriving at each layer's output
-        for out in graph.outputs:
-            if out is not None and out in requires_grad and out not in grads:
-                # the loss (a sum) sends back its gradient expanded from one number: no memory,
-                # and an op that passes its gradient on (concat, add) passes that on for free
-                grads[out] = _Storage(0, "temporaries")
-                ledger.hold(grads[out])
-        largest = 0
-        for node in reversed(nodes):
-            if node not in requires_grad or node not in reaches:
-                continue
-            op = REGISTRY[node.op]
-            grad_out = grads.pop(node, None)  # held until this layer's backward has run
-            # input gradients
-            for i, src in enumerate(node.inputs):
-                if src not in requires_grad or src in grads:
-                    if src in grads and src in requires_grad and not op.memory.grad_view:
-                        # a second consumer: accumulated into the gradient already there
-                        g = _Storage(nbytes(node.input_shapes()[i] or ()), "temporaries")
-                        ledger.hold(g)
-                        ledger.mark(node.name, BACKWARD)
-                        ledger.release(g)
-                    continue
-                if op.memory.grad_view and grad_out is not None:
-                    g = grad_out
-                else:
-                    g = _Storage(nbytes(node.input_shapes()[i] or ()), "temporaries")
-                ledger.hold(g)
-                grads[src] = g
-            if node.trainable and node.trainable_params > 0:
-                ledger.add("gradients", node.trainable_params * width)
-                largest = max(largest, node.trainable_params)
-            scratch = op.memory.backward_temporaries * nbytes(node.shape)  # type: ignore[arg-type]
-            ledger.add("temporaries", scratch)
-            backward_live[node] = ledger.mark(node.name, BACKWARD)
-            ledger.add("temporaries", -scratch)
-            if grad_out is not None:
-                ledger.release(grad_out)
-            for s in kept.pop(node, []):
-                ledger.release(s)
-        for g in grads.values():  # gradients of tensors that need none past the inputs
-            ledger.release(g)
-        step_temp = STEP_TEMPORARIES[options.optimizer] * largest * width
-        ledger.mark("", STEP, step_temp)
+def memory(graph: Graph, options: MemoryOptions) -> Memory:
+    """The memory of one inference pass (``options.train`` false) or one training step of a
+    costed, shaped graph (see the module docstring)."""
+    return Replay(graph, options).run()
 
-    _, best, peak_layer, peak_phase = ledger.best
-    rows = tuple(
-        LayerMemory(node.name, node.op, a, kept_b, live, backward_live.get(node))
-        for node, (a, kept_b, live) in layer_rows.items()
-    )
-    return Memory(
-        options,
-        weights,
-        trainable * width,
-        optimizer,
-        activations_end if train else peak_activations,
-        input_bytes,
-        best,
-        peak_layer,
-        peak_phase,
-        rows,
-    )
+
+def memory_pass(graph: Graph, diags: Collector, options: MemoryOptions) -> Memory:
+    """The registered pass: :func:`memory` (it reports nothing)."""
+    return memory(graph, options)
+
+
+# on demand: a caller asks for the batch, dtype and step it wants (`archscope memory`, sweeps, bench)
+MEMORY_PASS = Pass("memory", memory_pass, requires=frozenset({"costs"}), options=MemoryOptions, on_demand=True)

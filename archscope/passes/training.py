@@ -24,6 +24,7 @@ from archscope.diagnostics import Collector
 from archscope.graph import Graph, Node
 from archscope.ops import REGISTRY, OpDef
 from archscope.ops.registry import Attrs, Backward, Shape
+from archscope.passes.manager import Pass
 
 BackwardRule = Callable[[Attrs, Sequence[Shape], Shape], Backward]
 
@@ -65,6 +66,9 @@ def training_pass(graph: Graph, diags: Collector) -> Training | None:
     return training_cost(graph)
 
 
+TRAINING_PASS = Pass("training", training_pass, requires=frozenset({"costs"}))  # it reads each node's cost
+
+
 def training_cost(graph: Graph, rule: Callable[[OpDef], BackwardRule] = declared_backward) -> Training:
     """The training cost of a costed graph, with each op's backward MACs from ``rule`` (tests pass
     the reference counter's view of them)."""
@@ -76,7 +80,7 @@ def training_cost(graph: Graph, rule: Callable[[OpDef], BackwardRule] = declared
         assert node.cost is not None and node.shape is not None
         inputs, weights = 0, 0
         if node in requires_grad and node in reaches:
-            back = rule(REGISTRY[node.op])(node.attrs, node.input_shapes(), node.shape)  # type: ignore[arg-type]
+            back = rule(REGISTRY[node.op])(node.attrs, node.known_input_shapes(), node.shape)
             if any(n in requires_grad for n in node.inputs):
                 inputs = back.input_macs
             if node.trainable:

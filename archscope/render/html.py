@@ -190,16 +190,15 @@ def field_section(net: NetworkPage) -> str | None:
 
 def memory_section(net: NetworkPage) -> str | None:
     """Peak memory at batch 1 and 32: inference, and a training step with Adam (`archscope memory`)."""
-    from archscope.passes.memory import MemoryOptions, memory
+    from archscope.passes.memory import MEMORY_PASS, MemoryOptions
     from archscope.render.memory import CONVENTION as MEMORY_CONVENTION
 
-    graph = net.analysis.graph
-    if graph is None:
+    if net.analysis.graph is None:
         return None
     rows = []
     for batch in (1, 32):
         for train in (False, True):
-            m = memory(graph, MemoryOptions(batch=batch, train=train, optimizer="adam"))
+            m = net.analysis.run_pass(MEMORY_PASS, MemoryOptions(batch=batch, train=train, optimizer="adam"))
             where = "optimizer step" if m.peak_phase == "optimizer step" else f"{m.peak_phase} of {m.peak_layer}"
             rows.append(
                 f"<tr><td>{'training step, Adam' if train else 'inference'}</td><td class=num>{batch}</td>"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from archscope.diagnostics import Diagnostic
+from archscope.diagnostics import Collector, Diagnostic
 from archscope.graph import Graph
 from archscope.ops.registry import Shape, numel
 from archscope.passes import conventions
 from archscope.passes.costs import BYTES_PER_ELEMENT, Totals
+from archscope.passes.manager import run_pass
 from archscope.passes.training import Training
 
 __all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report", "with_convention"]
@@ -179,7 +180,7 @@ def with_convention(report: Report, graph: Graph, name: str) -> Report:
     returns ``report`` unchanged: its counts are the MACs."""
     if name == conventions.DEFAULT:
         return report
-    counted = conventions.count(graph, name)
+    counted = run_pass(conventions.CONVENTIONS_PASS, graph, Collector(), conventions.ConventionOptions(name))
     rows = tuple(replace(row, counted=conventions.cell(counted.layers[row.name])) for row in report.layers)
     return replace(report, layers=rows, counted=counted, convention=counted.convention.statement())
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from archscope import __version__
 from archscope.api import Analysis
-from archscope.passes.memory import DTYPES, Memory, MemoryOptions, memory
+from archscope.passes.memory import DTYPES, MEMORY_PASS, Memory, MemoryOptions
 from archscope.torch_backend.errors import (
     BackendError,
     DeviceUnavailable,
@@ -190,7 +190,7 @@ def _check_memory(analyses: list[Any], config: BenchConfig, device: str) -> dict
     out = {}
     for i, a in enumerate(analyses):
         for batch in config.batches:
-            est = memory(a.graph, MemoryOptions(batch=batch, dtype=config.dtype))
+            est = a.run_pass(MEMORY_PASS, MemoryOptions(batch=batch, dtype=config.dtype))
             out[(i, batch)] = est
             if free is not None and est.peak_bytes > free:
                 from archscope.render.numbers import size_bytes

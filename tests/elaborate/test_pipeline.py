@@ -216,7 +216,7 @@ def test_overrides_are_frozen_and_combine():
 
 
 def test_passes_run_in_order_and_return_frozen_results():
-    assert [p.name for p in PASSES] == ["costs", "training", "expect", "receptive_field"]
+    assert [p.name for p in PASSES] == ["costs", "training", "expect", "receptive_field", "memory", "conventions"]
     diags = Collector()
     graph = elaborate(load_spec_text(net("{op: linear, out: 2}", input="[3]"), "t.yaml"), Overrides(), diags)
     results = run_passes(graph, diags)

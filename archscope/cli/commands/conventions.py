@@ -61,8 +61,8 @@ def conventions(
         if result.report is None or result.graph is None or result.errors:
             print_diagnostics([d for d in result.diagnostics if d.is_error])
             raise typer.Exit(max(exit_for(result.diagnostics), ExitCode.PROBLEMS))
-        from archscope.passes.conventions import count
+        from archscope.passes.conventions import CONVENTIONS_PASS, ConventionOptions
 
         name = result.report.name
-        totals = {c: count(result.graph, c).total for c in NAMES}
+        totals = {c: result.run_pass(CONVENTIONS_PASS, ConventionOptions(c)).total for c in NAMES}
     write_table(conventions_table(name, totals), fmt)

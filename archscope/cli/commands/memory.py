@@ -80,8 +80,7 @@ def memory(
     Example:
       archscope memory resnet50 --train --optimizer adam --batch 64 --depth 1
     """
-    from archscope.passes.memory import MemoryOptions
-    from archscope.passes.memory import memory as memory_of
+    from archscope.passes.memory import MEMORY_PASS, MemoryOptions
     from archscope.render.memory import memory_table
 
     if not train and optimizer is not Optimizer.sgd:
@@ -100,4 +99,4 @@ def memory(
     if result.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
     options = MemoryOptions(batch=batch, dtype=dtype.value, train=train, optimizer=optimizer.value)
-    write_table(memory_table(result.report, memory_of(result.graph, options), depth, result.note), fmt)
+    write_table(memory_table(result.report, result.run_pass(MEMORY_PASS, options), depth, result.note), fmt)
