@@ -14,13 +14,13 @@ import yaml
 
 from archscope.paths import is_file
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # archscope/
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def specs_dir() -> Path:
-    packaged = _HERE / "_specs"
-    return packaged if packaged.is_dir() else _HERE.parent / "specs"
+    packaged = _PACKAGE / "_specs"  # a wheel: pyproject.toml's force-include
+    return packaged if packaged.is_dir() else _PACKAGE.parent / "specs"  # a checkout
 
 
 @dataclass(frozen=True)
