@@ -314,6 +314,47 @@ def test_coefficients_near_the_constraint_about_double_the_macs_per_step():
     assert all(c.flops_factor < c.growth < 1.8 * c.flops_factor for c in found)
 
 
+def _phi_rows(output: str) -> list[tuple[int, int, int, str]]:
+    return [(r["phi"], r["params"], r["macs"], r["matches"]) for r in json.loads(output)]
+
+
+def test_sweep_compound_is_a_subcommand_with_only_its_own_options():
+    result = runner.invoke(app, ["sweep", "compound", "--phi", "0..1", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    # efficientnet_b0 and b1: torchvision's figures (the bundled specs' expect:)
+    assert _phi_rows(result.stdout) == [(0, 5_288_548, 385_814_752, "yes"), (1, 7_794_184, 686_802_832, "yes")]
+    assert "note:" not in result.stderr
+    grid_only = runner.invoke(app, ["sweep", "compound", "--grid", "width=1"])
+    compound_only = runner.invoke(app, ["sweep", "resnet50", "-g", "width=1", "--phi", "1..2"])
+    assert grid_only.exit_code == compound_only.exit_code == 2
+    assert "No such option: --grid" in grid_only.output and "No such option: --phi" in compound_only.output
+    other = runner.invoke(app, ["sweep", "compound", "resnet50"])
+    assert other.exit_code == 2 and "scales `efficientnet_b0`" in other.output and "not `resnet50`" in other.output
+    beyond = runner.invoke(app, ["sweep", "compound", "--phi", "0..13"])
+    assert beyond.exit_code == 2 and "φ runs from 0 to 12" in beyond.output
+
+
+def test_the_old_compound_spelling_still_works_with_a_note_naming_the_new_one():
+    new = runner.invoke(app, ["sweep", "compound", "efficientnet_b0", "--phi", "0..1", "-f", "json"])
+    old = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--phi", "0..1", "-f", "json"])
+    assert old.exit_code == 0 and old.stdout == new.stdout  # the same rows, and nothing else on stdout
+    assert old.stderr.splitlines() == [
+        "archscope: note: `sweep SPEC --compound` is now `archscope sweep compound SPEC`; "
+        "the old spelling goes in the next release"
+    ]
+    both = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--coefficients", "--phi", "1..2"])
+    assert "`archscope sweep compound SPEC --coefficients`" in both.stderr
+    assert both.exit_code == 0 and "compound coefficients of efficientnet_b0" in both.stdout
+
+
+def test_sweep_compound_help_shows_its_own_usage_and_the_sweep_help_lists_it():
+    sweep = runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "120"})
+    compound = runner.invoke(app, ["sweep", "compound", "--help"], env={"COLUMNS": "120"})
+    assert "sweep [OPTIONS] {spec}" in sweep.output and "COMMAND" not in sweep.output
+    assert "│ compound " in sweep.output
+    assert "sweep compound [OPTIONS] [spec]" in compound.output and "--grid" not in compound.output
+
+
 def test_a_scaled_variant_matches_the_module_pytorch_builds():
     axes = {"width": 0.3, "depth": 0.34, "resolution": 40}  # one block per stage (rep rounds up), 24-wide stem
     torch = pytest.importorskip("torch")
