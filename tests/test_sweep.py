@@ -137,7 +137,8 @@ def test_w104_for_a_width_that_changes_nothing():
 # -- the command --------------------------------------------------------------------------
 
 
-def test_sweep_table_golden_with_an_invalid_variant(golden, calibrated):
+@pytest.mark.usefixtures("calibrated")
+def test_sweep_table_golden_with_an_invalid_variant(golden):
     # lenet5 at resolution 8: the second 5×5 conv does not fit: reported, not dropped
     result = runner.invoke(
         app,
@@ -150,7 +151,8 @@ def test_sweep_table_golden_with_an_invalid_variant(golden, calibrated):
     golden("sweep_lenet5_table", result.output)
 
 
-def test_sweep_json_has_every_variant_and_the_front(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_sweep_json_has_every_variant_and_the_front():
     result = runner.invoke(
         app, ["sweep", "lenet5", "-g", "resolution=8:32:12", "-f", "json", "--pareto", "params,macs"]
     )
@@ -164,7 +166,8 @@ def test_sweep_json_has_every_variant_and_the_front(no_calibration):
     assert [r["pareto"] for r in valid] == [True, False]
 
 
-def test_usage_errors(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_usage_errors():
     cases = [
         (["sweep", "resnet50"], "at least one axis"),
         (["sweep", "resnet50", "-g", "widht=0.5"], "did you mean `width`"),
@@ -178,7 +181,8 @@ def test_usage_errors(no_calibration):
         assert result.exit_code == 2 and message in result.output, (args, result.output)
 
 
-def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path):
     good = tmp_path / "s.yaml"
     good.write_text("spec: resnet18\ngrid:\n  resolution: [64, 128]\nsort: params\npareto: [params, memory]\n")
     result = runner.invoke(app, ["sweep", str(good), "-f", "json"])
@@ -203,7 +207,8 @@ def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
     assert result.exit_code == 1 and "bad.yaml:3:10: error E015" in result.output
 
 
-def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch):
     """The interface of `archscope.torch_backend.executors` (BenchJob, run_jobs, BenchOutcome), stood in for here;
     the real executors are tested on their own, and end to end below when installed."""
     import sys
@@ -231,7 +236,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
         error: str | None
         record: dict
 
-    def run_jobs(jobs, executor="local", address=None, progress=None):
+    def run_jobs(jobs, **_where):  # executor=, address=, progress=: one process here
         sent.extend(jobs)
         return [
             BenchOutcome(j.key, None if j.batch == 4 else 10.0 / j.key, "out of memory" if j.batch == 4 else None, {})
@@ -240,7 +245,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
 
     fake = types.ModuleType("archscope.torch_backend.executors")
     fake.BenchJob, fake.BenchOutcome, fake.run_jobs = BenchJob, BenchOutcome, run_jobs
-    fake.spec_text = lambda source: None  # a bundled name: no text to send
+    fake.spec_text = lambda _source: None  # a bundled name: no text to send
     monkeypatch.setitem(sys.modules, "archscope.torch_backend.executors", fake)
     args = [
         "sweep",
@@ -271,7 +276,8 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
     assert [r["bench_error"] for r in data["results"] if "bench_error" in r] == ["out of memory"] * 2
 
 
-def test_bench_end_to_end_with_the_real_executors(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_bench_end_to_end_with_the_real_executors():
     pytest.importorskip("archscope.torch_backend.executors")  # first: without it, no need to import torch
     pytest.importorskip("torch")
     args = ["sweep", "lenet5", "-g", "resolution=28,32", "--bench", "--min-time", "0.1", "-f", "json"]

@@ -58,14 +58,14 @@ MOVED = {
 }
 
 
-def _set_no_color(ctx: Any, param: Any, value: bool) -> None:
+def _set_no_color(_ctx: Any, _param: Any, value: bool) -> None:
     if value:
         from archscope.render.console import set_no_color
 
         set_no_color(True)
 
 
-def _set_debug(ctx: Any, param: Any, value: bool) -> None:
+def _set_debug(_ctx: Any, _param: Any, value: bool) -> None:
     if value:
         set_debug(True)
 
@@ -170,7 +170,7 @@ def _version(value: bool) -> None:
 def main_options(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001  its eager callback prints the version and exits
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
