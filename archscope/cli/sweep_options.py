@@ -1,17 +1,24 @@
 """The options of `archscope sweep` and `archscope sweep compound`, grouped in `--help` panels (Axes,
-Metrics, Output, Timing, Executor, Limits), and the progress bar both show."""
+Metrics, Output, Timing, Executor, Limits); a sweep file's settings under the command line's; and
+the progress bar both show."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from archscope.cli.commands.bench import DType
 from archscope.cli.commands.calibrate import CalDevice
+from archscope.cli.pictures import usage_error
+
+if TYPE_CHECKING:
+    from archscope.explore.sweep import Axis
 
 
 @contextmanager
@@ -115,3 +122,65 @@ MaxWorkOpt = Annotated[
         help="Layer analyses (variants × layers) the sweep may do; default 1,000,000, about 100 s of CPU.",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What `archscope sweep` sweeps: the command line's settings over a sweep file's."""
+
+    source: str  # the spec: a file or a bundled name
+    axes: list[Axis]
+    random: int | None
+    seed: int | None
+    sort: str | None
+    pareto: str | None  # X,Y
+    train: bool
+
+
+def sweep_request(
+    spec: str,
+    grid: list[str] | None,
+    random: int | None,
+    seed: int | None,
+    sort: str | None,
+    pareto: str | None,
+    train: bool,
+) -> SweepRequest:
+    """The command line over the sweep file's settings when ``spec`` is one (the command line wins,
+    axis by axis); a usage error for a bad --grid or no axis at all."""
+    from archscope.explore.sweep import AxisError, parse_axis
+
+    source, settings = spec, None
+    if is_sweep_file(spec):
+        from archscope.explore.sweepfile import read_sweep_text
+        from archscope.lang.loader import read_source
+
+        settings = read_sweep_text(read_source(Path(spec)), spec)  # not UTF-8, too large: E000/E011, located
+        source = settings.spec
+    try:
+        axes = [parse_axis(item) for item in grid or ()]
+    except AxisError as exc:
+        raise usage_error(f"--grid: {exc}") from None
+    if settings is not None:
+        axes = [a for a in settings.axes if a.key not in {b.key for b in axes}] + axes
+        random = random if random is not None else settings.random
+        seed = seed if seed is not None else settings.seed
+        sort = sort or settings.sort
+        pareto = pareto or (",".join(settings.pareto) if settings.pareto else None)
+        train = train or settings.train
+    if not axes:
+        raise usage_error("give at least one axis: --grid KEY=VALUES (or a sweep file)")
+    return SweepRequest(source, axes, random, seed, sort, pareto, train)
+
+
+def is_sweep_file(source: str) -> bool:
+    """A `.yaml` file whose top level has `spec:` (a spec file never has that key)."""
+    path = Path(source)
+    if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            head = f.read(100_000).decode("utf-8", errors="replace")  # never the whole file
+    except OSError:
+        return False
+    return any(line.startswith("spec:") for line in head.splitlines())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,27 +28,16 @@ from archscope.cli.sweep_options import (
     SeedOpt,
     SortOpt,
     SpecArg,
+    SweepRequest,
     TrainOpt,
     WorkersOpt,
     progress,
+    sweep_request,
 )
 from archscope.render.emit import TABLE_FORMATS, OutputFormat
 
 if TYPE_CHECKING:
-    from archscope.explore.sweep import VariantResult, Work
-
-
-def _is_sweep_file(source: str) -> bool:
-    """A `.yaml` file whose top level has `spec:` (a spec file never has that key)."""
-    path = Path(source)
-    if path.suffix not in (".yaml", ".yml") or not path.is_file():
-        return False
-    try:
-        with path.open("rb") as f:
-            head = f.read(100_000).decode("utf-8", errors="replace")  # never the whole file
-    except OSError:
-        return False
-    return any(line.startswith("spec:") for line in head.splitlines())
+    from archscope.explore.sweep import Sweep, VariantResult, Work
 
 
 @handled
@@ -96,84 +84,41 @@ def sweep(
       archscope sweep resnet50 --grid width=0.5,1.0 --grid resolution=160,224
       archscope sweep resnet50 --random 20 --grid width=0.5:1.5 --pareto params,rf
     """
-    from archscope.diagnostics import Diagnostic, SpecError
-    from archscope.explore.sweep import (
-        MAX_WORK,
-        AxisError,
-        StaticOptions,
-        WorkError,
-        load_source,
-        parse_axis,
-        run_sweep,
-    )
+    from archscope.explore.sweep import MAX_WORK, StaticOptions, load_source
+    from archscope.perf.calibration import lookup, missing_message
     from archscope.render.sweep import sweep_table
 
     chart = check_plot(plot, force)
-    source, settings = spec, None
-    if _is_sweep_file(spec):
-        from archscope.explore.sweepfile import read_sweep_text
-        from archscope.lang.loader import read_source
-
-        settings = read_sweep_text(read_source(Path(spec)), spec)  # not UTF-8, too large: E000/E011, located
-        source = settings.spec
-    try:
-        axes = [parse_axis(item) for item in grid or ()]
-    except AxisError as exc:
-        raise usage_error(f"--grid: {exc}") from None
-    if settings is not None:  # the command line wins
-        axes = [a for a in settings.axes if a.key not in {b.key for b in axes}] + axes
-        random = random if random is not None else settings.random
-        seed = seed if seed is not None else settings.seed
-        sort = sort or settings.sort
-        pareto = pareto or (",".join(settings.pareto) if settings.pareto else None)
-        train = train or settings.train
-    if not axes:
-        raise usage_error("give at least one axis: --grid KEY=VALUES (or a sweep file)")
-    from archscope.perf.calibration import lookup, missing_message
-
+    request = sweep_request(spec, grid, random, seed, sort, pareto, train)
     cal = lookup(device.value, dtype.value)
     notes = () if cal is not None else (f"no predicted latency: {missing_message(device.value, dtype.value)}",)
-    sort, metrics = _metrics(sort, pareto, train, cal is not None, bench)
-    loaded = load_source(source)
-    options = StaticOptions(train=train, dtype=dtype.value, calibration=cal)
-    budget = max_work or MAX_WORK
+    sort, metrics = _metrics(request.sort, request.pareto, request.train, cal is not None, bench)
+    loaded = load_source(request.source)
+    options = StaticOptions(train=request.train, dtype=dtype.value, calibration=cal)
     measure = None
     if bench:
         _executors()  # missing: a usage error before any work
         measure = functools.partial(
             _measure,
-            source=source,
+            source=request.source,
             device=device.value,
             dtype=dtype.value,
             executor=executor,
             address=address,
             min_time=min_time,
         )
-    try:
-        with progress("analysing variants") as bar:
-            result = run_sweep(
-                source,
-                axes,
-                spec=loaded,
-                random=random,
-                seed=seed or 0,
-                sort=sort,
-                metrics=metrics,
-                options=options,
-                workers=workers,
-                progress=bar,
-                measure=measure,
-                max_work=budget,
-                on_work=functools.partial(_say_work, budget=budget),
-            )
-    except WorkError as exc:
-        raise usage_error(
-            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
-        ) from None
-    except AxisError as exc:
-        if exc.span is not None:  # from the sweep file: where it is written
-            raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
-        raise usage_error(f"--grid: {exc}") from None
+    budget = max_work or MAX_WORK
+    result = _run(
+        request,
+        spec=loaded,
+        sort=sort,
+        metrics=metrics,
+        options=options,
+        workers=workers,
+        measure=measure,
+        max_work=budget,
+        on_work=functools.partial(_say_work, budget=budget),
+    )
     print_diagnostics(list(result.warnings))
     if not result.axes:
         typer.echo("archscope: nothing left to sweep: no axis changes the network (W104)", err=True)
@@ -184,6 +129,31 @@ def sweep(
 
         references = _references(metrics, options)
         write_plot(lambda: sweep_plot(result, references, str(chart)), plot, force)
+
+
+def _run(request: SweepRequest, **kw: Any) -> Sweep:
+    """:func:`run_sweep` with a progress bar; its refusals as usage errors, or located in the sweep file."""
+    from archscope.diagnostics import Diagnostic, SpecError
+    from archscope.explore.sweep import AxisError, WorkError, run_sweep
+
+    try:
+        with progress("analysing variants") as bar:
+            return run_sweep(
+                request.source,
+                request.axes,
+                random=request.random,
+                seed=request.seed or 0,
+                progress=bar,
+                **kw,
+            )
+    except WorkError as exc:
+        raise usage_error(
+            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
+        ) from None
+    except AxisError as exc:
+        if exc.span is not None:  # from the sweep file: where it is written
+            raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
+        raise usage_error(f"--grid: {exc}") from None
 
 
 def _say_work(work: Work, budget: int) -> None:
