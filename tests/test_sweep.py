@@ -330,6 +330,8 @@ def test_sweep_compound_is_a_subcommand_with_only_its_own_options():
     # efficientnet_b0 and b1: torchvision's figures (the bundled specs' expect:)
     assert _phi_rows(result.stdout) == [(0, 5_288_548, 385_814_752, "yes"), (1, 7_794_184, 686_802_832, "yes")]
     assert "note:" not in result.stderr
+    flagged = runner.invoke(app, ["sweep", "--no-color", "compound", "--phi", "0..1", "-f", "json"])
+    assert flagged.exit_code == 0 and flagged.stdout == result.stdout  # a global option before the subcommand
     grid_only = runner.invoke(app, ["sweep", "compound", "--grid", "width=1"])
     compound_only = runner.invoke(app, ["sweep", "resnet50", "-g", "width=1", "--phi", "1..2"])
     assert grid_only.exit_code == compound_only.exit_code == 2
@@ -348,9 +350,11 @@ def test_the_old_compound_spelling_still_works_with_a_note_naming_the_new_one():
         "archscope: note: `sweep SPEC --compound` is now `archscope sweep compound SPEC`; "
         "the old spelling goes in the next release"
     ]
-    both = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--coefficients", "--phi", "1..2"])
+    both = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--coefficients", "-f", "json"])
     assert "`archscope sweep compound SPEC --coefficients`" in both.stderr
-    assert both.exit_code == 0 and "compound coefficients of efficientnet_b0" in both.stdout
+    coefficients = runner.invoke(app, ["sweep", "compound", "--coefficients", "-f", "json"])
+    assert coefficients.exit_code == both.exit_code == 0 and "note:" not in coefficients.stderr
+    assert both.stdout == coefficients.stdout and len(json.loads(both.stdout)) > 10
 
 
 def test_sweep_compound_help_shows_its_own_usage_and_the_sweep_help_lists_it():

@@ -115,10 +115,13 @@ class _WithSubcommands(_Group):
     allow_interspersed_args = True
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        args = self._moved(args)
-        if args and args[0] in self.commands:
-            ctx.meta[_SUBCOMMAND] = args  # the subcommand and its arguments, run by invoke()
+        first = next((i for i, word in enumerate(args) if word not in _GLOBAL_FLAGS), len(args))
+        if first < len(args) and args[first] in self.commands:  # `sweep compound ...`, `sweep --debug compound`
+            ctx.meta[_SUBCOMMAND] = [args[first], *args[:first], *args[first + 1 :]]  # run by invoke()
             return []
+        moved = self._moved(args)
+        if moved != args:  # an old spelling, now naming its subcommand
+            return self.parse_args(ctx, moved)
         return super().parse_args(ctx, args)  # the command's own: nothing is left for a subcommand
 
     def invoke(self, ctx: Any) -> Any:
@@ -159,6 +162,7 @@ class _WithSubcommands(_Group):
 
 
 _SUBCOMMAND = "archscope.subcommand"
+_GLOBAL_FLAGS = {flag for flag, _, _ in GLOBAL_OPTIONS}
 
 
 def _version(value: bool) -> None:
