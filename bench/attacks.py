@@ -115,7 +115,7 @@ class Command:
 ALL = frozenset({"spec", "sweep", "folder"})
 
 
-def _sweep(target: str, out: Path) -> list[str]:
+def _sweep(target: str, _out: Path) -> list[str]:
     grid = [] if target.endswith(".sweep.yaml") else ["--grid", "batch=1,2"]
     return ["sweep", target, *grid, "--workers", "1"]
 
@@ -123,28 +123,28 @@ def _sweep(target: str, out: Path) -> list[str]:
 COMMANDS = {
     c.name: c
     for c in [
-        Command("lint", lambda t, o: ["lint", t], ALL),
-        Command("lint -f github", lambda t, o: ["lint", t, "--format", "github"], ALL),
-        Command("summary", lambda t, o: ["summary", t]),
-        Command("summary -f json", lambda t, o: ["summary", t, "--format", "json"]),
-        Command("summary -f csv", lambda t, o: ["summary", t, "--format", "csv"], fmt="csv"),
-        Command("summary -f markdown", lambda t, o: ["summary", t, "--format", "markdown"], fmt="markdown"),
-        Command("rf", lambda t, o: ["rf", t]),
-        Command("memory", lambda t, o: ["memory", t]),
-        Command("memory --train", lambda t, o: ["memory", t, "--train"]),
-        Command("compare A A", lambda t, o: ["compare", t, t]),
-        Command("compare -f csv", lambda t, o: ["compare", t, t, "--format", "csv"], fmt="csv"),
-        Command("draw -f dot", lambda t, o: ["draw", t, "--format", "dot"]),
-        Command("draw -f mermaid", lambda t, o: ["draw", t, "--format", "mermaid"]),
+        Command("lint", lambda t, _: ["lint", t], ALL),
+        Command("lint -f github", lambda t, _: ["lint", t, "--format", "github"], ALL),
+        Command("summary", lambda t, _: ["summary", t]),
+        Command("summary -f json", lambda t, _: ["summary", t, "--format", "json"]),
+        Command("summary -f csv", lambda t, _: ["summary", t, "--format", "csv"], fmt="csv"),
+        Command("summary -f markdown", lambda t, _: ["summary", t, "--format", "markdown"], fmt="markdown"),
+        Command("rf", lambda t, _: ["rf", t]),
+        Command("memory", lambda t, _: ["memory", t]),
+        Command("memory --train", lambda t, _: ["memory", t, "--train"]),
+        Command("compare A A", lambda t, _: ["compare", t, t]),
+        Command("compare -f csv", lambda t, _: ["compare", t, t, "--format", "csv"], fmt="csv"),
+        Command("draw -f dot", lambda t, _: ["draw", t, "--format", "dot"]),
+        Command("draw -f mermaid", lambda t, _: ["draw", t, "--format", "mermaid"]),
         Command("draw -f svg", lambda t, o: ["draw", t, "--format", "svg", "-o", str(o / "net.svg")], needs="dot"),
         Command("report -o", lambda t, o: ["report", t, "-o", str(o / "report.html")], fmt="html"),
         Command("summary --plot", lambda t, o: ["summary", t, "--plot", str(o / "chart.png")]),
         Command(
             "export --to pytorch", lambda t, o: ["export", t, "--to", "pytorch", "-o", str(o / "net.py")], fmt="pytorch"
         ),
-        Command("predict", lambda t, o: ["predict", t]),
+        Command("predict", lambda t, _: ["predict", t]),
         Command("sweep", _sweep, frozenset({"spec", "sweep"})),
-        Command("conventions --spec", lambda t, o: ["conventions", "--spec", t]),
+        Command("conventions --spec", lambda t, _: ["conventions", "--spec", t]),
     ]
 }
 

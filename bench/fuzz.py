@@ -342,7 +342,7 @@ def base_specs(small: bool = False) -> dict[str, str]:
     return {n: (SPECS / f"{n}.yaml").read_text("utf-8") for n in names}
 
 
-def write_mutant(rng: random.Random, kind: str, base: str, text: str, folder: Path) -> Path:
+def write_mutant(rng: random.Random, kind: str, text: str, folder: Path) -> Path:
     """Write one mutant (and whatever files it refers to) under ``folder``; return its path."""
     (folder / "sub").mkdir(exist_ok=True)
     (folder / "folder.yaml").mkdir(exist_ok=True)
@@ -654,7 +654,7 @@ def run_one(
     with tempfile.TemporaryDirectory(prefix="archscope-fuzz-") as tmp:
         folder = Path(tmp) / "project"
         folder.mkdir()
-        path = write_mutant(rng, kind, base, bases[base], folder)
+        path = write_mutant(rng, kind, bases[base], folder)
         outcome = check(path, kind, memory, render, time_goal_s, export)
         outcome.size = path.stat().st_size
         if outcome.seconds > time_goal_s:  # over the goal: twice more, and the fastest counts (the

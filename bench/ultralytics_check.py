@@ -72,8 +72,10 @@ def ultralytics_numbers(text: str, scale: str, classify: bool) -> tuple[int, int
         maps: dict[int, list[torch.Tensor]] = {}
         for i, (box, cls) in enumerate(zip(head.cv2, head.cv3)):
             for branch in (box, cls):
-                hooks.append(branch.register_forward_hook(lambda m, a, out, i=i: maps.setdefault(i, []).append(out)))
-        hooks.append(head.dfl.register_forward_hook(lambda m, a, out: shapes.__setitem__("dfl", tuple(out.shape[1:]))))
+                hooks.append(branch.register_forward_hook(lambda _m, _a, out, i=i: maps.setdefault(i, []).append(out)))
+        hooks.append(
+            head.dfl.register_forward_hook(lambda _m, _a, out: shapes.__setitem__("dfl", tuple(out.shape[1:])))
+        )
     size = 224 if classify else 640
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(torch.zeros(1, cfg.get("channels", 3), size, size))

@@ -112,5 +112,5 @@ def render(markdown: str) -> str:
     return PLACEHOLDER.sub(replace, markdown)
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:  # noqa: ARG001  mkdocs passes these by keyword
     return render(markdown)

@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 _state = {"raise": False}
 
 
-def _on_sigint(signum: int, frame: object) -> None:
+def _on_sigint(_signum: int, _frame: object) -> None:
     if _state["raise"]:
         raise KeyboardInterrupt
     try:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ class ConfigError(Exception):
         self.diagnostics = diagnostics
 
 
-def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:  # noqa: C901 - one check per key
+def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:
     """The lint configuration found from ``start`` (defaults if none); :class:`ConfigError` lists every problem.
 
     The file belongs to the repository being linted, which may be a stranger's pull request, so it
@@ -127,6 +127,25 @@ def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:  #
 
     if not isinstance(table, dict):
         raise ConfigError([Diagnostic("E004", "`tool.archscope` must be a table", at(None))])
+    problems += _unknown_keys(table, at)
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        problems.append(Diagnostic("E004", "`strict` must be true or false", at("strict"), found=repr(strict)))
+        strict = False
+    extends_root = _extends_root(table, path, "extends-root" in overridden, at, problems)
+    max_layers = _max_layers(table, "max-layers" in overridden, at, problems)
+    select = _codes(table, "select", at, problems)
+    ignore = _codes(table, "ignore", at, problems)
+    if problems:
+        raise ConfigError(sorted(problems, key=Diagnostic.sort_key))
+    return LintConfig(select if "select" in table else None, ignore or (), strict, path, extends_root, max_layers)
+
+
+_At = Callable[..., Span]  # key (and a needle in its value) → where it is written
+
+
+def _unknown_keys(table: dict[str, Any], at: _At) -> list[Diagnostic]:
+    problems = []
     for key in table:
         if key not in KEYS:
             hint = suggest(key, KEYS)
@@ -139,69 +158,75 @@ def load_config(start: Path, overridden: Collection[str] = ()) -> LintConfig:  #
                     found=f"`{key}`",
                 )
             )
-    strict = table.get("strict", False)
-    if not isinstance(strict, bool):
-        problems.append(Diagnostic("E004", "`strict` must be true or false", at("strict"), found=repr(strict)))
-        strict = False
-    extends_root = None
+    return problems
+
+
+def _extends_root(
+    table: dict[str, Any], path: Path, overridden: bool, at: _At, problems: list[Diagnostic]
+) -> Path | None:
+    """``extends-root``: a folder inside the pyproject.toml's (a wider one only from the command line,
+    ``overridden``); None when absent or refused (the problem appended)."""
     root = table.get("extends-root")
-    if root is not None:
-        folder = path.parent / root if isinstance(root, str) and root else None
-        if folder is None or not is_dir(folder):
-            problems.append(
-                Diagnostic(
-                    "E004",
-                    "`extends-root` must name a folder (relative to this pyproject.toml)",
-                    at("extends-root"),
-                    expected="an existing folder",
-                    found=repr(root)[:80],
-                )
+    if root is None:
+        return None
+    folder = path.parent / root if isinstance(root, str) and root else None
+    if folder is None or not is_dir(folder):
+        problems.append(
+            Diagnostic(
+                "E004",
+                "`extends-root` must name a folder (relative to this pyproject.toml)",
+                at("extends-root"),
+                expected="an existing folder",
+                found=repr(root)[:80],
             )
-        elif not is_inside(folder, path.parent) and "extends-root" not in overridden:
-            problems.append(
-                Diagnostic(
-                    "E004",
-                    "`extends-root` leaves the folder of this pyproject.toml",
-                    at("extends-root"),
-                    expected=f"a folder inside `{path.parent}` (links followed)",
-                    found=repr(root)[:80],
-                    notes=(
-                        "a repository's own settings cannot open folders outside it to its specs; "
-                        "a wider root is given on the command line: `--extends-root DIR`",
-                    ),
-                )
+        )
+        return None
+    if not is_inside(folder, path.parent) and not overridden:
+        problems.append(
+            Diagnostic(
+                "E004",
+                "`extends-root` leaves the folder of this pyproject.toml",
+                at("extends-root"),
+                expected=f"a folder inside `{path.parent}` (links followed)",
+                found=repr(root)[:80],
+                notes=(
+                    "a repository's own settings cannot open folders outside it to its specs; "
+                    "a wider root is given on the command line: `--extends-root DIR`",
+                ),
             )
-        else:
-            extends_root = folder
+        )
+        return None
+    return folder
+
+
+def _max_layers(table: dict[str, Any], overridden: bool, at: _At, problems: list[Diagnostic]) -> int | None:
+    """``max-layers``: at most the default (a higher limit only from the command line, ``overridden``,
+    which then replaces it: None); None when absent or refused (the problem appended)."""
     max_layers = table.get("max-layers")
-    if max_layers is not None:
-        try:
-            check_max_layers(max_layers)
-        except ValueError as exc:
-            problems.append(Diagnostic("E004", f"`max-layers`: {exc}", at("max-layers"), found=repr(max_layers)[:80]))
-            max_layers = None
-        else:
-            if "max-layers" in overridden:
-                max_layers = None  # the command line's is used
-            elif max_layers > DEFAULT_MAX_LAYERS:
-                problems.append(
-                    Diagnostic(
-                        "E004",
-                        f"`max-layers` may lower the layer limit, not raise it above {DEFAULT_MAX_LAYERS:,}",
-                        at("max-layers"),
-                        expected=f"at most {DEFAULT_MAX_LAYERS:,}",
-                        found=f"{max_layers:,}",
-                        notes=(
-                            "a repository's own settings cannot grant its specs more work; "
-                            f"a higher limit is given on the command line: `--max-layers {max_layers}`",
-                        ),
-                    )
-                )
-    select = _codes(table, "select", at, problems)
-    ignore = _codes(table, "ignore", at, problems)
-    if problems:
-        raise ConfigError(sorted(problems, key=Diagnostic.sort_key))
-    return LintConfig(select if "select" in table else None, ignore or (), strict, path, extends_root, max_layers)
+    if max_layers is None:
+        return None
+    try:
+        check_max_layers(max_layers)
+    except ValueError as exc:
+        problems.append(Diagnostic("E004", f"`max-layers`: {exc}", at("max-layers"), found=repr(max_layers)[:80]))
+        return None
+    if overridden:
+        return None  # the command line's is used
+    if max_layers > DEFAULT_MAX_LAYERS:
+        problems.append(
+            Diagnostic(
+                "E004",
+                f"`max-layers` may lower the layer limit, not raise it above {DEFAULT_MAX_LAYERS:,}",
+                at("max-layers"),
+                expected=f"at most {DEFAULT_MAX_LAYERS:,}",
+                found=f"{max_layers:,}",
+                notes=(
+                    "a repository's own settings cannot grant its specs more work; "
+                    f"a higher limit is given on the command line: `--max-layers {max_layers}`",
+                ),
+            )
+        )
+    return max_layers
 
 
 def _codes(table: dict[str, Any], key: str, at: Any, problems: list[Diagnostic]) -> tuple[str, ...]:

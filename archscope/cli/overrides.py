@@ -14,7 +14,7 @@ import typer
 from archscope.overrides import Overrides
 
 
-def _check_sizes(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+def _check_sizes(param: typer.CallbackParam, value: str | None) -> str | None:
     if value is not None:
         _sizes(param.opts[0], value)
     return value

@@ -109,7 +109,7 @@ def resolve_path(ref: str, base_dir: Path | None) -> Path | None:
     return found.path if found else None
 
 
-def resolve_bundled(ref: str, base_dir: Path | None = None) -> Path | None:
+def resolve_bundled(ref: str, base_dir: Path | None = None) -> Path | None:  # noqa: ARG001  a loader.Resolver
     """The resolver of ``extends:`` names: bundled names and families only (paths are the loader's,
     confined to the spec's folder)."""
     found = resolve_name(ref)

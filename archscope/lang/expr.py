@@ -191,7 +191,7 @@ def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
     return handler(node, env)
 
 
-def _constant(node: ast.Constant, env: dict[str, Any]) -> Any:
+def _constant(node: ast.Constant, _env: dict[str, Any]) -> Any:
     if isinstance(node.value, (int, float, str, bool)) or node.value is None:
         return node.value
     raise ExprError(f"literal {node.value!r} is not allowed")

@@ -68,7 +68,7 @@ from archscope.ops.registry import (
 from archscope.ops.window import SPATIAL_NAMES, drop_warnings, onnx_window, per_dim, require_rank, window_output
 
 
-def _geometry(a: Attrs, x: Shape, rank: int) -> tuple[Shape, Shape, Shape, Shape, Shape]:
+def _geometry(a: Attrs, rank: int) -> tuple[Shape, Shape, Shape, Shape, Shape]:
     kernel = per_dim(a["kernel"], rank, "kernel")
     stride = per_dim(a["stride"], rank, "stride")
     dilation = per_dim(a["dilation"], rank, "dilation")
@@ -92,7 +92,7 @@ def _geometry(a: Attrs, x: Shape, rank: int) -> tuple[Shape, Shape, Shape, Shape
 def _field_geometry(a: Attrs, rank: int) -> Window:
     """Per-dim (kernel, stride, left padding, dilation) for the receptive field (``same``: PyTorch
     pads ``total // 2`` on the left)."""
-    kernel, stride, pads, dilation, _ = _geometry(a, (), rank)
+    kernel, stride, pads, dilation, _ = _geometry(a, rank)
     return kernel, stride, pads, dilation
 
 
@@ -165,7 +165,7 @@ def conv_family(rank: int) -> OpDef:
     def shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         x = require_rank(inputs, rank, name)
         _check_groups(a, x[0])
-        kernel, stride, pads, dilation, total = _geometry(a, x, rank)
+        kernel, stride, pads, dilation, total = _geometry(a, rank)
         if a["padding"] == "same":
             return (a["out"], *x[1:])
         dims = SPATIAL_NAMES[rank]
@@ -203,7 +203,7 @@ def conv_family(rank: int) -> OpDef:
     def warnings(a: Attrs, inputs: Sequence[Shape]) -> list[ShapeWarning]:
         if a["padding"] == "same":
             return []
-        kernel, stride, pads, dilation, _ = _geometry(a, inputs[0], rank)
+        kernel, stride, pads, dilation, _ = _geometry(a, rank)
         return drop_warnings(inputs[0], kernel, stride, pads, dilation)
 
     def lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:

@@ -70,8 +70,28 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
     """One row per layer (or per group of ``depth``: sums of what it allocates and keeps, the
     largest live total); JSON has every layer."""
     train = memory.options.train
+    o = memory.options
+    mode = f"training step, {o.optimizer}" if train else "inference"
+    notes: tuple[str, ...] = ()
+    if train and memory.peak_phase == BACKWARD:
+        notes = ("the peak is in backward: what forward kept, minus what backward has already freed, plus gradients",)
+    return Table(
+        _columns(train),
+        _memory_rows(report, memory, depth),
+        title=f"{report.title}: memory, {mode}, batch {o.batch}, {o.dtype}",
+        preamble=tuple(line for line in (note,) if line),
+        footer=_memory_footer(memory),
+        notes=notes,
+        convention=CONVENTION,
+        document=_memory_document(report, memory),
+    )
+
+
+def _memory_rows(report: Report, memory: Memory, depth: int | None) -> tuple[tuple[Any, ...], ...]:
+    """Each layer's row, or each group's under ``depth``: the last output shape, the sums of what
+    its layers allocate and keep, and the largest live totals (forward; backward when training)."""
+    train = memory.options.train
     shapes = {row.name: row.output_shape for row in report.layers}
-    rows: list[tuple[Any, ...]] = []
     groups: dict[str, list[Any]] = {}
     for layer in memory.layers:
         key = ".".join(layer.name.split(".")[:depth]) if depth else layer.name
@@ -87,6 +107,7 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
         if layer.backward_live_bytes is not None:
             g[5] = max(g[5] or 0, layer.backward_live_bytes)
     labels = {row.name: row.op for row in grouped_rows(report, depth)} if depth else {}
+    rows: list[tuple[Any, ...]] = []
     for key, (op, out_shape, allocated, saved, live, back) in groups.items():
         row: list[Any] = [key, labels.get(key, op), out_shape, allocated]
         if train:
@@ -95,9 +116,12 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
         if train:
             row.append(back)
         rows.append(tuple(row))
-    o = memory.options
-    mode = f"training step, {o.optimizer}" if train else "inference"
-    totals = memory_dict(memory)
+    return tuple(rows)
+
+
+def _memory_footer(memory: Memory) -> tuple[str, ...]:
+    """The peak and where it is, the totals, and what is live at the peak."""
+    train = memory.options.train
     lines = [f"peak {size_bytes(memory.peak_bytes)} {_where(memory)}"]
     parts = [f"weights {size_bytes(memory.weights_bytes)}"]
     if train:
@@ -118,11 +142,15 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
             f"temporaries {size_bytes(p.temporaries)}"
         )
     lines.append(at_peak)
-    document = {
+    return tuple(lines)
+
+
+def _memory_document(report: Report, memory: Memory) -> dict[str, Any]:
+    return {
         "name": report.name,
         "title": report.title,
         "input": list(report.input),
-        **totals,
+        **memory_dict(memory),
         "layers": [
             {
                 "name": layer.name,
@@ -135,16 +163,3 @@ def memory_table(report: Report, memory: Memory, depth: int | None = None, note:
             for layer in memory.layers
         ],
     }
-    notes: tuple[str, ...] = ()
-    if train and memory.peak_phase == BACKWARD:
-        notes = ("the peak is in backward: what forward kept, minus what backward has already freed, plus gradients",)
-    return Table(
-        _columns(train),
-        tuple(rows),
-        title=f"{report.title}: memory, {mode}, batch {o.batch}, {o.dtype}",
-        preamble=tuple(line for line in (note,) if line),
-        footer=tuple(lines),
-        notes=notes,
-        convention=CONVENTION,
-        document=document,
-    )

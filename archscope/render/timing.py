@@ -7,6 +7,7 @@ nothing here imports torch or rich.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from archscope.ops.registry import KERNELS
@@ -133,71 +134,102 @@ def per_layer_table(
 
     JSON: ``median_ms`` for the whole net and ``layers`` (every layer, whatever ``depth``), each
     with ``name`` and ``ms``."""
+    items = _layer_items(timing, work, cal)
+    scale = _Scale(median=timing.median_s, total_macs=sum(w.macs for w in work) or 1, cal=cal)
+    rows = [_layer_row(name, op, v, scale) for name, op, v in _grouped(items, depth, labels)]
+    return Table(
+        LAYER_COLUMNS,
+        tuple(rows),
+        total=_layer_total(work, items, scale),
+        preamble=_timing_preamble(timing),
+        notes=(*notes, *_timing_notes(timing, cal)),
+        convention=CONVENTION,
+        document=_timing_document(timing, work, items, scale),
+    )
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """What every row of `bench --per-layer` is measured against."""
+
+    median: float  # the whole network's median, seconds
+    total_macs: int
+    cal: Calibration | None
+
+    @property
+    def peak(self) -> float | None:
+        return self.cal.peak_gflops if self.cal else None
+
+
+def _layer_items(timing: Any, work: list[Any], cal: Calibration | None) -> list[tuple[str, str, dict[str, float]]]:
+    """(name, op, figures) of every timed layer: its seconds, MACs, FLOPs, bytes and roofline floor."""
     from archscope.perf.roofline import roof
 
     by_name = {w.name: w for w in work}
-    total_macs = sum(w.macs for w in work) or 1
-    peak = cal.peak_gflops if cal else None
     items = []
     for t in timing.layers:
         w = by_name[t.name]
+        roof_s = roof(w, cal, timing.batch).attainable_s if cal else 0.0
         items.append(
-            (
-                t.name,
-                t.op,
-                {
-                    "s": t.median_s,
-                    "macs": w.macs,
-                    "flops": w.flops,
-                    "bytes": w.bytes,
-                    "roof": roof(w, cal, timing.batch).attainable_s if cal else 0.0,
-                },
-            )
+            (t.name, t.op, {"s": t.median_s, "macs": w.macs, "flops": w.flops, "bytes": w.bytes, "roof": roof_s})
         )
-    median = timing.median_s
+    return items
 
-    def row(name: str, op: str, v: dict[str, float]) -> tuple[Any, ...]:
-        gflops = v["flops"] / v["s"] / 1e9 if v["s"] > 0 else None
-        bound = ""
-        if cal and (v["flops"] or v["bytes"]):
-            bound = "compute" if v["bytes"] == 0 or v["flops"] / v["bytes"] >= cal.ridge else "memory"
-        return (
-            name,
-            op,
-            v["s"] * 1e3,
-            v["s"] / median * 100,
-            v["macs"] / total_macs * 100,
-            gflops if v["flops"] else 0,
-            gflops / peak * 100 if peak and gflops and v["flops"] else 0,
-            bound,
-            v["roof"] * 1e3 if cal else None,
-            int(v["flops"]),
-            int(v["bytes"]),
-        )
 
-    rows = [row(*item) for item in _grouped(items, depth, labels)]
-    flops = sum(w.flops for w in work)
-    achieved = flops / median / 1e9
-    overhead = timing.overhead_s
-    total = (
+def _bound(v: dict[str, float], cal: Calibration | None) -> str:
+    """``compute`` or ``memory`` against the ridge point; blank without a calibration or any work."""
+    if not cal or not (v["flops"] or v["bytes"]):
+        return ""
+    return "compute" if v["bytes"] == 0 or v["flops"] / v["bytes"] >= cal.ridge else "memory"
+
+
+def _layer_row(name: str, op: str, v: dict[str, float], scale: _Scale) -> tuple[Any, ...]:
+    gflops = v["flops"] / v["s"] / 1e9 if v["s"] > 0 else None
+    peak = scale.peak
+    return (
+        name,
+        op,
+        v["s"] * 1e3,
+        v["s"] / scale.median * 100,
+        v["macs"] / scale.total_macs * 100,
+        gflops if v["flops"] else 0,
+        gflops / peak * 100 if peak and gflops and v["flops"] else 0,
+        _bound(v, scale.cal),
+        v["roof"] * 1e3 if scale.cal else None,
+        int(v["flops"]),
+        int(v["bytes"]),
+    )
+
+
+def _layer_total(work: list[Any], items: list[tuple[str, str, dict[str, float]]], scale: _Scale) -> tuple[Any, ...]:
+    achieved = sum(w.flops for w in work) / scale.median / 1e9
+    return (
         "whole network (median)",
         "",
-        median * 1e3,
+        scale.median * 1e3,
         100.0,
         100.0,
         achieved,
-        achieved / peak * 100 if peak else 0,
+        achieved / scale.peak * 100 if scale.peak else 0,
         "",
-        sum(v["roof"] for _, _, v in items) * 1e3 if cal else None,
-        flops,
+        sum(v["roof"] for _, _, v in items) * 1e3 if scale.cal else None,
+        sum(w.flops for w in work),
         sum(w.bytes for w in work),
     )
+
+
+def _timing_preamble(timing: Any) -> tuple[str, ...]:
     env = timing.environment
-    preamble = (
+    return (
         f"{timing.name} · batch {timing.batch} · {env['device']} ({env['device_name']}) · {env['threads']} thread{'s' * (env['threads'] != 1)} · "
         f"{env['dtype']} · torch {env['torch']} · {timing.runs} plain and {timing.runs} hooked calls, interleaved"
         + (" · CPU time" if "process_time" in env.get("timer", "") else ""),
     )
+
+
+def _timing_notes(timing: Any, cal: Calibration | None) -> tuple[str, ...]:
+    """Where the median goes (layers, framework overhead or the hooks' cost), and what % peak and bound mean."""
+    median, overhead = timing.median_s, timing.overhead_s
     share = f"layers add up to {timing.layers_s * 1e3:.2f} ms of the {median * 1e3:.2f} ms median ({timing.layers_s / median:.0%})"
     if overhead >= 0:
         rest = (
@@ -209,27 +241,34 @@ def per_layer_table(
             f"; {-overhead * 1e3:.2f} ms more than the plain calls' median: the hooks' own cost and the machine's "
             "noise between calls (the framework overhead between layers is smaller than that)"
         )
-    footer_notes: tuple[str, ...] = (
-        share + rest,
-        FLOPS_NOTE,
+    if not cal:
+        return (share + rest, FLOPS_NOTE)
+    calibrated = (
+        f"% peak: of the calibrated {cal.peak_gflops:.1f} GFLOP/s; bound: FLOPs/byte against the ridge point "
+        f"{cal.ridge:.2f} ({cal.bandwidth_gbs:.1f} GB/s)"
     )
-    if cal:
-        footer_notes += (
-            f"% peak: of the calibrated {cal.peak_gflops:.1f} GFLOP/s; bound: FLOPs/byte against the ridge point "
-            f"{cal.ridge:.2f} ({cal.bandwidth_gbs:.1f} GB/s)",
-        )
-    document = {
+    return (share + rest, FLOPS_NOTE, calibrated)
+
+
+def _timing_document(
+    timing: Any, work: list[Any], items: list[tuple[str, str, dict[str, float]]], scale: _Scale
+) -> dict[str, Any]:
+    """The JSON of `bench --per-layer`: the whole network's figures and every layer, whatever the depth."""
+    cal, peak, median = scale.cal, scale.peak, scale.median
+    flops = sum(w.flops for w in work)
+    achieved = flops / median / 1e9
+    return {
         "name": timing.name,
         "source": timing.source,
         "batch": timing.batch,
         "median_ms": median * 1e3,
         "layers_ms": timing.layers_s * 1e3,
-        "overhead_ms": overhead * 1e3,
+        "overhead_ms": timing.overhead_s * 1e3,
         "flops": flops,
         "achieved_gflops": achieved,
         "peak_gflops": peak,
         "peak_share": achieved / peak if peak else None,
-        "environment": env,
+        "environment": timing.environment,
         "calibration": cal.to_dict() if cal else None,
         "convention": CONVENTION,
         "layers": [
@@ -242,21 +281,12 @@ def per_layer_table(
                 "bytes": int(v["bytes"]),
                 "achieved_gflops": v["flops"] / v["s"] / 1e9 if v["s"] > 0 else None,
                 "peak_share": v["flops"] / v["s"] / 1e9 / peak if peak and v["s"] > 0 else None,
-                "bound": row(name, op, v)[7] or None,
+                "bound": _bound(v, cal) or None,
                 "attainable_ms": v["roof"] * 1e3 if cal else None,
             }
             for name, op, v in items
         ],
     }
-    return Table(
-        LAYER_COLUMNS,
-        tuple(rows),
-        total=total,
-        preamble=preamble,
-        notes=(*notes, *footer_notes),
-        convention=CONVENTION,
-        document=document,
-    )
 
 
 # ---- predict
@@ -279,7 +309,6 @@ def predict_table(
 ) -> Table:
     """The roofline of every layer (per group under ``depth``) and the predicted latency.
     JSON: ``Prediction.to_dict()`` (``latency_ms``, every layer)."""
-    cal = prediction.calibration
     items = [
         (
             r.work.name,
@@ -289,32 +318,32 @@ def predict_table(
         for r in prediction.layers
     ]
     kernels = {r.work.name: r.work.kernel for r in prediction.layers}
-    rows = []
-    for name, op, v in _grouped(items, depth, labels):
-        intensity = v["flops"] / v["bytes"] if v["bytes"] else None
-        bound = (
-            ""
-            if not (v["flops"] or v["bytes"])
-            else "compute"
-            if intensity is None or intensity >= cal.ridge
-            else "memory"
-        )
-        rows.append(
-            (
-                name,
-                op,
-                kernels.get(name, ""),
-                int(v["flops"]),
-                int(v["bytes"]),
-                intensity,
-                bound,
-                v["roof"] * 1e3,
-                v["pred"] * 1e3,
-            )
-        )
+    ridge = prediction.calibration.ridge
+    rows = [_predict_row(name, op, kernels.get(name, ""), v, ridge) for name, op, v in _grouped(items, depth, labels)]
+    return Table(
+        PREDICT_COLUMNS,
+        tuple(rows),
+        total=_predict_total(prediction),
+        preamble=_predict_preamble(prediction),
+        notes=(*notes, *_predict_notes(prediction)),
+        convention=CONVENTION,
+        document=prediction.to_dict(),
+    )
+
+
+def _predict_row(name: str, op: str, kernel: str, v: dict[str, float], ridge: float) -> tuple[Any, ...]:
+    intensity = v["flops"] / v["bytes"] if v["bytes"] else None
+    if not (v["flops"] or v["bytes"]):
+        bound = ""
+    else:
+        bound = "compute" if intensity is None or intensity >= ridge else "memory"
+    return (name, op, kernel, int(v["flops"]), int(v["bytes"]), intensity, bound, v["roof"] * 1e3, v["pred"] * 1e3)
+
+
+def _predict_total(prediction: Any) -> tuple[Any, ...]:
     flops = sum(r.work.flops for r in prediction.layers)
     moved = sum(r.work.bytes for r in prediction.layers)
-    total = (
+    return (
         "total",
         "",
         "",
@@ -325,37 +354,38 @@ def predict_table(
         prediction.attainable_s * 1e3,
         prediction.latency_s * 1e3,
     )
-    counts = {"compute": 0, "memory": 0}
-    for r in prediction.layers:
-        if r.bound in counts:
-            counts[r.bound] += 1
-    preamble = (
+
+
+def _predict_preamble(prediction: Any) -> tuple[str, ...]:
+    cal = prediction.calibration
+    return (
         f"{prediction.name} · batch {prediction.batch} · {prediction.dtype} · calibrated {cal.device} "
         f"({cal.conditions()}): peak {cal.peak_gflops:.1f} GFLOP/s, bandwidth {cal.bandwidth_gbs:.1f} GB/s, "
         f"ridge {cal.ridge:.2f} FLOP/byte",
     )
-    footer = (
+
+
+def _predict_notes(prediction: Any) -> tuple[str, ...]:
+    """The predicted latency with its floor and how many layers are on each side of the ridge; the model."""
+    cal = prediction.calibration
+    counts = {"compute": 0, "memory": 0}
+    for r in prediction.layers:
+        if r.bound in counts:
+            counts[r.bound] += 1
+    first_touch = (
+        f" + a fresh output over {cal.fresh_threshold_bytes / 2**20:.0f} MiB ÷ {cal.first_touch_gbs:.2f} GB/s "
+        "(first touch)"
+        if cal.fresh_threshold_bytes and cal.first_touch_gbs
+        else ""
+    )
+    return (
         f"predicted latency {prediction.latency_s * 1e3:.2f} ms (roofline floor {prediction.attainable_s * 1e3:.2f} ms; "
         f"MACs / peak alone: {prediction.macs_only_s * 1e3:.2f} ms); {counts['compute']} layers compute-bound, "
         f"{counts['memory']} memory-bound",
         "predicted = Σ max(FLOPs / peak, bytes / bandwidth) / efficiency of the layer's kind of kernel on its side "
         "of the ridge at this batch"
-        + (
-            f" + a fresh output over {cal.fresh_threshold_bytes / 2**20:.0f} MiB ÷ {cal.first_touch_gbs:.2f} GB/s "
-            "(first touch)"
-            if cal.fresh_threshold_bytes and cal.first_touch_gbs
-            else ""
-        )
+        + first_touch
         + f" + {cal.layer_overhead_us + cal.framework_overhead_us:.1f} µs per layer (fitted by `archscope calibrate` "
         "on synthetic layers); bytes = inputs + weights + outputs at the dtype",
         FLOPS_NOTE,
-    )
-    return Table(
-        PREDICT_COLUMNS,
-        tuple(rows),
-        total=total,
-        preamble=preamble,
-        notes=(*notes, *footer),
-        convention=CONVENTION,
-        document=prediction.to_dict(),
     )

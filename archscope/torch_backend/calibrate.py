@@ -36,7 +36,7 @@ DEFAULT_BATCHES = (1, 4, 16)  # where the synthetic layers are timed (predict in
 DEFAULT_BATCHES_CUDA = (1, 16, 128)
 
 
-def _seconds(torch: Any, stmt: str, env: dict[str, Any], threads: int, min_run_time: float, clock: str) -> float:
+def _seconds(stmt: str, env: dict[str, Any], threads: int, min_run_time: float, clock: str) -> float:
     from torch.utils.benchmark import Timer
 
     if clock == "cpu":
@@ -61,31 +61,26 @@ def measure_peaks(
         a = torch.randn(n, n, device=device, dtype=dt)
         b = torch.randn(n, n, device=device, dtype=dt)
         out["gemm_gflops"] = (
-            2
-            * n**3
-            / _seconds(torch, "torch.mm(a, b)", {"torch": torch, "a": a, "b": b}, threads, min_run_time, clock)
-            / 1e9
+            2 * n**3 / _seconds("torch.mm(a, b)", {"torch": torch, "a": a, "b": b}, threads, min_run_time, clock) / 1e9
         )
         del a, b
         batch, c, hw = (32, 256, 56) if cuda else (1, 128, 56)
         conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False).to(device=device, dtype=dt).eval()
         x = torch.randn(batch, c, hw, hw, device=device, dtype=dt)
         macs = batch * c * c * 9 * hw * hw
-        out["conv_gflops"] = (
-            2 * macs / _seconds(torch, "conv(x)", {"conv": conv, "x": x}, threads, min_run_time, clock) / 1e9
-        )
+        out["conv_gflops"] = 2 * macs / _seconds("conv(x)", {"conv": conv, "x": x}, threads, min_run_time, clock) / 1e9
         del conv, x
         elements = (1 << 28 if cuda else 1 << 25) * 4 // size  # 1 GiB / 128 MiB per tensor
         src = torch.randn(elements, device=device, dtype=dt)
         dst = torch.empty_like(src)
         nbytes = elements * size
         out["copy_gbs"] = (
-            2 * nbytes / _seconds(torch, "dst.copy_(src)", {"dst": dst, "src": src}, threads, min_run_time, clock) / 1e9
+            2 * nbytes / _seconds("dst.copy_(src)", {"dst": dst, "src": src}, threads, min_run_time, clock) / 1e9
         )
         other = torch.randn(elements, device=device, dtype=dt)
         env = {"torch": torch, "a": dst, "b": src, "c": other}
         out["triad_gbs"] = (
-            3 * nbytes / _seconds(torch, "torch.add(b, c, alpha=3.0, out=a)", env, threads, min_run_time, clock) / 1e9
+            3 * nbytes / _seconds("torch.add(b, c, alpha=3.0, out=a)", env, threads, min_run_time, clock) / 1e9
         )
         del src, dst, other
         if cuda:
@@ -158,8 +153,8 @@ def measure_first_touch(device: str, dtype: str, threads: int, min_run_time: flo
             src = torch.ones(mib * 2**20 // size, dtype=dt)
             dst = torch.empty_like(src)
             env = {"torch": torch, "src": src, "dst": dst}
-            fresh = _seconds(torch, "torch.clamp_min(src, 0)", env, threads, min_run_time, clock)
-            reused = _seconds(torch, "torch.clamp_min(src, 0, out=dst)", env, threads, min_run_time, clock)
+            fresh = _seconds("torch.clamp_min(src, 0)", env, threads, min_run_time, clock)
+            reused = _seconds("torch.clamp_min(src, 0, out=dst)", env, threads, min_run_time, clock)
             extra[mib] = (fresh - reused, mib * 2**20)
             del src, dst
     return first_touch_step(extra[24][0], extra[48][0], extra[48][1])

@@ -142,8 +142,8 @@ def time_model_layers(
         handles = []
         for name, qualname in layers.items():
             module = modules[qualname]
-            handles.append(module.register_forward_pre_hook(lambda m, a, name=name: clock_.start(name)))
-            handles.append(module.register_forward_hook(lambda m, a, o, name=name: clock_.stop(name)))
+            handles.append(module.register_forward_pre_hook(lambda _m, _a, name=name: clock_.start(name)))
+            handles.append(module.register_forward_hook(lambda _m, _a, _o, name=name: clock_.stop(name)))
         try:
             call()
             return clock_.durations()

@@ -106,7 +106,7 @@ def _switch_modules() -> dict[str, type]:
             super().__init__()
             self.kernel, self.stride, self.padding = kernel, stride, padding
 
-        def forward(self, x: Any, indices: Any) -> Any:
+        def forward(self, x: Any, indices: Any) -> Any:  # noqa: ARG002  nn.MaxUnpool2d's (x, indices)
             kernel = self.kernel if isinstance(self.kernel, tuple) else (self.kernel, self.kernel)
             ones = torch.ones(x.shape[1], 1, *kernel, dtype=x.dtype, device=x.device)
             return functional.conv_transpose2d(x, ones, stride=self.stride, padding=self.padding, groups=x.shape[1])
@@ -162,7 +162,7 @@ def _measure_axis(source, text, params, names, axis, length, torch) -> list[Meas
     for name in names:
         module = model.get_submodule(modules[name])
         module.register_forward_hook(
-            lambda m, i, o, name=name: captured.__setitem__(name, o[0] if isinstance(o, tuple) else o)
+            lambda _m, _i, o, name=name: captured.__setitem__(name, o[0] if isinstance(o, tuple) else o)
         )
     shape = (1, graph_of(analysis).input.known_shape()[0], *resolution)
     x = torch.full(shape, 1e-3, dtype=torch.float64, requires_grad=True)

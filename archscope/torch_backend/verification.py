@@ -164,7 +164,7 @@ def _forward_shapes(net: Any, xs: list[Any]) -> tuple[dict[str, Shape], list[Sha
     handles = []
     for name, module in layer_modules(net).items():
 
-        def hook(mod: Any, args: Any, out: Any, name: str = name) -> None:
+        def hook(_mod: Any, _args: Any, out: Any, name: str = name) -> None:
             first = out[0] if isinstance(out, tuple) else out
             shapes[name] = tuple(int(d) for d in first.shape[1:])
 
@@ -241,7 +241,7 @@ def _measure(node: Node, layer: Any, in_shapes: tuple) -> Measured:
         return _measure_without_fvcore(module, inputs, reference.untraceable)
     seen: list[Shape] = []
 
-    def hook(mod: Any, args: Any, out: Any) -> None:
+    def hook(_mod: Any, _args: Any, out: Any) -> None:
         first = out[0] if isinstance(out, tuple) else out
         seen.append(tuple(int(d) for d in first.shape[1:]))
 

@@ -116,13 +116,15 @@ def test_summary_markdown(cli, sandbox):
     assert "**770**" in table[-1] and f"**{108 * 64 + 640:,}**" in table[-1]
 
 
-def test_summary_by_bundled_file_name_from_another_folder(cli, sandbox):
+@pytest.mark.usefixtures("sandbox")
+def test_summary_by_bundled_file_name_from_another_folder(cli):
     result = cli("summary", "resnet18.yaml", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["totals"]["params"] == RESNET18_PARAMS
 
 
-def test_summary_mobilenet_v2_by_file_name(cli, sandbox):
+@pytest.mark.usefixtures("sandbox")
+def test_summary_mobilenet_v2_by_file_name(cli):
     data = json.loads(cli("summary", "mobilenet_v2.yaml", "--format", "json").stdout)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (3_504_872, 300_774_272)  # torchvision
 

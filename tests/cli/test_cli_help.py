@@ -1,5 +1,5 @@
 """`--help`: the command list in five panels, one summary line per command, options grouped in
-panels, and an example in every command's help, laid out by rich at the terminal's width."""
+panels, and an example in every command's and subcommand's help, laid out by rich at the terminal's width."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from archscope.cli.app import COMMANDS, command_help
+from archscope.cli.app import COMMANDS, SUBCOMMANDS, command_help
 
 PANELS = {
     "Analyse": ["summary", "lint", "compare", "rf", "memory", "predict", "conventions"],
@@ -18,6 +18,8 @@ PANELS = {
     "Explore": ["sweep"],
     "Reference": ["list", "ops", "schema", "explain"],
 }
+# every command and subcommand (`sweep compound`), as typed
+NAMES = [*COMMANDS, *(f"{name} {sub}" for name, subs in SUBCOMMANDS.items() for sub in subs)]
 TITLE = re.compile(r"^╭─ (.+?) ─")
 
 
@@ -34,7 +36,8 @@ def _panels(text: str) -> dict[str, list[str]]:
 
 
 def _doc(name: str) -> str:
-    module, function, _ = COMMANDS[name]
+    command, _, sub = name.partition(" ")
+    module, function = SUBCOMMANDS[command][sub] if sub else COMMANDS[name][:2]
     return inspect.cleandoc(
         getattr(importlib.import_module(f"archscope.cli.commands.{module}"), function).__doc__ or ""
     )
@@ -61,19 +64,19 @@ def test_the_command_list_has_one_line_per_command(cli):
     assert len(rows) == len(COMMANDS), rows
 
 
-@pytest.mark.parametrize("name", list(COMMANDS))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_docstring_starts_with_one_line_then_a_blank_line(name):
     lines = _doc(name).splitlines()
     assert len(lines) > 2 and lines[0].strip() and lines[1] == "", lines[:3]
 
 
-@pytest.mark.parametrize("name", list(COMMANDS))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_command_shows_an_example_line_by_line(cli, name):
     """At 80 columns the examples keep their lines, and the prose is filled to the width: a short
     line inside a paragraph would be a docstring's line break, not rich's."""
     examples = _examples(name)
     assert examples and all(e.startswith("archscope " + name) for e in examples), examples
-    text = cli(name, "--help", env={"COLUMNS": "80"}).stdout
+    text = cli(*name.split(), "--help", env={"COLUMNS": "80"}).stdout
     before_panels = text.split("╭─")[0]
     lines = [line.strip() for line in before_panels.splitlines()]
     for example in examples:
@@ -86,18 +89,22 @@ def test_every_command_shows_an_example_line_by_line(cli, name):
 def test_the_big_commands_group_their_options(cli):
     expected = {
         "summary": {"Output", "Overrides", "Limits", "Transfer learning"},
-        "sweep": {"Output", "Timing", "Limits", "Compound scaling"},
+        "sweep": {"Axes", "Metrics", "Output", "Timing", "Executor", "Limits", "Commands"},
+        "sweep compound": {"Scaling", "Search", "Output", "Limits"},
         "bench": {"Timing", "Output", "Overrides", "Limits", "Transfer learning", "Executor"},
         "export": {"Output", "Overrides", "Limits"},
         "import": {"Output", "Source"},
         "lint": {"Output", "Rules", "Limits"},
     }
     for name, titles in expected.items():
-        panels = _panels(cli(name, "--help").stdout)
+        panels = _panels(cli(*name.split(), "--help").stdout)
         assert set(panels) == {"Arguments", "Options"} | titles, name
     summary = _panels(cli("summary", "--help").stdout)
     assert [row.split()[0] for row in summary["Overrides"]] == ["--resolution", "--input", "--set"]
     assert [row.split()[0] for row in summary["Transfer learning"]] == ["--freeze", "--unfreeze"]
+    sweep = _panels(cli("sweep", "--help").stdout)
+    assert [row.split()[0] for row in sweep["Axes"] if row.startswith("--")] == ["--grid", "--random", "--seed"]
+    assert [row.split()[0] for row in sweep["Commands"]] == ["compound"]
 
 
 def test_command_help_reflows_prose_and_keeps_examples():

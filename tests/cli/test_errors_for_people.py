@@ -125,7 +125,8 @@ def test_a_folder_with_no_specs(cli, sandbox):
     assert result.exit_code == 2 and "is a folder" in result.output
 
 
-def test_a_path_that_does_not_exist(cli, sandbox):
+@pytest.mark.usefixtures("sandbox")
+def test_a_path_that_does_not_exist(cli):
     for command in ("summary", "lint"):
         result = cli(command, "no/such/file.yaml")
         assert result.exit_code == 2

@@ -37,7 +37,8 @@ def codes(result) -> list[str]:
     return [line.split()[1] for line in result.stdout.splitlines()]
 
 
-def test_no_config_reports_everything(cli, project):
+@pytest.mark.usefixtures("project")
+def test_no_config_reports_everything(cli):
     r = cli("lint", "s.yaml", "-f", "concise")
     assert codes(r) == ["W101", "W101", "W102"] and r.exit_code == 0
 
@@ -100,7 +101,8 @@ def test_invalid_toml_is_located(cli, project):
     assert r.exit_code == 2 and f"{path}:5:10:" in r.stderr and "not valid TOML" in r.stderr
 
 
-def test_bad_command_line_codes_are_usage_errors(cli, project):
+@pytest.mark.usefixtures("project")
+def test_bad_command_line_codes_are_usage_errors(cli):
     r = cli("lint", "s.yaml", "--select", "X9")
     assert r.exit_code == 2 and "no diagnostic code or prefix" in r.output
 

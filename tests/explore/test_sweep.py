@@ -137,7 +137,8 @@ def test_w104_for_a_width_that_changes_nothing():
 # -- the command --------------------------------------------------------------------------
 
 
-def test_sweep_table_golden_with_an_invalid_variant(golden, calibrated):
+@pytest.mark.usefixtures("calibrated")
+def test_sweep_table_golden_with_an_invalid_variant(golden):
     # lenet5 at resolution 8: the second 5×5 conv does not fit: reported, not dropped
     result = runner.invoke(
         app,
@@ -150,7 +151,8 @@ def test_sweep_table_golden_with_an_invalid_variant(golden, calibrated):
     golden("sweep_lenet5_table", result.output)
 
 
-def test_sweep_json_has_every_variant_and_the_front(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_sweep_json_has_every_variant_and_the_front():
     result = runner.invoke(
         app, ["sweep", "lenet5", "-g", "resolution=8:32:12", "-f", "json", "--pareto", "params,macs"]
     )
@@ -164,7 +166,8 @@ def test_sweep_json_has_every_variant_and_the_front(no_calibration):
     assert [r["pareto"] for r in valid] == [True, False]
 
 
-def test_usage_errors(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_usage_errors():
     cases = [
         (["sweep", "resnet50"], "at least one axis"),
         (["sweep", "resnet50", "-g", "widht=0.5"], "did you mean `width`"),
@@ -178,7 +181,8 @@ def test_usage_errors(no_calibration):
         assert result.exit_code == 2 and message in result.output, (args, result.output)
 
 
-def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path):
     good = tmp_path / "s.yaml"
     good.write_text("spec: resnet18\ngrid:\n  resolution: [64, 128]\nsort: params\npareto: [params, memory]\n")
     result = runner.invoke(app, ["sweep", str(good), "-f", "json"])
@@ -203,7 +207,8 @@ def test_a_sweep_file_runs_and_its_errors_are_located(tmp_path, no_calibration):
     assert result.exit_code == 1 and "bad.yaml:3:10: error E015" in result.output
 
 
-def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_front(monkeypatch):
     """The interface of `archscope.torch_backend.executors` (BenchJob, run_jobs, BenchOutcome), stood in for here;
     the real executors are tested on their own, and end to end below when installed."""
     import sys
@@ -231,7 +236,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
         error: str | None
         record: dict
 
-    def run_jobs(jobs, executor="local", address=None, progress=None):
+    def run_jobs(jobs, **_where):  # executor=, address=, progress=: one process here
         sent.extend(jobs)
         return [
             BenchOutcome(j.key, None if j.batch == 4 else 10.0 / j.key, "out of memory" if j.batch == 4 else None, {})
@@ -240,7 +245,7 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
 
     fake = types.ModuleType("archscope.torch_backend.executors")
     fake.BenchJob, fake.BenchOutcome, fake.run_jobs = BenchJob, BenchOutcome, run_jobs
-    fake.spec_text = lambda source: None  # a bundled name: no text to send
+    fake.spec_text = lambda _source: None  # a bundled name: no text to send
     monkeypatch.setitem(sys.modules, "archscope.torch_backend.executors", fake)
     args = [
         "sweep",
@@ -271,7 +276,8 @@ def test_bench_sends_each_valid_variant_to_the_executors_and_marks_the_measured_
     assert [r["bench_error"] for r in data["results"] if "bench_error" in r] == ["out of memory"] * 2
 
 
-def test_bench_end_to_end_with_the_real_executors(no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_bench_end_to_end_with_the_real_executors():
     pytest.importorskip("archscope.torch_backend.executors")  # first: without it, no need to import torch
     pytest.importorskip("torch")
     args = ["sweep", "lenet5", "-g", "resolution=28,32", "--bench", "--min-time", "0.1", "-f", "json"]
@@ -312,6 +318,51 @@ def test_coefficients_near_the_constraint_about_double_the_macs_per_step():
     assert len(found) == 16 and all(1.9 <= c.flops_factor <= 2.1 for c in found)
     # at φ=1 rounding repeats up makes depth grow in lumps (1.1 × 1 block = 2 blocks): never below α·β²·γ²
     assert all(c.flops_factor < c.growth < 1.8 * c.flops_factor for c in found)
+
+
+def _phi_rows(output: str) -> list[tuple[int, int, int, str]]:
+    return [(r["phi"], r["params"], r["macs"], r["matches"]) for r in json.loads(output)]
+
+
+def test_sweep_compound_is_a_subcommand_with_only_its_own_options():
+    result = runner.invoke(app, ["sweep", "compound", "--phi", "0..1", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    # efficientnet_b0 and b1: torchvision's figures (the bundled specs' expect:)
+    assert _phi_rows(result.stdout) == [(0, 5_288_548, 385_814_752, "yes"), (1, 7_794_184, 686_802_832, "yes")]
+    assert "note:" not in result.stderr
+    flagged = runner.invoke(app, ["sweep", "--no-color", "compound", "--phi", "0..1", "-f", "json"])
+    assert flagged.exit_code == 0 and flagged.stdout == result.stdout  # a global option before the subcommand
+    grid_only = runner.invoke(app, ["sweep", "compound", "--grid", "width=1"])
+    compound_only = runner.invoke(app, ["sweep", "resnet50", "-g", "width=1", "--phi", "1..2"])
+    assert grid_only.exit_code == compound_only.exit_code == 2
+    assert "No such option: --grid" in grid_only.output and "No such option: --phi" in compound_only.output
+    other = runner.invoke(app, ["sweep", "compound", "resnet50"])
+    assert other.exit_code == 2 and "scales `efficientnet_b0`" in other.output and "not `resnet50`" in other.output
+    beyond = runner.invoke(app, ["sweep", "compound", "--phi", "0..13"])
+    assert beyond.exit_code == 2 and "φ runs from 0 to 12" in beyond.output
+
+
+def test_the_old_compound_spelling_still_works_with_a_note_naming_the_new_one():
+    new = runner.invoke(app, ["sweep", "compound", "efficientnet_b0", "--phi", "0..1", "-f", "json"])
+    old = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--phi", "0..1", "-f", "json"])
+    assert old.exit_code == 0 and old.stdout == new.stdout  # the same rows, and nothing else on stdout
+    assert old.stderr.splitlines() == [
+        "archscope: note: `sweep SPEC --compound` is now `archscope sweep compound SPEC`; "
+        "the old spelling goes in the next release"
+    ]
+    both = runner.invoke(app, ["sweep", "efficientnet_b0", "--compound", "--coefficients", "-f", "json"])
+    assert "`archscope sweep compound SPEC --coefficients`" in both.stderr
+    coefficients = runner.invoke(app, ["sweep", "compound", "--coefficients", "-f", "json"])
+    assert coefficients.exit_code == both.exit_code == 0 and "note:" not in coefficients.stderr
+    assert both.stdout == coefficients.stdout and len(json.loads(both.stdout)) > 10
+
+
+def test_sweep_compound_help_shows_its_own_usage_and_the_sweep_help_lists_it():
+    sweep = runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "120"})
+    compound = runner.invoke(app, ["sweep", "compound", "--help"], env={"COLUMNS": "120"})
+    assert "sweep [OPTIONS] {spec}" in sweep.output and "COMMAND" not in sweep.output
+    assert "│ compound " in sweep.output
+    assert "sweep compound [OPTIONS] [spec]" in compound.output and "--grid" not in compound.output
 
 
 def test_a_scaled_variant_matches_the_module_pytorch_builds():

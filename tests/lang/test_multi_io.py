@@ -263,7 +263,7 @@ def test_verify_reports_a_wrong_output_shape(monkeypatch):
     from archscope.ops import REGISTRY
 
     op = REGISTRY["adaptive_avgpool2d"]  # a wrong rule for the third output only
-    monkeypatch.setitem(REGISTRY, op.name, __import__("dataclasses").replace(op, shape=lambda a, s: (16, 3, 3)))
+    monkeypatch.setitem(REGISTRY, op.name, __import__("dataclasses").replace(op, shape=lambda _a, _s: (16, 3, 3)))
     report = archscope.verify("t.yaml", text=FPN.replace("out5: [16, 2, 2]", "out5: [16, 3, 3]"))
     assert "`network`: output `out5` shape (16, 3, 3) (archscope) ≠ (16, 2, 2) (cpu forward)" in [
         str(m) for m in report.mismatches

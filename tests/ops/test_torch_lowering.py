@@ -32,7 +32,7 @@ def b(p, name):
     return p[name].bias
 
 
-def bn(x, m, shape):
+def bn(x, m):
     view = (1, -1) + (1,) * (x.dim() - 2)
     return (x - m.running_mean.view(view)) / torch.sqrt(m.running_var.view(view) + m.eps) * m.weight.view(
         view
@@ -161,11 +161,11 @@ CASES = {
         )
     ],
     "batchnorm1d": [
-        ("[6]", ["{op: batchnorm1d, name: t}"], lambda x, p: bn(x, p["t"], (6,))),
-        ("[6, 10]", ["{op: batchnorm1d, name: t, eps: 0.001}"], lambda x, p: bn(x, p["t"], (6, 10))),
+        ("[6]", ["{op: batchnorm1d, name: t}"], lambda x, p: bn(x, p["t"])),
+        ("[6, 10]", ["{op: batchnorm1d, name: t, eps: 0.001}"], lambda x, p: bn(x, p["t"])),
     ],
     "batchnorm2d": [
-        ("[6, 4, 4]", ["{op: batchnorm2d, name: t, eps: 0.01, momentum: 0.3}"], lambda x, p: bn(x, p["t"], (6, 4, 4)))
+        ("[6, 4, 4]", ["{op: batchnorm2d, name: t, eps: 0.01, momentum: 0.3}"], lambda x, p: bn(x, p["t"]))
     ],
     "lrn": [
         (
@@ -263,10 +263,10 @@ CASES = {
         (
             "[4, 7]",
             ["{op: instance_norm, name: t, affine: true, track_running_stats: true}"],
-            lambda x, p: bn(x, p["t"], None),  # eval with running statistics: batch norm's formula
+            lambda x, p: bn(x, p["t"]),  # eval with running statistics: batch norm's formula
         ),
     ],
-    "batchnorm3d": [("[4, 3, 5, 5]", ["{op: batchnorm3d, name: t}"], lambda x, p: bn(x, p["t"], None))],
+    "batchnorm3d": [("[4, 3, 5, 5]", ["{op: batchnorm3d, name: t}"], lambda x, p: bn(x, p["t"]))],
     "upsample": [
         (
             "[3, 4, 5]",

@@ -43,7 +43,7 @@ def test_every_pass_states_what_it_requires_and_the_order_meets_it():
 def test_a_pass_listed_before_what_it_requires_is_refused_with_both_names():
     with pytest.raises(PassOrderError, match=r"pass `training` requires `costs`, which no pass before it provides"):
         check_order((TRAINING_PASS, COSTS_PASS))
-    orphan = Pass("orphan", lambda graph, diags: None, requires=frozenset({"costs", "nothing"}))
+    orphan = Pass("orphan", lambda _graph, _diags: None, requires=frozenset({"costs", "nothing"}))
     with pytest.raises(PassOrderError, match=r"pass `orphan` requires `nothing`, which no pass"):
         check_order((*PASSES, orphan))
 

@@ -168,7 +168,8 @@ def test_bytes_and_flops_by_hand():
     assert layer_work(a.graph, 2, "float16")[0].bytes == conv.bytes // 2
 
 
-def test_prediction_is_the_sum_of_its_layers_and_json_says_so(cache):
+@pytest.mark.usefixtures("cache")
+def test_prediction_is_the_sum_of_its_layers_and_json_says_so():
     calibration.store(CAL)
     result = CliRunner().invoke(app, ["predict", "mobilenet_v2", "--batch", "4", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -207,7 +208,8 @@ def test_predict_imports_no_torch(cache):
     assert json.loads(proc.stdout)["latency_ms"] > 0
 
 
-def test_predict_reports_spec_errors_and_usage(cache):
+@pytest.mark.usefixtures("cache")
+def test_predict_reports_spec_errors_and_usage():
     calibration.store(CAL)
     bad = CliRunner().invoke(app, ["predict", "no_such_spec"])
     assert bad.exit_code == 2 and "E000" in bad.output

@@ -41,7 +41,7 @@ def calls_at_most(limit: int) -> Iterator[Calls]:
     so that unbounded work fails the test at once instead of running for minutes."""
     calls = Calls()
 
-    def count(frame, event, arg) -> None:
+    def count(_frame, event, _arg) -> None:  # sys.settrace's (frame, event, arg)
         if event in ("call", "c_call"):
             calls.count += 1
             if calls.count > limit:

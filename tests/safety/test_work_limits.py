@@ -111,7 +111,8 @@ def test_the_repositorys_config_cannot_raise_max_layers(tmp_path: Path, cli, mon
     assert "E011" in cli("lint", "big.yaml", "--max-layers", "100", "--format", "concise").output
 
 
-def test_the_repositorys_config_cannot_widen_extends_root_outside_it(outside: Path, tmp_path: Path, cli, monkeypatch):
+@pytest.mark.usefixtures("outside")
+def test_the_repositorys_config_cannot_widen_extends_root_outside_it(tmp_path: Path, cli, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
     child = repo / "child.yaml"
@@ -327,10 +328,11 @@ def test_dot_past_its_wall_time_is_stopped(fake_dot):
 # ---- 14. a sweep says how much work it is, and refuses more than its budget ----------------------
 
 
-def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, cli, monkeypatch, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, cli, monkeypatch):
     import archscope.explore.sweep
 
-    def made(*args: object) -> None:  # counted, not made (and before the fix: fails at once, not in 14 h)
+    def made(*_args: object) -> None:  # counted, not made (and before the fix: fails at once, not in 14 h)
         raise AssertionError("a variant was made before the sweep's work was counted")
 
     monkeypatch.setattr(archscope.explore.sweep, "make_variant", made)
@@ -345,7 +347,8 @@ def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, c
     ) in words
 
 
-def test_a_sweep_says_its_size_and_max_work_sets_the_budget(cli, no_calibration):
+@pytest.mark.usefixtures("no_calibration")
+def test_a_sweep_says_its_size_and_max_work_sets_the_budget(cli):
     args = ["sweep", "lenet5", "-g", "num_classes=10:200:10", "-f", "json"]
     within = cli(*args, "--max-work", "1000")  # 20 variants × 12 layers: a tenth of the budget or more
     assert within.exit_code == 0

@@ -122,7 +122,8 @@ def test_local_and_ray_give_the_same_static_columns_and_ray_records_where(ray_lo
     assert record["device_name"] and record["pid"] != os.getpid()
 
 
-def test_a_job_whose_worker_dies_once_is_retried_and_one_that_always_dies_is_an_error(ray_local, tmp_path):
+@pytest.mark.usefixtures("ray_local")
+def test_a_job_whose_worker_dies_once_is_retried_and_one_that_always_dies_is_an_error(tmp_path):
     marker = tmp_path / "died-once"
 
     def dies_first_time(job: BenchJob) -> BenchOutcome:
@@ -131,7 +132,7 @@ def test_a_job_whose_worker_dies_once_is_retried_and_one_that_always_dies_is_an_
             os._exit(1)  # the worker process dies, as a segfault or the OOM killer would end it
         return time_job(job)
 
-    def always_dies(job: BenchJob) -> BenchOutcome:
+    def always_dies(_job: BenchJob) -> BenchOutcome:
         os._exit(1)
 
     once = run_jobs(jobs((0, Overrides())), "ray", work=dies_first_time)[0]

@@ -132,7 +132,7 @@ def test_blocks_are_interleaved_round_robin():
         def __init__(self, name):
             self.label, self.name, self.blocks = name, name, []
 
-        def warm_up(self, calls):
+        def warm_up(self, _calls):
             log.append(f"warm {self.name}")
 
         def run_block(self):

@@ -36,7 +36,8 @@ def cache(tmp_path, monkeypatch):
     return path
 
 
-def test_layers_add_up_to_the_whole_network(cache):
+@pytest.mark.usefixtures("cache")
+def test_layers_add_up_to_the_whole_network():
     calibration.store(replace(CAL, torch=torch.__version__, threads=1))
     out = CliRunner().invoke(app, ["bench", "resnet18", "--per-layer", "--min-time", "1", "--format", "json", *QUICK])
     assert out.exit_code == 0, out.output
@@ -81,7 +82,8 @@ def test_warnings_name_the_command_to_run(cache):
     assert corrupt.exit_code == 0 and "is not valid JSON" in corrupt.stderr and "Traceback" not in corrupt.output
 
 
-def test_depth_groups_and_refusals(cache):
+@pytest.mark.usefixtures("cache")
+def test_depth_groups_and_refusals():
     out = CliRunner().invoke(app, ["bench", "resnet18", "--per-layer", "--depth", "1", "--min-time", "0.05", *QUICK])
     assert out.exit_code == 0, out.output
     assert "basic ×2" in out.stdout and "whole network (median)" in out.stdout and "framework" in out.stdout
@@ -138,7 +140,8 @@ def test_the_first_touch_rule(small: float, large: float, step: bool):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is available")
-def test_calibrate_cuda_without_a_gpu_is_a_clear_error(cache):
+@pytest.mark.usefixtures("cache")
+def test_calibrate_cuda_without_a_gpu_is_a_clear_error():
     out = CliRunner().invoke(app, ["calibrate", "--device", "cuda"])
     assert out.exit_code == 2 and "no CUDA GPU is available" in out.stderr and "Traceback" not in out.output
     bad = CliRunner().invoke(app, ["calibrate", "--batches", "0"])
@@ -181,7 +184,8 @@ def test_roofline_bytes_are_the_modules_tensors(spec, dtype):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-def test_cuda_per_layer_and_calibrate(cache):
+@pytest.mark.usefixtures("cache")
+def test_cuda_per_layer_and_calibrate():
     out = CliRunner().invoke(
         app, ["calibrate", "--device", "cuda", "--dtype", "float16", "--min-time", "0.05", "--format", "json"]
     )

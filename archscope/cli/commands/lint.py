@@ -24,7 +24,7 @@ from archscope.render.emit import OutputFormat
 LINT_FORMATS = (OutputFormat.auto, OutputFormat.text, OutputFormat.concise, OutputFormat.github, OutputFormat.json)
 
 
-def _check_codes(ctx: typer.Context, param: typer.CallbackParam, values: list[str] | None) -> list[str] | None:
+def _check_codes(param: typer.CallbackParam, values: list[str] | None) -> list[str] | None:
     from archscope.cli.lint_config import code_problem
 
     for code in values or ():

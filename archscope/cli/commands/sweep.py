@@ -1,14 +1,11 @@
 """`archscope sweep SPEC`: one spec under many overrides, a table sorted by a metric with the
-Pareto front marked (static: no torch, unless --bench); `--compound` reproduces EfficientNet's
-compound scaling."""
+Pareto front marked (static: no torch, unless --bench). EfficientNet's compound scaling is its
+subcommand, `archscope sweep compound` (:mod:`archscope.cli.commands.sweep_compound`)."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,159 +14,53 @@ from archscope.cli.commands.bench import DType
 from archscope.cli.commands.calibrate import CalDevice, calibration_errors
 from archscope.cli.common import ExitCode, format_option, handled, print_diagnostics, write_table
 from archscope.cli.pictures import PlotForceOpt, PlotOpt, check_plot, usage_error, write_plot
+from archscope.cli.sweep_options import (
+    AddressOpt,
+    BenchOpt,
+    DeviceOpt,
+    DTypeOpt,
+    ExecutorOpt,
+    GridOpt,
+    MaxWorkOpt,
+    MinTimeOpt,
+    ParetoOpt,
+    RandomOpt,
+    SeedOpt,
+    SortOpt,
+    SpecArg,
+    SweepRequest,
+    TrainOpt,
+    WorkersOpt,
+    progress,
+    sweep_request,
+)
 from archscope.render.emit import TABLE_FORMATS, OutputFormat
 
 if TYPE_CHECKING:
-    from archscope.explore.sweep import VariantResult, Work
-
-
-@contextmanager
-def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on standard error when it is a terminal (none otherwise); no refresh thread."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress
-
-    from archscope.render.console import console
-
-    with Progress(console=console(stderr=True), transient=True, auto_refresh=False) as bar:
-        task = bar.add_task(what, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-            if done == total or done % 10 == 0:
-                bar.refresh()
-
-        yield update
-
-
-def _is_sweep_file(source: str) -> bool:
-    """A `.yaml` file whose top level has `spec:` (a spec file never has that key)."""
-    path = Path(source)
-    if path.suffix not in (".yaml", ".yml") or not path.is_file():
-        return False
-    try:
-        with path.open("rb") as f:
-            head = f.read(100_000).decode("utf-8", errors="replace")  # never the whole file
-    except OSError:
-        return False
-    return any(line.startswith("spec:") for line in head.splitlines())
+    from archscope.explore.sweep import Sweep, VariantResult, Work
 
 
 @handled
 @calibration_errors
 def sweep(
-    spec: Annotated[
-        str,
-        typer.Argument(help="A spec file, a bundled name (`resnet50`), or a sweep file (YAML with `spec:`)."),
-    ],
-    grid: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--grid",
-            "-g",
-            metavar="KEY=VALUES",
-            help="An axis (repeatable; several make a product): width, depth, resolution, batch or a `params:` "
-            "key; VALUES `0.5,1.0`, `LO:HI:STEP`, or with --random a range `LO:HI`.",
-        ),
-    ] = None,
-    random: Annotated[int | None, typer.Option("--random", min=1, help="Draw N variants instead of the grid.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Seed of --random (default 0).")] = None,
-    sort: Annotated[
-        str | None, typer.Option("--sort", rich_help_panel="Output", help="Sort by this metric (default macs).")
-    ] = None,
-    pareto: Annotated[
-        str | None,
-        typer.Option(
-            "--pareto",
-            rich_help_panel="Output",
-            metavar="X,Y",
-            help="The two metrics of the Pareto front (default macs,predicted_ms when calibrated, else params,macs).",
-        ),
-    ] = None,
-    train: Annotated[bool, typer.Option("--train", help="Also the peak memory of a training step (SGD).")] = False,
-    device: Annotated[CalDevice, typer.Option("--device", help="The calibrated device (and --bench's).")] = (
-        CalDevice.cpu
-    ),
-    dtype: Annotated[DType, typer.Option("--dtype", help="Data type of memory and latency.")] = DType.float32,
-    bench: Annotated[
-        bool,
-        typer.Option("--bench", rich_help_panel="Timing", help="Also measure each valid variant's latency (torch)."),
-    ] = False,
-    executor: Annotated[
-        str,
-        typer.Option(
-            "--executor", rich_help_panel="Timing", help="Where --bench runs (archscope.torch_backend.executors)."
-        ),
-    ] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", rich_help_panel="Timing", help="The executor's cluster address.")
-    ] = None,
-    min_time: Annotated[
-        float,
-        typer.Option(
-            "--min-time", rich_help_panel="Timing", min=0.05, help="With --bench: seconds of timed runs per variant."
-        ),
-    ] = 2.0,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            rich_help_panel="Limits",
-            min=1,
-            help="Processes for the static analysis (default: every core).",
-        ),
-    ] = None,
-    compound: Annotated[
-        bool,
-        typer.Option(
-            "--compound",
-            rich_help_panel="Compound scaling",
-            help="EfficientNet compound scaling over --phi (SPEC: efficientnet_b0).",
-        ),
-    ] = False,
-    coefficients: Annotated[
-        bool,
-        typer.Option(
-            "--coefficients",
-            rich_help_panel="Compound scaling",
-            help="With --compound: MACs growth per φ for each (α, β, γ) with α·β²·γ² ≈ 2.",
-        ),
-    ] = False,
-    phi: Annotated[
-        str,
-        typer.Option(
-            "--phi", rich_help_panel="Compound scaling", metavar="LO..HI", help="With --compound: the φ steps."
-        ),
-    ] = "1..7",
-    alpha: Annotated[
-        float,
-        typer.Option("--alpha", rich_help_panel="Compound scaling", min=1.0, help="Depth coefficient (paper: 1.2)."),
-    ] = 1.2,
-    beta: Annotated[
-        float,
-        typer.Option("--beta", rich_help_panel="Compound scaling", min=1.0, help="Width coefficient (paper: 1.1)."),
-    ] = 1.1,
-    gamma: Annotated[
-        float,
-        typer.Option(
-            "--gamma", rich_help_panel="Compound scaling", min=1.0, help="Resolution coefficient (paper: 1.15)."
-        ),
-    ] = 1.15,
-    max_work: Annotated[
-        int | None,
-        typer.Option(
-            "--max-work",
-            rich_help_panel="Limits",
-            min=1,
-            metavar="N",
-            help="Layer analyses (variants × layers) the sweep may do; default 1,000,000, about 100 s of CPU.",
-        ),
-    ] = None,
+    spec: SpecArg,
+    grid: GridOpt = None,
+    random: RandomOpt = None,
+    seed: SeedOpt = None,
+    train: TrainOpt = False,
+    device: DeviceOpt = CalDevice.cpu,
+    dtype: DTypeOpt = DType.float32,
+    sort: SortOpt = None,
+    pareto: ParetoOpt = None,
     fmt: Annotated[OutputFormat, format_option(*TABLE_FORMATS)] = OutputFormat.table,
     plot: PlotOpt = None,
     force: PlotForceOpt = False,
+    bench: BenchOpt = False,
+    min_time: MinTimeOpt = 2.0,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
+    max_work: MaxWorkOpt = None,
 ) -> None:
     """Analyse a spec under many overrides: params, MACs, peak memory, receptive field and predicted latency.
 
@@ -185,92 +76,49 @@ def sweep(
     Before any variant, the work (variants × layers) is counted; above --max-work (default 1,000,000
     layer analyses) the sweep is refused, and from a tenth of it on the count is printed.
 
+    EfficientNet's compound scaling is a subcommand: `archscope sweep compound --help`.
+
     Exit codes: 0 done (invalid variants included); 1 the spec or sweep file has errors; 2 bad usage.
 
-    Example:
+    Examples:
       archscope sweep resnet50 --grid width=0.5,1.0 --grid resolution=160,224
+      archscope sweep resnet50 --random 20 --grid width=0.5:1.5 --pareto params,rf
     """
-    from archscope.diagnostics import Diagnostic, SpecError
-    from archscope.explore.sweep import (
-        MAX_WORK,
-        AxisError,
-        StaticOptions,
-        WorkError,
-        load_source,
-        parse_axis,
-        run_sweep,
-    )
+    from archscope.explore.sweep import MAX_WORK, StaticOptions, load_source
+    from archscope.perf.calibration import lookup, missing_message
     from archscope.render.sweep import sweep_table
 
-    if compound or coefficients:
-        _compound(spec, coefficients, phi, alpha, beta, gamma, workers, fmt)
-        return
     chart = check_plot(plot, force)
-    source, settings = spec, None
-    if _is_sweep_file(spec):
-        from archscope.explore.sweepfile import read_sweep_text
-        from archscope.lang.loader import read_source
-
-        settings = read_sweep_text(read_source(Path(spec)), spec)  # not UTF-8, too large: E000/E011, located
-        source = settings.spec
-    try:
-        axes = [parse_axis(item) for item in grid or ()]
-    except AxisError as exc:
-        raise usage_error(f"--grid: {exc}") from None
-    if settings is not None:  # the command line wins
-        axes = [a for a in settings.axes if a.key not in {b.key for b in axes}] + axes
-        random = random if random is not None else settings.random
-        seed = seed if seed is not None else settings.seed
-        sort = sort or settings.sort
-        pareto = pareto or (",".join(settings.pareto) if settings.pareto else None)
-        train = train or settings.train
-    if not axes:
-        raise usage_error("give at least one axis: --grid KEY=VALUES (or a sweep file)")
-    from archscope.perf.calibration import lookup, missing_message
-
+    request = sweep_request(spec, grid, random, seed, sort, pareto, train)
     cal = lookup(device.value, dtype.value)
     notes = () if cal is not None else (f"no predicted latency: {missing_message(device.value, dtype.value)}",)
-    sort, metrics = _metrics(sort, pareto, train, cal is not None, bench)
-    loaded = load_source(source)
-    options = StaticOptions(train=train, dtype=dtype.value, calibration=cal)
-    budget = max_work or MAX_WORK
+    sort, metrics = _metrics(request.sort, request.pareto, request.train, cal is not None, bench)
+    loaded = load_source(request.source)
+    options = StaticOptions(train=request.train, dtype=dtype.value, calibration=cal)
     measure = None
     if bench:
         _executors()  # missing: a usage error before any work
         measure = functools.partial(
             _measure,
-            source=source,
+            source=request.source,
             device=device.value,
             dtype=dtype.value,
             executor=executor,
             address=address,
             min_time=min_time,
         )
-    try:
-        with _progress("analysing variants") as progress:
-            result = run_sweep(
-                source,
-                axes,
-                spec=loaded,
-                random=random,
-                seed=seed or 0,
-                sort=sort,
-                metrics=metrics,
-                options=options,
-                workers=workers,
-                progress=progress,
-                measure=measure,
-                max_work=budget,
-                on_work=functools.partial(_say_work, budget=budget),
-            )
-    except WorkError as exc:
-        raise usage_error(
-            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
-        ) from None
-    except AxisError as exc:
-        if exc.span is not None:  # from the sweep file: where it is written
-            raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
-        raise usage_error(f"--grid: {exc}") from None
+    budget = max_work or MAX_WORK
+    result = _run(
+        request,
+        spec=loaded,
+        sort=sort,
+        metrics=metrics,
+        options=options,
+        workers=workers,
+        measure=measure,
+        max_work=budget,
+        on_work=functools.partial(_say_work, budget=budget),
+    )
     print_diagnostics(list(result.warnings))
     if not result.axes:
         typer.echo("archscope: nothing left to sweep: no axis changes the network (W104)", err=True)
@@ -281,6 +129,31 @@ def sweep(
 
         references = _references(metrics, options)
         write_plot(lambda: sweep_plot(result, references, str(chart)), plot, force)
+
+
+def _run(request: SweepRequest, **kw: Any) -> Sweep:
+    """:func:`run_sweep` with a progress bar; its refusals as usage errors, or located in the sweep file."""
+    from archscope.diagnostics import Diagnostic, SpecError
+    from archscope.explore.sweep import AxisError, WorkError, run_sweep
+
+    try:
+        with progress("analysing variants") as bar:
+            return run_sweep(
+                request.source,
+                request.axes,
+                random=request.random,
+                seed=request.seed or 0,
+                progress=bar,
+                **kw,
+            )
+    except WorkError as exc:
+        raise usage_error(
+            f"{exc}; allow it with `--max-work {exc.work.layer_analyses}`, or sweep fewer variants"
+        ) from None
+    except AxisError as exc:
+        if exc.span is not None:  # from the sweep file: where it is written
+            raise SpecError([Diagnostic("E015", str(exc), exc.span)]) from None
+        raise usage_error(f"--grid: {exc}") from None
 
 
 def _say_work(work: Work, budget: int) -> None:
@@ -381,40 +254,6 @@ def _measure(
         for r in results
         if r.error is None
     ]
-    with _progress("measuring variants") as progress:
-        outcomes = run_jobs(jobs, executor=executor, address=address, progress=progress)
+    with progress("measuring variants") as bar:
+        outcomes = run_jobs(jobs, executor=executor, address=address, progress=bar)
     return with_measurements(results, outcomes)
-
-
-def _compound(
-    spec: str,
-    coefficients: bool,
-    phi: str,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    workers: int | None,
-    fmt: OutputFormat,
-) -> None:
-    from archscope.explore.compound import BASE, coefficient_search, compound_table
-    from archscope.render.compound import coefficients_table, phi_table
-
-    if spec != BASE:
-        raise usage_error(f"--compound scales `{BASE}` (the base of the EfficientNet family), not `{spec}`")
-    if coefficients:
-        with _progress("analysing coefficients") as progress:
-            found = coefficient_search(workers=workers, progress=progress)
-        write_table(coefficients_table(found), fmt)
-        return
-    low, dots, high = phi.partition("..")
-    try:
-        phis = list(range(int(low), int(high) + 1)) if dots else [int(low)]
-    except ValueError:
-        raise usage_error(f"--phi: `{phi}` is not LO..HI") from None
-    if not phis or min(phis) < 0 or max(phis) > 12:
-        raise usage_error(f"--phi: `{phi}`: φ runs from 0 to 12")
-    with _progress("analysing φ steps") as progress:
-        rows = compound_table(phis, alpha, beta, gamma, progress)
-    write_table(phi_table(rows, alpha, beta, gamma), fmt)
-    if any(r.matches is False for r in rows):
-        raise typer.Exit(ExitCode.PROBLEMS)

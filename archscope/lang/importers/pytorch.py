@@ -191,7 +191,7 @@ class _Tracer:
         import torch.fx as fx
 
         class Tracer(fx.Tracer):
-            def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            def is_leaf_module(self, m: Any, qualname: str) -> bool:  # noqa: ARG002  fx.Tracer's signature
                 target = module_target(m)
                 if target in rules or target in PASS_THROUGH:
                     return True
@@ -477,7 +477,7 @@ def _match(candidates: list[tuple[OpDef, Importer]], found: Found) -> tuple[OpDe
     return None, {}, reasons
 
 
-def _no_op(path: str, target: str, reasons: list[str], where: Span | None, module_obj: Any) -> Diagnostic:
+def _no_op(path: str, target: str, reasons: list[str], where: Span | None, module_obj: Any) -> Diagnostic:  # noqa: ARG001  unused: to remove after the module split
     what = target.rsplit(".", 1)[-1]
     place = path or "(the network's forward)"
     if reasons:

@@ -135,7 +135,7 @@ def _no_translation(row: Row) -> Diagnostic:
     )
 
 
-def _error(row: Row, code: str, message: str, span: Span, **kw: Any) -> RowError:
+def _error(row: Row, code: str, message: str, span: Span, **kw: Any) -> RowError:  # noqa: ARG001  unused: to remove after the module split
     return RowError(Diagnostic(code, message, span, **kw))
 
 
