@@ -6,7 +6,7 @@ A page holds a placeholder where a table must follow the code; nothing generated
   section per code with its meaning, an example and the fix, as ``archscope explain`` prints);
 - ``<!-- archscope:ops -->``: every op of ``archscope.ops.REGISTRY`` with its attributes and
   defaults (the table of ``archscope ops --format markdown``);
-- ``<!-- archscope:help CMD -->``: the ``--help`` of a command, at :data:`HELP_COLUMNS` columns;
+- ``<!-- archscope:help CMD [SUB] -->``: the ``--help`` of a command (or subcommand), at :data:`HELP_COLUMNS` columns;
 - ``<!-- archscope:bundled -->``: the bundled specs with their input, params and MACs, computed.
 
 archscope is imported inside the functions (mkdocs loads this file before the build starts), by its
@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 HELP_COLUMNS = 100
-PLACEHOLDER = re.compile(r"<!-- archscope:(codes|ops|bundled|help ([a-z]+)) -->")
+PLACEHOLDER = re.compile(r"<!-- archscope:(codes|ops|bundled|help ([a-z]+(?: [a-z]+)?)) -->")
 
 
 def _cell(text: str) -> str:
@@ -78,7 +78,8 @@ def bundled_table() -> str:
 
 
 def help_text(command: str) -> str:
-    """``archscope COMMAND --help`` as a terminal of :data:`HELP_COLUMNS` columns shows it, uncoloured."""
+    """``archscope COMMAND [SUBCOMMAND] --help`` as a terminal of :data:`HELP_COLUMNS` columns shows it,
+    uncoloured."""
     from typer.testing import CliRunner
 
     from archscope.cli.app import build_app
@@ -86,7 +87,8 @@ def help_text(command: str) -> str:
     env = {"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": str(HELP_COLUMNS), "FORCE_COLOR": None}
     saved = dict(os.environ)
     try:
-        result = CliRunner().invoke(build_app([command]), [command, "--help"], prog_name="archscope", env=env)
+        words = command.split()
+        result = CliRunner().invoke(build_app(words[:1]), [*words, "--help"], prog_name="archscope", env=env)
     finally:
         os.environ.clear()
         os.environ.update(saved)

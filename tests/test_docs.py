@@ -21,6 +21,7 @@ import yaml
 
 import archscope
 from archscope.api import list_specs
+from archscope.cli.app import SUBCOMMANDS
 from archscope.codes import CODES, TABLE
 from archscope.ops import REGISTRY
 
@@ -196,6 +197,8 @@ def test_every_command_has_a_page_with_its_help() -> None:
     pages = {p.name: p.read_text("utf-8") for p in (DOCS / "commands").glob("*.md")}
     helped = {m for text in pages.values() for m in re.findall(r"<!-- archscope:help (\w+) -->", text)}
     assert helped == set(COMMANDS)
+    subhelped = {m for text in pages.values() for m in re.findall(r"<!-- archscope:help (\w+ \w+) -->", text)}
+    assert subhelped == {f"{command} {sub}" for command, subs in SUBCOMMANDS.items() for sub in subs}
     text = hooks.help_text("rf")
     assert text.startswith("```text\n") and "Usage: archscope rf" in text
     assert not any(len(line) > hooks.HELP_COLUMNS for line in text.splitlines())
