@@ -31,7 +31,7 @@ from archscope.api import analyze, list_specs  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import Construct, python_literal  # noqa: E402
+from archscope.ops.construct import Construct, python_literal  # noqa: E402
 from archscope.torch_backend.export import class_name, pytorch_source  # noqa: E402
 from archscope.torch_backend.lowering import lower_graph  # noqa: E402
 

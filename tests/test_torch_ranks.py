@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import REQUIRED as NO_DEFAULT  # noqa: E402
+from archscope.ops.attrs import REQUIRED as NO_DEFAULT  # noqa: E402
 
 SIZES = (4, 6, 6, 6, 6)  # channels 4, then 6 per dimension: every window below fits
 RANKS = (1, 2, 3, 4, 5)

@@ -21,8 +21,9 @@ from archscope.graph import Node, Output
 from archscope.lang.specdata import BlockDef, LayerEntry, NetworkSpec
 from archscope.lang.yamlsrc import YNode, YScalar
 from archscope.limits import max_layers
+from archscope.names import Names, suggest
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Names, OpDef, suggest
+from archscope.ops.registry import OpDef
 
 MAX_BLOCK_DEPTH = 32
 

@@ -198,7 +198,7 @@ def parse_axis(item: str) -> Axis:
 
 def check_axis(axis: Axis, spec: NetworkSpec, random_draws: bool) -> None:
     """Raise :class:`AxisError` unless ``axis`` can apply to ``spec``."""
-    from archscope.ops.registry import suggest
+    from archscope.names import suggest
 
     if axis.key not in SCALE_AXES and axis.key not in spec.params:
         known = list(SCALE_AXES) + list(spec.params)

@@ -46,7 +46,7 @@ class SweepFile:
 def read_sweep_text(text: str, file: str) -> SweepFile:
     """The sweep file's settings (axes not yet checked against the spec: :func:`check_axes`);
     raises :class:`SpecError` with every E014/E015 found."""
-    from archscope.ops.registry import suggest
+    from archscope.names import suggest
 
     root = parse_yaml(text, file)
     if not isinstance(root, YMap):
@@ -178,7 +178,7 @@ def _integer(root: YMap, key: str, problems: list[Diagnostic], low: int) -> int 
 
 
 def _metric(node: YNode | None, problems: list[Diagnostic]) -> str | None:
-    from archscope.ops.registry import suggest
+    from archscope.names import suggest
 
     if node is None:
         return None

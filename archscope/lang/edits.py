@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from archscope.diagnostics import Collector, Span
 from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq
-from archscope.ops.registry import Names
+from archscope.names import Names
 
 EDIT_KEYS = ("replace", "insert_before", "insert_after", "remove")
 

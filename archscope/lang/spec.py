@@ -17,7 +17,7 @@ from archscope.lang.edits import EDIT_KEYS  # edits of an inherited `layers:`
 from archscope.lang.specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
 from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, to_python
 from archscope.limits import max_layers
-from archscope.ops.registry import suggest
+from archscope.names import suggest
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # whole text: fullmatch (`$` would allow a final newline)
 META_KEYS = ("title", "paper", "year", "source", "url", "notes", "family", "family_default", "tags")

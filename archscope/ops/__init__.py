@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archscope.names import suggest
 from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
     conv,
@@ -17,6 +18,7 @@ from archscope.ops import (  # noqa: F401  (registers the ops)
     std_conv,
     view,
 )
-from archscope.ops.registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
+from archscope.ops.attrs import Attr
+from archscope.ops.registry import REGISTRY, Cost, OpDef, Shape
 
 __all__ = ["REGISTRY", "Attr", "Cost", "OpDef", "Shape", "suggest"]

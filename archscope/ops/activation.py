@@ -26,33 +26,27 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Float, Int
+from archscope.ops.construct import Construct
+from archscope.ops.construct import module as nn_module
 from archscope.ops.counting import NOTHING, only, per_output
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports, same_attrs
 from archscope.ops.receptive_field import GLOBAL, SAME, same
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Construct,
     Cost,
     Count,
-    Float,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
     always,
     fmt_shape,
-    imports,
     kernel_is,
     no_backward_macs,
     numel,
     register,
-    same_attrs,
 )
-from archscope.ops.registry import module as nn_module
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:

@@ -44,32 +44,23 @@ from functools import partial
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Choice, Float, Int
+from archscope.ops.construct import Construct, helper_module, module
 from archscope.ops.counting import zero
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import SAME, Field, Taps, everything
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Bool,
-    Choice,
-    Construct,
     Cost,
     Count,
     Counted,
     CountRule,
-    Float,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
     fmt_shape,
-    helper_module,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,

@@ -29,31 +29,24 @@ from fractions import Fraction
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Sizes
+from archscope.ops.construct import Construct, module
 from archscope.ops.counting import NOTHING, only, per_input, per_output, thop_adaptive_avg
+from archscope.ops.import_rules import Found, Importer, Unsupported, compact, imports
 from archscope.ops.receptive_field import Field, Taps, Window, everything, transposed, window
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Bool,
-    Construct,
     Cost,
     ExtraOutput,
-    Found,
-    Importer,
     MemoryFacts,
     OpDef,
     Reference,
     Saves,
     Shape,
     ShapeWarning,
-    Sizes,
     Source,
-    Unsupported,
-    compact,
     fmt_shape,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,

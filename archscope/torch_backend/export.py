@@ -1,7 +1,7 @@
 """Export a spec's network: a standalone PyTorch source file, or an ONNX file.
 
 ``pytorch_source``: a Python file that defines the network as an ``nn.Module`` and needs only
-torch. Each layer's constructor is its op's declared :class:`~archscope.ops.registry.Construct`
+torch. Each layer's constructor is its op's declared :class:`~archscope.ops.construct.Construct`
 (the one :func:`~archscope.torch_backend.lowering.build` instantiates), written as source; the
 modules sit at the names ``build`` gives them (block instances and repeated layers as ``Block``
 containers), so the ``state_dict`` of a built network loads into it with ``strict=True``; the
@@ -41,7 +41,7 @@ from typing import Any
 from archscope.api import Analysis
 from archscope.graph import Graph, Node
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Construct, python_literal
+from archscope.ops.construct import Construct, python_literal
 from archscope.render.safe import oneline
 from archscope.torch_backend.errors import BackendError, require_torch
 

@@ -68,8 +68,10 @@ from archscope.lang.importers.onnx_file import (
     text,
 )
 from archscope.lang.importers.result import Imported
+from archscope.names import suggest
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Found, Importer, OpDef, Shape, Unsupported, numel, suggest
+from archscope.ops.import_rules import Found, Importer, Unsupported
+from archscope.ops.registry import OpDef, Shape, numel
 
 INSTALL = "pip install 'archscope[export]'"
 PASS_THROUGH = frozenset({"Identity", "Dropout"})
@@ -389,7 +391,7 @@ class _Walk:
         return chain
 
     def found(self, chain: list[Any]) -> tuple[Found, list[str], list[Weight]]:
-        """What the rules see of ``chain`` (see :class:`~archscope.ops.registry.Found`)."""
+        """What the rules see of ``chain`` (see :class:`~archscope.ops.import_rules.Found`)."""
         inner = {o for n in chain[:-1] for o in n.output}
         refs: list[str] = []
         shapes: list[Shape] = []

@@ -6,7 +6,7 @@ functional ops of a ``forward`` (``x + y``, ``torch.cat``, ``x.flatten(1)``) app
 The traced graph then runs once on a random input (batch 2) and every value is recorded: the
 static shapes, and the concrete values of shape arithmetic (``x.size(0)``), which vanishes.
 
-Each call is asked of the ops: the op whose :class:`~archscope.ops.registry.Importer` names the
+Each call is asked of the ops: the op whose :class:`~archscope.ops.import_rules.Importer` names the
 call's target and whose rule accepts its arguments gives the layer. A call no op takes is an
 E301 at its place (the module's class or the line of ``forward`` that made it), with every such
 call listed in one run; nothing is ever counted as zero because it is unknown. Pure views and
@@ -24,8 +24,10 @@ from typing import Any
 
 from archscope.diagnostics import Diagnostic, Span
 from archscope.lang.importers.network import INPUT, Layer, Names, Network, Weight
+from archscope.names import suggest
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Found, Importer, OpDef, Shape, Unsupported, numel, suggest
+from archscope.ops.import_rules import Found, Importer, Unsupported
+from archscope.ops.registry import OpDef, Shape, numel
 
 BATCH = 2  # the batch the trace runs at: a size that is also the batch is told apart from a 1
 
