@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from archscope.diagnostics import Diagnostic, Span, SpecError
-from archscope.explore.sweep import METRICS, Axis, AxisError, check_axis, parse_range
+from archscope.explore.sweep import METRICS
+from archscope.explore.variants import Axis, AxisError, check_axis, parse_range
 from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_python
 
 KEYS = ("spec", "grid", "random", "seed", "sort", "pareto", "train")
