@@ -5,6 +5,7 @@ from __future__ import annotations
 from archscope.names import suggest
 from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
+    adaptive_pool,
     conv,
     linear,
     merge,
