@@ -14,7 +14,7 @@ from archscope.elaborate.shapes import infer_shape
 from archscope.elaborate.values import Skip, TooBig, Values
 from archscope.graph import Node, Output
 from archscope.lang.specdata import BlockDef, LayerEntry
-from archscope.lang.yamlsrc import YScalar
+from archscope.lang.ynodes import YScalar
 from archscope.names import suggest
 from archscope.ops.registry import OpDef
 

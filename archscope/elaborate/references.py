@@ -13,7 +13,7 @@ from archscope.elaborate.ports import select_output
 from archscope.elaborate.scopes import DANGLING, Ref
 from archscope.graph import Node, Output
 from archscope.lang.specdata import LayerEntry
-from archscope.lang.yamlsrc import YNode, YScalar
+from archscope.lang.ynodes import YNode, YScalar
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from archscope.diagnostics import Collector, brief
 from archscope.lang.expr import ExprError, Scale, evaluate
 from archscope.lang.specdata import NetworkSpec
-from archscope.lang.yamlsrc import YNode, YScalar, YSeq
+from archscope.lang.ynodes import YNode, YScalar, YSeq
 from archscope.names import suggest
 from archscope.ops.attrs import AttrError
 from archscope.ops.registry import OpDef

@@ -26,7 +26,8 @@ from typing import Any
 from archscope.diagnostics import Diagnostic, Span, SpecError
 from archscope.explore.sweep import METRICS
 from archscope.explore.variants import Axis, AxisError, check_axis, parse_range
-from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_python
+from archscope.lang.yamlsrc import parse_yaml
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq, to_python
 
 KEYS = ("spec", "grid", "random", "seed", "sort", "pareto", "train")
 SPEC_ELSEWHERE = "a spec elsewhere is named on the command line: `archscope sweep SPEC --grid KEY=VALUES`"

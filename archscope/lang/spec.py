@@ -15,7 +15,7 @@ from archscope.codes import CODES
 from archscope.diagnostics import Collector, Span, SpecError
 from archscope.lang.edits import EDIT_KEYS  # edits of an inherited `layers:`
 from archscope.lang.specdata import BlockDef, Expectation, LayerEntry, LayerPattern, NetworkSpec
-from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, to_python
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq, to_python
 from archscope.limits import max_layers
 from archscope.names import suggest
 
