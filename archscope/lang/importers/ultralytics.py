@@ -22,7 +22,8 @@ from pathlib import Path
 from archscope.diagnostics import Collector, Diagnostic, SpecError
 from archscope.lang.importers.result import Imported
 from archscope.lang.importers.ultralytics_blocks import ConvFeatures, Layer
-from archscope.lang.importers.ultralytics_modules import Context, RowError, Skip, Translated, translate
+from archscope.lang.importers.ultralytics_modules import translate
+from archscope.lang.importers.ultralytics_rows import Context, RowError, Skip, Translated
 from archscope.lang.importers.ultralytics_text import dfl_layers, header, spec_text
 from archscope.lang.importers.ultralytics_yaml import Model, Row, read_model
 from archscope.lang.loader import read_source
