@@ -15,7 +15,8 @@ from pathlib import Path
 
 from archscope.diagnostics import Collector, Diagnostic, Span, SpecError
 from archscope.lang.edits import EDIT_KEYS, apply_edits
-from archscope.lang.spec import NetworkSpec, SpecParser, type_name
+from archscope.lang.spec import NetworkSpec, SpecParser
+from archscope.lang.spec_reader import type_name
 from archscope.lang.yamlsrc import MAX_BYTES, parse_yaml
 from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq
 from archscope.lang.ynodes import error as _error

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from archscope.lang.spec import NAME_RE
+from archscope.lang.spec_reader import NAME_RE
 from archscope.ops.import_rules import Weight
 from archscope.ops.registry import Shape
 

@@ -19,7 +19,7 @@ from archscope.lang.importers.ultralytics_blocks import BlockDef, Layer
 from archscope.lang.importers.ultralytics_rows import Context, Translated
 from archscope.lang.importers.ultralytics_yaml import Model, Row
 from archscope.lang.importers.write import flow, scalar
-from archscope.lang.spec import visible
+from archscope.lang.spec_reader import visible
 
 
 def _block(name: str, block: BlockDef) -> list[str]:
