@@ -272,7 +272,7 @@ def test_cli_names_the_extra_when_torch_or_onnx_is_missing(tmp_path: Path, monke
 @pytest.mark.parametrize("name", ONNX_SPECS)
 def test_onnx_model_checks_and_runs_as_pytorch_does(name: str):
     onnx = pytest.importorskip("onnx")
-    from archscope.torch_backend.export import onnx_model
+    from archscope.torch_backend.export_onnx import onnx_model
 
     text = ONNX_SPECS[name]
     analysis = at_64(name) if text is None else analyze(f"{name}.yaml", text=text)
