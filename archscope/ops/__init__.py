@@ -7,6 +7,7 @@ from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
     adaptive_pool,
     conv,
+    grn,
     linear,
     merge,
     norm,
