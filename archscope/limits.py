@@ -25,7 +25,7 @@ from contextvars import ContextVar
 DEFAULT_MAX_LAYERS = 10_000
 CEILING = 1_000_000  # the most a caller may allow: beyond this an analysis takes minutes and gigabytes
 NODES_PER_LAYER = 10  # YAML nodes a file may hold per allowed layer
-MAX_SUGGESTIONS = 50  # "did you mean" lookups per analysis (ops.registry.Names: each compares at most 64 names)
+MAX_SUGGESTIONS = 50  # "did you mean" lookups per analysis (archscope.names.Names: each compares at most 64 names)
 
 _max_layers: ContextVar[int] = ContextVar("archscope_max_layers", default=DEFAULT_MAX_LAYERS)
 _suggestions_left: ContextVar[list[int] | None] = ContextVar("archscope_suggestions_left", default=None)

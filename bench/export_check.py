@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from archscope.api import analyze, list_specs  # noqa: E402
-from archscope.torch_backend.export import class_name, onnx_model, pytorch_source  # noqa: E402
+from archscope.torch_backend.export import class_name, pytorch_source  # noqa: E402
+from archscope.torch_backend.export_onnx import onnx_model  # noqa: E402
 from archscope.torch_backend.lowering import lower_graph  # noqa: E402
 
 

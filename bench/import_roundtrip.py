@@ -3,7 +3,7 @@
     pip install 'archscope[export]'
     python bench/import_roundtrip.py [--specs resnet50 unet] [--keep DIR]
 
-For each spec: `export --to onnx` (archscope/torch_backend/export.py: the TorchScript exporter in
+For each spec: `export --to onnx` (archscope/torch_backend/export_onnx.py: the TorchScript exporter in
 eval mode, the torch.export one where that fails), then `import_onnx` of the file, then compare:
 
 - params: the imported spec's count (archscope's cost rules on the imported layers) against the
@@ -80,7 +80,7 @@ def roundtrip(name: str, folder: Path) -> Row:
     from archscope.api import analyze
     from archscope.lang.bundled import bundled
     from archscope.lang.importers.onnx import import_onnx
-    from archscope.torch_backend.export import onnx_model
+    from archscope.torch_backend.export_onnx import onnx_model
 
     row = Row(name)
     analysis = analyze(str(bundled()[name].path))

@@ -11,7 +11,8 @@ import os
 import resource
 import time
 
-from archscope.explore.sweep import Axis, StaticOptions, analyze_variants, load_source, variants
+from archscope.explore.sweep import StaticOptions, analyze_variants, load_source
+from archscope.explore.variants import Axis, variants
 
 
 def main() -> None:

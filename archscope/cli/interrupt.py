@@ -56,7 +56,7 @@ def interrupted_message() -> None:
 
 def exit_if_busy() -> None:
     """After Ctrl-C: if a worker thread still runs (a forward pass inside torch, see
-    :func:`archscope.torch_backend.benchmark.interruptible`), end the process now: finalising the
+    :func:`archscope.torch_backend.bench_guards.interruptible`), end the process now: finalising the
     interpreter under a running torch call aborts it (``terminate called…``, SIGABRT)."""
     if any(t.name.startswith("archscope-") and t.is_alive() for t in threading.enumerate()):
         for stream in (sys.stdout, sys.stderr):

@@ -32,7 +32,7 @@ from typing import Any
 from archscope.codes import CODES
 from archscope.diagnostics import Diagnostic, Span
 from archscope.limits import DEFAULT_MAX_LAYERS, check_max_layers
-from archscope.ops.registry import suggest
+from archscope.names import suggest
 from archscope.paths import is_dir, is_inside
 
 KEYS = ("select", "ignore", "strict", "extends-root", "max-layers")

@@ -148,7 +148,7 @@ def sweep_request(
 ) -> SweepRequest:
     """The command line over the sweep file's settings when ``spec`` is one (the command line wins,
     axis by axis); a usage error for a bad --grid or no axis at all."""
-    from archscope.explore.sweep import AxisError, parse_axis
+    from archscope.explore.variants import AxisError, parse_axis
 
     source, settings = spec, None
     if is_sweep_file(spec):

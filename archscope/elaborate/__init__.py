@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from archscope.diagnostics import Collector, Diagnostic, Span
-from archscope.elaborate.builder import Builder, Scope
+from archscope.elaborate.builder import Builder
 from archscope.elaborate.freeze import freeze_layers
+from archscope.elaborate.references import Scope
 from archscope.elaborate.values import TooBig, Values, network_values
 from archscope.graph import Graph, Node, Output
 from archscope.lang.specdata import LayerPattern, NetworkSpec

@@ -4,62 +4,24 @@ A scope (the network's layer list, or one block instance) is named and ordered b
 :mod:`.scopes`, then walked in that order. An op entry becomes one node (per repeat), its
 attributes evaluated by :mod:`.values` and its shape inferred at once (:mod:`..passes.shapes`);
 a block entry is expanded when its input shape is known, so block expressions can use
-``in_channels``.
+``in_channels``. What a reference reads is found by :mod:`.references`; an op's node is made, and
+a block's use checked, by :mod:`.layer_nodes`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from archscope.diagnostics import Collector, Span, brief
-from archscope.elaborate.ports import input_ports, select_output
-from archscope.elaborate.scopes import DANGLING, Links, Ref, layer_names, links, toposort
-from archscope.elaborate.shapes import infer_shape
+from archscope.elaborate.layer_nodes import LayerNodes
+from archscope.elaborate.references import References, Scope, Skipped, condition_text
+from archscope.elaborate.scopes import Links, layer_names, links, toposort
 from archscope.elaborate.values import Skip, TooBig, Values
 from archscope.graph import Node, Output
 from archscope.lang.specdata import BlockDef, LayerEntry, NetworkSpec
-from archscope.lang.yamlsrc import YNode, YScalar
 from archscope.limits import max_layers
+from archscope.names import Names, suggest
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Names, OpDef, suggest
-
-MAX_BLOCK_DEPTH = 32
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where entries are being built: the name prefix, the scope's input, and the enclosing blocks."""
-
-    prefix: str  # `layer1.0.` inside block instance `layer1.0`; empty at the top
-    input: Output  # the scope's (first) input
-    path: tuple[str, ...] = ()  # enclosing block instances, outermost first
-    blocks: tuple[str, ...] = ()  # their block types
-    output: tuple[str, Span] | None = None  # the scope's `output:`, if named
-    notes: tuple[str, ...] = ()  # where each enclosing block was used
-    inputs: tuple[tuple[str, Output], ...] = ()  # named inputs (`inputs:` of the network or block); empty: `input`
-    ignore: frozenset[str] = frozenset()  # the `ignore:` codes of the enclosing block instances
-
-    def named_inputs(self) -> dict[str, Output]:
-        return dict(self.inputs) if self.inputs else {"input": self.input}
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A layer left out because its ``if:`` is false, and what stands in for it."""
-
-    cond: str  # its `if:`, as written
-    span: Span  # where its `if:` is
-    has_else: bool  # an `else:` says what stands in for it
-    stand_in: Output | None  # what the `else:` names (None: no `else:`, or a failed layer)
-
-
-def condition_text(node: YNode) -> str:
-    """An ``if:`` as a message shows it: ``false``, ``stride == 1``; long or odd text cut short and escaped."""
-    value = node.value if isinstance(node, YScalar) else None
-    if isinstance(value, bool):
-        return str(value).lower()
-    return brief(value)[1:-1] if isinstance(value, str) else brief(value)
 
 
 def _block_inputs(block: BlockDef, ins: list[Output | None]) -> tuple[tuple[str, Output], ...]:
@@ -72,7 +34,10 @@ def _block_inputs(block: BlockDef, ins: list[Output | None]) -> tuple[tuple[str,
     return (("input", outs[0]), *((f"input.{k}", n) for k, n in enumerate(outs)), *zip(block.inputs, outs))
 
 
-class Builder:
+class Builder(References, LayerNodes):
+    """Builds a network's nodes scope by scope; resolving references is :class:`References`' part,
+    making an op's node and checking a block's use :class:`LayerNodes`'."""
+
     def __init__(self, spec: NetworkSpec, values: Values, globals_: dict[str, Any], diags: Collector):
         self.spec = spec
         self.values = values
@@ -177,164 +142,6 @@ class Builder:
                 n.node.users += 1
         return None
 
-    def _unread(self, shown: str, full: str, span: Span, at: Scope) -> None:
-        """E016: a reference (written ``shown``) to the skipped layer ``full`` that has no ``else:``."""
-        skipped = self.skipped[full]
-        self.dangling = True  # the fix may read any layer left unused
-        self.d.error(
-            "E016",
-            f"`{shown}` is skipped here (its `if: {skipped.cond}` is false) and has no `else:` "
-            "to say what stands in for it",
-            span,
-            expected=f"`else: <layer or input>` on `{full[len(at.prefix) :]}`, or a reference to a layer that is built",
-            found=f"if: {skipped.cond} (line {skipped.span.line})",
-            notes=at.notes,
-        )
-
-    def _skipped_output(self, name: str, at: Scope) -> None:
-        """E016 when the last entry of a scope, its output, is skipped with no ``else:``."""
-        skipped = self.skipped.get(at.prefix + name)
-        if skipped is None or skipped.has_else:
-            return  # a failed layer: its error is already reported
-        whose = f"block `{at.blocks[-1]}`" if at.blocks else "the network"
-        self.dangling = True
-        self.d.error(
-            "E016",
-            f"`{name}` is skipped here (its `if: {skipped.cond}` is false) and has no `else:`, "
-            f"yet it is the output of {whose}",
-            skipped.span,
-            expected=f"`else: <layer>` on `{name}`, or a layer after it",
-            found=f"if: {skipped.cond}",
-            notes=at.notes,
-        )
-
-    def _input(
-        self,
-        ref: Ref,
-        i: int,
-        index: dict[str, int],
-        outputs: dict[int, Output | None],
-        at: Scope,
-        inputs: dict[str, Output],
-        names: list[str],
-        reader: Span,
-    ) -> Output | None:
-        """What the reference ``ref`` of entry ``i`` (at ``reader``) reads; None: its error is reported."""
-        if ref is None:
-            if not i:
-                return at.input
-            found = outputs.get(i - 1)
-            if found is None and self._unread_at(at.prefix + names[i - 1]):
-                self._unread(names[i - 1], at.prefix + names[i - 1], reader, at)
-            return found
-        if ref[0] == DANGLING:
-            return None
-        if ref[0] in inputs:
-            return inputs[ref[0]]
-        return self._resolve(ref, "", index, outputs, at)
-
-    def _resolve(
-        self, ref: tuple[str, Span], what: str, index: dict[str, int], outputs: dict[int, Output | None], at: Scope
-    ) -> Output | None:
-        """What a reference names: a layer of this scope (`conv`), a layer inside one of its block
-        instances or repeats (`layer1.0.conv1`, `conv.0`); failing that, one output of a
-        multi-output layer, by index (`split.1`; 0 is the main output) or by name (`pool.indices`)."""
-        if ref[0] in index:
-            found = outputs.get(index[ref[0]])
-            if found is None and self._unread_at(at.prefix + ref[0]):
-                self._unread(what + ref[0], at.prefix + ref[0], ref[1], at)
-            return found
-        target = self.by_name.get(at.prefix + ref[0])
-        if target is not None:
-            return Output(target)
-        skipped = self.skipped.get(at.prefix + ref[0])  # a layer inside a block instance, skipped there
-        if skipped is not None:
-            if not skipped.has_else:
-                self._unread(what + ref[0], at.prefix + ref[0], ref[1], at)
-            return skipped.stand_in
-        base, _, suffix = ref[0].rpartition(".")
-        if base in index and suffix.isdigit() and at.prefix + base in self.repeats:
-            return self._instance(ref, base, int(suffix), what, at)
-        if base and at.prefix + base in self.skipped:
-            self._skipped_port(ref, base, what, at)
-            return None
-        if base in index:
-            source = outputs.get(index[base])
-        else:
-            layer = self.by_name.get(at.prefix + base) if base else None
-            if layer is None:
-                self._no_layer(ref, what, at)
-                return None
-            source = Output(layer)
-        if source is None or source.shape is None:
-            return None  # a failed layer: its error is already reported
-        if source.node.name != at.prefix + base or source.port:  # a block instance, a repeat: no outputs
-            self._no_layer(ref, what, at)
-            return None
-        found = select_output(source.node, base, suffix, ref, what, self.d, at.notes)
-        self.dangling = self.dangling or found is None
-        return found
-
-    def _instance(self, ref: tuple[str, Span], base: str, k: int, what: str, at: Scope) -> Output | None:
-        """``name.k``: the output of instance ``k`` of a repeated entry (``n:``)."""
-        outs = self.repeats[at.prefix + base]
-        if k < len(outs):
-            return outs[k]
-        self.dangling = True
-        self.d.error(
-            "E008",
-            f"`{what}{ref[0]}` names instance {k} of `{base}`, which has {len(outs)}",
-            ref[1],
-            expected=f"an instance 0 … {len(outs) - 1} of `{base}`, or `{base}.*` for all of them",
-            found=ref[0],
-            notes=at.notes,
-        )
-        return None
-
-    def _every(
-        self, ref: tuple[str, Span], index: dict[str, int], entries: list[LayerEntry], at: Scope
-    ) -> list[Output | None]:
-        """``name.*``: the outputs of every instance of a repeated entry, in order (none for ``n: 0``).
-        A concat of a variable number of branches (C2f's bottlenecks, MixNet's kernels) is written once."""
-        base = ref[0][:-2]
-        outs = self.repeats.get(at.prefix + base)
-        if outs is not None:
-            return list(outs)
-        if base in index and entries[index[base]].repeat is None:
-            self.d.error(
-                "E008",
-                f"`{ref[0]}` needs a repeated layer (`n:`): `{base}` has no instances",
-                ref[1],
-                expected=f"`n:` on `{base}`, or `in: {base}`",
-                found=ref[0],
-                notes=at.notes,
-            )
-            self.dangling = True
-            return [None]
-        return []  # `n: 0`, or a layer that failed (reported)
-
-    def _unread_at(self, full: str) -> bool:
-        """Whether ``full`` is a skipped layer with no ``else:`` (not merely a failed one)."""
-        skipped = self.skipped.get(full)
-        return skipped is not None and not skipped.has_else
-
-    def _skipped_port(self, ref: tuple[str, Span], base: str, what: str, at: Scope) -> None:
-        """E008: ``base.k`` names an output of a layer that exists but is skipped here."""
-        skipped = self.skipped[at.prefix + base]
-        self.dangling = True
-        self.d.error(
-            "E008",
-            f"`{what}{ref[0]}` names an output of `{base}`, which is skipped here (its `if: {skipped.cond}` is false)",
-            ref[1],
-            expected=f"an output of a layer that is built, or an `if:` that keeps `{base}`",
-            found=f"if: {skipped.cond} (line {skipped.span.line})",
-            notes=at.notes,
-        )
-
-    def _no_layer(self, ref: tuple[str, Span], what: str, at: Scope) -> None:
-        self.dangling = True
-        self.d.error("E008", f"`{what}{ref[0]}` names no layer", ref[1], found=ref[0], notes=at.notes)
-
     # -- one entry ----------------------------------------------------------------------
     def entry(
         self, entry: LayerEntry, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
@@ -425,92 +232,6 @@ class Builder:
             raise Skip
         return n
 
-    # -- an op node ---------------------------------------------------------------------
-    def op_node(
-        self, entry: LayerEntry, op: OpDef, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
-    ) -> Node:
-        if len(self.nodes) >= self.max_nodes:
-            self.d.error(
-                "E011",
-                f"the network has more than {self.max_nodes:,} layers",
-                entry.span,
-                expected=f"at most {self.max_nodes:,} layers (raise it with `--max-layers`)",
-                notes=at.notes,
-            )
-            raise TooBig
-        attrs, ok = self._attrs(entry, op, env, at.notes)
-        inputs = [n for n in ins if n is not None]
-        node = Node(name, op.name, attrs, [n.node for n in inputs], entry.span, at.path, at.blocks, notes=at.notes)
-        node.ports = input_ports(op, inputs)
-        node.ignore = at.ignore.union(entry.ignore) if entry.ignore else at.ignore
-        for n in inputs:
-            n.node.users += 1
-        self.nodes.append(node)
-        self.by_name[name] = node
-        lo, hi = op.inputs
-        if not lo <= len(ins) <= (hi if hi is not None else len(ins)):
-            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}..{hi}"
-            self.d.error(
-                "E108",
-                f"`{op.name}` takes {want} inputs",
-                entry.span,
-                layer=name,
-                expected=want,
-                found=str(len(ins)),
-                notes=at.notes,
-            )
-        elif ok and all(n is not None and n.shape is not None for n in ins):
-            infer_shape(node, op, self.d)
-        return node
-
-    def _attrs(
-        self, entry: LayerEntry, op: OpDef, env: dict[str, Any], notes: tuple[str, ...]
-    ) -> tuple[dict[str, Any], bool]:
-        """The op's attributes, with defaults; ``ok`` is False when one is unknown, bad or missing."""
-        attrs: dict[str, Any] = {}
-        ok = True
-        misspelt: set[str] = set()  # attributes a typo stands for: not reported missing as well
-        for key, (kspan, vnode) in entry.args.items():
-            if op.attr(key) is None:
-                misspelt.add(self._unknown_attr(op, key, kspan, notes))
-                ok = False
-                continue
-            try:
-                attrs[key] = self.values.attr_value(op, key, vnode, env, notes)
-            except Skip:
-                ok = False
-        for attr in op.attrs:
-            if attr.name in attrs or attr.name in entry.args:
-                continue
-            if not attr.required:
-                attrs[attr.name] = attr.default
-                continue
-            ok = False
-            if attr.name not in misspelt:
-                self.d.error(
-                    "E005",
-                    f"`{op.name}` needs `{attr.name}` ({attr.doc or attr.type.describe()})",
-                    entry.span,
-                    expected=f"`{attr.name}: …`",
-                    found="nothing",
-                    notes=notes,
-                )
-        return attrs, ok
-
-    def _unknown_attr(self, op: OpDef, key: str, kspan: Span, notes: tuple[str, ...]) -> str:
-        """Report an attribute the op does not have; return the attribute it may stand for ("")."""
-        known = [a.name for a in op.attrs] + ["name", "in", "n", "if", "else"]
-        hint = suggest(key, known)
-        self.d.error(
-            "E003",
-            f"`{op.name}` has no attribute `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-            kspan,
-            expected=", ".join(f"`{k}`" for k in known),
-            found=key,
-            notes=notes,
-        )
-        return hint or ""
-
     # -- a block instance ------------------------------------------------------------
     def block_instance(
         self, entry: LayerEntry, block: BlockDef, name: str, env: dict[str, Any], ins: list[Output | None], at: Scope
@@ -535,93 +256,3 @@ class Builder:
         if benv is None:
             return None
         return self.scope(block.layers, benv, inner)
-
-    def _can_expand(self, entry: LayerEntry, block: BlockDef, name: str, ins: list[Output | None], at: Scope) -> bool:
-        blocks, notes = at.blocks, at.notes
-        if block.name in blocks:
-            chain = " → ".join(blocks[blocks.index(block.name) :] + (block.name,))
-            self.d.error(
-                "E009", f"block `{block.name}` instantiates itself ({chain})", entry.op_span, found=chain, notes=notes
-            )
-            return False
-        if len(blocks) >= MAX_BLOCK_DEPTH:
-            self.d.error(
-                "E011",
-                f"blocks are nested deeper than {MAX_BLOCK_DEPTH} levels",
-                entry.op_span,
-                expected=f"at most {MAX_BLOCK_DEPTH} levels",
-                found=" → ".join(blocks + (block.name,)),
-                notes=notes[-1:],
-            )
-            return False
-        want = max(1, len(block.inputs))
-        if len(ins) != want:
-            names = ", ".join(f"`{n}`" for n in block.inputs)
-            self.d.error(
-                "E108",
-                f"block `{block.name}` takes " + (f"{want} inputs ({names})" if block.inputs else "one input"),
-                entry.span,
-                layer=name,
-                expected=str(want),
-                found=str(len(ins)),
-                notes=notes,
-            )
-            return False
-        return True
-
-    def _known_args(self, entry: LayerEntry, block: BlockDef, notes: tuple[str, ...]) -> bool:
-        """Report each argument the block does not have; True if there is none."""
-        ok = True
-        for key, (kspan, _) in entry.args.items():
-            if key not in block.args:
-                hint = suggest(key, block.args)
-                self.d.error(
-                    "E003",
-                    f"block `{block.name}` has no argument `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
-                    kspan,
-                    expected=", ".join(f"`{k}`" for k in block.args) or "no arguments",
-                    found=key,
-                    notes=notes,
-                )
-                ok = False
-        return ok
-
-    def _block_env(
-        self,
-        entry: LayerEntry,
-        block: BlockDef,
-        env: dict[str, Any],
-        benv: dict[str, Any],
-        notes: tuple[str, ...],
-        inner_notes: tuple[str, ...],
-    ) -> dict[str, Any] | None:
-        """The block's variables: its arguments as given at the use (evaluated there), then its
-        defaults (evaluated inside the block); None if one is unknown, bad or missing."""
-        ok = True
-        for key, (_, vnode) in entry.args.items():
-            if key not in block.args:  # reported by _known_args
-                ok = False
-                continue
-            try:
-                benv[key] = self.values.value(vnode, env, notes)
-            except Skip:
-                ok = False
-        for key, (_, default) in block.args.items():
-            if key in benv and key in entry.args:
-                continue
-            if isinstance(default, YScalar) and default.value is None:
-                self.d.error(
-                    "E005",
-                    f"block `{block.name}` needs argument `{key}`",
-                    entry.span,
-                    expected=f"`{key}: …`",
-                    found="nothing",
-                    notes=notes,
-                )
-                ok = False
-                continue
-            try:
-                benv[key] = self.values.value(default, benv, inner_notes)
-            except Skip:
-                ok = False
-        return benv if ok else None

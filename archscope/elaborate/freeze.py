@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from archscope.diagnostics import Collector
 from archscope.graph import Graph, Node
-from archscope.ops.registry import Names
+from archscope.names import Names
 
 if TYPE_CHECKING:
     from archscope.lang.specdata import LayerPattern

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from archscope.diagnostics import Collector, Span
 from archscope.lang.specdata import LayerEntry
-from archscope.ops.registry import Names
+from archscope.names import Names
 
 # An `in:` reference as resolved within its scope: None for "the previous entry"; `("!", span)`
 # for a reference to no layer (already reported); otherwise the name as written and its span.

@@ -14,8 +14,10 @@ from typing import Any
 from archscope.diagnostics import Collector, brief
 from archscope.lang.expr import ExprError, Scale, evaluate
 from archscope.lang.specdata import NetworkSpec
-from archscope.lang.yamlsrc import YNode, YScalar, YSeq
-from archscope.ops.registry import AttrError, OpDef, suggest
+from archscope.lang.ynodes import YNode, YScalar, YSeq
+from archscope.names import suggest
+from archscope.ops.attrs import AttrError
+from archscope.ops.registry import OpDef
 from archscope.overrides import Overrides
 
 MAX_LIST_ITEMS = 1_000_000  # list items evaluated in one network (aliases and block instances counted each time)

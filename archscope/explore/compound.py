@@ -17,7 +17,8 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from archscope.explore.sweep import StaticOptions, Variant, VariantResult, analyze_variants, make_variant
+from archscope.explore.sweep import StaticOptions, VariantResult, analyze_variants
+from archscope.explore.variants import Variant, make_variant
 
 BASE = "efficientnet_b0"
 BASE_RESOLUTION = 224

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from archscope.diagnostics import Diagnostic, Span, SpecError
-from archscope.explore.sweep import METRICS, Axis, AxisError, check_axis, parse_range
-from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_python
+from archscope.explore.sweep import METRICS
+from archscope.explore.variants import Axis, AxisError, check_axis, parse_range
+from archscope.lang.yamlsrc import parse_yaml
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq, to_python
 
 KEYS = ("spec", "grid", "random", "seed", "sort", "pareto", "train")
 SPEC_ELSEWHERE = "a spec elsewhere is named on the command line: `archscope sweep SPEC --grid KEY=VALUES`"
@@ -46,7 +48,7 @@ class SweepFile:
 def read_sweep_text(text: str, file: str) -> SweepFile:
     """The sweep file's settings (axes not yet checked against the spec: :func:`check_axes`);
     raises :class:`SpecError` with every E014/E015 found."""
-    from archscope.ops.registry import suggest
+    from archscope.names import suggest
 
     root = parse_yaml(text, file)
     if not isinstance(root, YMap):
@@ -178,7 +180,7 @@ def _integer(root: YMap, key: str, problems: list[Diagnostic], low: int) -> int 
 
 
 def _metric(node: YNode | None, problems: list[Diagnostic]) -> str | None:
-    from archscope.ops.registry import suggest
+    from archscope.names import suggest
 
     if node is None:
         return None

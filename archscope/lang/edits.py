@@ -14,8 +14,8 @@ child's block of a name replaces the parent's).
 from __future__ import annotations
 
 from archscope.diagnostics import Collector, Span
-from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq
-from archscope.ops.registry import Names
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq
+from archscope.names import Names
 
 EDIT_KEYS = ("replace", "insert_before", "insert_after", "remove")
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from archscope.diagnostics import Collector, Diagnostic, Span, SpecError
 from archscope.lang.edits import EDIT_KEYS, apply_edits
-from archscope.lang.spec import NetworkSpec, SpecParser, type_name
-from archscope.lang.yamlsrc import MAX_BYTES, YMap, YNode, YScalar, YSeq, parse_yaml
-from archscope.lang.yamlsrc import error as _error
+from archscope.lang.spec import NetworkSpec, SpecParser
+from archscope.lang.spec_reader import type_name
+from archscope.lang.yamlsrc import MAX_BYTES, parse_yaml
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq
+from archscope.lang.ynodes import error as _error
 from archscope.paths import is_file, is_inside, resolved
 
 MERGED_KEYS = ("params", "scale", "blocks")  # merged key by key under `extends`; others replaced

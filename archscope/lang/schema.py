@@ -10,7 +10,7 @@ from typing import Any
 
 from archscope.lang.spec import BLOCK_KEYS, EXPECT_KEYS, META_KEYS, SCALE_KEYS
 from archscope.ops import REGISTRY
-from archscope.ops.registry import Bool, Choice, Float, Int, Sizes
+from archscope.ops.attrs import Bool, Choice, Float, Int, Sizes
 
 EXPR = {"type": "string", "description": "an expression, e.g. `c * 4` or `2 if i == 0 else 1`"}
 PATTERN = {"type": "string", "minLength": 1, "description": "a layer-name glob: `fc`, `layer1`, `layer4.*`, `*`"}

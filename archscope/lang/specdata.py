@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archscope.diagnostics import Span
-from archscope.lang.yamlsrc import YNode
+from archscope.lang.ynodes import YNode
 
 
 @dataclass

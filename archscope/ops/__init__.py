@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from archscope.names import suggest
 from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
+    adaptive_pool,
     conv,
+    grn,
     linear,
     merge,
     norm,
     norm_stats,
     pad,
+    passthrough,
     pool,
+    prelu,
     resample,
     residual,
+    softmax,
     split,
     std_conv,
     view,
 )
-from archscope.ops.registry import REGISTRY, Attr, Cost, OpDef, Shape, suggest
+from archscope.ops.attrs import Attr
+from archscope.ops.registry import REGISTRY, Cost, OpDef, Shape
 
 __all__ = ["REGISTRY", "Attr", "Cost", "OpDef", "Shape", "suggest"]

@@ -1,11 +1,11 @@
-"""Elementwise activations and other shape-preserving ops.
+"""Elementwise activations (softmax is :mod:`archscope.ops.softmax`; dropout and identity,
+:mod:`archscope.ops.passthrough`).
 
-Cost: no params, no MACs; ``ops`` = 1 per output element for every activation. ``dropout``
-and ``identity`` are declared zero-cost on purpose (dropout is the identity at inference).
-Every op here accepts any rank. ``relu``, ``relu6`` and ``leaky_relu`` may run in place, as
+Cost: no params, no MACs; ``ops`` = 1 per output element for every activation. Every op here
+accepts any rank. ``relu``, ``relu6`` and ``leaky_relu`` may run in place, as
 torchvision's do: their backward needs their output (in place) or their input (out of place).
-``prelu`` has 1 or C learned slopes (params); ``hardtanh`` may run in place as ``relu6`` (its
-special case) does. What backward saves is read off the autograd node PyTorch 2 builds (its
+``hardtanh`` may run in place as ``relu6`` (its special case) does; ``prelu``, whose slopes
+are learned, is :mod:`archscope.ops.prelu`. What backward saves is read off the autograd node PyTorch 2 builds (its
 ``_saved_*`` fields, generated from ``tools/autograd/derivatives.yaml``): elu, mish, softplus,
 hardtanh and prelu keep their input (``_saved_self``; prelu also its weight, a parameter).
 Backward MACs: declared zero for every op here (their backward is elementwise, as their
@@ -13,11 +13,10 @@ forward; prelu's slope gradient is a sum); torch.utils.flop_counter counts none 
 Peer tools (``counted``, per element): fvcore, torchinfo and flop_counter count no activation
 (torchinfo counts prelu's slopes: its parameters × batch). ptflops counts a module hook (relu,
 relu6, leaky_relu, elu, gelu, prelu: 1) plus the ``torch.nn.functional`` calls it patches
-(F.relu, F.elu, F.gelu, F.prelu, F.silu, F.softmax: 1 more), and nn.ReLU calls F.relu: so relu,
-elu, gelu and prelu count 2, relu6 and leaky_relu 1 (F.hardtanh and F.leaky_relu are not
-patched), silu and softmax 1, the others 0. thop: prelu 1 (``count_prelu`` in eval mode),
-softmax 3·n − 1 per row of n values (exp, sum, divide: ``count_softmax``), the others 0 (relu,
-relu6, leaky_relu and dropout have rules that count 0; the rest no rule).
+(F.relu, F.elu, F.gelu, F.prelu, F.silu: 1 more), and nn.ReLU calls F.relu: so relu, elu, gelu
+and prelu count 2, relu6 and leaky_relu 1 (F.hardtanh and F.leaky_relu are not patched), silu
+1, the others 0. thop: prelu 1 (``count_prelu`` in eval mode), the others 0 (relu, relu6 and
+leaky_relu have rules that count 0; the rest no rule).
 """
 
 from __future__ import annotations
@@ -26,33 +25,23 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Float
+from archscope.ops.construct import Construct
+from archscope.ops.construct import module as nn_module
 from archscope.ops.counting import NOTHING, only, per_output
-from archscope.ops.receptive_field import GLOBAL, SAME, same
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports, same_attrs
+from archscope.ops.receptive_field import same
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Construct,
     Cost,
-    Count,
-    Float,
-    Found,
-    Importer,
-    Int,
-    MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
-    always,
-    fmt_shape,
-    imports,
     kernel_is,
     no_backward_macs,
     numel,
     register,
-    same_attrs,
 )
-from archscope.ops.registry import module as nn_module
 
 
 def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -61,10 +50,6 @@ def _same(a: Attrs, inputs: Sequence[Shape]) -> Shape:
 
 def _per_element(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
     return Cost(ops=numel(out))
-
-
-def _free(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
-    return Cost()
 
 
 SAVES_INPUT = Saves(inputs=(0,))
@@ -109,58 +94,6 @@ def _activation(
     )
 
 
-def _softmax_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
-    x = inputs[0]
-    if a["dim"] >= len(x):
-        raise ShapeError(
-            "E107",
-            f"`dim` {a['dim']} does not exist in a rank-{len(x)} input",
-            expected=f"dim < {len(x)}",
-            found=fmt_shape(x),
-        )
-    return x
-
-
-def _softmax_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return nn_module("Softmax", dim=a["dim"] + 1)  # our dims exclude the batch
-
-
-def _dropout_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return nn_module("Dropout", p=a["p"])
-
-
-def _identity_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return nn_module("Identity")
-
-
-def _prelu_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
-    x = inputs[0]
-    if a["num_parameters"] not in (1, x[0]):
-        raise ShapeError(
-            "E107",
-            f"`num_parameters` must be 1 or the {x[0]} channels (as in PyTorch)",
-            expected=f"1 or {x[0]}",
-            found=a["num_parameters"],
-        )
-    return x
-
-
-def _prelu_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
-    return Cost(params=a["num_parameters"], ops=numel(out))
-
-
-PRELU_COUNTED = only(ptflops=per_output(2), thop=per_output(1), torchinfo=lambda a, inputs, out: a["num_parameters"])
-
-
-def _softmax_thop(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Count:
-    n = out[a["dim"]]
-    return numel(out) // n * (3 * n - 1)
-
-
-def _prelu_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return nn_module("PReLU", a["num_parameters"], init=a["init"])
-
-
 def _hardtanh_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     if not a["min_val"] < a["max_val"]:
         raise ShapeError(
@@ -182,34 +115,6 @@ def _exact_gelu(found: Found) -> None:
     approximate = getattr(found.obj, "approximate", None) if found.obj is not None else found.kwargs.get("approximate")
     if approximate not in (None, "none"):
         raise Unsupported(f"approximate={approximate!r} (archscope's gelu is the exact one)")
-
-
-def _prelu_import(found: Found) -> dict[str, Any]:
-    n = found.obj.num_parameters
-    return {"num_parameters": n} if n != 1 else {}
-
-
-def _softmax_import(found: Found) -> dict[str, Any]:
-    dim = found.obj.dim if found.obj is not None else found.arg(1, "dim", None)
-    if dim is None:
-        raise Unsupported("no `dim` (PyTorch's implicit choice is deprecated)")
-    rank = len(found.inputs[0]) + 1
-    dim = dim + rank if dim < 0 else dim
-    if dim == 0:
-        raise Unsupported("softmax over the batch")
-    return {"dim": dim - 1}
-
-
-def _one_tensor(found: Found) -> dict[str, Any]:
-    """``torch.cat([x])``: a copy of one tensor (DenseNet's first layer of a block)."""
-    if len(found.inputs) != 1:
-        raise Unsupported("more than one tensor")
-    return {}
-
-
-def _dropout_import(found: Found) -> dict[str, Any]:
-    p = found.obj.p if found.obj is not None else found.arg(1, "p", 0.5)
-    return {"p": p}
 
 
 def _onnx_plain(found: Found) -> dict[str, Any]:
@@ -308,31 +213,6 @@ def _self_gated(found: Found) -> dict[str, Any]:
     if len(found.inputs) != 1 or 0 not in found.args[-1]:
         raise Unsupported("the product is with another tensor than the gate's input (a sigmoid, then a mul)")
     return {}
-
-
-def _onnx_prelu(found: Found) -> dict[str, Any]:
-    """ONNX PRelu whose slope is an initializer of 1 or C elements, broadcast over (C, 1, …)."""
-    slope = found.weights.get(1)
-    if slope is None:
-        raise Unsupported("a slope that is not an initializer")
-    n = numel(slope)
-    if n != 1 and n != found.inputs[0][0]:
-        raise Unsupported(f"a slope of shape {slope}")
-    return {"num_parameters": n} if n != 1 else {}
-
-
-def _onnx_softmax(found: Found) -> dict[str, Any]:
-    """ONNX Softmax over ``axis`` (opset 13 on: one axis, default -1; before: the flattened
-    dims from ``axis`` on, default 1: the same only for the last axis)."""
-    rank = len(found.inputs[0]) + 1
-    old = found.kwargs.get("opset", 13) < 13
-    axis = found.obj.get("axis", 1 if old else -1)
-    axis = axis + rank if axis < 0 else axis
-    if old and axis != rank - 1:
-        raise Unsupported(f"opset < 13 softmax from axis {axis} of a rank-{rank} tensor (several axes)")
-    if axis == 0:
-        raise Unsupported("softmax over the batch")
-    return {"dim": axis - 1}
 
 
 register(
@@ -452,24 +332,6 @@ register(
         onnx=(Importer("onnx", "Softplus", _onnx_plain),),
     ),
     OpDef(
-        name="prelu",
-        summary="x if x > 0 else a·x, with 1 or C learned slopes a",
-        attrs=(
-            Attr("num_parameters", Int(1), 1, "1 (one slope) or C (one per channel)"),
-            Attr("init", Float(), 0.25, "initial slope"),
-        ),
-        shape=_prelu_shape,
-        cost=_prelu_cost,
-        module=_prelu_lower,
-        saves=SAVES_INPUT,
-        memory=MemoryFacts(backward_temporaries=1),  # its backward computes the slopes' gradient per element first
-        backward=no_backward_macs,
-        receptive_field=same,
-        kernel=kernel_is("elementwise"),
-        counted=PRELU_COUNTED,
-        imports=(*imports("torch", "nn.PReLU")(_prelu_import), Importer("onnx", "PRelu", _onnx_prelu)),
-    ),
-    OpDef(
         name="hardtanh",
         summary="clamp(x, min_val, max_val)",
         attrs=(Attr("min_val", Float(-1e6), -1.0), Attr("max_val", Float(-1e6), 1.0)),
@@ -488,57 +350,5 @@ register(
             ),
             Importer("onnx", "Clip", _onnx_hardtanh),
         ),
-    ),
-    OpDef(
-        name="softmax",
-        summary="softmax over a dimension (0 = channels/features)",
-        attrs=(Attr("dim", Int(0, 8), 0, "dimension, not counting the batch"),),
-        shape=_softmax_shape,
-        cost=_per_element,
-        module=_softmax_lower,
-        saves=SAVES_OUTPUT,
-        backward=no_backward_macs,
-        receptive_field=lambda a: SAME if a["dim"] == 0 else GLOBAL,  # over a spatial dim: every unit
-        kernel=kernel_is("elementwise"),
-        counted=only(ptflops=per_output(1), thop=_softmax_thop),
-        imports=(
-            *imports("torch", "nn.Softmax", "F.softmax", "torch.softmax", "Tensor.softmax")(_softmax_import),
-            Importer("onnx", "Softmax", _onnx_softmax),
-        ),
-    ),
-    OpDef(
-        name="dropout",
-        summary="dropout (the identity at inference: zero cost)",
-        attrs=(Attr("p", Float(0.0, 1.0), 0.5),),
-        shape=_same,
-        cost=_free,
-        # training on CPU keeps a mask in the input's dtype (4 bytes at float32; the fused CUDA
-        # kernel keeps a bool one); at inference, or with p = 0, it returns its input itself
-        saves=Saves(like_output=(4,)),
-        memory=MemoryFacts(view=lambda a, training: not training or a["p"] == 0.0),
-        module=_dropout_lower,
-        imports=imports("torch", "nn.Dropout", "F.dropout")(_dropout_import),
-        backward=no_backward_macs,
-        receptive_field=same,
-        kernel=kernel_is("view"),
-        counted=NOTHING,
-    ),
-    OpDef(
-        name="identity",
-        summary="passes its input through (zero cost)",
-        attrs=(),
-        shape=_same,
-        cost=_free,
-        module=_identity_lower,
-        imports=(
-            *imports("torch", "nn.Identity")(lambda found: {}),
-            *imports("torch", "torch.cat", "torch.concat")(_one_tensor),
-        ),
-        saves=Saves(),
-        memory=MemoryFacts(view=always, grad_view=True),
-        backward=no_backward_macs,
-        receptive_field=same,
-        kernel=kernel_is("view"),
-        counted=NOTHING,
     ),
 )

@@ -39,29 +39,21 @@ from dataclasses import replace
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Int, Sizes
+from archscope.ops.construct import Construct, module
+from archscope.ops.import_rules import Found, Importer, Unsupported, compact, imports
 from archscope.ops.receptive_field import Window, transposed, window
 from archscope.ops.registry import (
-    Attr,
     Attrs,
     Backward,
-    Bool,
-    Construct,
     Cost,
     Counted,
     CounterHandle,
-    Found,
-    Importer,
-    Int,
     OpDef,
     Reference,
     Saves,
     Shape,
     ShapeWarning,
-    Sizes,
-    Unsupported,
-    compact,
-    imports,
-    module,
     numel,
     register,
 )

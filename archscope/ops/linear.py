@@ -18,30 +18,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Int
+from archscope.ops.construct import Construct, module
 from archscope.ops.counting import NOTHING
+from archscope.ops.import_rules import Found, Importer, Unsupported, Weight, imports
 from archscope.ops.receptive_field import everything, flat
 from archscope.ops.registry import (
-    Attr,
     Attrs,
     Backward,
-    Bool,
-    Construct,
     Cost,
     Counted,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
-    Weight,
     always,
     fmt_shape,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,

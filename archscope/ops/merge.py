@@ -24,24 +24,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Int
+from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import NOTHING
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import SAME, same, unknown
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Construct,
     Cost,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
     fmt_shape,
-    helper_module,
-    imports,
     kernel_is,
     no_backward_macs,
     numel,

@@ -27,33 +27,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Float, Int
+from archscope.ops.construct import Construct, module
 from archscope.ops.counting import only, zero
+from archscope.ops.import_rules import Found, Importer, Unsupported, Weight, imports, same_attrs
 from archscope.ops.receptive_field import same
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Bool,
-    Construct,
     Cost,
     Counted,
-    Float,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
-    Weight,
     fmt_shape,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,
-    same_attrs,
 )
 
 # torch refuses eps = 0 in training ("batch_norm eps must be positive during training"); layer,

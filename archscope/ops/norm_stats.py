@@ -1,5 +1,5 @@
-"""Normalisation that computes its statistics at inference too: layer, group and instance norm,
-and ConvNeXt-V2's global response norm (grn, below).
+"""Normalisation that computes its statistics at inference too: layer, group and instance norm
+(ConvNeXt-V2's global response norm is :mod:`archscope.ops.grn`).
 
 Unlike batch norm (running statistics, folded into a scale and shift at inference), these
 normalise every input with its own mean and variance, so their cost cannot be folded away.
@@ -22,18 +22,6 @@ Peer tools (``counted``, per element unless said; "affine" is γ/β):
                 group norm and the channel layer norm 0 (no rule for the type)
   torchinfo     the γ/β parameters × batch: 2·features when affine, else 0
   flop_counter  0
-
-grn (Woo et al. 2023, "ConvNeXt V2", Global Response Normalization), channels first on (C, *spatial):
-``g_c = ‖x_c‖₂`` over the positions, ``n_c = g_c / (mean over channels of g + ε)``,
-``out = γ·(x·n) + β + x``, as timm's ``GlobalResponseNorm(channels_last=False)`` computes it (its
-``weight``/``bias`` are γ/β, initialised to 0: the identity at first). Params 2·C. ``ops`` ≈ 6
-per element (x² and its sum, x·n, γ·(x·n) + β, + x; the per-channel sqrt, mean and division are
-left out). Receptive field global (each channel's norm reads every position). Backward saves the
-input and x·n (one float32 tensor of its size; the per-channel norms are counted as 2 per
-channel). At inference x·n and γ·(x·n) + β are alive together before the residual sum: one
-float32 tensor of the output's size beyond it; its backward, one more (both measured with MemTracker). Peer tools: torchinfo 2·C (its ``weight`` and
-``bias`` × batch); fvcore, ptflops, thop and flop_counter 0 (no rule for ``norm``, ``mean``,
-``div``, ``addcmul`` or the module), measured.
 """
 
 from __future__ import annotations
@@ -44,32 +32,23 @@ from functools import partial
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Choice, Float, Int
+from archscope.ops.construct import Construct, helper_module, module
 from archscope.ops.counting import zero
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import SAME, Field, Taps, everything
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Bool,
-    Choice,
-    Construct,
     Cost,
     Count,
     Counted,
     CountRule,
-    Float,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
     fmt_shape,
-    helper_module,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,
@@ -214,26 +193,6 @@ def _instance_norm_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Const
         affine=a["affine"],
         track_running_stats=a["track_running_stats"],
     )
-
-
-def _grn_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
-    x = inputs[0]
-    if len(x) - 1 not in INSTANCE_RANKS:
-        raise ShapeError(
-            "E106",
-            "`grn` needs a feature map (C, L), (C, H, W) or (C, D, H, W)",
-            expected=" or ".join(LAYOUT[r] for r in INSTANCE_RANKS),
-            found=fmt_shape(x),
-        )
-    return x
-
-
-def _grn_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
-    return Cost(params=2 * out[0], ops=6 * numel(out))
-
-
-def _grn_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return helper_module("GlobalResponseNorm", out[0], len(out) - 1, eps=a["eps"])
 
 
 EPS = Attr("eps", Float(0.0), 1e-5, "added to the variance (ConvNeXt's LayerNorm2d uses 1e-6)")
@@ -409,28 +368,6 @@ register(
         imports=(
             *imports("torch", "nn.InstanceNorm1d", "nn.InstanceNorm2d", "nn.InstanceNorm3d")(_instance_norm_import),
             Importer("onnx", "InstanceNormalization", _onnx_instance_norm),
-        ),
-    ),
-    OpDef(
-        name="grn",
-        summary="global response normalisation, channels first (ConvNeXt V2): x + γ·(x·n) + β",
-        attrs=(Attr("eps", Float(0.0), 1e-6, "added to the mean of the channel norms"),),
-        shape=_grn_shape,
-        cost=_grn_cost,
-        module=_grn_lower,
-        overwritable_output=True,
-        receptive_field=everything,  # each channel's norm is over every position
-        kernel=kernel_is("norm"),
-        saves=Saves(inputs=(0,), per_channel=2, like_output=(4,)),  # x, the norms and n, x·n
-        # x·n beside γ·(x·n) + β at inference; one more output-sized gradient term in backward
-        memory=MemoryFacts(transient=lambda a: 4, backward_temporaries=1),
-        backward=no_backward_macs,
-        counted=Counted(
-            fvcore=zero,
-            ptflops=zero,
-            thop=zero,
-            torchinfo=lambda a, inputs, out: 2 * out[0],
-            flop_counter=zero,
         ),
     ),
 )

@@ -10,26 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from archscope.ops.attrs import Attr, Sizes
+from archscope.ops.construct import Construct, module
 from archscope.ops.counting import NOTHING
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import Window, window
-from archscope.ops.registry import (
-    Attr,
-    Attrs,
-    Construct,
-    Cost,
-    Found,
-    Importer,
-    OpDef,
-    Saves,
-    Shape,
-    Sizes,
-    Unsupported,
-    imports,
-    kernel_is,
-    module,
-    no_backward_macs,
-    register,
-)
+from archscope.ops.registry import Attrs, Cost, OpDef, Saves, Shape, kernel_is, no_backward_macs, register
 from archscope.ops.window import require_rank
 
 

@@ -35,30 +35,20 @@ from fractions import Fraction
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import Attr, Bool, Choice, Int, Scales, Sizes
+from archscope.ops.construct import Construct, module
 from archscope.ops.counting import NOTHING, exact, only
+from archscope.ops.import_rules import Found, Importer, Unsupported, compact, imports
 from archscope.ops.receptive_field import Field, Taps, Window, same, upsample, window
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Bool,
-    Choice,
-    Construct,
     Cost,
     Count,
-    Found,
-    Importer,
-    Int,
     OpDef,
     Saves,
-    Scales,
     Shape,
-    Sizes,
-    Unsupported,
-    compact,
     fmt_shape,
-    imports,
     kernel_is,
-    module,
     no_backward_macs,
     numel,
     register,

@@ -30,23 +30,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from archscope.ops.attrs import Attr, Float
+from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import NOTHING
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import same
 from archscope.ops.registry import (
-    Attr,
     Attrs,
-    Construct,
     Cost,
-    Float,
-    Found,
-    Importer,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
-    helper_module,
-    imports,
     kernel_is,
     no_backward_macs,
     numel,

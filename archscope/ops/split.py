@@ -16,28 +16,21 @@ from functools import cache
 from typing import Any
 
 from archscope.diagnostics import ShapeError
+from archscope.ops.attrs import MAX_DIM, Attr, AttrError, Int
+from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import NOTHING
+from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import SAME, unknown
 from archscope.ops.registry import (
-    MAX_DIM,
-    Attr,
-    AttrError,
     Attrs,
-    Construct,
     Cost,
     ExtraOutput,
-    Found,
-    Importer,
-    Int,
     MemoryFacts,
     OpDef,
     Saves,
     Shape,
-    Unsupported,
     always,
     fmt_shape,
-    helper_module,
-    imports,
     kernel_is,
     no_backward_macs,
     register,

@@ -33,21 +33,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from archscope.ops.attrs import Attr, Bool, Float
+from archscope.ops.construct import Construct
 from archscope.ops.conv import conv_family
-from archscope.ops.registry import (
-    Attr,
-    Attrs,
-    Bool,
-    Construct,
-    Cost,
-    Count,
-    Counted,
-    Float,
-    Saves,
-    Shape,
-    numel,
-    register,
-)
+from archscope.ops.registry import Attrs, Cost, Count, Counted, Saves, Shape, numel, register
 
 CONV2D = conv_family(2)  # the rules it shares (not registered again: a fresh OpDef of conv2d's family)
 

@@ -99,7 +99,7 @@ def onnx_window(found: Any, rank: int, default_stride: Any = 1) -> dict[str, Any
     and end must be equal; ``auto_pad`` SAME_* must pad evenly), ``dilation``; raises
     ``Unsupported`` for a kernel of another rank. ``default_stride``: the stride left out
     (``kernel`` for a pool, as in PyTorch). Sizes are :func:`compact`."""
-    from archscope.ops.registry import Unsupported, compact
+    from archscope.ops.import_rules import Unsupported, compact
 
     a = found.obj
     weight = found.weights.get(1)

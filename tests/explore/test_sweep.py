@@ -19,20 +19,16 @@ from archscope.cli.app import app
 from archscope.diagnostics import SpecError
 from archscope.explore.compound import coefficient_search, compound_table
 from archscope.explore.sweep import (
-    Axis,
-    AxisError,
     StaticOptions,
     VariantResult,
     analyze_variants,
     dominates,
     load_source,
-    make_variant,
     pareto,
-    parse_axis,
     sorted_results,
-    variants,
 )
 from archscope.explore.sweepfile import read_sweep_text
+from archscope.explore.variants import Axis, AxisError, make_variant, parse_axis, variants
 from archscope.overrides import Overrides
 from archscope.perf import calibration
 

@@ -1,5 +1,5 @@
 """``archscope import`` folds repeated module instances into blocks used ×N
-(archscope/importers/fold.py): the folded spec is short, and counts exactly what the flat one does."""
+(archscope/lang/importers/fold.py, repeats.py): the folded spec is short, and counts exactly what the flat one does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from archscope.api import analyze  # noqa: E402
-from archscope.lang.importers import fold  # noqa: E402
+from archscope.lang.importers import fold, repeats  # noqa: E402
 from archscope.lang.importers.pytorch import from_module  # noqa: E402
 from archscope.lang.importers.sources import open_python  # noqa: E402
 from archscope.lang.importers.write import flat_entries, spec_text  # noqa: E402
@@ -121,7 +121,7 @@ class Leak(nn.Module):
 
 def test_an_instance_read_from_outside_at_an_inner_layer_is_not_folded():
     net, _ = from_module(Leak(), (4, 8, 8), name="net", source="test")
-    found = fold.instances(net)
+    found = repeats.instances(net)
     assert "a" not in found  # `a.bn` is read by the concat, outside `a`
     assert {"b", "c"} <= set(found)
     text, flat = spec_text(net, *fold.fold_blocks(net, analyze)), spec_text(net, flat_entries(net.layers))

@@ -7,7 +7,9 @@ import pytest
 from conftest import analyze_text, codes, layer, net, only, where
 
 from archscope.diagnostics import SpecError
-from archscope.lang.yamlsrc import MAX_ALIAS_EXPANSION, MAX_DEPTH, YMap, YScalar, YSeq, parse_yaml, to_python
+from archscope.lang.yaml_events import MAX_ALIAS_EXPANSION, MAX_DEPTH
+from archscope.lang.yamlsrc import parse_yaml
+from archscope.lang.ynodes import YMap, YScalar, YSeq, to_python
 
 
 def test_spans_are_one_based_and_point_at_keys_and_values():

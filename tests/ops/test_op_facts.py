@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from archscope.ops import REGISTRY
+from archscope.ops.attrs import REQUIRED, Bool
 from archscope.ops.receptive_field import Field
-from archscope.ops.registry import REQUIRED, Bool, ExtraOutput, Saves, no_backward_macs
+from archscope.ops.registry import ExtraOutput, Saves, no_backward_macs
 
 BACKEND = Path(__file__).resolve().parents[2] / "archscope" / "torch_backend"
 

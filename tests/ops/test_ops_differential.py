@@ -27,7 +27,7 @@ from hypothesis import strategies as st  # noqa: E402
 import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import Bool, Choice, Float, Int, Scales, Sizes  # noqa: E402
+from archscope.ops.attrs import Bool, Choice, Float, Int, Scales, Sizes  # noqa: E402
 from archscope.ops.split import Sections  # noqa: E402
 from archscope.ops.view import Permutation, TargetShape  # noqa: E402
 

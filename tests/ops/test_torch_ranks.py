@@ -22,7 +22,7 @@ from shared import RANKS, REQUIRED, SIZES, attrs_of  # noqa: E402
 import archscope  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import REQUIRED as NO_DEFAULT  # noqa: E402
+from archscope.ops.attrs import REQUIRED as NO_DEFAULT  # noqa: E402
 
 
 def test_every_op_with_required_attrs_has_values():

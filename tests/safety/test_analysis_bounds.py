@@ -20,7 +20,7 @@ from conftest import analyze_text, where
 
 import archscope
 from archscope.limits import MAX_SUGGESTIONS
-from archscope.ops.registry import MAX_COMPARED, Names
+from archscope.names import MAX_COMPARED, Names
 from archscope.passes.field_algebra import MAX_PERIOD, MAX_STEPS, DimField, Work, _reach
 
 

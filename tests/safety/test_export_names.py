@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from archscope.cli.app import app
-from archscope.ops.registry import python_literal
+from archscope.ops.construct import python_literal
 
 runner = CliRunner()
 _modules = itertools.count()

@@ -442,7 +442,7 @@ def test_interruptible_timing_gives_ctrl_c_at_once():
     torch = pytest.importorskip("torch")
     import threading
 
-    from archscope.torch_backend.benchmark import interruptible
+    from archscope.torch_backend.bench_guards import interruptible
 
     a = torch.randn(300, 300)
     started, stop, finished = threading.Event(), threading.Event(), threading.Event()

@@ -330,12 +330,12 @@ def test_dot_past_its_wall_time_is_stopped(fake_dot):
 
 @pytest.mark.usefixtures("no_calibration")
 def test_a_sweep_over_its_budget_is_refused_before_any_variant(tmp_path: Path, cli, monkeypatch):
-    import archscope.explore.sweep
+    import archscope.explore.variants
 
     def made(*_args: object) -> None:  # counted, not made (and before the fix: fails at once, not in 14 h)
         raise AssertionError("a variant was made before the sweep's work was counted")
 
-    monkeypatch.setattr(archscope.explore.sweep, "make_variant", made)
+    monkeypatch.setattr(archscope.explore.variants, "make_variant", made)
     sweep = tmp_path / "s.yaml"
     sweep.write_text('spec: resnet1202\nrandom: 100000\ngrid: {resolution: "32:64"}\n')  # 60 bytes
     result = cli("sweep", str(sweep))
@@ -359,7 +359,8 @@ def test_a_sweep_says_its_size_and_max_work_sets_the_budget(cli):
 
 
 def test_the_work_estimate_scales_with_the_deepest_variant():
-    from archscope.explore.sweep import Work, estimate_work, load_source, parse_axis
+    from archscope.explore.sweep import load_source
+    from archscope.explore.variants import Work, estimate_work, parse_axis
 
     resnet50 = load_source("resnet50")
     assert estimate_work(resnet50, [parse_axis("width=0.5,1")]) == Work(2, 175)

@@ -31,7 +31,7 @@ from archscope.api import analyze, list_specs  # noqa: E402
 from archscope.cli.app import app  # noqa: E402
 from archscope.diagnostics import ShapeError  # noqa: E402
 from archscope.ops import REGISTRY  # noqa: E402
-from archscope.ops.registry import Construct, python_literal  # noqa: E402
+from archscope.ops.construct import Construct, python_literal  # noqa: E402
 from archscope.torch_backend.export import class_name, pytorch_source  # noqa: E402
 from archscope.torch_backend.lowering import lower_graph  # noqa: E402
 
@@ -272,7 +272,7 @@ def test_cli_names_the_extra_when_torch_or_onnx_is_missing(tmp_path: Path, monke
 @pytest.mark.parametrize("name", ONNX_SPECS)
 def test_onnx_model_checks_and_runs_as_pytorch_does(name: str):
     onnx = pytest.importorskip("onnx")
-    from archscope.torch_backend.export import onnx_model
+    from archscope.torch_backend.export_onnx import onnx_model
 
     text = ONNX_SPECS[name]
     analysis = at_64(name) if text is None else analyze(f"{name}.yaml", text=text)

@@ -98,7 +98,7 @@ def explain_command(
         return
     entry = explain(code)
     if entry is None:
-        from archscope.ops.registry import suggest
+        from archscope.names import suggest
 
         near = suggest(code.strip().upper(), [e.code for e in TABLE])
         hint = f"; did you mean `{near}`?" if near else ""

@@ -77,7 +77,7 @@ def export(
             return
         data: str | bytes = source
     else:
-        from archscope.torch_backend.export import onnx_model
+        from archscope.torch_backend.export_onnx import onnx_model
 
         data = onnx_model(analysis, spec)
     assert output is not None  # refused above for ONNX; PyTorch source without it went to stdout

@@ -199,7 +199,8 @@ REFERENCES = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "eff
 
 def _references(metrics: tuple[str, str], options: Any) -> list[tuple[str, float, float]]:
     """Bundled nets as (name, x, y) for the chart, when both metrics are static."""
-    from archscope.explore.sweep import analyze_variant, load_source, make_variant
+    from archscope.explore.sweep import analyze_variant, load_source
+    from archscope.explore.variants import make_variant
 
     if "measured_ms" in metrics:
         return []

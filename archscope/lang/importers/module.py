@@ -25,7 +25,8 @@ def import_module(
 ) -> Imported:
     """An ``nn.Module`` → a spec (the module is run once, in eval mode, at batch 2);
     ``analyze`` is :func:`archscope.analyze`, which checks the folded spec against the flat one."""
-    from archscope.lang.importers.pytorch import Failed, from_module
+    from archscope.lang.importers.pytorch import from_module
+    from archscope.lang.importers.torch_trace import Failed
 
     source = source or f"{type(module).__module__}.{type(module).__qualname__}"
     started = time.perf_counter()

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from archscope.lang.spec import NAME_RE
-from archscope.ops.registry import Shape, Weight
+from archscope.lang.spec_reader import NAME_RE
+from archscope.ops.import_rules import Weight
+from archscope.ops.registry import Shape
 
 __all__ = ["INPUT", "Layer", "Names", "Network", "Weight"]  # Weight: the ops' type, re-exported
 

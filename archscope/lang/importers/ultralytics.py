@@ -22,11 +22,12 @@ from pathlib import Path
 from archscope.diagnostics import Collector, Diagnostic, SpecError
 from archscope.lang.importers.result import Imported
 from archscope.lang.importers.ultralytics_blocks import ConvFeatures, Layer
-from archscope.lang.importers.ultralytics_modules import Context, RowError, Skip, Translated, translate
+from archscope.lang.importers.ultralytics_modules import translate
+from archscope.lang.importers.ultralytics_rows import Context, RowError, Skip, Translated
 from archscope.lang.importers.ultralytics_text import dfl_layers, header, spec_text
 from archscope.lang.importers.ultralytics_yaml import Model, Row, read_model
 from archscope.lang.loader import read_source
-from archscope.lang.spec import NAME_RE, visible
+from archscope.lang.spec_reader import NAME_RE, visible
 from archscope.lang.yamlsrc import parse_yaml
 
 DETECT_SIZE = 640  # Ultralytics' default imgsz (cfg/default.yaml), at which it reports FLOPs

@@ -16,10 +16,10 @@ from typing import Any
 
 from archscope import __version__
 from archscope.lang.importers.ultralytics_blocks import BlockDef, Layer
-from archscope.lang.importers.ultralytics_modules import Context, Translated
+from archscope.lang.importers.ultralytics_rows import Context, Translated
 from archscope.lang.importers.ultralytics_yaml import Model, Row
 from archscope.lang.importers.write import flow, scalar
-from archscope.lang.spec import visible
+from archscope.lang.spec_reader import visible
 
 
 def _block(name: str, block: BlockDef) -> list[str]:

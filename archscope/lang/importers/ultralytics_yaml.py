@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from archscope.diagnostics import Collector, Span, brief
-from archscope.lang.spec import visible
-from archscope.lang.yamlsrc import YMap, YNode, YScalar, YSeq, to_python
+from archscope.lang.spec_reader import visible
+from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq, to_python
 
 # Ultralytics' `activation:` values that archscope has as ops (nn.Name(args) → op, its attribute)
 ACTIVATIONS: dict[str, tuple[str, str | None]] = {
