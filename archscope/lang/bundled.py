@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -63,7 +64,7 @@ def bundled() -> dict[str, BundledSpec]:
     return out
 
 
-def _read_meta(path: Path) -> dict:
+def _read_meta(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text("utf-8"), Loader=_Loader) or {}
     except (yaml.YAMLError, OSError, UnicodeDecodeError):

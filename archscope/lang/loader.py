@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from archscope.diagnostics import Collector, Diagnostic, Span, SpecError
 from archscope.lang.edits import EDIT_KEYS, apply_edits
-from archscope.lang.spec import NetworkSpec, SpecParser
+from archscope.lang.spec import SpecParser
 from archscope.lang.spec_reader import type_name
+from archscope.lang.specdata import NetworkSpec
 from archscope.lang.yamlsrc import MAX_BYTES, parse_yaml
 from archscope.lang.ynodes import YMap, YNode, YScalar, YSeq
 from archscope.lang.ynodes import error as _error
@@ -140,7 +142,7 @@ def _extend(
     return merged
 
 
-def _e012(message: str, node: YNode, **kw) -> SpecError:
+def _e012(message: str, node: YNode, **kw: Any) -> SpecError:
     return SpecError([Diagnostic("E012", message, node.span, **kw)])
 
 

@@ -5,7 +5,7 @@ integer literal are bounded here, as each event comes, before anything recurses 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -16,12 +16,21 @@ from archscope.limits import max_yaml_nodes
 _RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
 
 
-class MemoisedResolve:
+if TYPE_CHECKING:  # the loaders it is mixed into are resolvers; at run time it is a plain mixin
+
+    class _Resolver:
+        def resolve(self, kind: Any, value: str, implicit: Any) -> Any: ...
+
+else:
+    _Resolver = object
+
+
+class MemoisedResolve(_Resolver):
     """PyYAML resolves the tag of every plain scalar with regular expressions, in Python. Spec
     files repeat the same few scalars (`conv2d`, `3`, `true`) thousands of times, so the
     resolution is memoised (bounded): a 20,000-layer spec composes 2× faster."""
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: Any, value: str, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode or len(value) > 32:
             return super().resolve(kind, value, implicit)
         key = (value, implicit)

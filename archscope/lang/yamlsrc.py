@@ -25,6 +25,12 @@ class _Loader(MemoisedResolve, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  
     """libyaml's parser where PyYAML has it (about 5× faster), else the pure-Python one."""
 
 
+def _libyaml(loader: type) -> bool:
+    """Whether ``loader`` parses with libyaml (the C parser), not with PyYAML's Python one."""
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    return c_loader is not None and issubclass(loader, c_loader)
+
+
 def _is_parser_nesting_limit(exc: yaml.YAMLError) -> bool:
     """libyaml in PyYAML ≥ 6.0.4 refuses about 1,000 nested levels with its own error
     ("while increasing flow level: exceeded maximum nesting depth"), scanning ahead of the
@@ -44,7 +50,7 @@ def parse_yaml(text: str, file: str) -> YNode:
         try:
             root = builder.build(text, _Loader)
         except yaml.MarkedYAMLError as exc:
-            if not _is_parser_nesting_limit(exc) or _Loader is _PyLoader:
+            if not _is_parser_nesting_limit(exc) or not _libyaml(_Loader):
                 raise
             # The C parser stopped at its own depth limit before our builder saw ours. The pure-Python
             # parser has no such limit (or a higher one), so re-reading with it finds the exact place

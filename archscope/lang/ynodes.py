@@ -55,7 +55,7 @@ class YSeq(YNode):
         self.span = span
 
 
-def error(code: str, message: str, span: Span, **kw) -> SpecError:
+def error(code: str, message: str, span: Span, **kw: Any) -> SpecError:
     """One located diagnostic, raised as a :class:`SpecError`."""
     return SpecError([Diagnostic(code, message, span, **kw)])
 

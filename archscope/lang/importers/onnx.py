@@ -53,6 +53,7 @@ from typing import Any
 from archscope.diagnostics import Diagnostic
 from archscope.lang.importers.network import INPUT, Layer, Network, Weight
 from archscope.lang.importers.onnx_file import (
+    Dims,
     Failed,
     attributes,
     infer,
@@ -70,7 +71,7 @@ from archscope.ops.registry import OpDef, Shape, numel
 INSTALL = "pip install 'archscope[export]'"
 PASS_THROUGH = frozenset({"Identity", "Dropout"})
 # the inputs that hold learned tensors, per the ONNX operator specs (by input index)
-WEIGHT_INPUTS: dict[str, tuple[int, ...]] = {
+WEIGHT_INPUTS: dict[str, Dims] = {
     "Conv": (1, 2),
     "ConvTranspose": (1, 2),
     "Gemm": (1, 2),
@@ -109,7 +110,7 @@ def onnx_rules() -> tuple[
 class _Walk(GraphValues):
     """One pass over the graph's nodes, in their (topological) order."""
 
-    def __init__(self, model: Any, shapes: dict[str, tuple], path: str):
+    def __init__(self, model: Any, shapes: dict[str, Dims], path: str):
         super().__init__(model, shapes, path)
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.single, self.patterns = onnx_rules()
@@ -207,7 +208,7 @@ class _Walk(GraphValues):
                 elif k in WEIGHT_INPUTS.get(n.op_type, ()) and v.dtype in FLOATS and v.shape:
                     # an initializer's dims are all known; a computed weight's may hold a None (shape
                     # inference left it open): passed on as it is, for the rules to refuse
-                    w = Weight(v.init or name, tuple(v.shape))  # type: ignore[arg-type]
+                    w = Weight(v.init or name, tuple(v.shape))
                     weights.append(w)
                     args.append(w)
                 elif v.array is not None:
@@ -245,7 +246,9 @@ class _Walk(GraphValues):
             )
         return found, refs, weights
 
-    def add_layer(self, chain: list[Any], op: OpDef, attrs: dict[str, Any], refs: list[str], weights: list[Weight]):
+    def add_layer(
+        self, chain: list[Any], op: OpDef, attrs: dict[str, Any], refs: list[str], weights: list[Weight]
+    ) -> None:
         refs = list(refs)
         for index, _ in op.takes:  # that input is a layer's extra output, named by the layer
             if index < len(refs) and "." in refs[index]:

@@ -7,13 +7,17 @@ scope). Constants are computed by onnx's reference implementation only within a 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from archscope.diagnostics import Diagnostic
 from archscope.ops.registry import Shape, numel
 from archscope.render.safe import oneline
+
+# An ONNX value's dims as shape inference gives them: ints, None where a dim is unknown or symbolic
+# (Any: the arithmetic on them checks for None where it matters).
+Dims = tuple[Any, ...]
 
 LIGHT = 1024  # initializers of more elements are graph inputs in shape inference's copy
 
@@ -33,7 +37,7 @@ ELEMENTWISE = frozenset(
 )
 
 
-def size_bound(op_type: str, shapes: list[tuple | None], arrays: list[Any]) -> int | None:
+def size_bound(op_type: str, shapes: list[Dims | None], arrays: list[Any]) -> int | None:
     """At most how many elements a node of constants outputs (None: no bound known, and then it
     is not evaluated): its outputs' inferred ``shapes`` when known, else from its input ``arrays``
     for the ops whose output size they decide. A file cannot make the importer allocate more."""
@@ -58,7 +62,7 @@ def _range_size(a: list[Any]) -> int:
 
 
 # ops whose output size the values of their inputs decide: that size, from those values
-GROWING = {
+GROWING: dict[str, Callable[[list[Any]], int]] = {
     "ConstantOfShape": lambda a: numel(tuple(int(d) for d in a[0].reshape(-1))),
     "Range": _range_size,
     "Expand": lambda a: max(int(a[0].size), 1) * numel(tuple(abs(int(d)) for d in a[1].reshape(-1))),
@@ -93,7 +97,7 @@ def e303(path: str, what: str, e: BaseException | None = None) -> Failed:
     )
 
 
-def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> tuple[Any, dict[str, tuple]]:
+def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> tuple[Any, dict[str, Dims]]:
     """The checked model and every value's inferred shape (dims: ints, None where symbolic)."""
     import onnx
 
@@ -112,7 +116,7 @@ def read_model(path: str, inputs: Mapping[str, Shape] | Shape | None = None) -> 
     return model, infer(model, path)
 
 
-def infer(model: Any, path: str, folded: Mapping[str, Any] | None = None) -> dict[str, tuple]:
+def infer(model: Any, path: str, folded: Mapping[str, Any] | None = None) -> dict[str, Dims]:
     """Every value's shape by ONNX shape inference (dims: ints, None where unknown) on the light
     copy of ``model``, with the constant values ``folded`` (name → array) as initializers."""
     import onnx
@@ -122,7 +126,7 @@ def infer(model: Any, path: str, folded: Mapping[str, Any] | None = None) -> dic
         inferred = onnx.shape_inference.infer_shapes(light, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001
         raise e303(path, "fails ONNX shape inference", e) from None
-    shapes: dict[str, tuple] = {}
+    shapes: dict[str, Dims] = {}
     g = inferred.graph
     for info in (*g.input, *g.value_info, *g.output):
         t = info.type.tensor_type
@@ -277,7 +281,7 @@ def scope_path(node: Any) -> str:
     return path
 
 
-def dims_text(shape: tuple | None) -> str:
+def dims_text(shape: Dims | None) -> str:
     return "unknown" if shape is None else "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 

@@ -12,6 +12,7 @@ from archscope.diagnostics import Diagnostic
 from archscope.lang.importers.network import INPUT, Names
 from archscope.lang.importers.onnx_file import (
     SMALL,
+    Dims,
     Failed,
     attributes,
     dims_text,
@@ -34,7 +35,7 @@ class Value:
     """A value of the graph: data (``ref``: the layer output or network input it is) or a constant
     (``array``: its value when small; ``init``: the initializer it is, for weights)."""
 
-    shape: tuple[int | None, ...] | None  # data: with the batch dimension
+    shape: Dims | None  # data: with the batch dimension
     ref: str | None = None
     array: Any = None
     dtype: int = 0
@@ -48,7 +49,7 @@ class Unknown(Exception):
 class GraphValues:
     """The values of one graph; :mod:`archscope.lang.importers.onnx` walks its nodes into layers."""
 
-    def __init__(self, model: Any, shapes: dict[str, tuple], path: str):
+    def __init__(self, model: Any, shapes: dict[str, Dims], path: str):
         self.model, self.shapes, self.path = model, shapes, path
         self.graph = model.graph
         self.nodes = list(self.graph.node)  # one wrapper per node, kept: ids are stable
@@ -102,7 +103,7 @@ class GraphValues:
                     array = None
             self.values[t.name] = Value(tuple(t.dims), array=array, dtype=t.data_type, init=t.name)
 
-    def shape(self, name: str) -> tuple | None:
+    def shape(self, name: str) -> Dims | None:
         return self.shapes.get(name)
 
     def data_shape(self, name: str, node: Any) -> Shape:
@@ -179,7 +180,7 @@ class GraphValues:
                 dtype = onnx_dtype(array) if array is not None else 0
                 self.values[o] = Value(shape, array=array, dtype=dtype)
 
-    def meta(self, node: Any, shape: tuple | None) -> None:
+    def meta(self, node: Any, shape: Dims | None) -> None:
         """``Shape``/``Size`` of a data tensor: a constant (its batch: the one inference used)."""
         import numpy as np
 

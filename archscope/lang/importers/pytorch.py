@@ -228,7 +228,7 @@ def _is_shape(v: Any) -> bool:
     return isinstance(v, TensorShape) and len(v) >= 1 and _batched(v)
 
 
-def _batched(v: tuple) -> bool:
+def _batched(v: tuple[int, ...]) -> bool:
     return v[0] == BATCH
 
 

@@ -123,7 +123,7 @@ def call_target(node: Any) -> str:
     return f"{mod}.{name}" if mod else name
 
 
-class TensorShape(tuple):
+class TensorShape(tuple[int, ...]):
     """The recorded shape of a tensor value (a ``torch.Size`` value is recorded as a plain tuple)."""
 
 
