@@ -16,18 +16,17 @@ from archscope.ops.registry import OpDef, Source, fmt_shape
 
 def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
     """Set ``node.shape`` (and ``node.extra_shapes``); every input of ``node`` must have a shape."""
-    shapes = node.input_shapes()
+    shapes = node.known_input_shapes()
     try:
         if op.check_inputs is not None:
-            op.check_inputs(node.attrs, [Source(n.op, n.attrs, tuple(n.input_shapes())) for n in node.inputs])  # type: ignore[arg-type]
-        node.shape = tuple(op.shape(node.attrs, shapes))  # type: ignore[arg-type]
+            op.check_inputs(node.attrs, [Source(n.op, n.attrs, tuple(n.known_input_shapes())) for n in node.inputs])
+        node.shape = tuple(op.shape(node.attrs, shapes))
         extras = op.extra_outputs(node.attrs)
         if extras:  # each extra output has its own shape rule, or the main output's shape
             node.extra_shapes = tuple(
-                tuple(e.shape(node.attrs, shapes)) if e.shape is not None else node.shape  # type: ignore[arg-type]
-                for e in extras
+                tuple(e.shape(node.attrs, shapes)) if e.shape is not None else node.known_shape() for e in extras
             )
-        warnings = op.warnings(node.attrs, shapes)  # type: ignore[arg-type]
+        warnings = op.warnings(node.attrs, shapes)
     except ShapeError as exc:
         node.shape = None
         report_rule_error(node, exc, diags)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def compact(n: float, unit: str = "") -> str:
     """1814073344 → '1.81G'; 0 → '0'. Decimal prefixes (K = 10³), as papers quote them."""
@@ -33,12 +35,13 @@ def ratio(a: float, b: float) -> str:
     return "—" if b == 0 else f"{a / b:.2f}×"
 
 
-def cell(value: object, kind: str, exact_numbers: bool = False) -> str:
-    """A table value as people read it (the kinds are listed in :mod:`archscope.results.table`)."""
+def cell(value: Any, kind: str, exact_numbers: bool = False) -> str:
+    """A table value as people read it (the kinds are listed in :mod:`archscope.results.table`; a
+    column's kind says what type its values have, so ``value`` is typed by ``kind``, not here)."""
     if value is None:
         return "—" if kind == "ratio" else ""
     if kind == "count":
-        return f"{value:,}" if exact_numbers else compact(value)  # type: ignore[arg-type]
+        return f"{value:,}" if exact_numbers else compact(value)
     if kind == "int":
         return f"{value:,}"
     if kind == "percent":
@@ -46,11 +49,11 @@ def cell(value: object, kind: str, exact_numbers: bool = False) -> str:
     if kind == "ratio":
         return f"{value:.2f}×"
     if kind == "shape":
-        return shape(value)  # type: ignore[arg-type]
+        return shape(value)
     if kind == "list":
-        return "|".join(map(str, value))  # type: ignore[call-overload]
+        return "|".join(map(str, value))
     if kind == "bytes":
-        return size_bytes(value)  # type: ignore[arg-type]
+        return size_bytes(value)
     if kind == "ms":
         return f"{value:.2f}"
     if kind == "rate":
