@@ -10,7 +10,7 @@ seconds), predicts it with the stored calibration (`archscope calibrate --thread
 `--calibrate`), and prints each pair, then for each predictor:
 
 * median |predicted / measured − 1|, the share within ±20%, Spearman's rank correlation;
-* predictors: `predict` (the calibrated roofline per layer, archscope/roofline.py); MACs-only
+* predictors: `predict` (the calibrated roofline per layer, archscope/perf/roofline.py); MACs-only
   (2 × MACs × batch / peak GFLOP/s); and, as a stronger baseline, MACs-only with the single
   scale factor that fits the measurements best (an oracle: fitted on the very networks it is
   judged on, which `predict` never is).

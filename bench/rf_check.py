@@ -5,7 +5,7 @@
 For each spec (default: all of specs/), archscope's static field of its widest local layer and
 of its output is compared with the extent of the non-zero input gradient of one central unit,
 per spatial dim, in the monotone version of the built network (positive weights, average
-pooling, float64: see archscope/torch_backend/field_check.py). `--timing` also times
+pooling, float64: see archscope/torch_backend/receptive_field_check.py). `--timing` also times
 `archscope rf` against `archscope summary` (whole processes, interleaved, median of 5).
 Prints a table: spec, layer, dim, static first..last (size), measured, agree.
 """

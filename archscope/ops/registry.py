@@ -178,7 +178,7 @@ class Reference:
 TRACED = Reference()  # fvcore traces the op on random float inputs
 
 
-# The kinds of kernel a layer runs at inference, for the roofline and `predict` (archscope/roofline.py):
+# The kinds of kernel a layer runs at inference, for the roofline and `predict` (archscope/perf/roofline.py):
 # calibration fits how close each kind comes to the device's roofs, on synthetic layers.
 KERNELS: dict[str, str] = {
     "gemm": "a dense convolution or matrix product (one GEMM-like kernel)",
@@ -258,7 +258,7 @@ class OpDef:
     # requires every op to declare it; `no_backward_macs` declares zero)
     backward: Callable[[Attrs, Sequence[Shape], Shape], Backward] | None = None
     reference: Reference = TRACED
-    # what each output unit reads, per spatial dim (ops/field.py): attrs → Field; None: undeclared
+    # what each output unit reads, per spatial dim (ops/receptive_field.py): attrs → Field; None: undeclared
     # (a test requires every op to declare it)
     receptive_field: Callable[[Attrs], Any] | None = None
     # how it combines several inputs, as a diagram labels the edges into it (`archscope draw`):

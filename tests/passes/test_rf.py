@@ -1,4 +1,4 @@
-"""The static receptive field (passes/field.py) and `archscope rf`: anchors from the literature,
+"""The static receptive field (passes/receptive_field.py) and `archscope rf`: anchors from the literature,
 Araujo et al.'s closed form along a path, unions on merges, global ops, and the CLI formats.
 (PyTorch's gradients check the same numbers in test_torch_rf.py.)"""
 
