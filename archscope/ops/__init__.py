@@ -21,6 +21,7 @@ from archscope.ops import (  # noqa: F401  (registers the ops)
     softmax,
     split,
     std_conv,
+    tokens,
     view,
 )
 from archscope.ops.attrs import Attr

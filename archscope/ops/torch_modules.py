@@ -1,5 +1,5 @@
 """The small torch modules that op lowerings need beyond ``torch.nn``: the merges, the split,
-ConvNeXt's channel layer norm and layer scale, and stochastic depth.
+ConvNeXt's channel layer norm and layer scale, stochastic depth, and the token ops of ViT.
 
 Imported only by lowerings, inside the function (this file imports torch at module level), and
 it imports nothing else from archscope, so loading it never loads the API or the backend.
@@ -266,3 +266,45 @@ class GlobalResponseNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}, eps={self.eps}"
+
+
+class ClassToken(nn.Module):
+    """Prepends a learned token to (N, L, E): torchvision's ``VisionTransformer`` has
+    ``self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))``, expands it over the batch
+    and concatenates it in front (``torch.cat([batch_class_token, x], dim=1)``)."""
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """Adds a learned (1, L, E) embedding to (N, L, E): torchvision's ``Encoder`` has
+    ``self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim).normal_(std=0.02))``
+    and computes ``input + self.pos_embedding``."""
+
+    def __init__(self, length: int, features: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, length, features).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos_embedding
+
+
+class Select(nn.Module):
+    """``x.select(dim + 1, index)``: the slice at ``index`` along a per-sample dim, one rank less
+    (torchvision's ViT reads the class token as ``x[:, 0]``); a view."""
+
+    def __init__(self, dim: int, index: int):
+        super().__init__()
+        self.dim = dim
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim + 1, self.index)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, index={self.index}"

@@ -642,6 +642,16 @@ CASES: dict[str, list[Case]] = {
     "linear": [
         one("bias", "[4096]", "op: linear, out: 1000", (1000,), params=4096 * 1000 + 1000, macs=4096 * 1000, ops=1000),
         one("no-bias", "[512]", "op: linear, out: 10, bias: false", (10,), params=5120, macs=5120),
+        # a ViT's MLP: the weights once per token (197 tokens of 768); a bias add per output element
+        one(
+            "tokens",
+            "[197, 768]",
+            "op: linear, out: 3072",
+            (197, 3072),
+            params=768 * 3072 + 3072,
+            macs=197 * 768 * 3072,
+            ops=197 * 3072,
+        ),
     ],
     "flatten": [one("map", "[512, 7, 7]", "op: flatten", (512 * 7 * 7,)), one("flat", "[10]", "op: flatten", (10,))],
     "zeropad2d": [
@@ -690,6 +700,15 @@ CASES: dict[str, list[Case]] = {
             macs=2 * 9 * 6 * 9,
             ops=5 * (2 * 9 * 6),
         ),
+    ],
+    # ---- the token ops of Vision Transformers: (L, E) sequences
+    "class_token": [one("vit-b-16", "[196, 768]", "op: class_token", (197, 768), params=768)],
+    "position_embedding": [
+        one("vit-b-16", "[197, 768]", "op: position_embedding", (197, 768), params=197 * 768, ops=197 * 768)
+    ],
+    "select": [
+        one("class-token", "[197, 768]", "op: select", (768,)),
+        one("last-feature", "[4, 5, 6]", "op: select, dim: 2, index: 5", (4, 5)),
     ],
     "grn": [
         one("2d", "[16, 7, 7]", "op: grn", (16, 7, 7), params=32, ops=6 * n(16, 7, 7)),
@@ -742,6 +761,12 @@ REFUSED = [
     ("[3, 4, 4]", "op: permute, dims: [1, 0]", "E106"),
     ("[3, 4]", "op: transpose, dim0: 0, dim1: 2", "E106"),
     ("[6]", "op: grn", "E106"),
+    ("[3, 4, 4]", "op: linear, out: 2", "E106"),  # (features,) or (L, features) only
+    ("[3, 4, 4]", "op: class_token", "E106"),
+    ("[12]", "op: position_embedding", "E106"),
+    ("[12]", "op: select", "E106"),  # a rank-0 sample is no shape
+    ("[3, 4]", "op: select, dim: 2", "E106"),
+    ("[3, 4]", "op: select, dim: 1, index: 4", "E107"),
     ("[3, 4, 4]", "op: std_conv2d, out: 4, kernel: 3, groups: 2", "E103"),
     ("[3, 4, 4, 4]", "op: batchnorm3d, affine: false", "OK"),
     ("[3, 4, 4]", "op: batchnorm3d", "E106"),

@@ -132,6 +132,7 @@ CASES = {
     "linear": [
         ("[12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),
         ("[12]", ["{op: linear, name: t, out: 5, bias: false}"], lambda x, p: x @ w(p, "t").T),
+        ("[3, 12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),  # per token
     ],
     "flatten": [("[4, 5, 3]", ["{op: flatten, name: t}"], lambda x, p: x.reshape(x.shape[0], -1))],
     "add": [
@@ -398,6 +399,19 @@ CASES = {
     "grn": [
         ("[6, 5, 4]", ["{op: grn, name: t}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 1e-6)),
         ("[6, 9]", ["{op: grn, name: t, eps: 0.01}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 0.01)),
+    ],
+    # ---- the token ops of Vision Transformers (torchvision's VisionTransformer, written out)
+    "class_token": [
+        (
+            "[4, 6]",
+            ["{op: class_token, name: t}"],
+            lambda x, p: torch.cat([p["t"].class_token.expand(x.shape[0], 1, 6), x], dim=1),
+        )
+    ],
+    "position_embedding": [("[4, 6]", ["{op: position_embedding, name: t}"], lambda x, p: x + p["t"].pos_embedding)],
+    "select": [
+        ("[4, 6]", ["{op: select, name: t}"], lambda x, p: x[:, 0]),
+        ("[3, 4, 6]", ["{op: select, name: t, dim: 1, index: 3}"], lambda x, p: x[:, :, 3]),
     ],
     "split": [  # the main output is the first chunk (the others: tests/lang/test_multi_io.py)
         ("[5, 4, 4]", ["{op: split, name: t, sections: [2, 3]}"], lambda x, p: x[:, :2]),
