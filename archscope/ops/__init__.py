@@ -6,6 +6,7 @@ from archscope.names import suggest
 from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
     adaptive_pool,
+    attention,
     conv,
     grn,
     linear,

@@ -308,3 +308,56 @@ class Select(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, index={self.index}"
+
+
+class MatMul(nn.Module):
+    """``torch.matmul`` of two per-sample tensors, the batch kept apart: a rank-1 side is a row
+    (``a``) or a column (``b``) whose dim is dropped from the result, and the leading dims of the
+    samples broadcast right-aligned after the batch (a (N, H, L, E) by a (N, E, F) gives (N, H, L, F),
+    where plain ``torch.matmul`` would align N with H)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        row, column = a.dim() == 2, b.dim() == 2
+        if row:
+            a = a.unsqueeze(1)
+        if column:
+            b = b.unsqueeze(-1)
+        while a.dim() < b.dim():
+            a = a.unsqueeze(1)
+        while b.dim() < a.dim():
+            b = b.unsqueeze(1)
+        out = torch.matmul(a, b)
+        if column:
+            out = out.squeeze(-1)
+        if row:
+            out = out.squeeze(-2)
+        return out
+
+
+class ScaledDotProductAttention(nn.Module):
+    """``F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)`` (no mask, no dropout)."""
+
+    def __init__(self, causal: bool = False, scale: float | None = None):
+        super().__init__()
+        self.causal = causal
+        self.scale = scale
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal, scale=self.scale)
+
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, scale={self.scale}"
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention(E, heads, bias=bias, batch_first=True)`` called as self-attention,
+    ``mha(x, x, x, need_weights=False)[0]``: a subclass, so its parameters keep their names
+    (``in_proj_weight``, ``in_proj_bias``, ``out_proj.weight``, ``out_proj.bias``) and torchvision's
+    ViT weights (``self_attention`` of its ``EncoderBlock``) load by name."""
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True):
+        super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out: torch.Tensor = super().forward(x, x, x, need_weights=False)[0]
+        return out
