@@ -38,6 +38,7 @@ NETWORKS = {
     "deconvnet": 64,  # conv_transpose2d, max_unpool2d with the pool's switches
     "yolov8n": 64,  # silu, split, upsample, softmax, several outputs, a frozen layer (DFL)
     "unet": 64,  # upsample, skip concatenation
+    "vit_b_16": 32,  # class_token, position_embedding, multihead_attention, linear on tokens, select
 }
 MODES = ("infer", "sgd", "adam")
 
