@@ -1,12 +1,8 @@
-"""Attention: ``matmul``, ``scaled_dot_product_attention`` and ``multihead_attention``.
+"""Attention: ``scaled_dot_product_attention`` and ``multihead_attention`` (``matmul`` is
+:mod:`archscope.ops.matmul`).
 
 Token shapes are (L, E): L tokens (positions) of E features, the batch left out as everywhere.
 
-matmul: ``torch.matmul`` of two per-sample tensors ``a`` (…, M, K) and ``b`` (…, K, N) → (…, M, N);
-the leading dims broadcast by NumPy's rules (right-aligned, each size equal or 1; the lowered
-module aligns them after the batch); a rank-1 ``a`` is a row (K,) and a rank-1 ``b`` a column (K,),
-whose dim is dropped from the result, as torch does (two rank-1 inputs, a dot product of rank 0,
-are refused: a sample has at least one dim). MACs = numel(out) · K. No params.
 scaled_dot_product_attention: q (…, L, E), k (…, S, E), v (…, S, Ev) → (…, L, Ev), equal ranks
 ≥ 2 whose leading dims broadcast; softmax(q·kᵀ · scale [+ causal mask]) · v with ``scale`` = 1/√E
 by default. MACs = L·S·E + L·S·Ev per (broadcast) leading index: the two matrix products.
@@ -22,27 +18,22 @@ Memory (measured with MemTracker, tests/passes/test_torch_memory.py). The model 
 PyTorch's fused kernels: on CPU ``_scaled_dot_product_flash_attention_for_cpu``, on CUDA the
 flash or memory-efficient kernel, each of which keeps its output and one log-sum-exp per query
 row and head, never the (L, S) attention matrix; the math path (other dtypes, a mask, torch's
-fallbacks) keeps that matrix too, which is not modelled. matmul keeps both inputs.
-scaled_dot_product_attention keeps q, k, v, its output (so it may not be overwritten in place)
+fallbacks) keeps that matrix too, which is not modelled. scaled_dot_product_attention keeps q, k, v, its output (so it may not be overwritten in place)
 and the log-sum-exp. multihead_attention keeps its input, q/k/v (3·L·E), the attention output and
 its contiguous copy for ``out_proj`` (2·L·E) and the log-sum-exp (heads·L); its backward holds
 about 2·L·E of temporaries (within 6% of MemTracker's peak on small networks); at inference off
 the fast path (see below) 5·L·E of temporaries live while it runs.
-Backward MACs: matmul and attention 2 × the forward's (a gradient for each operand of each
-product; no weights). multihead_attention: input part 4·L·E² (the projections' input gradients)
+Backward MACs: scaled_dot_product_attention 2 × the forward's (a gradient for each operand of
+each product; no weights). multihead_attention: input part 4·L·E² (the projections' input gradients)
 + 4·L·L·E (the attention's), weight part 4·L·E² (the projections' weight gradients); exact for a
 layer that trains and whose input needs a gradient, and for a frozen one (torch.utils.flop_counter
 over a training step, tests/passes/test_torch_train_macs.py on the meta device, where attention
 runs on the math path).
-Receptive field: ``GLOBAL`` for all three: every output token reads every input token (a matmul
-contracts a whole dim, and the dims after the first are what the field model calls spatial).
-Kernel: ``gemm`` for all three; the roofline and ``predict`` have no separate kind for a
+Receptive field: ``GLOBAL`` for both: every output token reads every input token.
+Kernel: ``gemm`` for both; the roofline and ``predict`` have no separate kind for a
 batched product of activations yet (calibration fits ``gemm`` on convolutions).
 Peer tools (``counted``), measured with torch 2.13, fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 and
 torchinfo 1.8 on the lowered modules in eval mode without grad, as they are run:
-  matmul        fvcore and ptflops numel(a) · (b's last size, 1 for a column) (``matmul_flop_jit``,
-                the ``torch.matmul`` patch: a broadcast of ``a`` is not counted); flop_counter 2 ·
-                numel(out) · K; thop and torchinfo nothing (no module rule, no parameters)
   sdpa          flop_counter 2 × the MACs on the math path, nothing on the CPU flash kernel (taken for
                 a rank-3 sample with equal leading dims and E = Ev: no formula for it); fvcore,
                 ptflops, thop and torchinfo nothing (no handle for
@@ -56,6 +47,9 @@ torchinfo 1.8 on the lowered modules in eval mode without grad, as they are run:
                 projections) and flop_counter 2 · 4·L·E² (the attention runs the CPU flash kernel)
 ``verify`` counts fvcore's missing operators (``aten::scaled_dot_product_attention``,
 ``aten::_native_multi_head_attention``) with the formulas above (``reference``).
+Imports: ``nn.MultiheadAttention`` called as batch-first self-attention without masks,
+``F.scaled_dot_product_attention`` without mask or dropout, and archscope's modules for both. An
+ONNX export of either is a graph of MatMul, Softmax, Transpose… nodes, not imported as one layer.
 """
 
 from __future__ import annotations
@@ -67,6 +61,8 @@ from archscope.diagnostics import ShapeError
 from archscope.ops.attrs import Attr, Bool, Float, Int
 from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import only, zero
+from archscope.ops.import_rules import Found, Unsupported, imports
+from archscope.ops.matmul import broadcast_leading
 from archscope.ops.receptive_field import everything
 from archscope.ops.registry import (
     Attrs,
@@ -89,75 +85,6 @@ from archscope.ops.registry import (
 
 def _shapes(inputs: Sequence[Shape]) -> str:
     return ", ".join(fmt_shape(s) for s in inputs)
-
-
-def broadcast_leading(x: Shape, y: Shape) -> Shape | None:
-    """NumPy broadcasting of two shapes (right-aligned, each size equal or 1); None if they do not."""
-    out = []
-    for i in range(1, max(len(x), len(y)) + 1):
-        p = x[-i] if i <= len(x) else 1
-        q = y[-i] if i <= len(y) else 1
-        if p != q and 1 not in (p, q):
-            return None
-        out.append(max(p, q))
-    return tuple(reversed(out))
-
-
-# ---- matmul
-
-
-def _matmul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
-    x, y = inputs
-    if not x or not y or len(x) == len(y) == 1:
-        raise ShapeError(
-            "E106",
-            "`matmul` needs a matrix on at least one side (two vectors give a rank-0 result)",
-            expected="(…, M, K) and (…, K, N), or one of them (K,)",
-            found=_shapes(inputs),
-        )
-    xm = (1, *x) if len(x) == 1 else x
-    ym = (*y, 1) if len(y) == 1 else y
-    if xm[-1] != ym[-2]:
-        raise ShapeError(
-            "E104",
-            f"`matmul` contracts {xm[-1]} columns with {ym[-2]} rows",
-            expected=f"b with {xm[-1]} rows",
-            found=_shapes(inputs),
-        )
-    lead = broadcast_leading(xm[:-2], ym[:-2])
-    if lead is None:
-        raise ShapeError(
-            "E104", "`matmul` leading dims do not broadcast", expected="equal sizes or 1", found=_shapes(inputs)
-        )
-    return lead + ((xm[-2],) if len(x) > 1 else ()) + ((ym[-1],) if len(y) > 1 else ())
-
-
-def _contracted(inputs: Sequence[Shape]) -> int:
-    return inputs[0][-1]
-
-
-def _matmul_macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    return numel(out) * _contracted(inputs)
-
-
-def _matmul_first_by_columns(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    """fvcore's ``matmul_flop_jit`` and ptflops' matmul hook: numel(a) · (b's last size; 1 for a
-    column), which leaves out a broadcast of ``a`` over ``b``'s leading dims."""
-    x, y = inputs
-    return numel(x) * (y[-1] if len(y) > 1 else 1)
-
-
-def _matmul_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
-    return Cost(macs=_matmul_macs(a, inputs, out))
-
-
-def _matmul_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
-    macs = _matmul_macs(a, inputs, out)
-    return Backward(2 * macs, 0)  # a gradient for each input, each numel(out)·K; no weights
-
-
-def _matmul_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return helper_module("MatMul")
 
 
 # ---- scaled dot-product attention
@@ -316,6 +243,42 @@ MHA_REFERENCE = Reference(
 )
 
 
+def _sdpa_import(found: Found) -> dict[str, Any]:
+    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa)``
+    on three tensors of one rank (torch would align a batch with another's dims), no mask, no
+    dropout; or archscope's module."""
+    if found.obj is not None:
+        causal, scale = found.obj.causal, found.obj.scale
+    else:
+        if len(found.inputs) != 3 or tuple(found.args[:3]) != (0, 1, 2):
+            raise Unsupported("q, k and v are not three different tensors of the network")
+        if len({len(s) for s in found.inputs}) != 1:
+            raise Unsupported("q, k and v of different ranks")
+        if found.arg(3, "attn_mask", None) is not None or found.arg(4, "dropout_p", 0.0):
+            raise Unsupported("a mask or dropout (archscope's attention has neither)")
+        if found.arg(7, "enable_gqa", False):
+            raise Unsupported("grouped-query attention")
+        causal, scale = found.arg(5, "is_causal", False), found.arg(6, "scale", None)
+    return ({"causal": True} if causal else {}) | ({"scale": float(scale)} if scale is not None else {})
+
+
+def _mha_import(found: Found) -> dict[str, Any]:
+    """``nn.MultiheadAttention(E, heads, batch_first=True)`` called as self-attention, ``mha(x, x, x)``
+    without masks (``need_weights`` either way: archscope's layer gives the first output), on tokens
+    (L, E); or archscope's ``SelfAttention``."""
+    m = found.obj
+    if len(found.inputs) != 1 or len(found.inputs[0]) != 2:
+        raise Unsupported("not self-attention on one (tokens, features) tensor")
+    if tuple(found.args[:3]) not in ((0, 0, 0), (0,)):
+        raise Unsupported("query, key and value are not one tensor")
+    masks = (found.arg(3, "key_padding_mask", None), found.arg(5, "attn_mask", None), found.arg(7, "is_causal", False))
+    if any(masks):
+        raise Unsupported("a mask")
+    if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn or m.dropout:
+        raise Unsupported("batch_first=False, kdim/vdim, bias_k/bias_v, add_zero_attn or dropout")
+    return {"heads": m.num_heads} | ({} if m.in_proj_bias is not None else {"bias": False})
+
+
 MHA_COUNTED = Counted(
     fvcore=_mha_flop_counter_slow,
     ptflops=zero,
@@ -327,29 +290,8 @@ MHA_COUNTED = Counted(
 
 register(
     OpDef(
-        name="matmul",
-        summary="matrix product of two tensors, leading dims broadcast (torch.matmul)",
-        attrs=(),
-        shape=_matmul_shape,
-        cost=_matmul_cost,
-        module=_matmul_lower,
-        inputs=(2, 2),
-        weighted=False,
-        overwritable_output=True,
-        saves=Saves(inputs=(0, 1)),
-        backward=_matmul_backward,
-        receptive_field=everything,
-        merge="product",
-        kernel=kernel_is("gemm"),
-        counted=only(
-            fvcore=_matmul_first_by_columns,
-            ptflops=_matmul_first_by_columns,
-            flop_counter=lambda a, i, o: 2 * _matmul_macs(a, i, o),
-        ),
-    ),
-    OpDef(
         name="scaled_dot_product_attention",
-        summary="softmax(q·kᵀ·scale)·v on (…, L, E) queries and (…, S, E) keys (F.scaled_dot_product_attention)",
+        summary="attention softmax(q·kᵀ·scale)·v of queries (…, L, E) and keys (…, S, E)",
         attrs=(
             Attr("causal", Bool(), False, "mask the scores of later keys (PyTorch's `is_causal`)"),
             Attr("scale", Float(0.0, above_min=True), None, "scores' factor; default 1/√E"),
@@ -365,6 +307,7 @@ register(
         reference=SDPA_REFERENCE,
         kernel=kernel_is("gemm"),
         counted=only(flop_counter=_sdpa_flop_counter),
+        imports=imports("torch", "F.scaled_dot_product_attention", "archscope:ScaledDotProductAttention")(_sdpa_import),
     ),
     OpDef(
         name="multihead_attention",
@@ -386,5 +329,6 @@ register(
         receptive_field=everything,
         kernel=kernel_is("gemm"),
         counted=MHA_COUNTED,
+        imports=imports("torch", "nn.MultiheadAttention", "archscope:SelfAttention")(_mha_import),
     ),
 )

@@ -250,4 +250,4 @@ def test_unpooling_behind_its_pooling_agrees_with_pytorch(op: str):
 
 def test_the_op_lists_cover_the_registry():
     assert sorted(SINGLE + MERGES + PAIRED) == sorted(REGISTRY)
-    assert len(SINGLE) >= 25 and MERGES == ["add", "concat", "mul"]
+    assert len(SINGLE) >= 25 and MERGES == ["add", "concat", "matmul", "mul", "scaled_dot_product_attention"]
