@@ -10,6 +10,7 @@ from archscope.ops import (  # noqa: F401  (registers the ops)
     conv,
     grn,
     linear,
+    matmul,
     merge,
     norm,
     norm_stats,

@@ -335,7 +335,9 @@ class MatMul(nn.Module):
 
 
 class ScaledDotProductAttention(nn.Module):
-    """``F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)`` (no mask, no dropout)."""
+    """``F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)`` (no mask, no dropout).
+    Keys and values of different lengths are refused, as the math backend refuses them (torch 2.13's
+    CPU flash kernel does not check)."""
 
     def __init__(self, causal: bool = False, scale: float | None = None):
         super().__init__()
@@ -343,6 +345,8 @@ class ScaledDotProductAttention(nn.Module):
         self.scale = scale
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if k.shape[-2] != v.shape[-2]:
+            raise ValueError(f"{k.shape[-2]} keys but {v.shape[-2]} values")
         return nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal, scale=self.scale)
 
     def extra_repr(self) -> str:

@@ -33,19 +33,8 @@ def smallest(name: str) -> archscope.Analysis:
     return archscope.analyze(name)
 
 
-# where the importer, not the spec, stops the round trip (strict: an import rule for the op makes it pass,
-# and the mark must go)
-KNOWN = {
-    name: pytest.mark.xfail(
-        reason="multihead_attention has no import rule yet: torch.fx traces into nn.MultiheadAttention's "
-        "forward and stops at its control flow (E302)",
-        strict=True,
-    )
-    for name in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14")
-}
-NAMES = [pytest.param(s.name, marks=KNOWN[s.name]) if s.name in KNOWN else s.name for s in archscope.list_specs()]
-
-# a ViT without its attention: every token op, and linear on tokens, imported back by the same path
+# a ViT without its attention: every token op, and linear on tokens, imported back by the same path,
+# with their names and (L, E) shapes
 TOKENS = """name: tokens
 input: [3, 32, 32]
 layers:
@@ -63,7 +52,7 @@ layers:
 """
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [s.name for s in archscope.list_specs()])
 def test_export_then_import_gives_the_same_network(name: str, tmp_path, monkeypatch) -> None:
     original = smallest(name)
     _round_trip(original, name, tmp_path, monkeypatch)
