@@ -246,7 +246,8 @@ TABLE: tuple[Code, ...] = (
         "E103",
         "`groups` does not divide the channels",
         "A grouped convolution splits input and output channels into `groups` equal parts, so both counts "
-        "must be multiples of `groups` (depthwise: `groups` = input channels).",
+        "must be multiples of `groups` (depthwise: `groups` = input channels). `multihead_attention` splits its "
+        "features among its `heads` the same way.",
         _net("{op: conv2d, out: 8, kernel: 3, groups: 2}"),
         "Choose `groups` dividing both channel counts.",
         _net("{op: conv2d, out: 9, kernel: 3, groups: 3}"),
@@ -255,7 +256,9 @@ TABLE: tuple[Code, ...] = (
         "E104",
         "shapes do not match at `add` / `mul`",
         "A residual `add` needs all its inputs of one shape; `mul` needs shapes that broadcast. Usually a "
-        "shortcut lacks the projection that changes its channels or stride.",
+        "shortcut lacks the projection that changes its channels or stride. `matmul` and "
+        "`scaled_dot_product_attention` need matching inner sizes (K columns by K rows; keys and values "
+        "of one length) and leading dims that broadcast.",
         _net("{op: conv2d, name: a, out: 4, kernel: 1}", "{op: add, in: [input, a]}"),
         "Project the shortcut (a 1×1 conv with the same `out` and `stride`) or fix the branch's channels.",
         _net("{op: conv2d, name: a, out: 3, kernel: 1}", "{op: add, in: [input, a]}"),

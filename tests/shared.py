@@ -84,6 +84,7 @@ REQUIRED = {
     "reshape": {"shape": [2, -1]},
     "permute": {"dims": [0, 2, 1]},
     "transpose": {"dim0": 0, "dim1": 1},
+    "multihead_attention": {"heads": 2},
 }
 
 

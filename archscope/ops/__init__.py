@@ -6,9 +6,11 @@ from archscope.names import suggest
 from archscope.ops import (  # noqa: F401  (registers the ops)
     activation,
     adaptive_pool,
+    attention,
     conv,
     grn,
     linear,
+    matmul,
     merge,
     norm,
     norm_stats,
@@ -21,6 +23,7 @@ from archscope.ops import (  # noqa: F401  (registers the ops)
     softmax,
     split,
     std_conv,
+    tokens,
     view,
 )
 from archscope.ops.attrs import Attr

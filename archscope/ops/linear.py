@@ -1,15 +1,19 @@
 """Fully connected layers and flattening.
 
-linear: needs a flat (features,) input; params = in·out (+ out bias); MACs = in·out.
+linear: a flat (features,) input, or a token sequence (L, features) (a Vision Transformer's MLP
+and head act on the last dim, as ``nn.Linear`` does); params = in·out (+ out bias); MACs = L·in·out
+(L = 1 for a flat input). Ranks above 2 are refused: a (C, H, W) map is flattened first, and the
+receptive field (``everything``) is exact only where the last dim is the only spatial one.
 flatten: (C, H, W) → (C·H·W,), any rank; free (a view: its output may not be overwritten).
 Backward: linear saves its input; flatten saves nothing.
 Backward MACs: linear's input gradient (grad_out · W) and weight gradient (grad_outᵀ · x) are
 each in·out, as torch.utils.flop_counter counts its two ``mm`` calls; the bias gradient (a sum)
 and the bias add of the forward ``addmm`` are not MACs, and the counter counts neither.
 flatten is a view: declared zero.
-Peer tools (``counted``): linear in·out MACs in fvcore and thop (bias ignored); + out for the
-bias in ptflops (its linear hook) and torchinfo ((weight + bias numel) × batch); 2·in·out FLOPs
-in flop_counter (``addmm``: the bias add is not counted). flatten: zero in every tool.
+Peer tools (``counted``, measured on (N, L, E) too): linear L·in·out MACs in fvcore and thop (bias
+ignored); + L·out for the bias in ptflops (its linear hook: one per output element); in·out + out
+in torchinfo ((weight + bias numel) × batch: the tokens are not counted); 2·L·in·out FLOPs in
+flop_counter (``addmm``: the bias add is not counted). flatten: zero in every tool.
 """
 
 from __future__ import annotations
@@ -40,61 +44,75 @@ from archscope.ops.registry import (
     register,
 )
 
+FLAT_OR_TOKENS = "(features,) or (L, features)"
+
 
 def _linear_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x = inputs[0]
-    if len(x) != 1:
+    if len(x) > 2:
         raise ShapeError(
-            "E106", "`linear` needs a flat input: add a `flatten` before it", expected="(features,)", found=fmt_shape(x)
+            "E106",
+            "`linear` needs a flat input: add a `flatten` before it",
+            expected=FLAT_OR_TOKENS,
+            found=fmt_shape(x),
         )
-    return (a["out"],)
+    return (*x[:-1], a["out"])
+
+
+def _weights(a: Attrs, inputs: Sequence[Shape]) -> int:
+    out_features: int = a["out"]
+    return inputs[0][-1] * out_features
 
 
 def _linear_cost(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Cost:
-    weights = inputs[0][0] * a["out"]
-    return Cost(params=weights + (a["out"] if a["bias"] else 0), macs=weights, ops=a["out"] if a["bias"] else 0)
+    bias = a["out"] if a["bias"] else 0
+    return Cost(params=_weights(a, inputs) + bias, macs=_linear_macs(a, inputs, out), ops=numel(out) if bias else 0)
 
 
 def _linear_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
-    weights = inputs[0][0] * a["out"]
-    return Backward(weights, weights)
+    macs = _linear_macs(a, inputs, out)
+    return Backward(macs, macs)
 
 
 def _linear_macs(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    out_features: int = a["out"]
-    return inputs[0][0] * out_features
+    """L·in·out: the weights once per token (L = 1 for a flat input)."""
+    return numel(inputs[0][:-1]) * _weights(a, inputs)
 
 
-def _linear_and_bias(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
-    return _linear_macs(a, inputs, out) + (a["out"] if a["bias"] else 0)
+def _ptflops_linear(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    return _linear_macs(a, inputs, out) + (numel(out) if a["bias"] else 0)
+
+
+def _torchinfo_linear(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    return _weights(a, inputs) + (a["out"] if a["bias"] else 0)
 
 
 LINEAR_COUNTED = Counted(
     fvcore=_linear_macs,
-    ptflops=_linear_and_bias,
+    ptflops=_ptflops_linear,
     thop=_linear_macs,
-    torchinfo=_linear_and_bias,
+    torchinfo=_torchinfo_linear,
     flop_counter=lambda a, inputs, out: 2 * _linear_macs(a, inputs, out),
 )
 
 
 def _linear_lower(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Construct:
-    return module("Linear", inputs[0][0], a["out"], bias=a["bias"])
+    return module("Linear", inputs[0][-1], a["out"], bias=a["bias"])
 
 
 def _linear_import(found: Found) -> dict[str, Any]:
-    if len(found.inputs[0]) != 1:
-        raise Unsupported(f"a linear layer on a rank-{len(found.inputs[0])} input (archscope's takes features)")
+    if len(found.inputs[0]) > 2:
+        raise Unsupported(f"a linear layer on a rank-{len(found.inputs[0])} input (archscope's takes {FLAT_OR_TOKENS})")
     return {"out": found.obj.out_features} | ({} if found.obj.bias is not None else {"bias": False})
 
 
 def _functional_linear(found: Found) -> dict[str, Any]:
     """``F.linear(x, self.weight, self.bias)`` (timm's ``Linear`` subclass calls it): ``out`` from
     the weight's (out, in) shape."""
-    if len(found.inputs) != 1 or len(found.inputs[0]) != 1:
-        raise Unsupported("not one feature vector times a learned weight")
+    if len(found.inputs) != 1 or len(found.inputs[0]) > 2:
+        raise Unsupported("not features or tokens times a learned weight")
     weight, bias = found.arg(1, "weight"), found.arg(2, "bias", None)
-    if not isinstance(weight, Weight) or len(weight.shape) != 2 or weight.shape[1] != found.inputs[0][0]:
+    if not isinstance(weight, Weight) or len(weight.shape) != 2 or weight.shape[1] != found.inputs[0][-1]:
         raise Unsupported("a weight that is not a learned (out, in) matrix")
     return {"out": weight.shape[0]} | ({} if bias is not None else {"bias": False})
 
@@ -133,13 +151,13 @@ def _onnx_gemm(found: Found) -> dict[str, Any]:
 
 def _onnx_matmul_add(found: Found) -> dict[str, Any]:
     """``MatMul>Add``: x·W + b with W (K, out) and b (out,) initializers (a Linear on (…, K) as
-    exporters write it for a rank > 2 input: archscope's linear takes (features,) only)."""
+    exporters write it for a rank > 2 input: archscope's linear takes (features,) or (L, features))."""
     (x, w), add = found.args
     bias = [v for v in add if hasattr(v, "shape")]
     if x != 0 or not hasattr(w, "shape") or len(w.shape) != 2 or len(bias) != 1 or bias[0].shape != (w.shape[1],):
         raise Unsupported("not x·W + b with learned W and b")
-    if len(found.inputs[0]) != 1:
-        raise Unsupported(f"a rank-{len(found.inputs[0])} input (archscope's linear takes features)")
+    if len(found.inputs[0]) > 2:
+        raise Unsupported(f"a rank-{len(found.inputs[0])} input (archscope's linear takes {FLAT_OR_TOKENS})")
     return {"out": w.shape[1]}
 
 

@@ -94,6 +94,9 @@ class Saves:
     # run in place, it keeps a copy of its input (made before it is overwritten) rather than the
     # shared tensor: `hardtanh_` (relu6) does; `relu_` and `leaky_relu_` keep their output instead
     copies_in_place: bool = False
+    # float32 values kept beyond the above, per sample, from (attrs, input shapes, output shape), where
+    # their count is no multiple of the output's: attention's log-sum-exp, one per query row and head
+    values: Callable[[Attrs, Sequence[Shape], Shape], int] | None = None
 
 
 def never(attrs: Attrs, training: bool) -> bool:

@@ -1,5 +1,5 @@
 """The small torch modules that op lowerings need beyond ``torch.nn``: the merges, the split,
-ConvNeXt's channel layer norm and layer scale, and stochastic depth.
+ConvNeXt's channel layer norm and layer scale, stochastic depth, and the token ops of ViT.
 
 Imported only by lowerings, inside the function (this file imports torch at module level), and
 it imports nothing else from archscope, so loading it never loads the API or the backend.
@@ -266,3 +266,102 @@ class GlobalResponseNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}, eps={self.eps}"
+
+
+class ClassToken(nn.Module):
+    """Prepends a learned token to (N, L, E): torchvision's ``VisionTransformer`` has
+    ``self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))``, expands it over the batch
+    and concatenates it in front (``torch.cat([batch_class_token, x], dim=1)``)."""
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """Adds a learned (1, L, E) embedding to (N, L, E): torchvision's ``Encoder`` has
+    ``self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim).normal_(std=0.02))``
+    and computes ``input + self.pos_embedding``."""
+
+    def __init__(self, length: int, features: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, length, features).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos_embedding
+
+
+class Select(nn.Module):
+    """``x.select(dim + 1, index)``: the slice at ``index`` along a per-sample dim, one rank less
+    (torchvision's ViT reads the class token as ``x[:, 0]``); a view."""
+
+    def __init__(self, dim: int, index: int):
+        super().__init__()
+        self.dim = dim
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim + 1, self.index)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, index={self.index}"
+
+
+class MatMul(nn.Module):
+    """``torch.matmul`` of two per-sample tensors, the batch kept apart: a rank-1 side is a row
+    (``a``) or a column (``b``) whose dim is dropped from the result, and the leading dims of the
+    samples broadcast right-aligned after the batch (a (N, H, L, E) by a (N, E, F) gives (N, H, L, F),
+    where plain ``torch.matmul`` would align N with H)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        row, column = a.dim() == 2, b.dim() == 2
+        if row:
+            a = a.unsqueeze(1)
+        if column:
+            b = b.unsqueeze(-1)
+        while a.dim() < b.dim():
+            a = a.unsqueeze(1)
+        while b.dim() < a.dim():
+            b = b.unsqueeze(1)
+        out = torch.matmul(a, b)
+        if column:
+            out = out.squeeze(-1)
+        if row:
+            out = out.squeeze(-2)
+        return out
+
+
+class ScaledDotProductAttention(nn.Module):
+    """``F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)`` (no mask, no dropout).
+    Keys and values of different lengths are refused, as the math backend refuses them (torch 2.13's
+    CPU flash kernel does not check)."""
+
+    def __init__(self, causal: bool = False, scale: float | None = None):
+        super().__init__()
+        self.causal = causal
+        self.scale = scale
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if k.shape[-2] != v.shape[-2]:
+            raise ValueError(f"{k.shape[-2]} keys but {v.shape[-2]} values")
+        return nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal, scale=self.scale)
+
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}, scale={self.scale}"
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention(E, heads, bias=bias, batch_first=True)`` called as self-attention,
+    ``mha(x, x, x, need_weights=False)[0]``: a subclass, so its parameters keep their names
+    (``in_proj_weight``, ``in_proj_bias``, ``out_proj.weight``, ``out_proj.bias``) and torchvision's
+    ViT weights (``self_attention`` of its ``EncoderBlock``) load by name."""
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True):
+        super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out: torch.Tensor = super().forward(x, x, x, need_weights=False)[0]
+        return out

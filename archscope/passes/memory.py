@@ -253,6 +253,8 @@ class Replay:
             keep.append(main)
         own = sum(self.nbytes(_shape(node), b) for b in saves.like_output)
         own += saves.per_channel * (node.shape[0] if node.shape else 1) * 4
+        if saves.values is not None:
+            own += self.nbytes((saves.values(node.attrs, node.known_input_shapes(), _shape(node)),), 4)
         if own:
             keep.append(Storage(own, "activations"))
             allocated += own

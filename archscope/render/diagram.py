@@ -5,7 +5,7 @@ what Graphviz's ``dot`` lays out for SVG and PNG (needs the ``graphviz`` package
 extra and the ``dot`` program), run with a time limit (:func:`render_dot`) and only on a diagram
 within :data:`archscope.results.diagram.MAX_NODES`. Each box reads: name, op (or block ``×N``), output
 shape, params and MACs (zeros left out); inputs and outputs are rounded; a repeated block has a
-double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`).
+double border; a skip arrow into a merge is dashed and labelled (`residual`, `concat`, `scale`, `product`, `attention`).
 
 Text from the spec (the title, names) is one line in both (:func:`~archscope.render.safe.oneline`):
 a newline or an escape sequence in a title is drawn as ``\\n`` or ``\\x1b`` and never reaches the

@@ -8,7 +8,8 @@ parameter for a weight used in a ``forward``), and then, in eval mode on one ran
   another order differ in the last bits; a wrong graph differs by the size of the values);
 - every layer's parameters and buffers equal, in count, those of the source module it came from
   (batch norm's running statistics and its `num_batches_tracked`);
-- the spec's MACs equal ``torch.utils.flop_counter.FlopCounterMode`` / 2 on the source.
+- the spec's MACs equal ``torch.utils.flop_counter.FlopCounterMode`` / 2 on the source (attention on
+  PyTorch's composite paths, which it counts).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def check_import(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from archscope.lang.importers.torch_trace import composite_attention
     from archscope.torch_backend.lowering import build
 
     built = build(analysis, inplace=False)
@@ -97,7 +99,7 @@ def check_import(
         with torch.no_grad():
             want = module(*example)
             got = built(*example)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), composite_attention(torch), FlopCounterMode(display=False) as counter:
             module(*[x[:1] for x in example])
     finally:
         module.train(was_training)

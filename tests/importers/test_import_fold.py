@@ -190,6 +190,7 @@ BUNDLED = {
     "convnext_tiny": ("ConvNeXtT", 156, 23),
     "squeezenet1_0": ("SqueezeNet10", 66, 25),
     "yolov8n": ("YOLOv8n", 221, 111),
+    "vit_b_16": ("ViTB16", 141, 21),  # the 12 encoder blocks fold into one block ×12
 }
 
 

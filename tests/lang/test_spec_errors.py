@@ -377,7 +377,7 @@ CASES: dict[str, list[Case]] = {
             net("{op: linear, out: 10}"),
             "{op",
             message="add a `flatten` before it",
-            expected="(features,)",
+            expected="(features,) or (L, features)",
             found="(3, 8, 8)",
         ),
         Case(

@@ -99,7 +99,11 @@ def test_declared_wiring_is_consistent(name: str):
 def test_every_op_declares_its_backward_macs(name: str):
     op = REGISTRY[name]
     assert op.backward is not None, f"`{name}` does not declare `backward` (its backward MACs; zero: no_backward_macs)"
-    if not op.weighted:  # MACs are conv/linear work: every other op declares zero on purpose
+    if not op.weighted and op.kernel is not None and op.kernel({}) == "gemm":
+        # a product of two activations (matmul, attention): its input gradients are matrix products
+        assert op.backward is not no_backward_macs, f"`{name}` multiplies matrices: its gradients cost MACs"
+        assert op.backward({}, [(4, 4)] * op.inputs[0], (4, 4)).weight_macs == 0, f"`{name}` has no weights"
+    elif not op.weighted:  # MACs are conv/linear work: every other op declares zero on purpose
         assert op.backward is no_backward_macs, f"`{name}` has no weights but declares backward MACs"
     else:
         assert op.backward is not no_backward_macs, f"`{name}` has weights: its gradients cost MACs"
@@ -124,6 +128,8 @@ def test_every_merge_says_how_it_merges(name: str):
     low, high = op.inputs
     several = high is None or high > 1
     if several and not op.takes:
-        assert op.merge in ("residual", "concat", "scale"), f"`{name}` takes several inputs: declare `merge`"
+        assert op.merge in ("residual", "concat", "scale", "product", "attention"), (
+            f"`{name}` takes several inputs: declare `merge`"
+        )
     else:
         assert op.merge == "", f"`{name}` does not merge inputs but declares `merge`"

@@ -563,6 +563,100 @@ def _norm_stats() -> dict[str, list[Case]]:
     }
 
 
+def _attention() -> dict[str, list[Case]]:
+    """matmul: numel(out)·K MACs; attention: L·S·(E + Ev) MACs and 2·L·S ops (scale, softmax) per
+    leading index; multi-head self-attention on (L, E): 4E² + 4E params, 4·L·E² + 2·L²·E MACs."""
+    kt = "{op: transpose, name: kt, dim0: 1, dim1: 2}"  # (2, 5, 8) → (2, 8, 5)
+    kv = ("{op: concat, name: k, dim: 1, in: [input, input]}", "{op: concat, name: v, dim: 2, in: [k, k]}")
+    return {
+        "matmul": [
+            Case("scores", "[2, 5, 8]", (kt, "{op: matmul, name: t, in: [input, kt]}"), (2, 5, 5), macs=n(2, 5, 5) * 8),
+            Case(  # (3, 4, 6) by (6, 12): b's leading dims broadcast (none against 3)
+                "broadcast",
+                "[3, 4, 6]",
+                ("{op: reshape, name: w, shape: [6, -1]}", "{op: matmul, name: t, in: [input, w]}"),
+                (3, 4, 12),
+                macs=n(3, 4, 12) * 6,
+            ),
+            Case(  # a (6,) row by a (6, 1) matrix: the row's dim is dropped
+                "row",
+                "[6]",
+                ("{op: reshape, name: m, shape: [6, 1]}", "{op: matmul, name: t, in: [input, m]}"),
+                (1,),
+                macs=6,
+            ),
+            Case(  # a (2, 6) matrix by a (6,) column
+                "column",
+                "[6]",
+                (
+                    "{op: reshape, name: w, shape: [1, 6]}",
+                    "{op: concat, name: mm, in: [w, w]}",
+                    "{op: matmul, name: t, in: [mm, input]}",
+                ),
+                (2,),
+                macs=2 * 6,
+            ),
+            Case(  # leading (2, 1) against (2,): (2, 2)
+                "leading-broadcast",
+                "[2, 3, 4]",
+                (
+                    "{op: reshape, name: a, shape: [2, 1, 3, 4]}",
+                    "{op: transpose, name: b, in: input, dim0: 1, dim1: 2}",
+                    "{op: matmul, name: t, in: [a, b]}",
+                ),
+                (2, 2, 3, 3),
+                macs=n(2, 2, 3, 3) * 4,
+            ),
+        ],
+        "scaled_dot_product_attention": [
+            Case(
+                "self",
+                "[2, 5, 8]",
+                ("{op: scaled_dot_product_attention, name: t, in: [input, input, input]}",),
+                (2, 5, 8),
+                macs=2 * 5 * 5 * (8 + 8),
+                ops=2 * 2 * 5 * 5,
+            ),
+            Case(  # S = 10 keys, Ev = 16
+                "cross",
+                "[2, 5, 8]",
+                (*kv, "{op: scaled_dot_product_attention, name: t, in: [input, k, v]}"),
+                (2, 5, 16),
+                macs=2 * 5 * 10 * (8 + 16),
+                ops=2 * 2 * 5 * 10,
+            ),
+            Case(  # the mask and the factor change no count
+                "causal-scaled",
+                "[5, 8]",
+                ("{op: scaled_dot_product_attention, name: t, in: [input, input, input], causal: true, scale: 0.5}",),
+                (5, 8),
+                macs=5 * 5 * 16,
+                ops=2 * 5 * 5,
+            ),
+        ],
+        "multihead_attention": [
+            one(
+                "vit-like",
+                "[5, 8]",
+                "op: multihead_attention, heads: 2",
+                (5, 8),
+                params=4 * 8 * 8 + 4 * 8,
+                macs=4 * 5 * 8 * 8 + 2 * 5 * 5 * 8,
+                ops=2 * 2 * 5 * 5 + 4 * 5 * 8,
+            ),
+            one(
+                "no-bias",
+                "[3, 12]",
+                "op: multihead_attention, heads: 4, bias: false",
+                (3, 12),
+                params=4 * 12 * 12,
+                macs=4 * 3 * 12 * 12 + 2 * 3 * 3 * 12,
+                ops=2 * 4 * 3 * 3,
+            ),
+        ],
+    }
+
+
 CASES: dict[str, list[Case]] = {
     "conv2d": _conv2d(),
     "conv1d": _conv1d(),
@@ -642,6 +736,16 @@ CASES: dict[str, list[Case]] = {
     "linear": [
         one("bias", "[4096]", "op: linear, out: 1000", (1000,), params=4096 * 1000 + 1000, macs=4096 * 1000, ops=1000),
         one("no-bias", "[512]", "op: linear, out: 10, bias: false", (10,), params=5120, macs=5120),
+        # a ViT's MLP: the weights once per token (197 tokens of 768); a bias add per output element
+        one(
+            "tokens",
+            "[197, 768]",
+            "op: linear, out: 3072",
+            (197, 3072),
+            params=768 * 3072 + 3072,
+            macs=197 * 768 * 3072,
+            ops=197 * 3072,
+        ),
     ],
     "flatten": [one("map", "[512, 7, 7]", "op: flatten", (512 * 7 * 7,)), one("flat", "[10]", "op: flatten", (10,))],
     "zeropad2d": [
@@ -691,10 +795,20 @@ CASES: dict[str, list[Case]] = {
             ops=5 * (2 * 9 * 6),
         ),
     ],
+    # ---- the token ops of Vision Transformers: (L, E) sequences
+    "class_token": [one("vit-b-16", "[196, 768]", "op: class_token", (197, 768), params=768)],
+    "position_embedding": [
+        one("vit-b-16", "[197, 768]", "op: position_embedding", (197, 768), params=197 * 768, ops=197 * 768)
+    ],
+    "select": [
+        one("class-token", "[197, 768]", "op: select", (768,)),
+        one("last-feature", "[4, 5, 6]", "op: select, dim: 2, index: 5", (4, 5)),
+    ],
     "grn": [
         one("2d", "[16, 7, 7]", "op: grn", (16, 7, 7), params=32, ops=6 * n(16, 7, 7)),
         one("1d", "[8, 10]", "op: grn, eps: 0.001", (8, 10), params=16, ops=6 * 80),
     ],
+    **_attention(),
 }
 
 ALL = [pytest.param(op, case, id=f"{op}-{case.id}") for op, cases in CASES.items() for case in cases]
@@ -742,7 +856,18 @@ REFUSED = [
     ("[3, 4, 4]", "op: permute, dims: [1, 0]", "E106"),
     ("[3, 4]", "op: transpose, dim0: 0, dim1: 2", "E106"),
     ("[6]", "op: grn", "E106"),
+    ("[3, 4, 4]", "op: linear, out: 2", "E106"),  # (features,) or (L, features) only
+    ("[3, 4, 4]", "op: class_token", "E106"),
+    ("[12]", "op: position_embedding", "E106"),
+    ("[12]", "op: select", "E106"),  # a rank-0 sample is no shape
+    ("[3, 4]", "op: select, dim: 2", "E106"),
+    ("[3, 4]", "op: select, dim: 1, index: 4", "E107"),
     ("[3, 4, 4]", "op: std_conv2d, out: 4, kernel: 3, groups: 2", "E103"),
+    ("[5, 8]", "op: multihead_attention, heads: 3", "E103"),  # 3 does not divide 8 features
+    ("[2, 5, 8]", "op: multihead_attention, heads: 2", "E106"),  # tokens (L, E) only
+    ("[3, 4]", "op: matmul, in: [input, input]", "E104"),  # 4 columns by 3 rows
+    ("[4]", "op: matmul, in: [input, input]", "E106"),  # a dot product: rank 0
+    ("[4]", "op: scaled_dot_product_attention, in: [input, input, input]", "E106"),
     ("[3, 4, 4, 4]", "op: batchnorm3d, affine: false", "OK"),
     ("[3, 4, 4]", "op: batchnorm3d", "E106"),
     ("[3, 4, 4]", "op: adaptive_maxpool1d, output_size: 2", "E106"),

@@ -60,6 +60,22 @@ def grn(x, gamma, beta, eps):  # ConvNeXt V2, Algorithm 1, channels first: gx ov
 
 
 # op → [(input shape, layer lines, reference(x, layers) -> tensor)]; the op's layer is named `t`
+def attention(q, k, v, scale=None, causal=False):  # Vaswani et al. 2017, eq. 1; PyTorch's `is_causal`: tril
+    scores = q @ k.transpose(-2, -1) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    if causal:
+        keep = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        scores = scores.masked_fill(~keep, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+def self_attention(x, m, heads):  # nn.MultiheadAttention's packed in-projection, heads, out-projection
+    n, length, e = x.shape
+    qkv = F.linear(x, m.in_proj_weight, m.in_proj_bias)
+    q, k, v = (t.reshape(n, length, heads, e // heads).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+    out = attention(q, k, v).transpose(1, 2).reshape(n, length, e)
+    return F.linear(out, m.out_proj.weight, m.out_proj.bias)
+
+
 CASES = {
     "relu": [("[4, 5, 5]", ["{op: relu, name: t}"], lambda x, p: x.clamp(min=0))],
     "relu6": [("[4, 5, 5]", ["{op: relu6, name: t}"], lambda x, p: x.clamp(0, 6))],
@@ -132,6 +148,7 @@ CASES = {
     "linear": [
         ("[12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),
         ("[12]", ["{op: linear, name: t, out: 5, bias: false}"], lambda x, p: x @ w(p, "t").T),
+        ("[3, 12]", ["{op: linear, name: t, out: 5}"], lambda x, p: x @ w(p, "t").T + b(p, "t")),  # per token
     ],
     "flatten": [("[4, 5, 3]", ["{op: flatten, name: t}"], lambda x, p: x.reshape(x.shape[0], -1))],
     "add": [
@@ -398,6 +415,73 @@ CASES = {
     "grn": [
         ("[6, 5, 4]", ["{op: grn, name: t}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 1e-6)),
         ("[6, 9]", ["{op: grn, name: t, eps: 0.01}"], lambda x, p: grn(x, w(p, "t"), b(p, "t"), 0.01)),
+    ],
+    # ---- the token ops of Vision Transformers (torchvision's VisionTransformer, written out)
+    "class_token": [
+        (
+            "[4, 6]",
+            ["{op: class_token, name: t}"],
+            lambda x, p: torch.cat([p["t"].class_token.expand(x.shape[0], 1, 6), x], dim=1),
+        )
+    ],
+    "position_embedding": [("[4, 6]", ["{op: position_embedding, name: t}"], lambda x, p: x + p["t"].pos_embedding)],
+    "select": [
+        ("[4, 6]", ["{op: select, name: t}"], lambda x, p: x[:, 0]),
+        ("[3, 4, 6]", ["{op: select, name: t, dim: 1, index: 3}"], lambda x, p: x[:, :, 3]),
+    ],
+    "matmul": [
+        (
+            "[2, 5, 8]",
+            ["{op: transpose, name: kt, dim0: 1, dim1: 2}", "{op: matmul, name: t, in: [input, kt]}"],
+            lambda x, p: x @ x.transpose(2, 3),
+        ),
+        (  # per sample (2, 1, 3, 4) by (2, 4, 3): the samples' leading dims broadcast after the batch
+            "[2, 3, 4]",
+            [
+                "{op: reshape, name: a, shape: [2, 1, 3, 4]}",
+                "{op: transpose, name: b, in: input, dim0: 1, dim1: 2}",
+                "{op: matmul, name: t, in: [a, b]}",
+            ],
+            lambda x, p: torch.einsum("nipk,njkq->nijpq", x, x.transpose(2, 3)),
+        ),
+        (  # a row (6,) by (6, 1)
+            "[6]",
+            ["{op: reshape, name: m, shape: [6, 1]}", "{op: matmul, name: t, in: [input, m]}"],
+            lambda x, p: (x * x).sum(1, keepdim=True),
+        ),
+        (  # (2, 6) by a column (6,)
+            "[6]",
+            [
+                "{op: reshape, name: w, shape: [1, 6]}",
+                "{op: concat, name: mm, in: [w, w]}",
+                "{op: matmul, name: t, in: [mm, input]}",
+            ],
+            lambda x, p: (x * x).sum(1, keepdim=True).expand(-1, 2),
+        ),
+    ],
+    "scaled_dot_product_attention": [
+        (
+            "[2, 5, 8]",
+            ["{op: scaled_dot_product_attention, name: t, in: [input, input, input]}"],
+            lambda x, p: attention(x, x, x),
+        ),
+        (  # 10 keys of 8, values of 16, causal (top-left aligned) and a factor
+            "[2, 5, 8]",
+            [
+                "{op: concat, name: k, dim: 1, in: [input, input]}",
+                "{op: concat, name: v, dim: 2, in: [k, k]}",
+                "{op: scaled_dot_product_attention, name: t, in: [input, k, v], causal: true, scale: 0.3}",
+            ],
+            lambda x, p: attention(x, torch.cat([x, x], 2), torch.cat([x, x], 2).repeat(1, 1, 1, 2), 0.3, True),
+        ),
+    ],
+    "multihead_attention": [
+        ("[5, 8]", ["{op: multihead_attention, name: t, heads: 2}"], lambda x, p: self_attention(x, p["t"], 2)),
+        (  # no biases, an odd head count: PyTorch's slow path
+            "[3, 12]",
+            ["{op: multihead_attention, name: t, heads: 3, bias: false}"],
+            lambda x, p: self_attention(x, p["t"], 3),
+        ),
     ],
     "split": [  # the main output is the first chunk (the others: tests/lang/test_multi_io.py)
         ("[5, 4, 4]", ["{op: split, name: t, sections: [2, 3]}"], lambda x, p: x[:, :2]),

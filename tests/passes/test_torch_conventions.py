@@ -48,6 +48,7 @@ SUBSET = [
     "squeezenet1_0",
     "tcn1d",
     "unet",
+    "vit_b_32",
     "yolov8n",
     "zfnet",
 ]

@@ -38,6 +38,7 @@ NETWORKS = {
     "deconvnet": 64,  # conv_transpose2d, max_unpool2d with the pool's switches
     "yolov8n": 64,  # silu, split, upsample, softmax, several outputs, a frozen layer (DFL)
     "unet": 64,  # upsample, skip concatenation
+    "vit_b_16": 32,  # class_token, position_embedding, multihead_attention, linear on tokens, select
 }
 MODES = ("infer", "sgd", "adam")
 
@@ -133,13 +134,7 @@ OP_NETWORKS = {
     ),
     "softplus": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "softplus", "{op: conv2d, out: 2, kernel: 1}"),
     # views (a conv after a permute or transpose reads a strided input), scales, NFNet's and ConvNeXt V2's ops
-    "reshape": ("[2, 8, 8]", "{op: conv2d, out: 4, kernel: 3}", "{op: reshape, shape: [-1]}", "{op: linear, out: 3}"),
-    "permute": (
-        "[2, 8, 8]",
-        "{op: conv2d, out: 4, kernel: 3}",
-        "{op: permute, dims: [0, 2, 1]}",
-        "{op: conv2d, out: 2, kernel: 1}",
-    ),
+    # reshape and permute: vit_b_16 above (its patch embedding)
     "transpose": (
         "[2, 8, 8]",
         "{op: conv2d, out: 4, kernel: 3}",
@@ -161,6 +156,24 @@ OP_NETWORKS = {
         "{op: zeropad2d, padding: 1}",
         "{op: conv2d, out: 2, kernel: 3}",
     ),
+    # attention: a product of two activations, and the fused kernels (their log-sum-exp)
+    "matmul": (
+        "[2, 6, 8]",
+        "{op: conv2d, name: c, out: 4, kernel: 1}",
+        "{op: transpose, name: ct, in: c, dim0: 1, dim1: 2}",
+        "{op: matmul, in: [c, ct]}",
+        "{op: conv2d, out: 2, kernel: 1}",
+    ),
+    "scaled_dot_product_attention": (
+        "[2, 16, 8]",
+        "{op: conv2d, name: q, out: 4, kernel: 1}",
+        "{op: conv2d, name: k, in: input, out: 4, kernel: 1}",
+        "{op: conv2d, name: v, in: input, out: 4, kernel: 1}",
+        "{op: scaled_dot_product_attention, in: [q, k, v], causal: true}",
+        "relu",  # not in place: attention keeps its output
+        "{op: conv2d, out: 2, kernel: 1}",
+    ),
+    # multihead_attention: vit_b_16 above (the fast path at inference: even heads, biases)
 }
 
 
@@ -177,6 +190,17 @@ def test_the_op_networks_cover_every_op_no_bundled_spec_uses():
 
     used = {node.op for spec in archscope.list_specs() for node in archscope.analyze(spec.name).graph.nodes}
     assert sorted(set(REGISTRY) - used) == sorted(OP_NETWORKS)
+
+
+def test_multihead_attention_off_the_fast_path():
+    """An odd head count: PyTorch's composite path, whose temporaries live while the layer runs."""
+    text = "input: [24, 12]\nlayers:\n  - {op: linear, out: 12}\n  - {op: multihead_attention, heads: 3}\n"
+    text += "  - {op: linear, out: 4}\n"
+    analysis = archscope.analyze("mha.yaml", text=text)
+    for batch in (1, 8):
+        for mode in MODES:
+            static, measured = _check(analysis, batch, mode)
+            assert abs(static / measured - 1) <= TOLERANCE, (batch, mode, static, measured)
 
 
 @pytest.mark.parametrize("op", list(OP_NETWORKS))

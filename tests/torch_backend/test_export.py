@@ -51,6 +51,7 @@ SUBSET = [
     "mobilenet_v2",
     "googlenet_paper",
     "convnext_tiny",
+    "vit_b_16",  # tokens: class token, position embedding, attention, select
 ]
 # small networks for the ONNX exporters: the TorchScript one (lenet5; yolov8n's four outputs;
 # ConvNeXt's channel layer norm, whose first form it exported as an invalid Transpose), and the

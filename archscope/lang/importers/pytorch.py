@@ -233,7 +233,14 @@ def _batched(v: tuple[int, ...]) -> bool:
 
 
 def _is_shapes(v: Any) -> bool:
-    return isinstance(v, tuple) and len(v) >= 1 and all(isinstance(s, tuple) and _is_shape(s) for s in v)
+    """Several tensors (a layer's main output first): ``nn.MultiheadAttention`` returns ``(out, None)``
+    when its weights are not asked for."""
+    return (
+        isinstance(v, tuple)
+        and len(v) >= 1
+        and _is_shape(v[0])
+        and all(s is None or (isinstance(s, tuple) and _is_shape(s)) for s in v[1:])
+    )
 
 
 def _strip(shape: Any) -> Shape:

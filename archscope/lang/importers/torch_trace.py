@@ -5,9 +5,10 @@ random input (batch :data:`BATCH`), and every node's value is recorded (shapes f
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archscope.diagnostics import Diagnostic, Span
@@ -128,13 +129,15 @@ class TensorShape(tuple[int, ...]):
 
 
 def _shape_of(value: Any) -> Any:
-    """A recorded value: a tensor → its :class:`TensorShape`; a tuple/list of tensors → a tuple of them."""
+    """A recorded value: a tensor → its :class:`TensorShape`; a tuple/list of tensors → a tuple of them
+    (a tensor then None, as ``nn.MultiheadAttention`` returns without its weights: kept as None)."""
     import torch
 
     if isinstance(value, torch.Tensor):
         return TensorShape(value.shape)
-    if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
-        return tuple(TensorShape(v.shape) for v in value)
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], torch.Tensor):
+        if all(v is None or isinstance(v, torch.Tensor) for v in value):
+            return tuple(None if v is None else TensorShape(v.shape) for v in value)
     if isinstance(value, torch.Size):
         return tuple(value)
     return value
@@ -199,7 +202,7 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), composite_attention(torch), FlopCounterMode(display=False) as counter:
             Recorder(gm).run(*example)
     except Exception as e:  # noqa: BLE001 - the user's forward may raise anything: a diagnostic
         raise Failed(
@@ -216,6 +219,21 @@ def trace(module: Any, shapes: Mapping[str, Shape]) -> tuple[Any, dict[Any, Any]
     finally:
         module.train(was_training)
     return gm, values, counter.get_total_flops() // (2 * BATCH)
+
+
+@contextlib.contextmanager
+def composite_attention(torch: Any) -> Iterator[None]:
+    """Attention on PyTorch's composite paths, which FlopCounterMode counts (``bmm``, ``addmm``): its
+    fused kernels (``_native_multi_head_attention``, the CPU flash kernel) have no formula in it."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
 
 
 def _first_line(e: BaseException) -> str:
