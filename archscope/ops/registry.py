@@ -35,7 +35,8 @@ Attrs = Mapping[str, Any]
 class Cost:
     """Cost of one layer for one input (batch 1).
 
-    ``macs``: multiply-accumulates of conv and linear weights only (1 fused multiply-add = 1).
+    ``macs``: multiply-accumulates of conv and linear weights and of matrix products of activations
+    (attention's Q·Kᵀ and A·V) only (1 fused multiply-add = 1).
     ``ops``: every other elementary operation (normalisation, activation, pooling, merges,
     bias adds), kept apart so that it is never mixed into MACs silently.
     """

@@ -16,8 +16,9 @@ from archscope.passes.training import Training
 __all__ = ["BYTES_PER_ELEMENT", "CONVENTION", "LayerRow", "Report", "Totals", "build_report", "with_convention"]
 
 CONVENTION = (
-    "MACs = multiply-accumulates of conv and linear weights (1 fused multiply-add = 1 MAC; "
-    "bias adds excluded), as torchvision and fvcore count them; FLOPs = 2 × MACs. "
+    "MACs = multiply-accumulates of conv and linear weights and of matrix products of activations "
+    "(attention's Q·Kᵀ and A·V), 1 fused multiply-add = 1 MAC, bias adds excluded, as torchvision "
+    "counts them (and fvcore, for CNNs); FLOPs = 2 × MACs. "
     "`ops` counts all other elementary work (BN, activations, pooling, adds, bias) separately. "
     "Batch 1; bytes assume float32."
 )
