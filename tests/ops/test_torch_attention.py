@@ -222,3 +222,36 @@ def test_onnx_matmul_of_two_tensors_imports(tmp_path) -> None:
     analysis = result.stats["analysis"]
     assert [n.op for n in analysis.graph.nodes] == ["relu", "matmul"]
     assert analysis.report.totals.macs == 2 * 6 * 6 * 6
+
+
+TRAINING = {  # a training step on the meta device, where attention runs PyTorch's math path (bmm)
+    "block": BLOCK,
+    "odd-heads": "input: [5, 12]\nlayers:\n  - {op: linear, out: 12}\n  - {op: multihead_attention, heads: 3}\n",
+    "frozen-attention": BLOCK,
+    "products": (
+        "input: [2, 16, 8]\nlayers:\n  - {op: conv2d, name: q, out: 4, kernel: 1}\n"
+        "  - {op: conv2d, name: k, in: input, out: 4, kernel: 1}\n"
+        "  - {op: conv2d, name: v, in: input, out: 4, kernel: 1}\n"
+        "  - {op: scaled_dot_product_attention, name: a, in: [q, k, v]}\n"
+        "  - {op: transpose, name: kt, in: k, dim0: 1, dim1: 2}\n  - {op: matmul, name: s, in: [q, kt]}\n"
+        "  - {op: matmul, name: t, in: [s, a]}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAINING))
+def test_a_training_step_costs_the_declared_backward_macs(case: str) -> None:
+    """Forward + backward MACs (each op's declared ``backward``, passes/training.py) = FlopCounterMode / 2
+    over a real forward and backward, with and without freezing the attention layer."""
+    freeze = ["self_attention"] if case == "frozen-attention" else []
+    analysis = archscope.analyze(f"{case}.yaml", text=TRAINING[case], freeze=freeze)
+    assert analysis.ok, analysis.errors
+    module = archscope.build(analysis, device="meta")
+    x = torch.randn(2, *analysis.graph.input.shape, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        module(x).sum().backward()
+    training = analysis.passes["training"]
+    assert counter.get_total_flops() // 2 // 2 == training.forward_macs + training.backward_macs
+    if freeze:  # the frozen layer still passes its input's gradient back, through the attention
+        frozen = training.layers["self_attention"]
+        assert (frozen.backward_weight_macs, frozen.backward_input_macs) == (0, 4 * L * E * E + 4 * L * L * E)
