@@ -14,15 +14,19 @@ in-projection ``in_proj_weight`` (3E, E) and ``in_proj_bias`` (3E,), and ``out_p
 (E,). MACs = 3·L·E² (in-projection) + L·L·E (scores) + L·L·E (weighted sum) + L·E²
 (out-projection); ``ops`` = 2·heads·L·L (scale and softmax per score, as above) + 4·L·E with bias.
 
-Memory (measured with MemTracker, tests/passes/test_torch_memory.py). The model assumes
-PyTorch's fused kernels: on CPU ``_scaled_dot_product_flash_attention_for_cpu``, on CUDA the
-flash or memory-efficient kernel, each of which keeps its output and one log-sum-exp per query
+Memory (measured with MemTracker, tests/passes/test_torch_memory.py). The model assumes PyTorch's
+fused kernels: on CPU ``_scaled_dot_product_flash_attention_for_cpu``, on CUDA (not measured here)
+the flash or memory-efficient kernel, each of which keeps its output and one log-sum-exp per query
 row and head, never the (L, S) attention matrix; the math path (other dtypes, a mask, torch's
-fallbacks) keeps that matrix too, which is not modelled. scaled_dot_product_attention keeps q, k, v, its output (so it may not be overwritten in place)
-and the log-sum-exp. multihead_attention keeps its input, q/k/v (3·L·E), the attention output and
-its contiguous copy for ``out_proj`` (2·L·E) and the log-sum-exp (heads·L); its backward holds
-about 2·L·E of temporaries (within 6% of MemTracker's peak on small networks); at inference off
-the fast path (see below) 5·L·E of temporaries live while it runs.
+fallbacks) keeps that matrix too. scaled_dot_product_attention keeps q, k, v, its output (so it may
+not be overwritten in place) and the log-sum-exp; on the math path, which PyTorch takes on CPU where
+the flash kernel does not apply (E ≠ Ev, broadcast leading dims, another rank: see
+``_flash_on_cpu``), two (L, S) matrices' worth per leading index instead, and at inference two more
+live while it runs (within 5% of MemTracker's peak where those matrices dominate, 64 tokens; 30%
+over on 16 tokens, where other small tensors do). multihead_attention keeps its input, q/k/v
+(3·L·E), the attention output and its contiguous copy for ``out_proj`` (2·L·E) and the log-sum-exp
+(heads·L); its backward holds about 2·L·E of temporaries (within 6% of MemTracker's peak on small
+networks); at inference off the fast path (see below) 5·L·E of temporaries live while it runs.
 Backward MACs: scaled_dot_product_attention 2 × the forward's (a gradient for each operand of
 each product; no weights). multihead_attention: input part 4·L·E² (the projections' input gradients)
 + 4·L·L·E (the attention's), weight part 4·L·E² (the projections' weight gradients); exact for a
@@ -128,6 +132,19 @@ def _query_rows(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
         heads: int = a["heads"]
         return heads * inputs[0][0]
     return numel(out[:-1])
+
+
+def _sdpa_kept(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    """The CPU flash kernel's log-sum-exp; on the math path, two (L, S) matrices' worth per leading
+    index instead (measured with MemTracker)."""
+    if _flash_on_cpu(inputs):
+        return numel(out[:-1])
+    return 2 * numel(out[:-1]) * inputs[1][-2]
+
+
+def _sdpa_scores(a: Attrs, inputs: Sequence[Shape], out: Shape) -> int:
+    """At inference the math path holds the (L, S) scores and their softmax while it runs."""
+    return 0 if _flash_on_cpu(inputs) else 2 * numel(out[:-1]) * inputs[1][-2]
 
 
 def _sdpa_backward(a: Attrs, inputs: Sequence[Shape], out: Shape) -> Backward:
@@ -300,7 +317,8 @@ register(
         cost=_sdpa_cost,
         module=_sdpa_lower,
         inputs=(3, 3),
-        saves=Saves(inputs=(0, 1, 2), output=True, values=_query_rows),
+        saves=Saves(inputs=(0, 1, 2), output=True, values=_sdpa_kept),
+        memory=MemoryFacts(transient_values=_sdpa_scores),
         backward=_sdpa_backward,
         receptive_field=everything,
         merge="attention",

@@ -126,6 +126,9 @@ class MemoryFacts:
     view: Callable[[Attrs, bool], bool] = never
     grad_view: bool = False
     transient: Callable[[Attrs], int] = lambda attrs: 0
+    # float32 values alive only while it runs (as ``transient``), from (attrs, input shapes, output
+    # shape), where their count is no multiple of the output's: attention's (L, S) score matrices
+    transient_values: Callable[[Attrs, Sequence[Shape], Shape], int] | None = None
     # tensors the size of its output, in the dtype, alive only while its backward runs (beyond
     # the gradients it returns): instance norm's backward copies the reshaped gradient
     backward_temporaries: int = 0

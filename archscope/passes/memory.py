@@ -199,6 +199,9 @@ class Replay:
             self.ledger.hold(s)
         self.kept[node] = keep
         transient = 0 if node in self.requires_grad else self.nbytes(_shape(node), op.memory.transient(node.attrs))
+        if node not in self.requires_grad and op.memory.transient_values is not None:
+            values = op.memory.transient_values(node.attrs, node.known_input_shapes(), _shape(node))
+            transient += self.nbytes((values,), 4)
         self.ledger.add("temporaries", transient)
         live = self.ledger.mark(node.name, FORWARD)
         self.ledger.add("temporaries", -transient)

@@ -156,3 +156,102 @@ def test_each_peer_tool_counts_what_the_ops_declare(analysis: archscope.Analysis
     net, inputs = built(analysis)
     measured = count_built(net, inputs, tool)
     assert count(analysis.graph, tool).total == measured == PEERS[tool]
+
+
+class Products(nn.Module):
+    """Attention written out: ``torch.matmul``, ``@`` and ``F.scaled_dot_product_attention``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = nn.Conv2d(2, 2, 1)
+        self.k = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k = self.q(x), self.k(x)
+        scores = torch.matmul(q, k.transpose(-2, -1))
+        attended = nn.functional.scaled_dot_product_attention(q, k, x, is_causal=True, scale=0.5)
+        return attended + scores @ x
+
+
+def test_matrix_products_and_attention_import_from_pytorch() -> None:
+    from archscope.torch_backend.import_check import check_import
+
+    module = Products().eval()
+    result = import_module(module, (2, 6, 6), name="products", fold=False)
+    assert result.text is not None, [d.message for d in result.diagnostics]
+    analysis = result.stats["analysis"]
+    assert [(n.op, n.attrs) for n in analysis.graph.nodes if n.op in ("matmul", "scaled_dot_product_attention")] == [
+        ("matmul", {}),
+        ("scaled_dot_product_attention", {"causal": True, "scale": 0.5}),
+        ("matmul", {}),
+    ]
+    # q·kᵀ and (q·kᵀ)·x: 2·6·6·6 each; attention: 2·6·6·(6 + 6); two 1×1 convs: 2·(2·2·36 + 0)
+    assert analysis.report.totals.macs == 2 * (2 * 6 * 6 * 6) + 2 * 6 * 6 * 12 + 2 * (2 * 2 * 36)
+    check = check_import(analysis, module, result.stats["owner"], {"input": (2, 6, 6)})
+    assert check.ok, check
+
+
+def test_a_product_of_one_tensor_with_itself_is_refused_with_the_reason() -> None:
+    class Gram(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ x
+
+    result = import_module(Gram(), (6, 6), name="gram", fold=False)
+    assert result.text is None
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.code == "E301" and "not a product of two tensors of the network" in diagnostic.message
+
+
+def test_onnx_matmul_of_two_tensors_imports(tmp_path) -> None:
+    onnx = pytest.importorskip("onnx", reason="needs the onnx package: pip install 'archscope[export]'")
+    from onnx import TensorProto, helper
+
+    from archscope.lang.importers.onnx import import_onnx
+
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("MatMul", ["x", "r"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "m",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 6, 6])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    result = import_onnx(tmp_path / "m.onnx")
+    analysis = result.stats["analysis"]
+    assert [n.op for n in analysis.graph.nodes] == ["relu", "matmul"]
+    assert analysis.report.totals.macs == 2 * 6 * 6 * 6
+
+
+TRAINING = {  # a training step on the meta device, where attention runs PyTorch's math path (bmm)
+    "block": BLOCK,
+    "odd-heads": "input: [5, 12]\nlayers:\n  - {op: linear, out: 12}\n  - {op: multihead_attention, heads: 3}\n",
+    "frozen-attention": BLOCK,
+    "products": (
+        "input: [2, 16, 8]\nlayers:\n  - {op: conv2d, name: q, out: 4, kernel: 1}\n"
+        "  - {op: conv2d, name: k, in: input, out: 4, kernel: 1}\n"
+        "  - {op: conv2d, name: v, in: input, out: 4, kernel: 1}\n"
+        "  - {op: scaled_dot_product_attention, name: a, in: [q, k, v]}\n"
+        "  - {op: transpose, name: kt, in: k, dim0: 1, dim1: 2}\n  - {op: matmul, name: s, in: [q, kt]}\n"
+        "  - {op: matmul, name: t, in: [s, a]}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAINING))
+def test_a_training_step_costs_the_declared_backward_macs(case: str) -> None:
+    """Forward + backward MACs (each op's declared ``backward``, passes/training.py) = FlopCounterMode / 2
+    over a real forward and backward, with and without freezing the attention layer."""
+    freeze = ["self_attention"] if case == "frozen-attention" else []
+    analysis = archscope.analyze(f"{case}.yaml", text=TRAINING[case], freeze=freeze)
+    assert analysis.ok, analysis.errors
+    module = archscope.build(analysis, device="meta")
+    x = torch.randn(2, *analysis.graph.input.shape, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        module(x).sum().backward()
+    training = analysis.passes["training"]
+    assert counter.get_total_flops() // 2 // 2 == training.forward_macs + training.backward_macs
+    if freeze:  # the frozen layer still passes its input's gradient back, through the attention
+        frozen = training.layers["self_attention"]
+        assert (frozen.backward_weight_macs, frozen.backward_input_macs) == (0, 4 * L * E * E + 4 * L * L * E)

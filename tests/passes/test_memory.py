@@ -77,6 +77,27 @@ def test_views_and_in_place_layers_allocate_nothing():
     assert rows == {"conv2d": 4 * 8 * 8 * 4, "relu": 0, "flatten": 0, "linear": 2 * 4}
 
 
+def test_attention_keeps_its_log_sum_exp_beside_its_tensors():
+    """The fused kernels keep one float per query row and head (``Saves.values``), no multiple of
+    the output: attention on (2, 16, 8) keeps q, k, v, its output (4 × 2·16·8) and 2·16 log-sum-exps;
+    multi-head attention on (16, 8) with 2 heads keeps its input and five (16, 8) tensors of its own
+    and 2·16 log-sum-exps."""
+    a = analyze_text(
+        net(
+            "{op: conv2d, name: q, out: 2, kernel: 1}",
+            "{op: conv2d, name: k, in: input, out: 2, kernel: 1}",
+            "{op: conv2d, name: v, in: input, out: 2, kernel: 1}",
+            "{op: scaled_dot_product_attention, name: t, in: [q, k, v]}",
+            input="[3, 16, 8]",
+        )
+    )
+    rows = {layer.name: layer.saved_bytes for layer in memory(a.graph, MemoryOptions(batch=3, train=True)).layers}
+    assert rows["t"] == 3 * (4 * 2 * 16 * 8 + 2 * 16) * 4
+    b = analyze_text(net("{op: linear, out: 8}", "{op: multihead_attention, name: t, heads: 2}", input="[16, 8]"))
+    rows = {layer.name: layer.saved_bytes for layer in memory(b.graph, MemoryOptions(batch=3, train=True)).layers}
+    assert rows["t"] == 3 * (6 * 16 * 8 + 2 * 16) * 4
+
+
 def test_json_has_the_totals_and_every_layer(cli):
     out = cli("memory", "resnet50", "--train", "--optimizer", "adam", "--batch", "64", "--format", "json")
     assert out.exit_code == 0

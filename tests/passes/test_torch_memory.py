@@ -203,6 +203,20 @@ def test_multihead_attention_off_the_fast_path():
             assert abs(static / measured - 1) <= TOLERANCE, (batch, mode, static, measured)
 
 
+def test_attention_on_the_math_path():
+    """Values of another size than the keys: PyTorch runs the math path, which keeps (L, S) matrices."""
+    text = (
+        "input: [2, 64, 8]\nlayers:\n  - {op: conv2d, name: q, out: 4, kernel: 1}\n"
+        "  - {op: conv2d, name: k, in: input, out: 4, kernel: 1}\n  - {op: concat, name: v, in: [q, k], dim: 2}\n"
+        "  - {op: scaled_dot_product_attention, in: [q, k, v]}\n  - {op: conv2d, out: 2, kernel: 1}\n"
+    )
+    analysis = archscope.analyze("math.yaml", text=text)
+    for batch in (1, 8):
+        for mode in MODES:
+            static, measured = _check(analysis, batch, mode)
+            assert abs(static / measured - 1) <= TOLERANCE, (batch, mode, static, measured)
+
+
 @pytest.mark.parametrize("op", list(OP_NETWORKS))
 def test_every_other_op(op: str):
     input_, *layers = OP_NETWORKS[op]
