@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from archscope.diagnostics import Collector, ShapeError
 from archscope.graph import Node
-from archscope.ops.registry import OpDef, Source, fmt_shape
+from archscope.ops.registry import OpDef, Source, fmt_shapes
 
 
 def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
@@ -45,7 +45,7 @@ def infer_shape(node: Node, op: OpDef, diags: Collector) -> None:
 
 
 def input_shapes(node: Node) -> str:
-    return ", ".join(fmt_shape(shape) for shape in node.input_shapes())
+    return fmt_shapes(node.input_shapes())
 
 
 def report_rule_error(node: Node, exc: ShapeError, diags: Collector) -> None:

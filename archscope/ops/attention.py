@@ -66,7 +66,6 @@ from archscope.ops.attrs import Attr, Bool, Float, Int
 from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import only, zero
 from archscope.ops.import_rules import Found, Unsupported, imports
-from archscope.ops.matmul import broadcast_leading
 from archscope.ops.receptive_field import everything
 from archscope.ops.registry import (
     Attrs,
@@ -80,16 +79,13 @@ from archscope.ops.registry import (
     Reference,
     Saves,
     Shape,
+    broadcast,
     fmt_shape,
+    fmt_shapes,
     kernel_is,
     numel,
     register,
 )
-
-
-def _shapes(inputs: Sequence[Shape]) -> str:
-    return ", ".join(fmt_shape(s) for s in inputs)
-
 
 # ---- scaled dot-product attention
 
@@ -101,16 +97,16 @@ def _sdpa_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             "E106",
             "`scaled_dot_product_attention` needs q, k, v of one rank ≥ 2",
             expected="(…, L, E), (…, S, E), (…, S, Ev)",
-            found=_shapes(inputs),
+            found=fmt_shapes(inputs),
         )
-    lead = broadcast_leading(q[:-2], k[:-2])
-    lead = None if lead is None else broadcast_leading(lead, v[:-2])
+    lead = broadcast(q[:-2], k[:-2])
+    lead = None if lead is None else broadcast(lead, v[:-2])
     if lead is None or q[-1] != k[-1] or k[-2] != v[-2]:
         raise ShapeError(
             "E104",
             "`scaled_dot_product_attention` needs q (…, L, E), k (…, S, E), v (…, S, Ev), leading dims that broadcast",
             expected=f"{fmt_shape((*q[:-2], '*', q[-1]))}, {fmt_shape((*q[:-2], k[-2], '*'))}",
-            found=_shapes(inputs),
+            found=fmt_shapes(inputs),
         )
     return (*lead, q[-2], v[-1])
 

@@ -26,23 +26,19 @@ from archscope.ops.construct import Construct, helper_module
 from archscope.ops.counting import only
 from archscope.ops.import_rules import Found, Importer, Unsupported, imports
 from archscope.ops.receptive_field import everything
-from archscope.ops.registry import Attrs, Backward, Cost, OpDef, Saves, Shape, fmt_shape, kernel_is, numel, register
-
-
-def _shapes(inputs: Sequence[Shape]) -> str:
-    return ", ".join(fmt_shape(s) for s in inputs)
-
-
-def broadcast_leading(x: Shape, y: Shape) -> Shape | None:
-    """NumPy broadcasting of two shapes (right-aligned, each size equal or 1); None if they do not."""
-    out = []
-    for i in range(1, max(len(x), len(y)) + 1):
-        p = x[-i] if i <= len(x) else 1
-        q = y[-i] if i <= len(y) else 1
-        if p != q and 1 not in (p, q):
-            return None
-        out.append(max(p, q))
-    return tuple(reversed(out))
+from archscope.ops.registry import (
+    Attrs,
+    Backward,
+    Cost,
+    OpDef,
+    Saves,
+    Shape,
+    broadcast,
+    fmt_shapes,
+    kernel_is,
+    numel,
+    register,
+)
 
 
 def _matmul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -52,7 +48,7 @@ def _matmul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             "E106",
             "`matmul` needs a matrix on at least one side (two vectors give a rank-0 result)",
             expected="(…, M, K) and (…, K, N), or one of them (K,)",
-            found=_shapes(inputs),
+            found=fmt_shapes(inputs),
         )
     xm = (1, *x) if len(x) == 1 else x
     ym = (*y, 1) if len(y) == 1 else y
@@ -61,12 +57,12 @@ def _matmul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
             "E104",
             f"`matmul` contracts {xm[-1]} columns with {ym[-2]} rows",
             expected=f"b with {xm[-1]} rows",
-            found=_shapes(inputs),
+            found=fmt_shapes(inputs),
         )
-    lead = broadcast_leading(xm[:-2], ym[:-2])
+    lead = broadcast(xm[:-2], ym[:-2])
     if lead is None:
         raise ShapeError(
-            "E104", "`matmul` leading dims do not broadcast", expected="equal sizes or 1", found=_shapes(inputs)
+            "E104", "`matmul` leading dims do not broadcast", expected="equal sizes or 1", found=fmt_shapes(inputs)
         )
     return lead + ((xm[-2],) if len(x) > 1 else ()) + ((ym[-1],) if len(y) > 1 else ())
 

@@ -36,7 +36,9 @@ from archscope.ops.registry import (
     OpDef,
     Saves,
     Shape,
+    broadcast,
     fmt_shape,
+    fmt_shapes,
     kernel_is,
     no_backward_macs,
     numel,
@@ -44,25 +46,14 @@ from archscope.ops.registry import (
 )
 
 
-def _shapes(inputs: Sequence[Shape]) -> str:
-    return ", ".join(fmt_shape(s) for s in inputs)
-
-
 def _broadcast(inputs: Sequence[Shape]) -> Shape | None:
     """NumPy broadcasting at equal rank (each size equal, or 1); None if the inputs do not broadcast.
 
     Ranks must be equal: every tensor has a batch dimension in front, and broadcasting tensors of
     different ranks would align one input's batch with another's channels."""
-    first = inputs[0]
-    if any(len(s) != len(first) for s in inputs):
+    if any(len(s) != len(inputs[0]) for s in inputs):
         return None
-    out = []
-    for sizes in zip(*inputs):
-        big = max(sizes)
-        if any(d not in (1, big) for d in sizes):
-            return None
-        out.append(big)
-    return tuple(out)
+    return broadcast(*inputs)
 
 
 def _add_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
@@ -72,7 +63,7 @@ def _add_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
         other = next(s for s in inputs[1:] if s != first)
         what = "channels" if len(other) == len(first) and other[1:] == first[1:] else "shapes"
         raise ShapeError(
-            "E104", f"`add` needs equal shapes; the {what} differ", expected=fmt_shape(first), found=_shapes(inputs)
+            "E104", f"`add` needs equal shapes; the {what} differ", expected=fmt_shape(first), found=fmt_shapes(inputs)
         )
     return out
 
@@ -98,7 +89,7 @@ def _concat_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
                 "E105",
                 f"`concat` along dim {dim} needs the other sizes equal",
                 expected=fmt_shape(first[:dim] + ("*",) + first[dim + 1 :]),
-                found=_shapes(inputs),
+                found=fmt_shapes(inputs),
             )
         total += s[dim]
     return first[:dim] + (total,) + first[dim + 1 :]
@@ -112,11 +103,11 @@ def _mul_shape(a: Attrs, inputs: Sequence[Shape]) -> Shape:
     x, y = inputs
     if len(x) != len(y):
         raise ShapeError(
-            "E104", "`mul` needs inputs of the same rank", expected=f"rank {len(x)}", found=_shapes(inputs)
+            "E104", "`mul` needs inputs of the same rank", expected=f"rank {len(x)}", found=fmt_shapes(inputs)
         )
     out = _broadcast(inputs)
     if out is None:
-        raise ShapeError("E104", "`mul` inputs do not broadcast", expected="equal sizes or 1", found=_shapes(inputs))
+        raise ShapeError("E104", "`mul` inputs do not broadcast", expected="equal sizes or 1", found=fmt_shapes(inputs))
     return out
 
 

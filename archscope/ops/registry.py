@@ -318,8 +318,26 @@ def numel(shape: Shape) -> int:
     return n
 
 
+def broadcast(*shapes: Shape) -> Shape | None:
+    """NumPy broadcasting: the shapes right-aligned, each size equal or 1 (a missing leading dim
+    counts as 1); None where they do not broadcast. An op that needs equal ranks checks that first."""
+    out = []
+    for i in range(1, max(map(len, shapes)) + 1):
+        sizes = [s[-i] for s in shapes if i <= len(s)]
+        big = max(sizes)
+        if any(d not in (1, big) for d in sizes):
+            return None
+        out.append(big)
+    return tuple(reversed(out))
+
+
 def fmt_shape(shape: tuple[int | str, ...] | None) -> str:
     """``(1, 3, 224, 224)``; ``?`` for no shape; a ``*`` in it stands for any size."""
     if shape is None:
         return "?"
     return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def fmt_shapes(shapes: Sequence[Shape | None]) -> str:
+    """Several shapes, as a diagnostic's ``found``: ``(8, 4, 4), (16, 4, 4)``."""
+    return ", ".join(fmt_shape(s) for s in shapes)
