@@ -4,7 +4,9 @@ hand-made ONNX graphs pin the front end's rules (patterns, vanishing shape arith
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,10 +97,18 @@ ROUND_TRIP = [
 ]
 
 
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Iterator[Path]:
+    """``tmp_path``, emptied when the test ends: an exported model takes up to 1.2 GB (vit_l_16),
+    and pytest keeps every test's folder of its last three runs (about 17 GB a run, otherwise)."""
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
 @pytest.mark.parametrize("spec", ROUND_TRIP)
-def test_exported_spec_imports_back_with_its_params_and_shapes(spec: str, tmp_path: Path) -> None:
+def test_exported_spec_imports_back_with_its_params_and_shapes(spec: str, export_dir: Path) -> None:
     pytest.importorskip("torch", reason="exporting needs torch: pip install 'archscope[torch,export]'")
-    row = roundtrip_bench.roundtrip(spec, tmp_path)
+    row = roundtrip_bench.roundtrip(spec, export_dir)
     assert row.error == ""
     assert row.shapes_equal
     # the imported spec counts what the file holds, and that is the spec less what the exporter folded
